@@ -1,0 +1,1 @@
+"""Notification channels. Render builds messages as values; a notifier only transports them."""

@@ -1,0 +1,66 @@
+"""python -m scanner COMMAND ...
+
+Each command lives in scanner/commands/<name>.py and exposes `register(subparsers)`, which adds
+its parser and sets `func(args) -> int` as the default. Exit codes (a public contract):
+
+    0  done
+    1  unexpected error
+    2  bad usage or unreadable input (the message names it)
+    3  findings at or above --fail-on (scan)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from scanner.errors import ScannerError
+
+COMMANDS = ("catalog", "scan", "ack", "unack", "history")
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_FINDINGS = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep its message short
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m scanner", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    seen = set()
+    for name in COMMANDS:
+        module = importlib.import_module(f"scanner.commands.{name.replace('-', '_')}")
+        if module in seen:
+            continue
+        seen.add(module)
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args) or 0)
+    except ScannerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - last line of defence, exit 1 with the type
+        logging.getLogger("scanner").debug("unexpected", exc_info=True)
+        print(f"unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_UNEXPECTED

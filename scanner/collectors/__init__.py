@@ -1,0 +1,1 @@
+"""Collectors: the edges where outside data (feed, Resource Graph, SKUs) becomes model values."""
