@@ -1,0 +1,339 @@
+"""Settings: one frozen value read from the environment (app settings) and validated at start.
+
+`Settings.from_env(os.environ)` raises ConfigError naming the setting and the expected form.
+Secrets are wrapped in `Secret`, whose str/repr never show the value: call `.reveal()` at the one
+place a value is sent over the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from scanner.errors import ConfigError
+
+DEFAULT_FEED_URL = "https://www.microsoft.com/releasecommunications/api/v2/azure"
+DEFAULT_FEED_FALLBACK_URL = "https://www.microsoft.com/releasecommunications/api/v2/azure/rss"
+
+# Tags that may name a webhook setting: only settings with this prefix can be named, so a tag
+# can never make the scanner read (and post to) an arbitrary secret.
+WEBHOOK_SETTING_PREFIX = "TEAMS_WEBHOOK_"
+
+CLOUDS = {
+    # name: (ARM endpoint, token scope, portal)
+    "public": ("https://management.azure.com", "https://management.azure.com/.default",
+               "https://portal.azure.com"),
+    "china": ("https://management.chinacloudapi.cn", "https://management.chinacloudapi.cn/.default",
+              "https://portal.azure.cn"),
+    "usgov": ("https://management.usgovcloudapi.net", "https://management.usgovcloudapi.net/.default",
+              "https://portal.azure.us"),
+}
+_CLOUD_ALIASES = {
+    "public": "public", "azurecloud": "public", "azurepubliccloud": "public",
+    "china": "china", "azurechinacloud": "china",
+    "usgov": "usgov", "azureusgovernment": "usgov", "azureusgovernmentcloud": "usgov", "usgovernment": "usgov",
+}
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_MG = re.compile(r"^[A-Za-z0-9_().-]{1,90}$")
+_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+
+
+class Secret:
+    """A string that never prints itself."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What to scan: the whole tenant, management groups, or a list of subscriptions."""
+
+    kind: str = "tenant"  # "tenant" | "mg" | "sub"
+    values: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        if self.kind == "tenant":
+            return "tenant"
+        return f"{self.kind}:" + ",".join(self.values)
+
+
+def parse_scope(text: str, setting: str = "--scope") -> Scope:
+    """`tenant`, `mg:NAME[,NAME...]` or `sub:ID[,ID...]`."""
+    raw = (text or "").strip()
+    if raw == "" or raw.lower() == "tenant":
+        return Scope()
+    kind, sep, rest = raw.partition(":")
+    kind = kind.strip().lower()
+    values = tuple(v.strip() for v in rest.split(",") if v.strip()) if sep else ()
+    if kind == "sub" and values and all(_GUID.match(v) for v in values):
+        return Scope("sub", tuple(v.lower() for v in values))
+    if kind == "mg" and values and all(_MG.match(v) for v in values):
+        return Scope("mg", values)
+    raise ConfigError(
+        f"{setting}: {text!r} is not 'tenant', 'mg:NAME[,NAME...]' or 'sub:SUBSCRIPTION_ID[,ID...]'"
+    )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "")
+    if raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: {raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}: {value} must be at least {minimum}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}: {env.get(name)!r} is not true or false")
+
+
+def _ncrontab(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    if len(raw.split()) != 6:
+        raise ConfigError(
+            f"{name}: {raw!r} is not a six-field NCRONTAB expression "
+            "('{second} {minute} {hour} {day} {month} {day-of-week}', e.g. '0 0 2 * * *')"
+        )
+    return raw
+
+
+def parse_emails(text: str, setting: str) -> tuple[str, ...]:
+    out = []
+    for part in re.split(r"[,;]", text or ""):
+        part = part.strip()
+        if not part:
+            continue
+        if not _EMAIL.match(part):
+            raise ConfigError(f"{setting}: {part!r} is not an email address")
+        out.append(part)
+    return tuple(out)
+
+
+def parse_days_list(text: str, setting: str) -> tuple[int, ...]:
+    try:
+        days = sorted({int(p) for p in text.split(",") if p.strip()}, reverse=True)
+    except ValueError:
+        raise ConfigError(f"{setting}: {text!r} is not a comma-separated list of whole days") from None
+    if any(d < 0 for d in days):
+        raise ConfigError(f"{setting}: {text!r} has a negative number of days")
+    return tuple(days)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Recipients for a subscription or resource group (NOTIFY_ROUTES)."""
+
+    teams: tuple[str, ...] = ()  # setting names of webhooks (TEAMS_WEBHOOK_*)
+    email: tuple[str, ...] = ()
+
+
+def parse_routes(text: str, env: Mapping[str, str], setting: str = "NOTIFY_ROUTES") -> dict[str, Route]:
+    """JSON object: key "/subscriptions/<id>" or "/subscriptions/<id>/resourceGroups/<rg>",
+    value {"teams": "TEAMS_WEBHOOK_X" | [...], "email": "a@x,b@y" | [...]}. Keys are lower-cased."""
+    if not (text or "").strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{setting}: not valid JSON ({exc.msg} at position {exc.pos})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{setting}: expected a JSON object of scope -> recipients")
+    routes: dict[str, Route] = {}
+    for key, value in data.items():
+        k = str(key).strip().lower().rstrip("/")
+        if not k.startswith("/subscriptions/"):
+            raise ConfigError(f"{setting}: key {key!r} is not '/subscriptions/ID[/resourceGroups/NAME]'")
+        if not isinstance(value, dict) or not set(value) <= {"teams", "email"}:
+            raise ConfigError(f"{setting}: value for {key!r} must be an object with 'teams' and/or 'email'")
+        teams = value.get("teams", [])
+        teams = [teams] if isinstance(teams, str) else list(teams)
+        for name in teams:
+            check_webhook_setting_name(name, env, f"{setting}[{key!r}].teams")
+        email = value.get("email", [])
+        email = ",".join(email) if isinstance(email, list) else str(email)
+        routes[k] = Route(tuple(teams), parse_emails(email, f"{setting}[{key!r}].email"))
+    return routes
+
+
+def check_webhook_setting_name(name: str, env: Mapping[str, str], where: str) -> str:
+    if not isinstance(name, str) or not name.startswith(WEBHOOK_SETTING_PREFIX) and name != "TEAMS_WEBHOOK_URL":
+        raise ConfigError(
+            f"{where}: {name!r} must name a setting that starts with {WEBHOOK_SETTING_PREFIX} "
+            "(webhook URLs are secrets: put the URL in that setting, not here)"
+        )
+    if "://" in name:
+        raise ConfigError(f"{where}: holds a URL; name a {WEBHOOK_SETTING_PREFIX}* setting instead")
+    return name
+
+
+@dataclass(frozen=True)
+class Settings:
+    scan_schedule: str = "0 0 2 * * *"
+    feed_schedule: str = "0 0 * * * *"
+    feed_url: str = DEFAULT_FEED_URL
+    feed_fallback_url: str = DEFAULT_FEED_FALLBACK_URL
+    catalog_extra_file: str = ""
+    scan_scope: Scope = field(default_factory=Scope)
+    critical_days: int = 30
+    high_days: int = 90
+    medium_days: int = 365
+    reminder_days: tuple[int, ...] = (180, 90, 30, 14, 7, 1)
+    # Notifications
+    teams_webhook_url: Secret = field(default_factory=lambda: Secret(""), repr=False)
+    webhooks: dict[str, Secret] = field(default_factory=dict, repr=False)  # TEAMS_WEBHOOK_* by name
+    email_to: tuple[str, ...] = ()
+    email_from: str = ""
+    acs_endpoint: str = ""
+    acs_connection_string: Secret = field(default_factory=lambda: Secret(""), repr=False)
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: Secret = field(default_factory=lambda: Secret(""), repr=False)
+    smtp_starttls: bool = True
+    routes: dict[str, Route] = field(default_factory=dict)
+    report_base_url: str = ""
+    # Storage: a connection string, or endpoints used with DefaultAzureCredential.
+    storage_connection_string: Secret = field(default_factory=lambda: Secret(""), repr=False)
+    storage_table_endpoint: str = ""
+    storage_queue_endpoint: str = ""
+    table_prefix: str = "retirements"
+    notify_queue: str = "retirement-notifications"
+    # Identity and cloud
+    azure_client_id: str = ""
+    cloud: str = "public"
+    arm_endpoint: str = CLOUDS["public"][0]
+    arm_scope: str = CLOUDS["public"][1]
+    portal_url: str = CLOUDS["public"][2]
+    http_scan_timeout_seconds: int = 200
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        def get(name: str, default: str = "") -> str:
+            return (env.get(name) or default).strip()
+
+        cloud_raw = get("AZURE_CLOUD", "public")
+        cloud = _CLOUD_ALIASES.get(cloud_raw.lower().replace(" ", ""))
+        if cloud is None:
+            raise ConfigError(f"AZURE_CLOUD: {cloud_raw!r} is not one of public, china, usgov")
+        arm, scope, portal = CLOUDS[cloud]
+        custom_arm = get("AZURE_RESOURCE_MANAGER_ENDPOINT")
+        if custom_arm:
+            if not re.match(r"^https://[^\s/]+(:\d+)?/?$", custom_arm):
+                raise ConfigError(
+                    f"AZURE_RESOURCE_MANAGER_ENDPOINT: {custom_arm!r} is not an https:// endpoint"
+                )
+            arm = custom_arm.rstrip("/")
+            scope = arm + "/.default"
+
+        critical = _int(env, "SEVERITY_CRITICAL_DAYS", 30)
+        high = _int(env, "SEVERITY_HIGH_DAYS", 90)
+        medium = _int(env, "SEVERITY_MEDIUM_DAYS", 365)
+        if not critical < high < medium:
+            raise ConfigError(
+                "SEVERITY_CRITICAL_DAYS < SEVERITY_HIGH_DAYS < SEVERITY_MEDIUM_DAYS must hold "
+                f"(got {critical}, {high}, {medium})"
+            )
+
+        webhooks = {
+            name: Secret(value.strip())
+            for name, value in env.items()
+            if name.startswith(WEBHOOK_SETTING_PREFIX) and value and value.strip()
+        }
+        for name, secret in webhooks.items():
+            if not secret.reveal().startswith("https://") and not secret.reveal().startswith("http://127.0.0.1"):
+                raise ConfigError(f"{name}: is not an https:// URL (value not shown)")
+        teams_url = get("TEAMS_WEBHOOK_URL")
+        if teams_url and not (teams_url.startswith("https://") or teams_url.startswith("http://127.0.0.1")):
+            raise ConfigError("TEAMS_WEBHOOK_URL: is not an https:// URL (value not shown)")
+
+        table_endpoint = get("STORAGE_TABLE_ENDPOINT")
+        queue_endpoint = get("STORAGE_QUEUE_ENDPOINT")
+        account = get("AzureWebJobsStorage__accountName")
+        if account and not table_endpoint:
+            table_endpoint = f"https://{account}.table.core.windows.net"
+        if account and not queue_endpoint:
+            queue_endpoint = f"https://{account}.queue.core.windows.net"
+        for name, value in (("STORAGE_TABLE_ENDPOINT", table_endpoint), ("STORAGE_QUEUE_ENDPOINT", queue_endpoint)):
+            if value and not re.match(r"^https?://", value):
+                raise ConfigError(f"{name}: {value!r} is not an http(s):// endpoint")
+
+        prefix = get("TABLE_PREFIX", "retirements")
+        if not re.match(r"^[A-Za-z][A-Za-z0-9]{0,39}$", prefix):
+            raise ConfigError(f"TABLE_PREFIX: {prefix!r} must be letters and digits, starting with a letter")
+
+        return cls(
+            scan_schedule=_ncrontab(env, "SCAN_SCHEDULE", "0 0 2 * * *"),
+            feed_schedule=_ncrontab(env, "FEED_SCHEDULE", "0 0 * * * *"),
+            feed_url=get("FEED_URL", DEFAULT_FEED_URL),
+            feed_fallback_url=get("FEED_FALLBACK_URL", DEFAULT_FEED_FALLBACK_URL),
+            catalog_extra_file=get("CATALOG_EXTRA_FILE"),
+            scan_scope=parse_scope(get("SCAN_SCOPE", "tenant"), "SCAN_SCOPE"),
+            critical_days=critical,
+            high_days=high,
+            medium_days=medium,
+            reminder_days=parse_days_list(get("REMINDER_DAYS", "180,90,30,14,7,1"), "REMINDER_DAYS"),
+            teams_webhook_url=Secret(teams_url),
+            webhooks=webhooks,
+            email_to=parse_emails(get("EMAIL_TO"), "EMAIL_TO"),
+            email_from=get("EMAIL_FROM"),
+            acs_endpoint=get("ACS_ENDPOINT"),
+            acs_connection_string=Secret(get("ACS_CONNECTION_STRING")),
+            smtp_host=get("SMTP_HOST"),
+            smtp_port=_int(env, "SMTP_PORT", 587, minimum=1),
+            smtp_username=get("SMTP_USERNAME"),
+            smtp_password=Secret(get("SMTP_PASSWORD")),
+            smtp_starttls=_bool(env, "SMTP_STARTTLS", True),
+            routes=parse_routes(get("NOTIFY_ROUTES"), env),
+            report_base_url=get("REPORT_BASE_URL").rstrip("/"),
+            storage_connection_string=Secret(get("AzureWebJobsStorage")),
+            storage_table_endpoint=table_endpoint,
+            storage_queue_endpoint=queue_endpoint,
+            table_prefix=prefix,
+            notify_queue=get("NOTIFY_QUEUE", "retirement-notifications"),
+            azure_client_id=get("AZURE_CLIENT_ID"),
+            cloud=cloud,
+            arm_endpoint=arm,
+            arm_scope=scope,
+            portal_url=portal,
+            http_scan_timeout_seconds=_int(env, "HTTP_SCAN_TIMEOUT_SECONDS", 200, minimum=1),
+        )
+
+    def webhook(self, setting_name: str) -> Secret | None:
+        """The webhook URL held by a TEAMS_WEBHOOK_* setting (or TEAMS_WEBHOOK_URL)."""
+        if setting_name == "TEAMS_WEBHOOK_URL":
+            return self.teams_webhook_url or None
+        return self.webhooks.get(setting_name)
