@@ -1,0 +1,1 @@
+"""Development tools (local emulators for tests and the demo). Not used by the Function App."""
