@@ -1,0 +1,262 @@
+"""Glue between a scan and the alert channels: changes -> messages -> outbox -> queue -> send.
+
+    notify(changes, settings, now=..., outbox=..., queue=..., transports=...) -> NotifyReport
+        1. under the notifications lock: finish half-recorded messages, read what each
+           recipient set was told, render what is due now (notifiers.render), record each
+           message before anything is sent (notifiers.outbox);
+        2. enqueue every unsent message id (this run's and earlier failures);
+        3. `drain=True` (command line, no Functions host): send what it enqueued itself.
+    send_from_queue_message(body, settings, ...)   the queue trigger's whole job
+    deliver(message_id, outbox, transports)        send one recorded message (claim, send, mark)
+
+`dry_run=True` renders and returns the messages without sending or recording anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from notifiers import DeliveryError, Message, Recipient, channel_class
+from notifiers.render import build_messages
+from scanner.config import Settings
+from scanner.errors import InputError
+from scanner.model import Change
+
+log = logging.getLogger("scanner.notify")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Transports:
+    """Builds (once) the sender for a recipient set from the settings.
+
+    `file_dir` sends every message to a folder instead (demo, rehearsals). The option dicts go
+    to the transport constructors (tests pass `verify=`, `connection_verify=`, `ssl_context=`).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        file_dir: str | os.PathLike | None = None,
+        teams_options: dict[str, Any] | None = None,
+        acs_options: dict[str, Any] | None = None,
+        smtp_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.file_dir = file_dir
+        self.teams_options = teams_options or {}
+        self.acs_options = acs_options or {}
+        self.smtp_options = smtp_options or {}
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def email_transport(self) -> str:
+        s = self.settings
+        if self.file_dir:
+            return "file"
+        if s.acs_connection_string or s.acs_endpoint:
+            return "acs"
+        if s.smtp_host:
+            return "smtp"
+        return ""
+
+    def channels(self) -> tuple[str, ...]:
+        return ("teams", "email") if self.email_transport else ("teams",)
+
+    def for_recipient(self, recipient: Recipient):
+        key = "file" if self.file_dir else recipient.key if recipient.channel == "teams" else "email"
+        if key not in self._cache:
+            self._cache[key] = self._build(recipient)
+        return self._cache[key]
+
+    def _build(self, recipient: Recipient):
+        s = self.settings
+        if self.file_dir:
+            return channel_class("file")(self.file_dir, sender=s.email_from)
+        if recipient.channel == "teams":
+            url = s.webhook(recipient.target)
+            if not url:
+                raise DeliveryError(f"Teams webhook setting {recipient.target} is not set", retryable=False)
+            return channel_class("teams")(url, recipient.target, **self.teams_options)
+        kind = self.email_transport
+        try:
+            if kind == "acs":
+                return channel_class("acs")(s.email_from, connection_string=s.acs_connection_string or None,
+                                            endpoint=s.acs_endpoint, **self.acs_options)
+            if kind == "smtp":
+                return channel_class("smtp")(s.smtp_host, s.smtp_port, sender=s.email_from,
+                                             username=s.smtp_username, password=s.smtp_password,
+                                             starttls=s.smtp_starttls, **self.smtp_options)
+        except ValueError as exc:
+            raise DeliveryError(f"email: {exc}", retryable=False) from None
+        raise DeliveryError("email: no transport configured (ACS_CONNECTION_STRING, ACS_ENDPOINT or SMTP_HOST)",
+                            retryable=False)
+
+
+@dataclass
+class NotifyReport:
+    messages: list[Message] = field(default_factory=list)  # rendered this run
+    recorded: int = 0
+    enqueued: int = 0
+    sent: int = 0
+    failed: list[str] = field(default_factory=list)  # "<id>: <error>" (no secret)
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "messages": [m.to_dict() for m in self.messages] if self.dry_run else
+                        [{"id": m.id, "channel": m.recipient.channel, "recipient": m.recipient.target,
+                          "subject": m.subject, "counts": m.counts, "findings": len(m.stages)}
+                         for m in self.messages],
+            "recorded": self.recorded,
+            "enqueued": self.enqueued,
+            "sent": self.sent,
+            "failed": list(self.failed),
+            "notes": list(self.notes),
+        }
+
+
+def deliver(message_id: str, outbox, transports: Transports, clock: Callable[[], datetime] = _utcnow) -> str:
+    """Send one recorded message: "sent", "skipped" (already sent / another sender holds it),
+    "failed" (will not succeed in this run) or "retry" (429/5xx/network: try again later)."""
+    claim = outbox.claim(message_id, clock())
+    if claim is None:
+        return "skipped"
+    msg = claim.message
+    done = claim.parts_sent
+
+    def progress(n: int) -> None:
+        nonlocal done
+        done = n
+        if n < msg.parts:
+            outbox.progress(message_id, n)
+
+    try:
+        transports.for_recipient(msg.recipient).send(msg, start_part=claim.parts_sent, progress=progress)
+    except DeliveryError as exc:
+        outbox.mark_failed(message_id, clock(), str(exc), exc.status, exc.retryable, done)
+        log.warning("notification %s to %s failed (attempt %d): %s", message_id, msg.recipient.channel,
+                    claim.attempts, exc)
+        return "retry" if exc.retryable else "failed"
+    outbox.mark_sent(message_id, clock(), msg.parts)
+    log.info("notification %s sent to %s (%d finding(s), %d part(s))", message_id, msg.recipient.channel,
+             len(msg.stages), msg.parts)
+    return "sent"
+
+
+def notify(
+    changes: Iterable[Change],
+    settings: Settings,
+    *,
+    now: datetime,
+    outbox=None,
+    queue=None,
+    transports: Transports | None = None,
+    dry_run: bool = False,
+    drain: bool = True,
+    lock_wait: float = 60.0,
+    clock: Callable[[], datetime] = _utcnow,
+    sleep: Callable[[float], None] = time.sleep,
+) -> NotifyReport:
+    """Tell owners what this run's changes make due; see the module docstring."""
+    transports = transports or Transports(settings)
+    changes = list(changes)
+    report = NotifyReport(dry_run=dry_run)
+    channels = transports.channels()
+    if settings.email_to and "email" not in channels:
+        report.notes.append("EMAIL_TO is set but no email transport is (ACS_CONNECTION_STRING, ACS_ENDPOINT "
+                            "or SMTP_HOST): email skipped")
+
+    if dry_run:
+        told = outbox.told() if outbox is not None else {}
+        rendered = build_messages(changes, told, settings, now, channels)
+        report.messages = rendered.messages
+        report.notes += rendered.notes
+        return report
+    if outbox is None:
+        raise InputError("notify: a notifications table is needed to send (or use --dry-run / --no-notify)")
+
+    owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    deadline = time.monotonic() + lock_wait
+    locked = outbox.acquire(owner, clock())
+    while not locked and time.monotonic() < deadline:
+        sleep(1.0)
+        locked = outbox.acquire(owner, clock())
+    if locked:
+        try:
+            repaired = outbox.repair(clock())
+            if repaired:
+                report.notes.append(f"finished recording {repaired} message(s) left by an interrupted run")
+            rendered = build_messages(changes, outbox.told(), settings, now, channels)
+            report.notes += rendered.notes
+            for msg in rendered.messages:
+                outbox.record(msg, clock())
+                report.recorded += 1
+            report.messages = rendered.messages
+        finally:
+            outbox.release(owner)
+    else:
+        report.notes.append("another run holds the notifications lock: what is due now is told by the next run")
+
+    pending = outbox.unsent()
+    receipts = []
+    if queue is not None:
+        for mid in pending:
+            receipts.append(queue.enqueue(mid))
+        report.enqueued = len(receipts)
+    if drain or queue is None:
+        for mid in pending:
+            outcome = deliver(mid, outbox, transports, clock)
+            if outcome == "sent":
+                report.sent += 1
+            elif outcome in ("failed", "retry"):
+                h = outbox.header(mid) or {}
+                report.failed.append(f"{mid}: {h.get('last_error', outcome)}")
+        for r in receipts:
+            queue.delete(r)
+    for m in report.notes:
+        log.warning("notify: %s", m)
+    log.info("notify: %d message(s) rendered, %d recorded, %d enqueued, %d sent, %d failed",
+             len(report.messages), report.recorded, report.enqueued, report.sent, len(report.failed))
+    return report
+
+
+def send_from_queue_message(
+    body: str | bytes,
+    settings: Settings,
+    *,
+    outbox=None,
+    transports: Transports | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+) -> str:
+    """The queue trigger's job: send the notification the message names.
+
+    Returns "sent" or "skipped" (already sent, or another sender holds it) or "failed" (a
+    permanent failure, recorded in the table; the next scan re-enqueues it). Raises
+    DeliveryError for a retryable failure, so the Functions host retries the message and, past
+    its maxDequeueCount, moves it to the poison queue. Raises InputError for a malformed body.
+    """
+    from notifiers.outbox import Outbox
+    from notifiers.queue import parse_body
+
+    message_id = parse_body(body)
+    outbox = outbox or Outbox.from_settings(settings)
+    transports = transports or Transports(settings)
+    outcome = deliver(message_id, outbox, transports, clock)
+    if outcome == "retry":
+        h = outbox.header(message_id) or {}
+        raise DeliveryError(f"notification {message_id}: {h.get('last_error', 'send failed')}", retryable=True)
+    return outcome
