@@ -1,15 +1,42 @@
 """Compute resource SKUs: what every VM size is, per subscription and region.
 
-Pure part: `SkuIndex` (lookups). I/O part: listing SKUs through ComputeManagementClient.
+Pure part: `SkuIndex` (lookups) and `parse_skus`. I/O part: listing SKUs through
+ComputeManagementClient, or reading exported files.
+
+Public functions (signatures are a contract):
+
+    parse_skus(items: Iterable[dict], subscription_id=ANY_SUBSCRIPTION) -> list[Sku]
+        Pure. Items in the REST shape (`value[]` of GET .../providers/Microsoft.Compute/skus) or
+        as printed by `az vm list-skus -o json`; only resourceType virtualMachines; one Sku per
+        location. Capability values are strings and are parsed (vCPUs, MemoryGB, GPUs,
+        HyperVGenerations "V1,V2", CpuArchitectureType). Restrictions: type Location ->
+        `restricted`, type Zone -> `restricted_zones`. A value that cannot be parsed raises
+        InputError naming the SKU, its location and the capability.
+    load_sku_files(paths: list[str]) -> SkuIndex
+        Files or folders (*.json): a JSON list of SKUs, `{"value": [...]}` pages, or a folder of
+        them. Filed under ANY_SUBSCRIPTION. Errors name the file.
+    fetch_skus(settings, pairs: Iterable[tuple[str, str]], clients=None, *, workers=8)
+            -> tuple[SkuIndex, list[ScopeError]]
+        Live. One listing per distinct (subscription, region) with `$filter=location eq '...'`,
+        following nextLink. A pair that fails (forbidden, not found, throttled past retries)
+        becomes a ScopeError("skus <sub>/<region>", ...) and the rest are fetched.
+    needed_pairs(inventory) -> list[tuple[str, str]]
+        Pure. The (subscription, region) pairs an inventory needs, sorted, lower-case.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from scanner.model import Sku
+from scanner.errors import InputError
+from scanner.model import Inventory, ScopeError, Sku
 
 ANY_SUBSCRIPTION = "*"
+
+log = logging.getLogger("scanner.skus")
 
 
 class SkuIndex:
@@ -21,6 +48,7 @@ class SkuIndex:
 
     def __init__(self) -> None:
         self._by_scope: dict[tuple[str, str], dict[str, Sku]] = {}
+        self.requests = 0  # ARM requests made to build it (fetch_skus); 0 for files
 
     def add(self, subscription_id: str, skus: Iterable[Sku]) -> SkuIndex:
         for sku in skus:
@@ -55,3 +83,182 @@ class SkuIndex:
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_scope.values())
+
+    def is_restricted(self, subscription_id: str, location: str, vm_size: str,
+                      zones: Iterable[str] = ()) -> bool | None:
+        """True when the size cannot be deployed for this subscription in the region (or in any of
+        `zones`); None when the region or size is unknown to the index."""
+        sku = self.get(subscription_id, location, vm_size)
+        if sku is None:
+            return None
+        return not sku.available_in_zones(tuple(str(z) for z in zones))
+
+
+# --------------------------------------------------------------------------- pure: parsing
+
+
+def _cap_map(item: Mapping, where: str) -> dict[str, str]:
+    caps = item.get("capabilities") or []
+    if not isinstance(caps, list):
+        raise InputError(f"{where}: field 'capabilities' is not a list")
+    out: dict[str, str] = {}
+    for c in caps:
+        if isinstance(c, Mapping) and c.get("name") is not None:
+            out[str(c["name"])] = "" if c.get("value") is None else str(c["value"])
+    return out
+
+
+def _num(caps: Mapping[str, str], name: str, where: str, kind: type) -> Any:
+    raw = caps.get(name, "").strip()
+    if raw == "":
+        return kind(0)
+    try:
+        value = float(raw)
+        return int(value) if kind is int else value
+    except ValueError:
+        raise InputError(f"{where}: capability {name!r} is {raw!r}, expected a number") from None
+
+
+def parse_skus(items: Iterable[Mapping], subscription_id: str = ANY_SUBSCRIPTION) -> list[Sku]:
+    """Sku values from REST / `az vm list-skus` items (see the module docstring). Pure."""
+    out: list[Sku] = []
+    for n, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise InputError(f"SKU item {n}: is {type(item).__name__}, expected an object")
+        rtype = str(item.get("resourceType") or "")
+        if rtype and rtype.lower() != "virtualmachines":
+            continue
+        name = str(item.get("name") or "")
+        if not name:
+            raise InputError(f"SKU item {n}: missing field 'name'")
+        caps = _cap_map(item, f"SKU {name}")
+        infos = [li for li in (item.get("locationInfo") or []) if isinstance(li, Mapping)]
+        locations = [str(x) for x in (item.get("locations") or []) if x]
+        locations += [str(li.get("location")) for li in infos if li.get("location")]
+        gens = frozenset(g.strip().upper() for g in caps.get("HyperVGenerations", "").split(",") if g.strip())
+        restrictions = [r for r in (item.get("restrictions") or []) if isinstance(r, Mapping)]
+        for loc in dict.fromkeys(x.lower().replace(" ", "") for x in locations):
+            where = f"SKU {name} in {loc} (subscription {subscription_id})"
+            zones: set[str] = set()
+            for li in infos:
+                if str(li.get("location") or "").lower().replace(" ", "") == loc:
+                    zones.update(str(z) for z in (li.get("zones") or []))
+            restricted = False
+            restricted_zones: set[str] = set()
+            for r in restrictions:
+                info = r.get("restrictionInfo") or {}
+                r_locs = {str(x).lower() for x in (info.get("locations") or []) + (r.get("values") or [])}
+                if r_locs and loc not in r_locs:
+                    continue
+                rtype_r = str(r.get("type") or "").lower()
+                if rtype_r == "location":
+                    restricted = True
+                elif rtype_r == "zone":
+                    restricted_zones.update(str(z) for z in (info.get("zones") or []))
+            out.append(Sku(
+                name=name,
+                location=loc,
+                vcpus=_num(caps, "vCPUs", where, int),
+                memory_gb=_num(caps, "MemoryGB", where, float),
+                hyperv_generations=gens,
+                cpu_architecture=caps.get("CpuArchitectureType", "").strip() or "x64",
+                gpus=_num(caps, "GPUs", where, int),
+                zones=frozenset(zones),
+                restricted=restricted,
+                restricted_zones=frozenset(restricted_zones),
+                family=str(item.get("family") or ""),
+                capabilities=caps,
+            ))
+    return out
+
+
+def needed_pairs(inventory: Inventory) -> list[tuple[str, str]]:
+    """(subscription, region) pairs the inventory's resources live in. Pure."""
+    pairs = {(r.subscription_id.lower(), r.location.lower().replace(" ", ""))
+             for group in (inventory.clusters, inventory.vms, inventory.scale_sets) for r in group}
+    return sorted(p for p in pairs if p[0] and p[1])
+
+
+# --------------------------------------------------------------------------- files
+
+
+def load_sku_files(paths: list[str]) -> SkuIndex:
+    """SkuIndex from `az vm list-skus -o json` output, REST pages, or folders of them."""
+    from scanner.collectors.resource_graph import _expand_paths, read_json_file
+
+    index = SkuIndex()
+    try:
+        files = _expand_paths(paths)
+    except InputError as exc:
+        raise InputError(f"SKU files: {exc}") from None
+    for path in files:
+        doc = read_json_file(path, InputError)
+        if isinstance(doc, Mapping) and isinstance(doc.get("value"), list):
+            items = doc["value"]
+        elif isinstance(doc, list):
+            items = doc
+        else:
+            raise InputError(f"{path}: expected a JSON list of SKUs or {{\"value\": [...]}}")
+        try:
+            index.add(ANY_SUBSCRIPTION, parse_skus(items))
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
+    log.info("skus: %d sizes in %d regions from %d files", len(index), len(index.scopes()), len(files))
+    return index
+
+
+# --------------------------------------------------------------------------- live (I/O)
+
+
+def _fetch_one(clients: Any, sub: str, loc: str) -> tuple[list[Sku], int]:
+    client = clients.compute(sub)
+    pages = 0
+    items: list[dict] = []
+    for page in client.resource_skus.list(filter=f"location eq '{loc}'").by_page():
+        pages += 1
+        for sku in page:
+            items.append(sku.as_dict() if hasattr(sku, "as_dict") else dict(sku))
+    skus = [s for s in parse_skus(items, sub) if s.location == loc]
+    return skus, pages
+
+
+def fetch_skus(settings: Any, pairs: Iterable[tuple[str, str]], clients: Any = None, *,
+               workers: int = 8) -> tuple[SkuIndex, list[ScopeError]]:
+    """SKU facts for each distinct (subscription, region), fetched once (see the module docstring)."""
+    from azure.core.exceptions import AzureError
+
+    if clients is None:
+        from scanner import bootstrap
+
+        clients = bootstrap.clients(settings)
+    wanted = sorted({(s.lower(), loc.lower().replace(" ", "")) for s, loc in pairs if s and loc})
+    index = SkuIndex()
+    errors: list[ScopeError] = []
+    requests = 0
+
+    def job(pair: tuple[str, str]) -> tuple[tuple[str, str], list[Sku] | None, int, str]:
+        sub, loc = pair
+        try:
+            skus, pages = _fetch_one(clients, sub, loc)
+            return pair, skus, pages, ""
+        except AzureError as exc:
+            from scanner.collectors.resource_graph import _http_error_text
+
+            return pair, None, 1, _http_error_text(exc)
+        except InputError as exc:
+            return pair, None, 1, str(exc)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(wanted) or 1))) as pool:
+        results = list(pool.map(job, wanted))
+    for (sub, loc), skus, pages, err in results:
+        requests += pages
+        if skus is None:
+            errors.append(ScopeError(f"skus {sub}/{loc}", err))
+            continue
+        if not skus:
+            index._by_scope.setdefault((sub, loc), {})  # known region, no VM sizes offered
+        index.add(sub, skus)
+    index.requests = requests
+    log.info("skus: %d sizes for %d subscription/region pairs, %d requests, %d errors",
+             len(index), len(wanted) - len(errors), requests, len(errors))
+    return index, errors

@@ -1,0 +1,362 @@
+"""A fake Azure Resource Manager on 127.0.0.1 over HTTPS, speaking the real wire format. Test-only.
+
+It serves what the scanner reads, so the production code runs unchanged through the real
+DefaultAzureCredential, ResourceGraphClient, ComputeManagementClient and ARMPipelineClient:
+
+- App Service managed identity (plain http, as in App Service): GET /msi/token
+  ?api-version=2019-08-01&resource=...[&client_id=...] with header X-IDENTITY-HEADER.
+- GET /subscriptions (paged with nextLink): the subscriptions the identity can see.
+- POST /providers/Microsoft.ResourceGraph/resources: `$top` (cap 1000, default 100), `$skipToken`
+  (dollar sign kept, bound to the query and scope), `resultTruncated` as a string, quota headers
+  `x-ms-user-quota-remaining` / `x-ms-user-quota-resets-after` (hh:mm:ss) with 429 when spent,
+  injected failures (429 with or without Retry-After, 5xx), 400 past the subscription limit,
+  403 AuthorizationFailed (or silent omission) for subscriptions the identity may not read.
+  It does not run KQL: it reads the table (`resources`/`resourcecontainers`), the `type =~`
+  filter and the management group list from the query text, and serves stored rows that are
+  already in the projected ARM shape.
+- GET /subscriptions/{id}/providers/Microsoft.Compute/skus?$filter=location eq '...' with
+  nextLink paging; per-subscription restrictions; 403/404 for unreadable/unknown subscriptions.
+- A request log (`FakeArm.log`) of every request: method, path, query, JSON body, status.
+
+Usage:
+    fake = FakeArm(); fake.add_subscription(...); fake.add_rows(rows)
+    with fake.running(tmp_path) as env:   # env: IDENTITY_ENDPOINT, ..., REQUESTS_CA_BUNDLE
+        settings = Settings.from_env(env) ...
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.fakes.tls import https_server, serve_in_thread, trusted
+
+ARG_PATH = "/providers/microsoft.resourcegraph/resources"
+
+
+@dataclass
+class FakeSubscription:
+    id: str
+    name: str = ""
+    state: str = "Enabled"
+    management_groups: tuple[str, ...] = ()  # ancestor chain names, nearest first
+    listed: bool = True  # appears in GET /subscriptions
+    arg_access: bool = True  # Resource Graph may read it
+    skus_access: str = "ok"  # "ok" | "forbidden" | "notfound"
+
+
+@dataclass
+class Logged:
+    method: str
+    path: str
+    query: dict
+    body: object
+    status: int
+    at: float
+    headers: dict = field(default_factory=dict)
+
+
+def _hms(seconds: float) -> str:
+    s = max(0, int(round(seconds)))
+    return f"{s // 3600:02d}:{(s % 3600) // 60:02d}:{s % 60:02d}"
+
+
+class FakeArm:
+    def __init__(self) -> None:
+        self.subscriptions: dict[str, FakeSubscription] = {}
+        self._rows_by_type: dict[str, list[dict]] = {}
+        self.region_skus: dict[str, list[dict]] = {}  # location -> SKU items (REST shape)
+        self.sub_restrictions: dict[tuple[str, str, str], list[dict]] = {}  # (sub, loc, size) -> restrictions
+        self.sku_page_size = 2
+        self.subscriptions_page_size = 200
+        self.max_subscriptions = 1000
+        self.default_top = 100
+        self.max_top = 1000
+        self.forbidden_mode = "error"  # "error": 403 naming the subscription | "silent": omit it
+        self.quota: tuple[int, float] | None = None  # (requests per window, window seconds)
+        self._window: list[float] = []
+        self.failures: list[tuple[int, dict]] = []  # next ARG responses: (status, headers)
+        self.log: list[Logged] = []
+        self.identity_header = secrets.token_hex(12)
+        self.token = "fake-arm-token-" + secrets.token_hex(8)
+        self.token_resource = ""
+        self._lock = threading.Lock()
+        self._results: dict[str, list[dict]] = {}
+        self.base_url = ""
+        self.msi_url = ""
+
+    # ------------------------------------------------------------------ building the tenant
+    def add_subscription(self, sub_id: str, **kw) -> FakeSubscription:
+        sub = FakeSubscription(sub_id.lower(), **kw)
+        self.subscriptions[sub.id] = sub
+        return sub
+
+    def add_rows(self, rows) -> None:
+        for row in rows:
+            self._rows_by_type.setdefault(str(row["type"]).lower(), []).append(row)
+        for rows_ in self._rows_by_type.values():
+            rows_.sort(key=lambda r: r["id"].lower())
+        self._results.clear()
+
+    def add_skus(self, location: str, items: list[dict]) -> None:
+        self.region_skus.setdefault(location.lower(), []).extend(items)
+
+    # ------------------------------------------------------------------ views for tests
+    def requests_to(self, path_part: str, method: str | None = None) -> list[Logged]:
+        return [r for r in self.log if path_part.lower() in r.path.lower() and (method is None or r.method == method)]
+
+    @property
+    def arg_requests(self) -> list[Logged]:
+        return self.requests_to(ARG_PATH, "POST")
+
+    # ------------------------------------------------------------------ running
+    @contextlib.contextmanager
+    def running(self, tmpdir) -> Iterator[dict]:
+        """Start ARM (https) and the identity endpoint (http); yield the env a process needs."""
+        handler = _make_handler(self)
+        msi = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        msi.daemon_threads = True
+        with https_server(handler, tmpdir) as (_srv, base_url, cert_path), serve_in_thread(msi):
+            self.base_url = base_url
+            self.msi_url = f"http://127.0.0.1:{msi.server_address[1]}/msi/token"
+            env = {
+                "IDENTITY_ENDPOINT": self.msi_url,
+                "IDENTITY_HEADER": self.identity_header,
+                "AZURE_RESOURCE_MANAGER_ENDPOINT": base_url,
+                "REQUESTS_CA_BUNDLE": cert_path,
+            }
+            saved = {k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
+            os.environ["IDENTITY_ENDPOINT"] = self.msi_url
+            os.environ["IDENTITY_HEADER"] = self.identity_header
+            try:
+                with trusted(cert_path):
+                    yield env
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+
+    # ------------------------------------------------------------------ handlers
+    def handle(self, method: str, path: str, query: dict, headers: dict, body: bytes) -> tuple[int, dict, object]:
+        low = path.lower().rstrip("/")
+        if low == "/msi/token":
+            return self._msi(query, headers)
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return 401, {"WWW-Authenticate": 'Bearer authorization_uri="https://login.example/"'}, {
+                "error": {"code": "AuthenticationFailed", "message": "Authentication failed."}}
+        if "api-version" not in query:
+            return 400, {}, {"error": {"code": "MissingApiVersionParameter",
+                                       "message": "The api-version query parameter (?api-version=) is required."}}
+        if method == "POST" and low == ARG_PATH:
+            return self._arg(json.loads(body or b"{}"))
+        if method == "GET" and low == "/subscriptions":
+            return self._subscriptions(query)
+        m = re.fullmatch(r"/subscriptions/([^/]+)/providers/microsoft\.compute/skus", low)
+        if method == "GET" and m:
+            return self._skus(m.group(1), query)
+        return 404, {}, {"error": {"code": "NotFound", "message": f"no fake for {method} {path}"}}
+
+    def _msi(self, query: dict, headers: dict) -> tuple[int, dict, object]:
+        if headers.get("x-identity-header") != self.identity_header:
+            return 401, {}, {"error": "invalid_request", "error_description": "missing or wrong X-IDENTITY-HEADER"}
+        resource = query.get("resource", "")
+        self.token_resource = resource
+        return 200, {}, {
+            "access_token": self.token,
+            "expires_on": str(int(time.time()) + 3600),
+            "resource": resource,
+            "token_type": "Bearer",
+            "client_id": query.get("client_id", "5E29463D-71DA-4FE0-8E69-999B57DB23B0"),
+        }
+
+    def _subscriptions(self, query: dict) -> tuple[int, dict, object]:
+        listed = [s for s in sorted(self.subscriptions.values(), key=lambda s: s.id) if s.listed]
+        start = int(query.get("$skiptoken", "0") or 0)
+        page = listed[start:start + self.subscriptions_page_size]
+        doc: dict = {"value": [{
+            "id": f"/subscriptions/{s.id}", "authorizationSource": "RoleBased", "managedByTenants": [],
+            "subscriptionId": s.id, "tenantId": "90a38eda-4006-4dd5-924c-6ca55cacc14d",
+            "displayName": s.name or s.id[:8], "state": s.state,
+            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "EnterpriseAgreement_2014-09-01",
+                                     "spendingLimit": "Off"},
+        } for s in page], "count": {"type": "Total", "value": len(listed)}}
+        if start + self.subscriptions_page_size < len(listed):
+            doc["nextLink"] = f"{self.base_url}/subscriptions?" + urlencode(
+                {"api-version": query["api-version"], "$skiptoken": start + self.subscriptions_page_size})
+        return 200, {}, doc
+
+    # -- Resource Graph
+    def _quota_headers(self) -> tuple[bool, dict]:
+        if self.quota is None:
+            return True, {"x-ms-user-quota-remaining": "14", "x-ms-user-quota-resets-after": "00:00:05"}
+        limit, window = self.quota
+        now = time.monotonic()
+        self._window = [t for t in self._window if now - t < window]
+        if len(self._window) >= limit:
+            resets = window - (now - self._window[0])
+            return False, {"x-ms-user-quota-remaining": "0", "x-ms-user-quota-resets-after": _hms(resets)}
+        self._window.append(now)
+        resets = window - (now - self._window[0])
+        return True, {"x-ms-user-quota-remaining": str(limit - len(self._window)),
+                      "x-ms-user-quota-resets-after": _hms(resets)}
+
+    def _arg(self, body: dict) -> tuple[int, dict, object]:
+        with self._lock:
+            if self.failures:
+                status, headers = self.failures.pop(0)
+                code = "RateLimiting" if status == 429 else "ServiceUnavailable"
+                return status, headers, {"error": {"code": code, "message": f"injected {status}"}}
+            ok, qheaders = self._quota_headers()
+        if not ok:
+            return 429, qheaders, {"error": {"code": "RateLimiting", "message": "Please provide below info when asking "
+                                             "for support: ... The request was throttled; quota is spent."}}
+        subs = [str(s).lower() for s in (body.get("subscriptions") or [])]
+        mgs = [str(m).lower() for m in (body.get("managementGroups") or [])]
+        if len(subs) > self.max_subscriptions:
+            return 400, qheaders, {"error": {"code": "BadRequest", "message": "Please provide below info when asking for "
+                                             "support: ... Query is invalid.", "details": [{
+                                                 "code": "TooManySubscriptions",
+                                                 "message": f"The number of subscriptions {len(subs)} exceeds the "
+                                                            f"limit of {self.max_subscriptions}."}]}}
+        if subs:
+            denied = [s for s in subs if s not in self.subscriptions or not self.subscriptions[s].arg_access]
+            if denied and self.forbidden_mode == "error":
+                return 403, qheaders, {"error": {"code": "AuthorizationFailed", "message": (
+                    "The client does not have authorization to perform action "
+                    f"'Microsoft.ResourceGraph/resources/read' over scope '/subscriptions/{denied[0]}' "
+                    "or the scope is invalid.")}}
+            scope = [s for s in subs if s not in denied]
+            if not scope:
+                return 400, qheaders, {"error": {"code": "BadRequest", "message": "There must be at least one "
+                                                 "subscription eligible to contain resources."}}
+        elif mgs:
+            scope = [s.id for s in self.subscriptions.values()
+                     if s.arg_access and {m.lower() for m in s.management_groups} & set(mgs)]
+        else:
+            scope = [s.id for s in self.subscriptions.values() if s.arg_access]
+        query = str(body.get("query") or "")
+        options = body.get("options") or {}
+        top = min(int(options.get("$top") or self.default_top), self.max_top)
+        qkey = hashlib.sha256((query + "|" + ",".join(sorted(scope))).encode()).hexdigest()[:16]
+        offset = 0
+        token = options.get("$skipToken")
+        if token:
+            try:
+                decoded = json.loads(base64.b64decode(token))
+                offset, bound = int(decoded["o"]), decoded["q"]
+            except (ValueError, KeyError, TypeError):
+                bound = ""
+            if bound != qkey:
+                return 400, qheaders, {"error": {"code": "BadRequest", "message": "Invalid $skipToken."}}
+        with self._lock:
+            rows = self._results.get(qkey)
+            if rows is None:
+                rows = self._results[qkey] = self._evaluate(query, set(scope))
+        page = rows[offset:offset + top]
+        doc: dict = {"totalRecords": len(rows), "count": len(page), "data": page, "facets": [],
+                     "resultTruncated": "false"}
+        if offset + top < len(rows):
+            doc["$skipToken"] = base64.b64encode(json.dumps({"o": offset + top, "q": qkey}).encode()).decode()
+        return 200, qheaders, doc
+
+    def _evaluate(self, query: str, scope: set[str]) -> list[dict]:
+        text = "\n".join(line.split("//", 1)[0] for line in query.splitlines()).strip()
+        table = text.split("|", 1)[0].strip().lower()
+        if table == "resourcecontainers":
+            m = re.search(r"in~\s*\(([^)]*)\)", text)
+            wanted = {n.lower() for n in re.findall(r"'((?:[^'\\]|\\.)*)'", m.group(1))} if m else set()
+            out = []
+            for s in sorted(self.subscriptions.values(), key=lambda s: s.id):
+                hit = sorted({g.lower() for g in s.management_groups} & wanted)
+                if s.id in scope and hit:
+                    out.append({"id": f"/subscriptions/{s.id}", "subscriptionId": s.id, "managementGroups": hit})
+            return out
+        types = [t.lower() for t in re.findall(r"type\s*=~\s*'([^']+)'", text)]
+        out = []
+        for t in types:
+            out.extend(r for r in self._rows_by_type.get(t, []) if str(r["subscriptionId"]).lower() in scope)
+        return out
+
+    # -- SKUs
+    def _skus(self, sub_id: str, query: dict) -> tuple[int, dict, object]:
+        sub = self.subscriptions.get(sub_id)
+        if sub is None or sub.skus_access == "notfound":
+            return 404, {}, {"error": {"code": "SubscriptionNotFound",
+                                       "message": f"The subscription '{sub_id}' could not be found."}}
+        if sub.skus_access == "forbidden":
+            return 403, {}, {"error": {"code": "AuthorizationFailed", "message": (
+                "The client does not have authorization to perform action 'Microsoft.Compute/skus/read' over "
+                f"scope '/subscriptions/{sub_id}' or the scope is invalid.")}}
+        flt = query.get("$filter", "")
+        m = re.fullmatch(r"\s*location\s+eq\s+'([^']+)'\s*", flt)
+        locations = [m.group(1).lower()] if m else sorted(self.region_skus)
+        items = []
+        for loc in locations:
+            for item in self.region_skus.get(loc, []):
+                item = json.loads(json.dumps(item))
+                item["locations"] = [loc]
+                item["locationInfo"] = [li for li in item.get("locationInfo", []) if li.get("location", "").lower() == loc] \
+                    or [{"location": loc, "zones": []}]
+                extra = self.sub_restrictions.get((sub_id, loc, item["name"].lower()))
+                if extra is not None:
+                    item["restrictions"] = extra
+                items.append(item)
+        start = int(query.get("$skiptoken", "0") or 0)
+        doc: dict = {"value": items[start:start + self.sku_page_size]}
+        if start + self.sku_page_size < len(items):
+            doc["nextLink"] = f"{self.base_url}/subscriptions/{sub_id}/providers/Microsoft.Compute/skus?" + urlencode(
+                {"api-version": query["api-version"], "$filter": flt, "$skiptoken": start + self.sku_page_size})
+        return 200, {}, doc
+
+
+def _make_handler(fake: FakeArm):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # keep test output quiet
+            pass
+
+        def _do(self) -> None:
+            parts = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                status, out_headers, doc = fake.handle(self.command, parts.path, query, headers, raw)
+            except Exception as exc:  # noqa: BLE001 - a fake must answer, and say why
+                status, out_headers, doc = 500, {}, {"error": {"code": "FakeBug", "message": repr(exc)}}
+            try:
+                body_json = json.loads(raw) if raw else None
+            except ValueError:
+                body_json = raw.decode("utf-8", "replace")
+            with fake._lock:
+                fake.log.append(Logged(self.command, parts.path, query, body_json, status, time.monotonic(),
+                                       dict(out_headers)))
+            data = json.dumps(doc).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-ms-request-id", secrets.token_hex(8))
+            for k, v in out_headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = _do
+        do_POST = _do
+
+    return Handler
