@@ -1,8 +1,147 @@
-"""python -m scanner catalog (not built yet)."""
+"""python -m scanner catalog: print the merged retirement catalogue and what needs review.
+
+    python -m scanner catalog [--feed URL|FILE] [--feed-fallback URL|FILE]
+                              [--catalog builtin|none|FILE ...] [--format table|json]
+                              [--today YYYY-MM-DD]
+
+Offline by default: without --feed only the catalogues are read (the built-in one unless
+--catalog says otherwise). --feed reads the Azure Updates JSON API or RSS feed (a URL or a saved
+file); a feed that cannot be read is reported on stderr and the catalogues are still printed.
+
+The JSON form is a contract (schema "retirement-catalog/v1"):
+
+    {"schema": "retirement-catalog/v1", "today": "YYYY-MM-DD",
+     "retirements": [{"id", "title", "series": [...], "sizes": [...], "retires_on": "YYYY-MM-DD",
+                      "days_left", "announced_on", "source": "builtin|feed|extra", "urls": [...],
+                      "replacement_series": [...], "notes"}],
+     "needs_review": [{"id", "title", "url", "reason"}],
+     "conflicts": [str], "errors": [{"scope", "error"}]}
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+from datetime import date
+from typing import Any
 
-def register(sub) -> None:
-    p = sub.add_parser("catalog", help="(not built yet)")
-    p.set_defaults(func=lambda args: (print("catalog: not built yet"), 2)[1])
+from scanner.errors import FeedError
+
+SCHEMA = "retirement-catalog/v1"
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--today: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "catalog",
+        help="print the retirement catalogue (built-in, feed, extra files) and what needs review",
+        description="Print the merged retirement catalogue and the announcements that need review.",
+    )
+    p.add_argument("--feed", metavar="URL|FILE",
+                   help="read Azure Updates from this JSON API / RSS URL or saved file (default: no feed)")
+    p.add_argument("--feed-fallback", metavar="URL|FILE",
+                   help="source to try when --feed cannot be read (e.g. the RSS feed)")
+    p.add_argument("--catalog", metavar="builtin|none|FILE", action="extend", nargs="+",
+                   help="catalogues to merge: 'builtin' (default), 'none' (the feed alone) or TOML files")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--today", type=_day, default=None, metavar="YYYY-MM-DD",
+                   help="the day 'days left' counts from (default: today)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from scanner.collectors.azure_updates import load_catalog
+
+    today = args.today or date.today()
+    catalogs = list(args.catalog or ["builtin"])
+    if "none" in catalogs and len(catalogs) > 1:
+        print("error: --catalog none cannot be combined with other catalogues", file=sys.stderr)
+        return 2
+    feed = [s for s in (args.feed, args.feed_fallback) if s]
+    if args.feed_fallback and not args.feed:
+        print("error: --feed-fallback needs --feed", file=sys.stderr)
+        return 2
+    catalog, errors = load_catalog(None, today, feed=feed, catalogs=catalogs, extra_file="")
+    for err in errors:
+        print(f"warning: {err.error}", file=sys.stderr)
+    if feed and len(errors) == len(feed):
+        if catalogs == ["none"]:
+            raise FeedError("no feed source could be read and --catalog none leaves nothing to print")
+        print("warning: the feed could not be read; printing the catalogue without it", file=sys.stderr)
+
+    doc = to_json(catalog, today, errors)
+    if args.format == "json":
+        json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(to_table(doc))
+    return 0
+
+
+def to_json(catalog: Any, today: date, errors: list[Any] = ()) -> dict[str, Any]:
+    """The documented JSON document for a Catalog (pure)."""
+    rets = sorted(catalog.retirements, key=lambda r: (r.retires_on, r.id))
+    return {
+        "schema": SCHEMA,
+        "today": today.isoformat(),
+        "retirements": [
+            {
+                "id": r.id,
+                "title": r.title,
+                "series": list(r.series),
+                "sizes": list(r.sizes),
+                "retires_on": r.retires_on.isoformat(),
+                "days_left": r.days_left(today),
+                "announced_on": r.announced_on.isoformat() if r.announced_on else None,
+                "source": r.source,
+                "urls": list(r.urls),
+                "replacement_series": list(r.replacement_series),
+                "notes": r.notes,
+            }
+            for r in rets
+        ],
+        "needs_review": [
+            {"id": i.id, "title": i.title, "url": i.url, "reason": i.reason} for i in catalog.needs_review
+        ],
+        "conflicts": list(catalog.conflicts),
+        "errors": [{"scope": e.scope, "error": e.error} for e in errors],
+    }
+
+
+def _cell(values: list[str], width: int = 48) -> str:
+    text = ", ".join(values)
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def to_table(doc: dict[str, Any]) -> str:
+    """Plain-text rendering of the JSON document (pure)."""
+    header = ("ID", "SERIES / SIZES", "RETIRES ON", "DAYS LEFT", "SOURCE", "SOURCES")
+    rows = [header]
+    for r in doc["retirements"]:
+        names = r["series"] + r["sizes"]
+        rows.append((r["id"], _cell(names), r["retires_on"], str(r["days_left"]), r["source"],
+                     " ".join(r["urls"]) or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    lines = []
+    for row in rows:
+        cells = [row[i].ljust(widths[i]) if i != 3 else row[i].rjust(widths[i]) for i in range(len(widths))]
+        lines.append("  ".join(cells + [row[-1]]).rstrip())
+    out = [f"Retirement catalogue on {doc['today']}: {len(doc['retirements'])} retirement(s)", *lines, ""]
+    review = doc["needs_review"]
+    out.append(f"Needs review: {len(review)}")
+    for item in review:
+        out.append(f"  {item['id']}  {item['title']}")
+        out.append(f"      reason: {item['reason']}")
+        if item["url"]:
+            out.append(f"      {item['url']}")
+    if doc["conflicts"]:
+        out += ["", f"Conflicts: {len(doc['conflicts'])}"]
+        out += [f"  {c}" for c in doc["conflicts"]]
+    return "\n".join(out) + "\n"
