@@ -51,13 +51,19 @@ class Claim:
 
 
 def table_name(prefix: str) -> str:
-    return f"{prefix}notifications"
+    """Same name scanner.store gives its notifications table."""
+    return f"{prefix}Notifications"
 
 
 class Outbox:
     def __init__(self, table) -> None:
         """`table`: an azure.data.tables TableClient for the notifications table (created)."""
         self.table = table
+
+    @classmethod
+    def from_store(cls, store) -> Outbox:
+        """Use the notifications table of a scanner.store.TableFindingStore."""
+        return cls(store.table("notifications"))
 
     @classmethod
     def from_settings(cls, settings, credential=None) -> Outbox:
