@@ -1,8 +1,141 @@
-"""python -m scanner scan (not built yet)."""
+"""python -m scanner scan: find node pools, VMs and scale sets on retiring or Gen1-only sizes.
+
+    python -m scanner scan [--feed URL|FILE] [--catalog builtin|none|FILE ...]
+        [--inventory FILE ...] [--skus FILE|DIR ...] [--scope tenant|mg:NAME|sub:ID,...]
+        [--today YYYY-MM-DD] [--format table|json|csv|markdown] [--output FILE]
+        [--fail-on critical|high|medium|low] [--no-store] [--no-notify] [--dry-run]
+
+With --inventory (and --skus) it runs offline on exported files; without them it reads Azure.
+Exit codes: 0 done, 3 findings at or above --fail-on, 2 bad usage or unreadable input, 1 unexpected.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from scanner.errors import ConfigError, InputError
+
+EXIT_OK, EXIT_FINDINGS = 0, 3
+
 
 def register(sub) -> None:
-    p = sub.add_parser("scan", help="(not built yet)")
-    p.set_defaults(func=lambda args: (print("scan: not built yet"), 2)[1])
+    p = sub.add_parser(
+        "scan",
+        help="scan for node pools, VMs and scale sets on retiring or Gen1-only VM sizes",
+        description=__doc__.split("\n\n")[2],
+    )
+    p.add_argument("--feed", metavar="URL|FILE",
+                   help="Azure Updates feed (JSON API or RSS) to read retirements from; "
+                        "default: FEED_URL when reading Azure, none with --inventory")
+    p.add_argument("--catalog", nargs="+", action="extend", metavar="builtin|none|FILE",
+                   help="retirement catalogues to use (default: builtin); 'none' for the feed only")
+    p.add_argument("--inventory", nargs="+", action="extend", metavar="FILE",
+                   help="exported inventory: az aks list / az vm list / az vmss list / az graph query -o json")
+    p.add_argument("--skus", nargs="+", action="extend", metavar="FILE|DIR",
+                   help="exported SKU facts: az vm list-skus -o json (a file per region or a folder)")
+    p.add_argument("--scope", metavar="tenant|mg:NAME|sub:ID,...", help="what to read from Azure (default: SCAN_SCOPE)")
+    p.add_argument("--today", metavar="YYYY-MM-DD", type=_date, help="judge as of this day (default: today, UTC)")
+    p.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table")
+    p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--fail-on", choices=("critical", "high", "medium", "low"),
+                   help="exit 3 when a finding is at or above this severity")
+    p.add_argument("--no-store", action="store_true", help="do not read or write stored findings")
+    p.add_argument("--no-notify", action="store_true", help="send no notifications")
+    p.add_argument("--dry-run", action="store_true", help="store and send nothing; show what would happen")
+    p.set_defaults(func=run)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def build_deps(args, settings):
+    """Loaders for the scan from the command line: files when given, Azure otherwise."""
+    from scanner.collectors import skus as sku_mod
+    from scanner.service import ScanDeps
+
+    offline = bool(args.inventory)
+    catalogs = args.catalog or ["builtin"]
+    for c in catalogs:
+        if c not in ("builtin", "none") and not Path(c).is_file():
+            raise InputError(f"--catalog: {c!r} is not 'builtin', 'none' or a readable file")
+    if args.feed is not None:
+        feed = args.feed
+    else:
+        feed = "" if offline else [settings.feed_url, settings.feed_fallback_url]
+
+    def load_catalog():
+        from scanner.collectors.azure_updates import load_catalog as load
+
+        return load(settings, args.today, feed=feed, catalogs=catalogs,
+                    extra_file=None if not offline else "")
+
+    if offline:
+        def load_inventory():
+            from scanner.collectors.resource_graph import load_inventory_files
+
+            return load_inventory_files(list(args.inventory))
+    else:
+        def load_inventory():
+            from scanner.collectors.resource_graph import collect_inventory
+            from scanner.config import parse_scope
+
+            scope = parse_scope(args.scope) if args.scope else settings.scan_scope
+            return collect_inventory(settings, scope)
+
+    def load_skus(inventory):
+        if args.skus:
+            return sku_mod.load_sku_files(list(args.skus)), []
+        if offline:
+            return sku_mod.SkuIndex(), []  # service reports the regions without facts
+        return sku_mod.fetch_skus(settings, sku_mod.needed_pairs(inventory))
+
+    return ScanDeps(load_catalog=load_catalog, load_inventory=load_inventory, load_skus=load_skus)
+
+
+def run(args) -> int:
+    from scanner import output
+    from scanner.config import Settings, parse_scope
+    from scanner.judge import Thresholds
+    from scanner.model import Severity
+    from scanner.service import ScanOptions, run_scan
+
+    if args.scope:
+        parse_scope(args.scope)  # bad usage fails before anything is read
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError:
+        if args.inventory:  # offline runs need no settings; defaults are fine
+            settings = Settings()
+        else:
+            raise
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    today = args.today or now.date()
+    args.today = today
+    deps = build_deps(args, settings)
+    options = ScanOptions(
+        today=today,
+        thresholds=Thresholds.from_settings(settings),
+        no_store=args.no_store,
+        no_notify=args.no_notify,
+        dry_run=args.dry_run,
+    )
+    report = run_scan(deps, now, options)
+    text = output.render(report, args.format)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"--output: cannot write {args.output!r} ({exc.strerror or exc})") from None
+    else:
+        sys.stdout.write(text)
+    if args.fail_on and report.at_or_above(Severity.parse(args.fail_on)):
+        return EXIT_FINDINGS
+    return EXIT_OK

@@ -1,0 +1,597 @@
+"""Resize guidance: which size to move to, and the commands that do it. Pure: no I/O, no clock.
+
+    Guide(skus, catalog)                       caches answers per (subscription, region, size,
+                                               zones, arch and pool constraints)
+      .replacement(sub, location, vm_size, zones=(), *, pool=None, prefer_gen1=False)
+                                               -> (Replacement | None, why-not text)
+      .for_pool(cluster, pool, vm_size, pool_names) -> Advice     retiring / Gen1-only size
+      .for_node_image(cluster, pool, vm_size, pool_names) -> Advice   Gen1 node image
+      .for_vm(vm) -> Advice
+      .for_scale_set(vmss) -> Advice
+    new_pool_name(old, os_type, target_size, taken) -> str
+    series_key(vm_size) -> str                 "Standard_D4s_v5" -> "dsv5" (family+features+version)
+
+A replacement supports Gen2, has the same CPU architecture, no fewer vCPUs, no less memory, no
+fewer GPUs (and no GPU when the current size has none), keeps premium storage / ephemeral OS
+disk support when the current size or pool relies on it, is offered and unrestricted in the
+region and in every zone asked for, and is not itself in the retirement catalogue. AKS pools
+also need at least 2 vCPUs and 2 GB (4 GB and no burstable B size for System pools). Among the
+sizes that fit, the natural successor line wins (the retirement's own replacement series first,
+then SUCCESSORS), then the smallest.
+
+Commands are ready to paste: every value goes through shlex.quote, every az command names
+--resource-group, --cluster-name (AKS) and --subscription.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from scanner.model import Cluster, NodePool, Replacement, ScaleSet, Sku, VirtualMachine
+
+# Natural successor lines, keyed by family_key() of the current size; values are series_key()s
+# in order of preference. Facts from the Azure size migration guides; the order is our choice.
+_D_SUCCESSORS = ("dsv5", "ddsv5", "dasv5", "dadsv5", "dsv6", "ddsv6", "dasv6", "dadsv6", "dv5", "ddv5",
+                 "esv5", "edsv5", "easv5", "esv6", "edsv6", "easv6")
+SUCCESSORS: dict[str, tuple[str, ...]] = {
+    "d": _D_SUCCESSORS, "ds": _D_SUCCESSORS, "dv2": _D_SUCCESSORS, "dsv2": _D_SUCCESSORS,
+    "dv3": _D_SUCCESSORS, "dsv3": _D_SUCCESSORS,
+    "ev3": ("esv5", "edsv5", "easv5", "esv6", "edsv6", "easv6", "ev5", "edv5"),
+    "esv3": ("esv5", "edsv5", "easv5", "esv6", "edsv6", "easv6"),
+    "f": ("falsv6", "fasv6", "dlsv5", "dldsv5", "dalsv6", "dlsv6", "dsv5"),
+    "fs": ("falsv6", "fasv6", "dlsv5", "dldsv5", "dalsv6", "dlsv6", "dsv5"),
+    "fv2": ("falsv6", "fasv6", "dlsv5", "dldsv5", "dalsv6", "dlsv6", "dsv5"),
+    "fsv2": ("falsv6", "fasv6", "dlsv5", "dldsv5", "dalsv6", "dlsv6", "dsv5"),
+    "b": ("bsv2", "basv2", "bmsv2", "blsv2", "btsv2"),
+    "bv1": ("bsv2", "basv2", "bmsv2", "blsv2", "btsv2"),
+    "av2": ("dasv5", "bsv2", "basv2", "dsv5", "easv5", "esv5"),
+    "amv2": ("easv5", "esv5", "dasv5", "dsv5"),
+    "a": ("dasv5", "bsv2", "basv2", "dsv5"),
+    "basica": ("dasv5", "bsv2", "basv2", "dsv5"),
+    "g": ("esv5", "edsv5", "ebdsv5", "msv2"), "gs": ("esv5", "edsv5", "ebdsv5", "msv2"),
+    "l": ("lsv3", "lasv3", "lsv4"), "lv2": ("lsv3", "lasv3", "lsv4"),
+    "h": ("hbrsv4", "hxrs", "hbrsv3"), "hb": ("hbrsv4", "hxrs", "hbrsv3"), "hbv2": ("hbrsv4", "hxrs", "hbrsv3"),
+    "hc": ("hbrsv4", "hxrs", "hbrsv3"),
+    "nv": ("nvadsa10v5", "nvadsv710v5"), "nvv3": ("nvadsa10v5",), "nvv4": ("nvadsv710v5", "nvadsa10v5"),
+    "nc": ("ncast4v3", "ncadsa100v4", "ncadsh100v5"),
+    "ncv2": ("ncadsa100v4", "ncadsh100v5", "ncast4v3"),
+    "ncv3": ("ncadsa100v4", "ncadsh100v5", "ncast4v3"),
+    "nd": ("ncadsa100v4", "ndasrv4", "ndamsra100v4"), "ndv2": ("ndasrv4", "ndamsra100v4"),
+    "np": ("nvadsa10v5",),
+    "m": ("msv2", "mdsv2", "msv3", "mdsv3"), "mv2": ("msv3", "mdsv3"),
+}
+
+def _parts(vm_size: str) -> tuple[str, str, str, str] | None:
+    """(family, features, accelerator, version) of a size name, all lower-case, or None."""
+    name = vm_size.strip().lower()
+    basic = name.startswith("basic_")
+    m = re.match(r"^(?:standard_|basic_)?([a-z]+)(\d+)(?:-\d+)?([a-z]*)((?:_[a-z0-9]+)*)$", name)
+    if not m:
+        return None
+    family, _cpus, features, rest = m.groups()
+    tokens = [t for t in rest.split("_") if t and t != "promo"]
+    version = ""
+    accel = []
+    for t in tokens:
+        if re.fullmatch(r"v\d+", t):
+            version = t
+        else:
+            accel.append(t)
+    if basic:
+        family = "basic" + family
+    return family, features, "".join(accel), version
+
+
+def series_key(vm_size: str) -> str:
+    """"Standard_D4s_v5" -> "dsv5", "Standard_NV36ads_A10_v5" -> "nvadsa10v5", "Standard_B2ms" -> "bms".
+    Unknown shapes give the lower-cased name."""
+    parts = _parts(vm_size)
+    if parts is None:
+        return vm_size.strip().lower()
+    family, features, accel, version = parts
+    return f"{family}{features}{accel}{version}"
+
+
+def family_key(vm_size: str) -> str:
+    """Series without feature letters, for looking up successors: "Standard_DS2_v2" -> "dsv2",
+    "Standard_D2_v2" -> "dv2", "Standard_F4s_v2" -> "fsv2", "Standard_B2ms" -> "b",
+    "Standard_A2m_v2" -> "amv2", "Standard_NC6s_v3" -> "ncv3", "Standard_HB120rs_v2" -> "hbv2"."""
+    parts = _parts(vm_size)
+    if parts is None:
+        return vm_size.strip().lower()
+    family, features, accel, version = parts
+    key = f"{family}{accel}{version}"
+    if family in ("f", "a") and features in ("s", "m") and version:
+        key = f"{family}{features}{accel}{version}"  # Fsv2 and Amv2 are their own lines
+    if family == "f" and features == "s" and not version:
+        key = "fs"
+    if family == "ds" or family == "gs":
+        key = f"{family}{version}"
+    return key
+
+
+def _norm_series(text: str) -> str:
+    s = re.sub(r"[^a-z0-9]", "", text.lower())
+    return re.sub(r"series$", "", s)
+
+
+def _version_number(vm_size: str) -> int:
+    parts = _parts(vm_size)
+    if parts and parts[3]:
+        return int(parts[3][1:])
+    return 1
+
+
+def _is_burstable(vm_size: str) -> bool:
+    parts = _parts(vm_size)
+    return bool(parts) and parts[0] == "b"
+
+
+def _is_special(vm_size: str) -> bool:
+    """Sizes never offered as a general replacement: constrained-core, promo, basic, unparseable."""
+    name = vm_size.lower()
+    return "-" in name or "_promo" in name or name.startswith("basic_") or _parts(vm_size) is None
+
+
+def _is_confidential(vm_size: str) -> bool:
+    parts = _parts(vm_size)
+    return bool(parts) and (parts[0].startswith(("dc", "ec", "ncc")) or "cc" in parts[2])
+
+
+def _loose_key(vm_size: str) -> str:
+    """Series without feature letters ("Standard_HB176rs_v4" -> "hbv4"), to match series as
+    announcements write them."""
+    parts = _parts(vm_size)
+    if parts is None:
+        return vm_size.strip().lower()
+    family, _features, accel, version = parts
+    return f"{family}{accel}{version}"
+
+
+# --------------------------------------------------------------------------- replacement
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What to do about one size of one resource."""
+
+    replacement: Replacement | None
+    commands: tuple[str, ...] = ()
+    note: str = ""  # why there is no replacement, or a caution the commands cannot express
+
+
+@dataclass(frozen=True)
+class _Needs:
+    vcpus: int
+    memory_gb: float
+    gpus: int
+    arch: str
+    zones: tuple[str, ...]
+    premium_io: bool
+    ephemeral_os: bool
+    min_vcpus: int
+    min_memory_gb: float
+    allow_burstable: bool
+    confidential: bool
+
+
+class Guide:
+    """Finds replacements and builds commands; remembers answers (same question, same answer)."""
+
+    def __init__(self, skus, catalog) -> None:
+        self.skus = skus
+        self.catalog = catalog
+        self._cache: dict[tuple, tuple[Replacement | None, str]] = {}
+        self._retiring: dict[str, bool] = {}
+        self._preferred: dict[str, tuple[str, ...]] = {}
+
+    # ------------------------------------------------------------------ facts
+    def is_retiring(self, vm_size: str) -> bool:
+        key = vm_size.lower()
+        if key not in self._retiring:
+            self._retiring[key] = bool(self.catalog.retirements_for(vm_size))
+        return self._retiring[key]
+
+    def preferred_series(self, vm_size: str) -> tuple[str, ...]:
+        key = vm_size.lower()
+        if key not in self._preferred:
+            named: list[str] = []
+            for r in self.catalog.retirements_for(vm_size):
+                named.extend(_norm_series(s) for s in r.replacement_series)
+            named.extend(SUCCESSORS.get(family_key(vm_size), ()))
+            self._preferred[key] = tuple(dict.fromkeys(s for s in named if s))
+        return self._preferred[key]
+
+    # ------------------------------------------------------------------ replacement
+    def replacement(
+        self,
+        subscription_id: str,
+        location: str,
+        vm_size: str,
+        zones: tuple[str, ...] | frozenset[str] = (),
+        *,
+        pool: NodePool | None = None,
+        prefer_gen1: bool = False,
+    ) -> tuple[Replacement | None, str]:
+        """The size to move to and up to two alternatives, or (None, why none fits)."""
+        zones_t = tuple(sorted(str(z) for z in zones))
+        mode = (pool.mode.lower() if pool else "")
+        ephemeral = bool(pool and pool.os_disk_type.lower() == "ephemeral")
+        key = (subscription_id.lower(), location.lower(), vm_size.lower(), zones_t, mode, ephemeral,
+               pool is not None, prefer_gen1)
+        if key not in self._cache:
+            self._cache[key] = self._find(subscription_id, location, vm_size, zones_t, mode, ephemeral,
+                                          pool is not None, prefer_gen1)
+        return self._cache[key]
+
+    def _find(self, sub, location, vm_size, zones, mode, ephemeral, aks, prefer_gen1):
+        current = self.skus.get(sub, location, vm_size)
+        if not self.skus.has_region(sub, location):
+            return None, f"no SKU facts for {location}: cannot pick a replacement (give --skus for that region)"
+        if current is None:
+            return None, (f"{vm_size} is not in the SKU list for {location}: cannot compare sizes "
+                          "(it may no longer be offered there)")
+        region_has_zones = any(s.zones for s in self.skus.sizes(sub, location))
+        needs = _Needs(
+            vcpus=current.vcpus,
+            memory_gb=current.memory_gb,
+            gpus=current.gpus,
+            arch=current.cpu_architecture.lower(),
+            zones=zones if region_has_zones else (),
+            premium_io=current.capabilities.get("PremiumIO", "").lower() == "true",
+            ephemeral_os=ephemeral,
+            min_vcpus=2 if aks else 0,
+            min_memory_gb=(4.0 if mode == "system" else 2.0) if aks else 0.0,
+            allow_burstable=not (aks and mode == "system"),
+            confidential=_is_confidential(vm_size),
+        )
+        preferred = self.preferred_series(vm_size)
+        rank = {s: i for i, s in enumerate(preferred)}
+        fits: list[Sku] = []
+        rejected: dict[str, int] = {}
+        for cand in self.skus.sizes(sub, location):
+            if cand.name.lower() == vm_size.lower():
+                continue
+            reason = self._reject(cand, needs)
+            if reason:
+                rejected[reason] = rejected.get(reason, 0) + 1
+                continue
+            fits.append(cand)
+        if not fits:
+            return None, _none_fits(vm_size, location, needs, rejected)
+
+        def pref(s: Sku) -> float | None:
+            sk = series_key(s.name)
+            if sk in rank:
+                return float(rank[sk])
+            loose = _loose_key(s.name)
+            return rank[loose] + 0.5 if loose in rank else None
+
+        def order(s: Sku):
+            p = pref(s)
+            return (
+                0 if p is not None else 1,
+                0 if (prefer_gen1 and "V1" in s.hyperv_generations) or not prefer_gen1 else 1,
+                s.vcpus,
+                s.memory_gb,
+                s.gpus,
+                p or 0.0,
+                -_version_number(s.name),
+                s.name.lower(),
+            )
+
+        fits.sort(key=order)
+        best = fits[0]
+        alternatives = _alternatives(best, fits[1:])
+        why = self._why(vm_size, current, best, needs, location, pref(best) is not None)
+        return Replacement(best.name, why, alternatives), ""
+
+    def _reject(self, cand: Sku, n: _Needs) -> str:
+        if _is_special(cand.name):
+            return "special-purpose (constrained-core, promo or basic)"
+        if _is_confidential(cand.name) != n.confidential:
+            return "confidential" if not n.confidential else "not confidential"
+        if not cand.supports_gen2:
+            return "Generation 1 only"
+        if cand.cpu_architecture.lower() != n.arch:
+            return f"not {n.arch}"
+        if cand.gpus < n.gpus or (n.gpus == 0 and cand.gpus > 0):
+            return "GPU count differs" if n.gpus == 0 else "fewer GPUs"
+        if cand.vcpus < max(n.vcpus, n.min_vcpus) or cand.memory_gb < max(n.memory_gb, n.min_memory_gb):
+            return "too small"
+        if not n.allow_burstable and _is_burstable(cand.name):
+            return "burstable (not for System pools)"
+        if n.premium_io and cand.capabilities.get("PremiumIO", "").lower() == "false":
+            return "no premium storage"
+        if n.ephemeral_os and cand.capabilities.get("EphemeralOSDiskSupported", "").lower() == "false":
+            return "no ephemeral OS disk"
+        if cand.restricted:
+            return "restricted for the subscription"
+        if n.zones and not cand.available_in_zones(n.zones):
+            return "not offered in every zone"
+        if self.is_retiring(cand.name):
+            return "retiring itself"
+        return ""
+
+    def _why(self, vm_size, current: Sku, best: Sku, n: _Needs, location, successor: bool) -> str:
+        where = location + (f" zones {','.join(n.zones)}" if n.zones else "")
+        fit = f"{best.vcpus} vCPUs/{_gb(best.memory_gb)} GB" + (f"/{best.gpus} GPU" if best.gpus else "")
+        was = f"{current.vcpus} vCPUs/{_gb(current.memory_gb)} GB" + (f"/{current.gpus} GPU" if current.gpus else "")
+        line = "successor line" if successor else "smallest Gen2 size that fits"
+        return (f"{line} for {vm_size}: {fit} (was {was}), {current.cpu_architecture}, Gen2, "
+                f"offered unrestricted in {where}, not retiring")
+
+    # ------------------------------------------------------------------ advice
+    def for_pool(self, cluster: Cluster, pool: NodePool, vm_size: str, pool_names=()) -> Advice:
+        """Advice for a retiring or Gen1-only size in an AKS pool."""
+        repl, why_not = self.replacement(cluster.subscription_id, cluster.location, vm_size, pool.zones, pool=pool)
+        if repl is None:
+            return Advice(None, (), f"No replacement: {why_not}.")
+        if pool.pool_type.lower() == "virtualmachines":
+            return Advice(repl, vm_pool_commands(cluster, pool, vm_size, repl.vm_size))
+        note = ""
+        if pool.os_type.lower() == "windows" and _windows_needs_move(pool):
+            note = "The new pool runs Windows Server 2022 with Gen2: check the containers run on ltsc2022."
+        return Advice(repl, rebuild_pool_commands(cluster, pool, repl.vm_size, pool_names), note)
+
+    def for_node_image(self, cluster: Cluster, pool: NodePool, vm_size: str, pool_names=()) -> Advice:
+        """Advice for a Gen1 node image on a Gen2-capable size."""
+        if self.is_retiring(vm_size):
+            return self.for_pool(cluster, pool, vm_size, pool_names)
+        if pool.os_type.lower() != "windows":
+            return Advice(None, node_image_upgrade_commands(cluster, pool),
+                          "If nodeImageVersion still has no 'gen2' after the upgrade, rebuild the pool.")
+        sku = self.skus.get(cluster.subscription_id, cluster.location, vm_size)
+        if sku is not None and sku.available_in_zones(pool.zones if sku.zones else ()):
+            return Advice(None, rebuild_pool_commands(cluster, pool, vm_size, pool_names),
+                          "Same size, new Windows Server 2022 Gen2 pool; check the containers run on ltsc2022."
+                          if _windows_needs_move(pool) else "Same size, new pool with the Gen2 header.")
+        return self.for_pool(cluster, pool, vm_size, pool_names)
+
+    def for_vm(self, vm: VirtualMachine) -> Advice:
+        current = self.skus.get(vm.subscription_id, vm.location, vm.vm_size)
+        known_gen2 = vm.security_type.lower() in ("trustedlaunch", "confidentialvm")
+        gen1 = bool(current and current.gen1_only)
+        repl, why_not = self.replacement(vm.subscription_id, vm.location, vm.vm_size, vm.zones,
+                                         prefer_gen1=not known_gen2)
+        if repl is None:
+            return Advice(None, (), f"No replacement: {why_not}.")
+        target = self.skus.get(vm.subscription_id, vm.location, repl.vm_size)
+        gen2_only = bool(target and "V1" not in target.hyperv_generations)
+        convert = gen2_only and gen1 and not known_gen2
+        check = gen2_only and not gen1 and not known_gen2
+        note = ""
+        if convert:
+            note = ("The VM runs a Generation 1 image and the target is Gen2-only: back it up and make the OS "
+                    "disk GPT/UEFI-bootable first (Windows: mbr2gpt /convert /allowFullOS in the guest).")
+        elif check:
+            note = "The target is Gen2-only: if the first command prints V1, upgrade the VM to Trusted Launch first."
+        return Advice(repl, vm_commands(vm, repl.vm_size, trusted_launch=convert, check_generation=check), note)
+
+    def for_scale_set(self, vmss: ScaleSet) -> Advice:
+        if vmss.aks_cluster_id:
+            return Advice(None, (), f"Managed by AKS (cluster {vmss.aks_cluster_id.rsplit('/', 1)[-1]}, "
+                                    f"pool {vmss.aks_pool}): change it through the node pool, not the scale set.")
+        known_gen2 = vmss.security_type.lower() in ("trustedlaunch", "confidentialvm")
+        repl, why_not = self.replacement(vmss.subscription_id, vmss.location, vmss.vm_size, vmss.zones,
+                                         prefer_gen1=not known_gen2)
+        if repl is None:
+            return Advice(None, (), f"No replacement: {why_not}.")
+        target = self.skus.get(vmss.subscription_id, vmss.location, repl.vm_size)
+        note = ""
+        if target is not None and "V1" not in target.hyperv_generations and not known_gen2:
+            note = "The target is Gen2-only: the scale set's image must be a Generation 2 image."
+        if vmss.orchestration_mode.lower() == "flexible":
+            note = (note + " " if note else "") + (
+                "Flexible orchestration: existing instances keep their size; resize them "
+                "(az vm deallocate/resize/start) or scale out and remove the old ones.")
+        elif vmss.upgrade_policy.lower() == "automatic":
+            note = (note + " " if note else "") + "Upgrade policy Automatic: instances pick up the new size on their own."
+        return Advice(repl, scale_set_commands(vmss, repl.vm_size), note)
+
+
+def _windows_needs_move(pool: NodePool) -> bool:
+    return pool.os_sku.lower() not in ("windows2022", "windows2025") or "2019" in pool.node_image_version
+
+
+def _alternatives(best: Sku, rest: list[Sku]) -> tuple[str, ...]:
+    """Up to two alternatives, other series first (a choice, not three sizes of one line)."""
+    out: list[str] = []
+    seen = {series_key(best.name)}
+    for s in rest:
+        sk = series_key(s.name)
+        if sk not in seen:
+            out.append(s.name)
+            seen.add(sk)
+        if len(out) == 2:
+            return tuple(out)
+    for s in rest:
+        if s.name not in out:
+            out.append(s.name)
+        if len(out) == 2:
+            break
+    return tuple(out)
+
+
+def _gb(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _none_fits(vm_size, location, n: _Needs, rejected: dict[str, int]) -> str:
+    want = [f"Gen2 {n.arch}", f">= {max(n.vcpus, n.min_vcpus)} vCPUs", f">= {_gb(max(n.memory_gb, n.min_memory_gb))} GB"]
+    if n.gpus:
+        want.append(f">= {n.gpus} GPU")
+    where = location + (f" zones {','.join(n.zones)}" if n.zones else "")
+    if not rejected:
+        return f"the SKU list for {location} has no other size"
+    reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"no size with {', '.join(want)} is offered unrestricted and not retiring in {where} ({reasons})"
+
+
+# --------------------------------------------------------------------------- commands
+
+def _q(value) -> str:
+    return shlex.quote(str(value))
+
+
+def _aks_scope(cluster: Cluster) -> list[str]:
+    return ["--resource-group", _q(cluster.resource_group), "--cluster-name", _q(cluster.name),
+            "--subscription", _q(cluster.subscription_id)]
+
+
+def _vm_scope(resource_group: str, name: str, subscription_id: str) -> list[str]:
+    return ["--resource-group", _q(resource_group), "--name", _q(name), "--subscription", _q(subscription_id)]
+
+
+def get_credentials_command(cluster: Cluster) -> str:
+    return " ".join(["az aks get-credentials", "--resource-group", _q(cluster.resource_group), "--name",
+                     _q(cluster.name), "--subscription", _q(cluster.subscription_id)])
+
+
+_RESERVED_LABEL_PREFIXES = ("kubernetes.azure.com/", "kubernetes.io/", "k8s.io/")
+_SPOT_TAINT = "kubernetes.azure.com/scalesetpriority"
+
+
+def new_pool_name(old: str, os_type: str, target_size: str, taken=()) -> str:
+    """A valid AKS pool name for the rebuilt pool: lower-case letters and digits, starting with a
+    letter, at most 12 characters (6 for Windows), different from `old` and every name in `taken`."""
+    windows = os_type.lower() == "windows"
+    limit = 6 if windows else 12
+    base = re.sub(r"[^a-z0-9]", "", old.lower())
+    base = re.sub(r"v\d+$", "", base) or base  # "userv3" -> "user"
+    stripped = base.rstrip("0123456789")  # "nodepool1" -> "nodepool", unless a sibling shares it
+    others = {re.sub(r"[^a-z0-9]", "", t.lower()).rstrip("0123456789") for t in taken if t.lower() != old.lower()}
+    if stripped and stripped not in others:
+        base = stripped
+    if not base or not base[0].isalpha():
+        base = ("w" if windows else "np") + base
+    version = _parts(target_size)[3] if _parts(target_size) else ""
+    suffixes = [version or "g2"] + [str(i) for i in range(2, 100)]
+    used = {t.lower() for t in taken} | {old.lower()}
+    for suffix in suffixes:
+        name = base[: limit - len(suffix)] + suffix
+        if name[0].isalpha() and name not in used:
+            return name
+    raise ValueError(f"no free pool name derived from {old!r}")  # pragma: no cover - 98 tries
+
+
+def rebuild_pool_commands(cluster: Cluster, pool: NodePool, target_size: str, pool_names=()) -> tuple[str, ...]:
+    """Scale-set pool: add a pool like the old one on `target_size`, cordon and drain the old
+    pool's nodes, delete the old pool. A System pool is replaced by a System pool first."""
+    windows = pool.os_type.lower() == "windows"
+    new = new_pool_name(pool.name, pool.os_type, target_size, pool_names)
+    add = ["az aks nodepool add", *_aks_scope(cluster), "--name", _q(new), "--node-vm-size", _q(target_size),
+           "--mode", _q(pool.mode or "User")]
+    if pool.enable_autoscaling and pool.min_count is not None and pool.max_count is not None:
+        add += ["--enable-cluster-autoscaler", "--min-count", _q(pool.min_count), "--max-count", _q(pool.max_count)]
+    elif pool.count is not None:
+        add += ["--node-count", _q(pool.count)]
+    if pool.zones:
+        add += ["--zones", *(_q(z) for z in pool.zones)]
+    labels = {k: v for k, v in pool.labels.items() if not k.startswith(_RESERVED_LABEL_PREFIXES)}
+    if labels:
+        add += ["--labels", *(_q(f"{k}={v}") for k, v in sorted(labels.items()))]
+    taints = [t for t in pool.taints if not t.startswith(_SPOT_TAINT)]
+    if taints:
+        add += ["--node-taints", _q(",".join(taints))]
+    if pool.max_pods:
+        add += ["--max-pods", _q(pool.max_pods)]
+    if windows:
+        os_sku = "Windows2025" if pool.os_sku.lower() == "windows2025" else "Windows2022"
+        add += ["--os-type", "Windows", "--os-sku", os_sku]
+        if os_sku == "Windows2022":
+            add += ["--aks-custom-headers", "UseWindowsGen2VM=true"]
+    else:
+        add += ["--os-type", "Linux"]
+        if pool.os_sku:
+            add += ["--os-sku", _q(pool.os_sku)]
+    if pool.orchestrator_version:
+        add += ["--kubernetes-version", _q(pool.orchestrator_version)]
+    if pool.priority.lower() == "spot":
+        add += ["--priority", "Spot", "--eviction-policy", _q(pool.eviction_policy or "Delete")]
+        if pool.spot_max_price is not None:
+            price = pool.spot_max_price
+            add += ["--spot-max-price", _q(int(price) if float(price).is_integer() else price)]
+    if pool.os_disk_size_gb:
+        add += ["--node-osdisk-size", _q(pool.os_disk_size_gb)]
+    if pool.os_disk_type:
+        add += ["--node-osdisk-type", _q(pool.os_disk_type)]
+    if pool.vnet_subnet_id:
+        add += ["--vnet-subnet-id", _q(pool.vnet_subnet_id)]
+    if pool.pod_subnet_id:
+        add += ["--pod-subnet-id", _q(pool.pod_subnet_id)]
+    selector = _q(f"agentpool={pool.name}")
+    return (
+        " ".join(add),
+        get_credentials_command(cluster),
+        f"kubectl cordon -l {selector}",
+        f"kubectl drain -l {selector} --ignore-daemonsets --delete-emptydir-data",
+        " ".join(["az aks nodepool delete", *_aks_scope(cluster), "--name", _q(pool.name)]),
+    )
+
+
+def vm_pool_commands(cluster: Cluster, pool: NodePool, old_size: str, target_size: str) -> tuple[str, ...]:
+    """Virtual Machines pool: change its size list in place (manual-scale entries)."""
+    counts = {s.lower(): n for s, n in pool.size_counts}
+    count = counts.get(old_size.lower())
+    base = ["az aks nodepool manual-scale", None, *_aks_scope(cluster), "--name", _q(pool.name)]
+
+    def cmd(verb: str, *extra: str) -> str:
+        parts = list(base)
+        parts[1] = verb
+        return " ".join([*parts, *extra])
+
+    if target_size.lower() in {s.lower() for s in pool.vm_sizes}:
+        existing = counts.get(target_size.lower())
+        total = (existing or 0) + (count or 0)
+        out = []
+        if existing is not None and count is not None:
+            out.append(cmd("update", "--current-vm-sizes", _q(target_size), "--node-count", _q(total)))
+        out.append(cmd("delete", "--current-vm-sizes", _q(old_size)))
+        return tuple(out)
+    extra = ["--current-vm-sizes", _q(old_size), "--vm-sizes", _q(target_size)]
+    if count is not None:
+        extra += ["--node-count", _q(count)]
+    return (cmd("update", *extra),)
+
+
+def node_image_upgrade_commands(cluster: Cluster, pool: NodePool) -> tuple[str, ...]:
+    """Linux pool on a Gen2-capable size with a Gen1 image: upgrade the node image, then check it."""
+    scope = [*_aks_scope(cluster), "--name", _q(pool.name)]
+    return (
+        " ".join(["az aks nodepool upgrade", *scope, "--node-image-only"]),
+        " ".join(["az aks nodepool show", *scope, "--query", "nodeImageVersion", "--output", "tsv"]),
+    )
+
+
+def vm_commands(vm: VirtualMachine, target_size: str, trusted_launch: bool = False,
+                check_generation: bool = False) -> tuple[str, ...]:
+    """Standalone VM: deallocate, (Gen1 -> Trusted Launch), resize, start."""
+    scope = _vm_scope(vm.resource_group, vm.name, vm.subscription_id)
+    out = []
+    if check_generation:
+        out.append(" ".join(["az vm get-instance-view", *scope, "--query", "instanceView.hyperVGeneration",
+                             "--output", "tsv"]))
+    out.append(" ".join(["az vm deallocate", *scope]))
+    if trusted_launch:
+        out.append(" ".join(["az vm update", *scope, "--security-type", "TrustedLaunch",
+                             "--enable-secure-boot", "true", "--enable-vtpm", "true"]))
+    out.append(" ".join(["az vm resize", *scope, "--size", _q(target_size)]))
+    out.append(" ".join(["az vm start", *scope]))
+    return tuple(out)
+
+
+def scale_set_commands(vmss: ScaleSet, target_size: str) -> tuple[str, ...]:
+    """Scale set: change the model's SKU, then roll the instances onto it."""
+    scope = _vm_scope(vmss.resource_group, vmss.name, vmss.subscription_id)
+    out = [" ".join(["az vmss update", *scope, "--set", _q(f"sku.name={target_size}")])]
+    if vmss.orchestration_mode.lower() == "flexible":
+        return tuple(out)
+    policy = vmss.upgrade_policy.lower()
+    if policy == "rolling":
+        out.append(" ".join(["az vmss rolling-upgrade start", *scope]))
+    elif policy != "automatic":
+        out.append(" ".join(["az vmss update-instances", *scope, "--instance-ids", _q("*")]))
+    return tuple(out)

@@ -1,0 +1,272 @@
+"""Formatting a ScanReport: JSON (the versioned contract), table, CSV, markdown. Pure: no I/O.
+
+    report_to_json(report) -> dict          "schema": "retirement-scan/v1" (reused by the HTTP API)
+    finding_to_json(finding) -> dict
+    render(report, fmt) -> str              fmt: table | json | csv | markdown
+    group_findings(findings) -> [(label, [Finding])]   by cluster (or VM / scale set), most urgent first
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+
+from scanner.model import Finding, ResourceKind, Rule, Severity
+
+SCHEMA = "retirement-scan/v1"
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def finding_to_json(f: Finding) -> dict:
+    r = f.resource
+    out = {
+        "id": f.id,
+        "rule": f.rule.value,
+        "severity": f.severity.value,
+        "vm_size": f.vm_size,
+        "resource": {
+            "kind": r.kind.value,
+            "id": r.id,
+            "name": r.name,
+            "pool": r.pool or "",
+            "subscription_id": r.subscription_id,
+            "resource_group": r.resource_group,
+            "location": r.location,
+        },
+        "retirement": None,
+        "replacement": None,
+        "commands": list(f.commands),
+        "restricted": f.restricted,
+        "message": f.message,
+        "status": f.status.value,
+    }
+    if f.retirement is not None:
+        ret = f.retirement
+        out["retirement"] = {
+            "id": ret.id,
+            "title": ret.title,
+            "retires_on": ret.retires_on.isoformat(),
+            "days_left": f.days_left,
+            "source": ret.source,
+            "urls": list(ret.urls),
+        }
+    if f.replacement is not None:
+        out["replacement"] = {
+            "vm_size": f.replacement.vm_size,
+            "why": f.replacement.why,
+            "alternatives": list(f.replacement.alternatives),
+        }
+    if f.first_seen is not None:
+        out["first_seen"] = f.first_seen.isoformat()
+    if f.suppressed_until is not None:
+        out["suppressed_until"] = f.suppressed_until.isoformat()
+        out["suppression_reason"] = f.suppression_reason
+    return out
+
+
+def summary(report) -> dict:
+    by_rule = {r.value: 0 for r in Rule}
+    by_severity = {s.value: 0 for s in Severity}
+    for f in report.findings:
+        by_rule[f.rule.value] += 1
+        by_severity[f.severity.value] += 1
+    return {
+        "findings": len(report.findings),
+        "by_rule": by_rule,
+        "by_severity": by_severity,
+        "restricted": sum(1 for f in report.findings if f.restricted),
+        "scanned": dict(report.scanned),
+        "needs_review": len(report.needs_review),
+        "errors": len(report.errors),
+    }
+
+
+def report_to_json(report) -> dict:
+    return {
+        "schema": SCHEMA,
+        "generated_at": report.generated_at.isoformat(),
+        "today": report.today.isoformat(),
+        "summary": summary(report),
+        "findings": [finding_to_json(f) for f in report.findings],
+        "needs_review": [
+            {"id": r.id, "title": r.title, "url": r.url, "reason": r.reason} for r in report.needs_review
+        ],
+        "errors": [{"scope": e.scope, "error": e.error} for e in report.errors],
+        "conflicts": list(report.conflicts),
+    }
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+def _group_key(f: Finding) -> tuple[str, str]:
+    r = f.resource
+    if r.kind is ResourceKind.AKS_NODEPOOL:
+        return r.id.lower(), f"cluster {r.name}"
+    kind = "vm" if r.kind is ResourceKind.VM else "scale set"
+    return r.id.lower(), f"{kind} {r.name}"
+
+
+def _urgency(f: Finding) -> tuple:
+    days = f.days_left if f.days_left is not None else 10**9
+    return (-f.severity.rank, days)
+
+
+def group_findings(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]:
+    """Groups (one per cluster, VM or scale set), most urgent group first; inside a group the
+    most urgent finding first."""
+    groups: dict[str, tuple[str, list[Finding]]] = {}
+    for f in findings:
+        key, label = _group_key(f)
+        r = f.resource
+        label = f"{label}  ({r.resource_group} / {r.location} / subscription {r.subscription_id})"
+        groups.setdefault(key, (label, []))[1].append(f)
+    out = []
+    for label, items in groups.values():
+        items.sort(key=lambda f: (*_urgency(f), f.resource.pool.lower(), f.rule.value, f.vm_size.lower()))
+        out.append((label, items))
+    out.sort(key=lambda g: (*_urgency(g[1][0]), g[0].lower()))
+    return out
+
+
+# --------------------------------------------------------------------------- table
+
+
+def _days(f: Finding) -> str:
+    return "" if f.days_left is None else str(f.days_left)
+
+
+def _row(f: Finding) -> list[str]:
+    repl = f.replacement.vm_size if f.replacement else "-"
+    return [
+        f.severity.value + ("!" if f.restricted else ""),
+        _days(f),
+        f.resource.pool or "-",
+        f.rule.value,
+        f.vm_size,
+        f.retirement.retires_on.isoformat() if f.retirement else "-",
+        repl,
+    ]
+
+
+_HEADER = ["SEVERITY", "DAYS", "POOL", "RULE", "SIZE", "RETIRES", "MOVE TO"]
+
+
+def _headline(report) -> str:
+    s = summary(report)
+    sev = ", ".join(f"{n} {k}" for k, n in s["by_severity"].items() if n)
+    sc = report.scanned
+    scanned = (f"{sc.get('clusters', 0)} clusters ({sc.get('node_pools', 0)} pools), {sc.get('vms', 0)} VMs, "
+               f"{sc.get('scale_sets', 0)} scale sets")
+    return (f"Retirement scan for {report.today.isoformat()}: {s['findings']} findings"
+            + (f" ({sev})" if sev else "") + f" in {scanned}")
+
+
+def render_table(report) -> str:
+    lines = [_headline(report), ""]
+    if not report.findings:
+        lines.append("No retiring or Generation-1-only sizes found.")
+    for label, items in group_findings(report.findings):
+        rows = [_HEADER] + [_row(f) for f in items]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADER))]
+        lines.append(label)
+        for r in rows:
+            cells = [c.rjust(widths[i]) if i == 1 else c.ljust(widths[i]) for i, c in enumerate(r)]
+            lines.append("  " + "  ".join(cells).rstrip())
+        lines.append("")
+    if any(f.restricted for f in report.findings):
+        lines.append("! the size is restricted for the subscription in that region: no scale-out on it.")
+    if report.findings:
+        lines.append("Replacement reasons and ready-to-paste commands: --format markdown or --format json.")
+    if report.needs_review:
+        lines.append("")
+        lines.append(f"Needs review ({len(report.needs_review)} announcements the scanner could not read with confidence):")
+        for item in report.needs_review:
+            lines.append(f"  - {item.title} ({item.url}): {item.reason}")
+    if report.errors:
+        lines.append("")
+        lines.append(f"Not scanned ({len(report.errors)}):")
+        for e in report.errors:
+            lines.append(f"  - {e.scope}: {e.error}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# --------------------------------------------------------------------------- CSV
+
+CSV_COLUMNS = ["severity", "days_left", "rule", "kind", "subscription_id", "resource_group", "location",
+               "name", "pool", "vm_size", "retires_on", "retirement_id", "replacement", "alternatives",
+               "restricted", "id", "resource_id", "message"]
+
+
+def render_csv(report) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for f in report.findings:
+        r = f.resource
+        w.writerow([
+            f.severity.value, _days(f), f.rule.value, r.kind.value, r.subscription_id, r.resource_group,
+            r.location, r.name, r.pool, f.vm_size,
+            f.retirement.retires_on.isoformat() if f.retirement else "",
+            f.retirement.id if f.retirement else "",
+            f.replacement.vm_size if f.replacement else "",
+            " ".join(f.replacement.alternatives) if f.replacement else "",
+            "yes" if f.restricted else "no", f.id, r.id, f.message,
+        ])
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+def _md(text: str) -> str:
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report) -> str:
+    out = [f"# {_headline(report)}", ""]
+    s = summary(report)
+    out += ["| severity | findings |", "|---|---:|"]
+    out += [f"| {k} | {n} |" for k, n in s["by_severity"].items()]
+    out.append("")
+    for label, items in group_findings(report.findings):
+        out += [f"## {_md(label)}", ""]
+        out += ["| " + " | ".join(_HEADER).lower() + " |", "|" + "---|" * len(_HEADER)]
+        out += ["| " + " | ".join(_md(c) for c in _row(f)) + " |" for f in items]
+        out.append("")
+        for f in items:
+            title = f"{f.rule.value}: {f.vm_size}" + (f" in pool {f.resource.pool}" if f.resource.pool else "")
+            out += [f"### {_md(title)}", "", _md(f.message), ""]
+            if f.retirement and f.retirement.urls:
+                out += ["Source: " + ", ".join(f.retirement.urls), ""]
+            if f.replacement:
+                alt = ", ".join(f.replacement.alternatives) or "none"
+                out += [f"Move to **{f.replacement.vm_size}**: {_md(f.replacement.why)}. Alternatives: {alt}.", ""]
+            if f.commands:
+                out += ["```bash", *f.commands, "```", ""]
+    if report.needs_review:
+        out += ["## Needs review", ""]
+        out += [f"- [{_md(i.title)}]({i.url}): {_md(i.reason)}" for i in report.needs_review]
+        out.append("")
+    if report.errors:
+        out += ["## Not scanned", ""]
+        out += [f"- `{_md(e.scope)}`: {_md(e.error)}" for e in report.errors]
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render(report, fmt: str = "table") -> str:
+    if fmt == "json":
+        return json.dumps(report_to_json(report), indent=2, sort_keys=False) + "\n"
+    if fmt == "csv":
+        return render_csv(report)
+    if fmt == "markdown":
+        return render_markdown(report)
+    if fmt == "table":
+        return render_table(report)
+    raise ValueError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
