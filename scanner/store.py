@@ -811,9 +811,9 @@ def open_store(settings: Any, credential_factory: Callable[[], Any] | None = Non
             if credential_factory is not None:
                 credential = credential_factory()
             else:
-                from azure.identity import DefaultAzureCredential
+                from scanner.bootstrap import credential as default_credential
 
-                credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id or None)
+                credential = default_credential(settings)  # DefaultAzureCredential, cached per process
             service = TableServiceClient(settings.storage_table_endpoint, credential=credential, **client_kwargs)
         else:
             raise ConfigError(
