@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import random
+import re
+import threading
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
@@ -24,6 +26,45 @@ from notifiers.render import encode_json
 from scanner.config import Secret
 
 log = logging.getLogger("notifiers.teams")
+
+
+_SECRET_PARTS: set[str] = set()
+_SECRET_LOCK = threading.Lock()
+_SIG = re.compile(r"(sig|code|token)=[^&\s\"']+", re.IGNORECASE)
+
+
+class _RedactUrls(logging.Filter):
+    """urllib3 logs request lines (path and query, so the webhook signature) at DEBUG: redact."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(_redact(a) if isinstance(a, str) else a for a in args)
+        if isinstance(record.msg, str):
+            record.msg = _redact(record.msg)
+        return True
+
+
+def _redact(text: str) -> str:
+    with _SECRET_LOCK:
+        parts = sorted(_SECRET_PARTS, key=len, reverse=True)
+    for part in parts:
+        if part in text:
+            text = text.replace(part, "/***")
+    return _SIG.sub(lambda m: m.group(1) + "=***", text)
+
+
+def _protect(url: str) -> None:
+    """Keep this URL's path and query out of HTTP library logs."""
+    parts = urlsplit(url)
+    secret = parts.path + (f"?{parts.query}" if parts.query else "")
+    if len(secret) > 1:
+        with _SECRET_LOCK:
+            _SECRET_PARTS.add(secret)
+    for name in ("urllib3.connectionpool", "urllib3.util.retry", "requests"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactUrls) for f in logger.filters):
+            logger.addFilter(_RedactUrls())
 
 
 def mask_url(url: str) -> str:
@@ -70,6 +111,7 @@ class TeamsWebhook:
         if not url:
             raise ValueError(f"{name} is not set")
         self._url = url
+        _protect(url.reveal())
         self.name = name
         self._session = session or requests.Session()
         self.attempts = max(1, attempts)
