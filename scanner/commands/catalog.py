@@ -13,7 +13,8 @@ The JSON form is a contract (schema "retirement-catalog/v1"):
     {"schema": "retirement-catalog/v1", "today": "YYYY-MM-DD",
      "retirements": [{"id", "title", "series": [...], "sizes": [...], "retires_on": "YYYY-MM-DD",
                       "days_left", "announced_on", "source": "builtin|feed|extra", "urls": [...],
-                      "replacement_series": [...], "notes"}],
+                      "replacement_series": [...], "region_exceptions": [...], "notes",
+                      "modified"}],
      "needs_review": [{"id", "title", "url", "reason"}],
      "conflicts": [str], "errors": [{"scope", "error"}]}
 """
@@ -35,7 +36,7 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--today: {text!r} is not a date (YYYY-MM-DD)") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def register(sub: Any) -> None:
@@ -87,26 +88,13 @@ def run(args: argparse.Namespace) -> int:
 
 def to_json(catalog: Any, today: date, errors: list[Any] = ()) -> dict[str, Any]:
     """The documented JSON document for a Catalog (pure)."""
+    from scanner.catalog import retirement_to_dict
+
     rets = sorted(catalog.retirements, key=lambda r: (r.retires_on, r.id))
     return {
         "schema": SCHEMA,
         "today": today.isoformat(),
-        "retirements": [
-            {
-                "id": r.id,
-                "title": r.title,
-                "series": list(r.series),
-                "sizes": list(r.sizes),
-                "retires_on": r.retires_on.isoformat(),
-                "days_left": r.days_left(today),
-                "announced_on": r.announced_on.isoformat() if r.announced_on else None,
-                "source": r.source,
-                "urls": list(r.urls),
-                "replacement_series": list(r.replacement_series),
-                "notes": r.notes,
-            }
-            for r in rets
-        ],
+        "retirements": [{**retirement_to_dict(r), "days_left": r.days_left(today)} for r in rets],
         "needs_review": [
             {"id": i.id, "title": i.title, "url": i.url, "reason": i.reason} for i in catalog.needs_review
         ],
@@ -115,8 +103,20 @@ def to_json(catalog: Any, today: date, errors: list[Any] = ()) -> dict[str, Any]
     }
 
 
-def _cell(values: list[str], width: int = 48) -> str:
-    text = ", ".join(values)
+def _names(series: list[str], sizes: list[str], width: int = 48) -> str:
+    """Series as written; explicit sizes summarised per series ("NVv3: 6 sizes") when long."""
+    from scanner.sizes import series_name
+
+    text = ", ".join(series + sizes)
+    if len(text) > width and sizes:
+        groups: dict[str, int] = {}
+        for size in sizes:
+            try:
+                key = series_name(size)
+            except ValueError:
+                key = size
+            groups[key] = groups.get(key, 0) + 1
+        text = ", ".join(series + [f"{k}: {n} size{'s' if n > 1 else ''}" for k, n in groups.items()])
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
@@ -125,8 +125,7 @@ def to_table(doc: dict[str, Any]) -> str:
     header = ("ID", "SERIES / SIZES", "RETIRES ON", "DAYS LEFT", "SOURCE", "SOURCES")
     rows = [header]
     for r in doc["retirements"]:
-        names = r["series"] + r["sizes"]
-        rows.append((r["id"], _cell(names), r["retires_on"], str(r["days_left"]), r["source"],
+        rows.append((r["id"], _names(r["series"], r["sizes"]), r["retires_on"], str(r["days_left"]), r["source"],
                      " ".join(r["urls"]) or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = []
