@@ -189,7 +189,8 @@ def _envelope(row: Mapping) -> tuple[str, str, str, str, str, dict[str, str]]:
     parts = _id_parts(rid)
     name = _str(_get(row, "name"), "name") or rid.rstrip("/").rsplit("/", 1)[-1]
     sub = (_str(_get(row, "subscriptionId"), "subscriptionId") or parts.get("subscriptions", "")).lower()
-    rg = _str(_get(row, "resourceGroup"), "resourceGroup") or parts.get("resourcegroups", "")
+    # The id keeps the group's own casing in every export (ARG lower-cases `resourceGroup`).
+    rg = parts.get("resourcegroups", "") or _str(_get(row, "resourceGroup"), "resourceGroup")
     loc = _str(_get(row, "location"), "location").lower().replace(" ", "")
     if not sub:
         raise _RowError("missing field 'subscriptionId' (and the id has no /subscriptions/ segment)")
@@ -433,7 +434,7 @@ def aks_managed_scale_sets(rows: Iterable[Mapping]) -> list[ScaleSet]:
             continue
         pool = _tag(ss.tags, "aks-managed-poolName")
         cluster = by_node_rg.get((ss.subscription_id, ss.resource_group.lower()))
-        if pool and cluster is not None:
+        if pool and cluster is not None and any(p.name.lower() == pool.lower() for p in cluster.pools):
             out.append(replace(ss, aks_cluster_id=cluster.id, aks_pool=pool))
     return out
 
@@ -714,6 +715,7 @@ class _BatchRunner:
     def __init__(self, session: ArgSession, queries: dict[str, str], bisect_budget: int = 64) -> None:
         self.session = session
         self.queries = queries
+        self.visible_query = load_query("subscriptions")
         self.rows: list[dict] = []
         self.seen: set[str] = set()
         self.errors: list[ScopeError] = []
@@ -726,6 +728,14 @@ class _BatchRunner:
             return
         rows: list[dict] = []
         try:
+            readable = {str(r.get("subscriptionId") or "").lower() for r in self.session.query(self.visible_query, batch)}
+            unseen = [s for s in batch if s not in readable]
+            for sid in unseen:
+                self.errors.append(ScopeError(f"subscription {sid}", "Resource Graph returned nothing for it "
+                                              "(no read access to the subscription?)"))
+            batch = [s for s in batch if s in readable]
+            if not batch:
+                return
             for text in self.queries.values():
                 rows.extend(self.session.query(text, batch))
         except ClientAuthenticationError:

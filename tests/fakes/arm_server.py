@@ -277,6 +277,8 @@ class FakeArm:
         table = text.split("|", 1)[0].strip().lower()
         if table == "resourcecontainers":
             m = re.search(r"in~\s*\(([^)]*)\)", text)
+            if m is None:  # the subscriptions themselves
+                return [{"id": f"/subscriptions/{s}", "subscriptionId": s} for s in sorted(scope)]
             wanted = {n.lower() for n in re.findall(r"'((?:[^'\\]|\\.)*)'", m.group(1))} if m else set()
             out = []
             for s in sorted(self.subscriptions.values(), key=lambda s: s.id):
