@@ -1,0 +1,1 @@
+"""Package data: retirements.toml (the built-in retirement catalogue), read via importlib.resources."""
