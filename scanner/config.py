@@ -232,6 +232,8 @@ class Settings:
     storage_queue_endpoint: str = ""
     table_prefix: str = "retirements"
     notify_queue: str = "retirement-notifications"
+    # Write every notification to this folder (card JSON, .eml) instead of sending it (demo, rehearsals).
+    notify_dir: str = ""
     # Identity and cloud
     azure_client_id: str = ""
     cloud: str = "public"
@@ -324,6 +326,7 @@ class Settings:
             storage_queue_endpoint=queue_endpoint,
             table_prefix=prefix,
             notify_queue=get("NOTIFY_QUEUE", "retirement-notifications"),
+            notify_dir=get("NOTIFY_DIR"),
             azure_client_id=get("AZURE_CLIENT_ID"),
             cloud=cloud,
             arm_endpoint=arm,

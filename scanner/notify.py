@@ -260,3 +260,62 @@ def send_from_queue_message(
         h = outbox.header(message_id) or {}
         raise DeliveryError(f"notification {message_id}: {h.get('last_error', 'send failed')}", retryable=True)
     return outcome
+
+
+def notifications_configured(settings: Settings) -> bool:
+    """Anyone to tell: a Teams webhook, an email list, a route, or a folder to write to."""
+    return bool(settings.teams_webhook_url or settings.webhooks or settings.email_to or settings.routes
+                or settings.notify_dir)
+
+
+class ScanNotifier:
+    """What service.run_scan calls as `deps.notifier`: send(changes, report, *, now, dry_run).
+
+    Returns the messages as JSON-able dicts: in a dry run the full rendered messages (Teams
+    posts, email text/HTML/CSV), otherwise one line per message (id, channel, recipient set,
+    subject, counts). `last` keeps the latest NotifyReport (sent, failed, notes).
+    Opens the notifications table and the queue lazily from the settings unless given;
+    `drain=False` in a Functions host (the queue trigger sends), True from the command line.
+    """
+
+    def __init__(self, settings: Settings, *, store=None, outbox=None, queue=None,
+                 transports: Transports | None = None, drain: bool = True, use_queue: bool = True) -> None:
+        self.settings = settings
+        self.store = store
+        self._outbox = outbox
+        self._queue = queue
+        self.transports = transports or Transports(settings, file_dir=settings.notify_dir or None)
+        self.drain = drain
+        self.use_queue = use_queue
+        self.last: NotifyReport | None = None
+
+    def _open_outbox(self, required: bool):
+        if self._outbox is None:
+            from notifiers.outbox import Outbox
+            from scanner.store import store_configured
+
+            if self.store is not None and hasattr(self.store, "table"):
+                self._outbox = Outbox.from_store(self.store)
+            elif store_configured(self.settings):
+                self._outbox = Outbox.from_settings(self.settings)
+            elif required:
+                raise InputError("notify: no notifications table: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT "
+                                 "(or use --no-notify / --dry-run)")
+        return self._outbox
+
+    def _open_queue(self):
+        if self._queue is None and self.use_queue:
+            s = self.settings
+            if s.storage_connection_string or s.storage_queue_endpoint:
+                from notifiers.queue import NotifyQueue
+
+                self._queue = NotifyQueue.from_settings(s)
+        return self._queue
+
+    def send(self, changes, report=None, *, now: datetime, dry_run: bool = False) -> list[dict[str, Any]]:
+        outbox = self._open_outbox(required=not dry_run)
+        result = notify(changes, self.settings, now=now, outbox=outbox,
+                        queue=None if dry_run else self._open_queue(), transports=self.transports,
+                        dry_run=dry_run, drain=self.drain)
+        self.last = result
+        return result.to_dict()["messages"]
