@@ -35,6 +35,7 @@ from scanner.model import Cluster, NodePool, Replacement, ScaleSet, Sku, Virtual
 # in order of preference. Facts from the Azure size migration guides; the order is our choice.
 _D_SUCCESSORS = ("dsv5", "ddsv5", "dasv5", "dadsv5", "dsv6", "ddsv6", "dasv6", "dadsv6", "dv5", "ddv5",
                  "esv5", "edsv5", "easv5", "esv6", "edsv6", "easv6")
+_GENERAL_RANK = {k: i for i, k in enumerate(_D_SUCCESSORS)}
 SUCCESSORS: dict[str, tuple[str, ...]] = {
     "d": _D_SUCCESSORS, "ds": _D_SUCCESSORS, "dv2": _D_SUCCESSORS, "dsv2": _D_SUCCESSORS,
     "dv3": _D_SUCCESSORS, "dsv3": _D_SUCCESSORS,
@@ -199,9 +200,10 @@ class Guide:
         if key not in self._preferred:
             named: list[str] = []
             for r in self.catalog.retirements_for(vm_size):
-                named.extend(_norm_series(s) for s in r.replacement_series)
+                # as announcements write them ("HBv4", "Dasv5"): matched loosely, see _find
+                named.extend("~" + _norm_series(s) for s in r.replacement_series if _norm_series(s))
             named.extend(SUCCESSORS.get(family_key(vm_size), ()))
-            self._preferred[key] = tuple(dict.fromkeys(s for s in named if s))
+            self._preferred[key] = tuple(dict.fromkeys(named))
         return self._preferred[key]
 
     # ------------------------------------------------------------------ replacement
@@ -263,11 +265,11 @@ class Guide:
             return None, _none_fits(vm_size, location, needs, rejected)
 
         def pref(s: Sku) -> float | None:
+            """Rank in the successor lines: exact series first; a series named by the catalogue
+            also matches sizes of that line with feature letters ("HBv4" ~ HB176rs_v4)."""
             sk = series_key(s.name)
-            if sk in rank:
-                return float(rank[sk])
-            loose = _loose_key(s.name)
-            return rank[loose] + 0.5 if loose in rank else None
+            hits = [rank[k] for k in ("~" + sk, sk, "~" + _loose_key(s.name)) if k in rank]
+            return float(min(hits)) if hits else None
 
         def order(s: Sku):
             p = pref(s)
@@ -278,6 +280,8 @@ class Guide:
                 s.memory_gb,
                 s.gpus,
                 p or 0.0,
+                0 if "V1" in s.hyperv_generations else 1,  # drop-in first (v6 sizes are Gen2/NVMe only)
+                _GENERAL_RANK.get(series_key(s.name), len(_GENERAL_RANK)),  # then the mainstream lines
                 -_version_number(s.name),
                 s.name.lower(),
             )

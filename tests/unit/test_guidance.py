@@ -1,0 +1,361 @@
+"""Replacement choice and command shapes of scanner.guidance, table-driven."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from datetime import date
+
+import pytest
+
+from scanner.catalog import Catalog
+from scanner.collectors.skus import SkuIndex
+from scanner.guidance import Guide, new_pool_name, series_key
+from scanner.model import Cluster, NodePool, Retirement, ScaleSet, Sku, VirtualMachine
+
+SUB = "5f1c2a3e-9b4d-4c6a-8e2f-1a2b3c4d5e01"
+REGION = "westeurope"
+
+
+def sku(name, vcpus=2, mem=8.0, gens="V1,V2", arch="x64", gpus=0, zones=("1", "2", "3"), restricted=False,
+        restricted_zones=(), premium=True):
+    return Sku(name=name, location=REGION, vcpus=vcpus, memory_gb=mem, hyperv_generations=frozenset(gens.split(",")),
+               cpu_architecture=arch, gpus=gpus, zones=frozenset(zones), restricted=restricted,
+               restricted_zones=frozenset(restricted_zones),
+               capabilities={"PremiumIO": "True" if premium else "False",
+                             "EphemeralOSDiskSupported": "True" if premium else "False"})
+
+
+REGION_SKUS = {
+    s.name: s for s in [
+        sku("Standard_DS2_v2", 2, 7), sku("Standard_DS3_v2", 4, 14), sku("Standard_DS13_v2", 8, 56),
+        sku("Standard_D2_v2", 2, 7, gens="V1", premium=False), sku("Standard_A2_v2", 2, 4, gens="V1", premium=False),
+        sku("Standard_D2s_v3", 2, 8),
+        sku("Standard_D2s_v5", 2, 8), sku("Standard_D4s_v5", 4, 16), sku("Standard_D8s_v5", 8, 32),
+        sku("Standard_D2ds_v5", 2, 8), sku("Standard_D2as_v5", 2, 8), sku("Standard_D2s_v6", 2, 8, gens="V2"),
+        sku("Standard_E8s_v5", 8, 64), sku("Standard_D2_v5", 2, 8, premium=False),
+        sku("Standard_B2ms", 2, 8), sku("Standard_B2s_v2", 2, 8), sku("Standard_B2ls_v2", 2, 4),
+        sku("Standard_F4s_v2", 4, 8), sku("Standard_F4als_v6", 4, 8, gens="V2"), sku("Standard_D4ls_v5", 4, 8),
+        sku("Standard_D2ps_v5", 2, 8, gens="V2", arch="Arm64"), sku("Standard_D4ps_v5", 4, 16, gens="V2", arch="Arm64"),
+        sku("Standard_E2ps_v5", 2, 16, gens="V2", arch="Arm64"),
+        sku("Standard_NV12s_v3", 12, 112, gpus=1), sku("Standard_NV36ads_A10_v5", 36, 440, gens="V2", gpus=1),
+        sku("Standard_NC64as_T4_v3", 64, 440, gpus=4), sku("Standard_D48s_v5", 48, 192),
+        sku("Standard_HB120rs_v2", 120, 456, zones=()), sku("Standard_HB120rs_v3", 120, 448, zones=()),
+        sku("Standard_D2s_v5-1", 1, 8), sku("Standard_DC2s_v3", 2, 16, gens="V2"),
+    ]
+}
+
+RETIREMENTS = (
+    Retirement(id="dv2", title="Dv2/DSv2", retires_on=date(2028, 5, 1), series=("Dv2", "DSv2")),
+    Retirement(id="dv3", title="Dv3", retires_on=date(2029, 11, 15), series=("Dv3", "Dsv3")),
+    Retirement(id="av2", title="Av2", retires_on=date(2028, 11, 15), series=("Av2",)),
+    Retirement(id="b", title="B", retires_on=date(2028, 11, 15), series=("B",)),
+    Retirement(id="f", title="F", retires_on=date(2028, 11, 15), series=("Fsv2",)),
+    Retirement(id="nvv3", title="NVv3", retires_on=date(2026, 9, 30), series=("NVv3",)),
+    Retirement(id="hbv2", title="HBv2", retires_on=date(2027, 5, 31), series=("HBv2",)),
+    # pretend an Arm64 size retires, to check the architecture constraint
+    Retirement(id="arm", title="Dpsv5 (test)", retires_on=date(2030, 1, 1), sizes=("Standard_D2ps_v5",)),
+)
+
+
+def guide(*replace: Sku, drop=()) -> Guide:
+    skus = dict(REGION_SKUS)
+    for s in replace:
+        skus[s.name] = s
+    for name in drop:
+        skus.pop(name)
+    return Guide(SkuIndex.from_skus(skus.values()), Catalog(retirements=RETIREMENTS))
+
+
+# --------------------------------------------------------------------------- replacement
+
+REPLACEMENTS = {
+    "DSv2 -> successor Dsv5": (guide(), "Standard_DS2_v2", (), None, "Standard_D2s_v5"),
+    "restricted successor skipped": (guide(sku("Standard_D2s_v5", 2, 8, restricted=True)),
+                                     "Standard_DS2_v2", (), None, "Standard_D2ds_v5"),
+    "zone gap: successor missing a pool zone": (guide(sku("Standard_D2s_v5", 2, 8, restricted_zones=("3",))),
+                                                "Standard_DS2_v2", ("1", "2", "3"), None, "Standard_D2ds_v5"),
+    "zone gap does not matter outside the pool's zones": (
+        guide(sku("Standard_D2s_v5", 2, 8, restricted_zones=("3",))), "Standard_DS2_v2", ("1", "2"), None,
+        "Standard_D2s_v5"),
+    "size not offered in a zone at all": (guide(sku("Standard_D2s_v5", 2, 8, zones=("1", "2"))),
+                                          "Standard_DS2_v2", ("3",), None, "Standard_D2ds_v5"),
+    "memory-heavy DS13_v2 fits E-series": (guide(), "Standard_DS13_v2", (), None, "Standard_E8s_v5"),
+    "Gen1-only Dv2 -> Gen2 successor": (guide(), "Standard_D2_v2", (), None, "Standard_D2s_v5"),
+    "GPU: no fewer GPUs, successor line": (guide(), "Standard_NV12s_v3", (), None, "Standard_NV36ads_A10_v5"),
+    "GPU successor gone: other GPU size that fits": (guide(drop=("Standard_NV36ads_A10_v5",)),
+                                                     "Standard_NV12s_v3", (), None, "Standard_NC64as_T4_v3"),
+    "Arm64 stays Arm64": (guide(), "Standard_D2ps_v5", (), None, "Standard_E2ps_v5"),
+    "B -> Bsv2": (guide(), "Standard_B2ms", (), None, "Standard_B2s_v2"),
+    "System pool: no burstable": (guide(), "Standard_B2ms", (), NodePool("sys", mode="System"), "Standard_D2s_v5"),
+    "F -> Falsv6": (guide(), "Standard_F4s_v2", (), NodePool("f"), "Standard_F4als_v6"),
+    "successor line before a smaller size": (guide(drop=("Standard_D2s_v5", "Standard_D2ds_v5", "Standard_D2as_v5",
+                                                         "Standard_D2s_v6")),
+                                             "Standard_DS2_v2", (), None, "Standard_D4s_v5"),
+    "retiring candidate (Dsv3) never chosen": (
+        Guide(SkuIndex.from_skus([REGION_SKUS[n] for n in ("Standard_DS2_v2", "Standard_D2s_v3", "Standard_D4ls_v5")]),
+              Catalog(retirements=RETIREMENTS)),
+        "Standard_DS2_v2", (), None, "Standard_D4ls_v5"),
+}
+
+
+@pytest.mark.parametrize(("g", "size", "zones", "pool", "expected"), REPLACEMENTS.values(), ids=REPLACEMENTS.keys())
+def test_replacement(g, size, zones, pool, expected):
+    repl, why_not = g.replacement(SUB, REGION, size, zones, pool=pool)
+    assert why_not == ""
+    assert repl.vm_size == expected
+    assert expected not in repl.alternatives and len(repl.alternatives) <= 2
+    current, chosen = g.skus.get(SUB, REGION, size), g.skus.get(SUB, REGION, expected)
+    assert chosen.supports_gen2 and chosen.cpu_architecture == current.cpu_architecture
+    assert chosen.vcpus >= current.vcpus and chosen.memory_gb >= current.memory_gb and chosen.gpus >= current.gpus
+    assert not g.catalog.retirements_for(expected)
+    assert size in repl.why
+
+
+@pytest.mark.parametrize(
+    ("g", "size", "needle"),
+    [(guide(), "Standard_HB120rs_v2", "too small"),
+     (guide(drop=("Standard_D4ps_v5",)), "Standard_E2ps_v5", "not arm64"),
+     (Guide(SkuIndex.from_skus([REGION_SKUS["Standard_DS2_v2"]]), Catalog(retirements=RETIREMENTS)),
+      "Standard_DS2_v2", "no other size"),
+     (guide(), "Standard_Unknown_v9", "not in the SKU list")],
+    ids=["no-fitting-successor", "arm64-no-other-arm64-fits", "region-lists-only-itself", "size-unknown"],
+)
+def test_no_replacement_says_why(g, size, needle):
+    repl, why_not = g.replacement(SUB, REGION, size)
+    assert repl is None
+    assert needle in why_not
+
+
+def test_no_sku_facts_for_region():
+    repl, why = guide().replacement(SUB, "brazilsouth", "Standard_DS2_v2")
+    assert repl is None and "no SKU facts for brazilsouth" in why
+
+
+def test_premium_storage_kept():
+    repl, _ = guide(drop=("Standard_D2s_v5", "Standard_D2ds_v5", "Standard_D2as_v5", "Standard_D2s_v6")).replacement(
+        SUB, REGION, "Standard_DS2_v2")
+    assert repl.vm_size != "Standard_D2_v5"  # no premium storage on D2_v5
+
+
+def test_constrained_and_confidential_sizes_are_not_offered():
+    g = guide()
+    repl, _ = g.replacement(SUB, REGION, "Standard_DS2_v2")
+    assert {repl.vm_size, *repl.alternatives}.isdisjoint({"Standard_D2s_v5-1", "Standard_DC2s_v3"})
+
+
+def test_answers_are_cached_per_question():
+    g = guide()
+    a = g.replacement(SUB, REGION, "Standard_DS2_v2", ("1", "2"))
+    b = g.replacement(SUB, REGION, "standard_ds2_v2", ("2", "1"))
+    assert a is b
+
+
+def test_catalogue_replacement_series_preferred():
+    ret = Retirement(id="dv2", title="x", retires_on=date(2028, 5, 1), series=("DSv2",), replacement_series=("Dasv5",))
+    g = Guide(SkuIndex.from_skus(REGION_SKUS.values()), Catalog(retirements=(ret,)))
+    repl, _ = g.replacement(SUB, REGION, "Standard_DS2_v2")
+    assert repl.vm_size == "Standard_D2as_v5"
+
+
+@pytest.mark.parametrize(
+    ("size", "key"),
+    [("Standard_D4s_v5", "dsv5"), ("Standard_NV36ads_A10_v5", "nvadsa10v5"), ("Standard_DS2_v2", "dsv2"),
+     ("Standard_B2ms", "bms"), ("Standard_NC24ads_A100_v4", "ncadsa100v4"), ("Standard_F2als_v6", "falsv6")],
+)
+def test_series_key(size, key):
+    assert series_key(size) == key
+
+
+# --------------------------------------------------------------------------- commands
+
+CLUSTER = Cluster(id=f"/subscriptions/{SUB}/resourceGroups/rg (prod)/providers/Microsoft.ContainerService/managedClusters/aks1",
+                  name="aks1", subscription_id=SUB, resource_group="rg (prod)", location=REGION)
+
+
+def pool_commands(pool: NodePool, size: str, g: Guide | None = None, names=()) -> list[list[str]]:
+    advice = (g or guide()).for_pool(CLUSTER, pool, size, names or (pool.name,))
+    return [shlex.split(c) for c in advice.commands]
+
+
+def flag(argv: list[str], name: str) -> str | None:
+    return argv[argv.index(name) + 1] if name in argv else None
+
+
+def test_every_aks_command_names_group_cluster_and_subscription():
+    pool = NodePool("system", mode="System", vm_sizes=("Standard_DS2_v2",), count=3)
+    cmds = pool_commands(pool, "Standard_DS2_v2")
+    for argv in cmds:
+        if argv[:2] == ["az", "aks"] and argv[2] != "get-credentials":
+            assert flag(argv, "--resource-group") == "rg (prod)"
+            assert flag(argv, "--cluster-name") == "aks1"
+            assert flag(argv, "--subscription") == SUB
+    kubectl = [i for i, a in enumerate(cmds) if a[0] == "kubectl"]
+    creds = [i for i, a in enumerate(cmds) if a[:3] == ["az", "aks", "get-credentials"]]
+    assert creds and creds[0] < kubectl[0]
+
+
+SHAPES = {
+    "system pool replaced by a System pool before the old one goes": (
+        NodePool("system", mode="System", vm_sizes=("Standard_DS2_v2",), count=3, max_pods=30,
+                 os_disk_size_gb=128, os_disk_type="Managed"),
+        {"--mode": "System", "--node-count": "3", "--max-pods": "30", "--node-osdisk-size": "128",
+         "--node-vm-size": "Standard_D2s_v5", "--os-type": "Linux"},
+        ["--enable-cluster-autoscaler"],
+    ),
+    "autoscaler carried over": (
+        NodePool("apps", vm_sizes=("Standard_DS2_v2",), count=4, enable_autoscaling=True, min_count=2, max_count=9,
+                 zones=("1", "2", "3")),
+        {"--min-count": "2", "--max-count": "9", "--mode": "User"},
+        ["--node-count"],
+    ),
+    "taints and labels carried, reserved ones dropped": (
+        NodePool("tainted", vm_sizes=("Standard_DS2_v2",), count=1,
+                 labels={"team": "a b", "kubernetes.azure.com/scalesetpriority": "spot"},
+                 taints=("dedicated=db:NoSchedule", "gpu=true:NoExecute")),
+        {"--node-taints": "dedicated=db:NoSchedule,gpu=true:NoExecute", "--labels": "team=a b"},
+        [],
+    ),
+    "Spot pool": (
+        NodePool("spot", vm_sizes=("Standard_DS2_v2",), count=0, priority="Spot", eviction_policy="Delete",
+                 spot_max_price=-1.0, taints=("kubernetes.azure.com/scalesetpriority=spot:NoSchedule",)),
+        {"--priority": "Spot", "--eviction-policy": "Delete", "--spot-max-price": "-1"},
+        ["--node-taints"],
+    ),
+    "Windows2019 moves to Windows2022 with the Gen2 header": (
+        NodePool("win19", vm_sizes=("Standard_DS2_v2",), count=2, os_type="Windows", os_sku="Windows2019"),
+        {"--os-type": "Windows", "--os-sku": "Windows2022", "--aks-custom-headers": "UseWindowsGen2VM=true"},
+        [],
+    ),
+    "subnets and Kubernetes version carried over": (
+        NodePool("net", vm_sizes=("Standard_DS2_v2",), count=1, orchestrator_version="1.30.5",
+                 vnet_subnet_id="/subscriptions/x/resourceGroups/n/providers/Microsoft.Network/virtualNetworks/v/subnets/a",
+                 pod_subnet_id="/subscriptions/x/resourceGroups/n/providers/Microsoft.Network/virtualNetworks/v/subnets/p"),
+        {"--kubernetes-version": "1.30.5",
+         "--vnet-subnet-id": "/subscriptions/x/resourceGroups/n/providers/Microsoft.Network/virtualNetworks/v/subnets/a",
+         "--pod-subnet-id": "/subscriptions/x/resourceGroups/n/providers/Microsoft.Network/virtualNetworks/v/subnets/p"},
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize(("pool", "flags", "absent"), SHAPES.values(), ids=SHAPES.keys())
+def test_scale_set_pool_rebuild_shape(pool, flags, absent):
+    cmds = pool_commands(pool, "Standard_DS2_v2")
+    verbs = [" ".join(a[:4]) if a[0] == "az" else " ".join(a[:2]) for a in cmds]
+    assert verbs == ["az aks nodepool add", "az aks get-credentials --resource-group", "kubectl cordon",
+                     "kubectl drain", "az aks nodepool delete"]
+    add, _, cordon, drain, delete = cmds
+    for name, value in flags.items():
+        assert flag(add, name) == value, name
+    for name in absent:
+        assert name not in add
+    new = flag(add, "--name")
+    limit = 6 if pool.os_type == "Windows" else 12
+    assert re.fullmatch(rf"[a-z][a-z0-9]{{0,{limit - 1}}}", new) and new != pool.name
+    assert flag(delete, "--name") == pool.name
+    assert cordon[-2:] == ["-l", f"agentpool={pool.name}"]
+    assert {"--ignore-daemonsets", "--delete-emptydir-data"} <= set(drain)
+    if pool.zones:
+        i = add.index("--zones")
+        assert add[i + 1:i + 1 + len(pool.zones)] == list(pool.zones)
+
+
+def test_virtual_machines_pool_changes_sizes_in_place():
+    pool = NodePool("mixed", pool_type="VirtualMachines", vm_sizes=("Standard_DS2_v2", "Standard_D4s_v5"),
+                    size_counts=(("Standard_DS2_v2", 3), ("Standard_D4s_v5", 1)))
+    [update] = pool_commands(pool, "Standard_DS2_v2")
+    assert update[:5] == ["az", "aks", "nodepool", "manual-scale", "update"]
+    assert flag(update, "--current-vm-sizes") == "Standard_DS2_v2"
+    assert flag(update, "--vm-sizes") == "Standard_D2s_v5" and flag(update, "--node-count") == "3"
+    assert flag(update, "--subscription") == SUB
+
+
+def test_virtual_machines_pool_merges_into_a_size_it_already_has():
+    pool = NodePool("mixed", pool_type="VirtualMachines", vm_sizes=("Standard_DS2_v2", "Standard_D2s_v5"),
+                    size_counts=(("Standard_DS2_v2", 3), ("Standard_D2s_v5", 1)))
+    update, delete = pool_commands(pool, "Standard_DS2_v2")
+    assert flag(update, "--current-vm-sizes") == "Standard_D2s_v5" and flag(update, "--node-count") == "4"
+    assert delete[4] == "delete" and flag(delete, "--current-vm-sizes") == "Standard_DS2_v2"
+
+
+def test_linux_gen1_image_needs_only_a_node_image_upgrade():
+    pool = NodePool("old", vm_sizes=("Standard_D4s_v5",), node_image_version="AKSUbuntu-2204containerd-202401.09.0")
+    advice = guide().for_node_image(CLUSTER, pool, "Standard_D4s_v5", ("old",))
+    upgrade, show = [shlex.split(c) for c in advice.commands]
+    assert upgrade[:4] == ["az", "aks", "nodepool", "upgrade"] and "--node-image-only" in upgrade
+    assert flag(show, "--query") == "nodeImageVersion"
+
+
+def test_windows2022_gen1_image_rebuilds_on_same_size_with_header():
+    pool = NodePool("win22", vm_sizes=("Standard_D4s_v5",), count=2, os_type="Windows", os_sku="Windows2022",
+                    node_image_version="AKSWindows-2022-containerd-20348.2700.240911")
+    advice = guide().for_node_image(CLUSTER, pool, "Standard_D4s_v5", ("win22",))
+    add = shlex.split(advice.commands[0])
+    assert flag(add, "--node-vm-size") == "Standard_D4s_v5"
+    assert flag(add, "--aks-custom-headers") == "UseWindowsGen2VM=true"
+    assert len(flag(add, "--name")) <= 6
+
+
+VM = VirtualMachine(id=f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1",
+                    name="vm1", subscription_id=SUB, resource_group="rg", location=REGION, vm_size="Standard_A2_v2")
+
+
+def test_vm_deallocate_resize_start():
+    advice = guide().for_vm(VM)
+    cmds = [shlex.split(c) for c in advice.commands]
+    assert [a[:3] for a in cmds] == [["az", "vm", "deallocate"], ["az", "vm", "resize"], ["az", "vm", "start"]]
+    assert "V1" in REGION_SKUS[advice.replacement.vm_size].hyperv_generations  # Gen1 VM: no conversion needed
+    for argv in cmds:
+        assert flag(argv, "--subscription") == SUB and flag(argv, "--resource-group") == "rg"
+
+
+def test_gen1_vm_to_gen2_only_target_gets_trusted_launch_step():
+    only_gen2 = Guide(SkuIndex.from_skus([REGION_SKUS["Standard_A2_v2"], REGION_SKUS["Standard_D2s_v6"]]),
+                      Catalog(retirements=RETIREMENTS))
+    advice = only_gen2.for_vm(VM)
+    cmds = [shlex.split(c) for c in advice.commands]
+    assert [a[2] for a in cmds] == ["deallocate", "update", "resize", "start"]
+    assert flag(cmds[1], "--security-type") == "TrustedLaunch"
+    assert "GPT" in advice.note
+
+
+@pytest.mark.parametrize(
+    ("mode", "policy", "second"),
+    [("Uniform", "Manual", ["az", "vmss", "update-instances"]), ("Uniform", "Rolling", ["az", "vmss", "rolling-upgrade"]),
+     ("Flexible", "", None), ("Uniform", "Automatic", None)],
+    ids=["uniform-manual", "uniform-rolling", "flexible", "uniform-automatic"],
+)
+def test_scale_set_update_sku_and_roll(mode, policy, second):
+    vmss = ScaleSet(id=f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/web",
+                    name="web", subscription_id=SUB, resource_group="rg", location=REGION, vm_size="Standard_DS2_v2",
+                    orchestration_mode=mode, upgrade_policy=policy)
+    advice = guide().for_scale_set(vmss)
+    cmds = [shlex.split(c) for c in advice.commands]
+    assert cmds[0][:3] == ["az", "vmss", "update"] and flag(cmds[0], "--set") == "sku.name=Standard_D2s_v5"
+    if second:
+        assert cmds[1][:3] == second and len(cmds) == 2
+    else:
+        assert len(cmds) == 1
+
+
+@pytest.mark.parametrize(
+    ("old", "os_type", "target", "taken", "expected"),
+    [("nodepool1", "Linux", "Standard_D4s_v5", (), "nodepoolv5"),
+     ("userv3", "Linux", "Standard_D4s_v5", (), "userv5"),
+     ("averyverylongpool", "Linux", "Standard_D4s_v5", (), "averyverylv5"),
+     ("win19", "Windows", "Standard_D4s_v5", ("win19", "win22"), "win1v5"),
+     ("npv5", "Linux", "Standard_D4s_v5", ("npv5",), "np2"),
+     ("sys", "Linux", "Standard_HX176rs", (), "sysg2"),
+     ("1pool", "Linux", "Standard_D4s_v5", (), "np1poolv5")],
+)
+def test_new_pool_name(old, os_type, target, taken, expected):
+    name = new_pool_name(old, os_type, target, taken)
+    assert name == expected
+    assert name != old and name not in taken
+
+
+def test_values_are_shell_quoted():
+    pool = NodePool("apps", vm_sizes=("Standard_DS2_v2",), count=1, labels={"team": "x; rm -rf /"})
+    add = guide().for_pool(CLUSTER, pool, "Standard_DS2_v2", ("apps",)).commands[0]
+    assert "'rg (prod)'" in add and "'team=x; rm -rf /'" in add
