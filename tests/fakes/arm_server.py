@@ -362,3 +362,97 @@ def _make_handler(fake: FakeArm):
         do_POST = _do
 
     return Handler
+
+
+# --------------------------------------------------------------------------- synthetic tenants
+
+_SIZES = ("Standard_DS2_v2", "Standard_D4s_v3", "Standard_D4s_v5", "Standard_F8s_v2", "Standard_B4ms", "Standard_NC6")
+_REGIONS = ("westeurope", "northeurope", "eastus", "eastus2", "uksouth")
+
+
+def sub_id(i: int) -> str:
+    return f"{i:08x}-0000-4000-8000-{i:012x}"
+
+
+def cluster_row(sub: str, i: int, pools: int = 3, region: str = "westeurope") -> dict:
+    rg, name = f"rg-{i % 50}", f"aks-{i:05d}"
+    profiles = []
+    for p in range(pools):
+        if p == pools - 1 and pools > 2:
+            profiles.append({"name": f"vm{p}", "type": "VirtualMachines", "mode": "User", "osType": "Linux",
+                             "virtualMachinesProfile": {"scale": {"manual": [
+                                 {"size": _SIZES[(i + p) % len(_SIZES)], "count": 2},
+                                 {"size": "Standard_D2s_v5", "count": 1}]}},
+                             "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202409.23.0",
+                             "powerState": {"code": "Running"}})
+            continue
+        profiles.append({"name": "system" if p == 0 else f"pool{p}", "count": 3, "vmSize": _SIZES[(i + p) % len(_SIZES)],
+                         "type": "VirtualMachineScaleSets", "mode": "System" if p == 0 else "User",
+                         "osType": "Windows" if p == 2 else "Linux", "osSKU": "" if p == 2 else "Ubuntu",
+                         "enableAutoScaling": p == 1, "minCount": 1 if p == 1 else None,
+                         "maxCount": 10 if p == 1 else None, "availabilityZones": ["1", "2", "3"],
+                         "maxPods": 110, "osDiskSizeGB": 128, "osDiskType": "Managed",
+                         "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202409.23.0",
+                         "orchestratorVersion": "1.30.5", "powerState": {"code": "Running"}})
+    return {
+        "id": f"/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}",
+        "name": name, "type": "microsoft.containerservice/managedclusters", "location": region,
+        "subscriptionId": sub, "resourceGroup": rg, "tags": {"owner": f"team{i % 17}@example.com"},
+        "sku": {"name": "Base", "tier": "Free"}, "zones": None,
+        "properties": {"kubernetesVersion": "1.30.5", "currentKubernetesVersion": "1.30.5",
+                       "nodeResourceGroup": f"MC_{rg}_{name}_{region}", "powerState": {"code": "Running"},
+                       "provisioningState": "Succeeded", "agentPoolProfiles": profiles},
+    }
+
+
+def aks_scale_set_rows(cluster: dict) -> list[dict]:
+    """The scale sets AKS creates for a cluster's scale-set pools (in the node resource group)."""
+    out = []
+    nrg = cluster["properties"]["nodeResourceGroup"]
+    for p in cluster["properties"]["agentPoolProfiles"]:
+        if p["type"] != "VirtualMachineScaleSets":
+            continue
+        name = f"aks-{p['name']}-12345678-vmss"
+        out.append({
+            "id": f"/subscriptions/{cluster['subscriptionId']}/resourceGroups/{nrg}/providers/"
+                  f"Microsoft.Compute/virtualMachineScaleSets/{name}",
+            "name": name, "type": "microsoft.compute/virtualmachinescalesets", "location": cluster["location"],
+            "subscriptionId": cluster["subscriptionId"], "resourceGroup": nrg.lower(),
+            "tags": {"aks-managed-poolName": p["name"], "aks-managed-orchestrator": "Kubernetes:1.30.5"},
+            "sku": {"name": p["vmSize"], "tier": "Standard", "capacity": p.get("count")}, "zones": ["1", "2", "3"],
+            "properties": {"orchestrationMode": "Uniform", "upgradePolicy": {"mode": "Manual"},
+                           "virtualMachineProfile": {"storageProfile": {"osDisk": {"osType": p.get("osType")}},
+                                                     "securityProfile": {"securityType": None}}},
+        })
+    return out
+
+
+def vm_row(sub: str, i: int, region: str = "westeurope") -> dict:
+    name = f"vm-{i:05d}"
+    return {"id": f"/subscriptions/{sub}/resourceGroups/rg-vms/providers/Microsoft.Compute/virtualMachines/{name}",
+            "name": name, "type": "microsoft.compute/virtualmachines", "location": region, "subscriptionId": sub,
+            "resourceGroup": "rg-vms", "tags": {}, "sku": None, "zones": None,
+            "properties": {"hardwareProfile": {"vmSize": _SIZES[i % len(_SIZES)]},
+                           "storageProfile": {"osDisk": {"osType": "Linux"}},
+                           "securityProfile": {"securityType": None}, "virtualMachineScaleSet": None,
+                           "extended": {"instanceView": {"powerState": {"code": "PowerState/running"}}}}}
+
+
+def synthetic_tenant(fake: FakeArm, subscriptions: int, clusters: int, vms: int = 0, pools: int = 3,
+                     management_groups: tuple[str, ...] = ()) -> list[dict]:
+    """Fill `fake` with subscriptions, clusters (with their AKS scale sets) and VMs; return the rows.
+
+    Subscription i sits under management_groups[i % len(management_groups)] when given."""
+    subs = [sub_id(i) for i in range(subscriptions)]
+    for i, s in enumerate(subs):
+        mgs = (management_groups[i % len(management_groups)], "root") if management_groups else ("root",)
+        fake.add_subscription(s, name=f"sub-{i}", management_groups=mgs)
+    rows: list[dict] = []
+    for i in range(clusters):
+        c = cluster_row(subs[i % len(subs)], i, pools=pools, region=_REGIONS[i % len(_REGIONS)])
+        rows.append(c)
+        rows.extend(aks_scale_set_rows(c))
+    for i in range(vms):
+        rows.append(vm_row(subs[i % len(subs)], i, region=_REGIONS[i % len(_REGIONS)]))
+    fake.add_rows(rows)
+    return rows
