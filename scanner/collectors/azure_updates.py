@@ -895,7 +895,7 @@ class _Http:
             wait = min(wait, self.max_wait)
             log.info("feed: %s from %s; retry %d/%d in %.1fs", last, _safe(url), attempt + 1, self.retries, wait)
             self.sleep(wait)
-        raise FeedError(f"{_safe(url)}: {last} after {self.retries + 1} attempts")
+        raise FeedError(f"{_safe(url)}: {last} after {self.retries + 1} attempt{'s' if self.retries else ''}")
 
     def body(self, resp: Any, url: str) -> bytes:
         chunks, total = [], 0

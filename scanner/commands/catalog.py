@@ -2,6 +2,7 @@
 
     python -m scanner catalog [--feed URL|FILE] [--feed-fallback URL|FILE]
                               [--catalog builtin|none|FILE ...] [--format table|json]
+                              [--retries N]
                               [--today YYYY-MM-DD]
 
 Offline by default: without --feed only the catalogues are read (the built-in one unless
@@ -51,6 +52,8 @@ def register(sub: Any) -> None:
                    help="source to try when --feed cannot be read (e.g. the RSS feed)")
     p.add_argument("--catalog", metavar="builtin|none|FILE", action="extend", nargs="+",
                    help="catalogues to merge: 'builtin' (default), 'none' (the feed alone) or TOML files")
+    p.add_argument("--retries", type=int, default=3, metavar="N",
+                   help="retries per feed request on 429/5xx/connection errors (default 3)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--today", type=_day, default=None, metavar="YYYY-MM-DD",
                    help="the day 'days left' counts from (default: today)")
@@ -69,7 +72,11 @@ def run(args: argparse.Namespace) -> int:
     if args.feed_fallback and not args.feed:
         print("error: --feed-fallback needs --feed", file=sys.stderr)
         return 2
-    catalog, errors = load_catalog(None, today, feed=feed, catalogs=catalogs, extra_file="")
+    if args.retries < 0:
+        print("error: --retries must be 0 or more", file=sys.stderr)
+        return 2
+    catalog, errors = load_catalog(None, today, feed=feed, catalogs=catalogs, extra_file="",
+                                   fetch_options={"retries": args.retries, "backoff": 0.5})
     for err in errors:
         print(f"warning: {err.error}", file=sys.stderr)
     if feed and len(errors) == len(feed):
