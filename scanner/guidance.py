@@ -29,6 +29,8 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from scanner import sizes
+from scanner.errors import SizeNameError
 from scanner.model import Cluster, NodePool, Replacement, ScaleSet, Sku, VirtualMachine
 
 # Natural successor lines, keyed by family_key() of the current size; values are series_key()s
@@ -141,16 +143,6 @@ def _is_confidential(vm_size: str) -> bool:
     return bool(parts) and (parts[0].startswith(("dc", "ec", "ncc")) or "cc" in parts[2])
 
 
-def _loose_key(vm_size: str) -> str:
-    """Series without feature letters ("Standard_HB176rs_v4" -> "hbv4"), to match series as
-    announcements write them."""
-    parts = _parts(vm_size)
-    if parts is None:
-        return vm_size.strip().lower()
-    family, _features, accel, version = parts
-    return f"{family}{accel}{version}"
-
-
 # --------------------------------------------------------------------------- replacement
 
 
@@ -200,11 +192,38 @@ class Guide:
         if key not in self._preferred:
             named: list[str] = []
             for r in self.catalog.retirements_for(vm_size):
-                # as announcements write them ("HBv4", "Dasv5"): matched loosely, see _find
-                named.extend("~" + _norm_series(s) for s in r.replacement_series if _norm_series(s))
+                # as announcements write them ("Bsv2", "HBv4"): "~" marks text for sizes.parse_series
+                named.extend("~" + s.strip() for s in r.replacement_series if s.strip())
             named.extend(SUCCESSORS.get(family_key(vm_size), ()))
             self._preferred[key] = tuple(dict.fromkeys(named))
         return self._preferred[key]
+
+    def _series_matcher(self, preferred: tuple[str, ...]):
+        """vm_size -> index of the first preferred line it belongs to, or None."""
+        parsed = []
+        for i, entry in enumerate(preferred):
+            if entry.startswith("~"):
+                try:
+                    parsed.append((i, sizes.parse_series(entry[1:]), None))
+                except SizeNameError:
+                    parsed.append((i, None, _norm_series(entry[1:])))  # unreadable text: compare keys
+            else:
+                parsed.append((i, None, entry))
+
+        def match(vm_size: str) -> int | None:
+            key = series_key(vm_size)
+            for i, series, k in parsed:
+                if series is not None:
+                    try:
+                        if series.matches(vm_size):
+                            return i
+                    except SizeNameError:
+                        continue
+                elif k == key:
+                    return i
+            return None
+
+        return match
 
     # ------------------------------------------------------------------ replacement
     def replacement(
@@ -246,11 +265,12 @@ class Guide:
             ephemeral_os=ephemeral,
             min_vcpus=2 if aks else 0,
             min_memory_gb=(4.0 if mode == "system" else 2.0) if aks else 0.0,
-            allow_burstable=not (aks and mode == "system"),
+            # Burstable sizes only where they are the natural line (B, Av2) and never for System pools.
+            allow_burstable=not (aks and mode == "system") and (
+                _is_burstable(vm_size) or any(k.lstrip("~").startswith("b") for k in self.preferred_series(vm_size))),
             confidential=_is_confidential(vm_size),
         )
-        preferred = self.preferred_series(vm_size)
-        rank = {s: i for i, s in enumerate(preferred)}
+        line_of = self._series_matcher(self.preferred_series(vm_size))
         fits: list[Sku] = []
         rejected: dict[str, int] = {}
         for cand in self.skus.sizes(sub, location):
@@ -264,22 +284,21 @@ class Guide:
         if not fits:
             return None, _none_fits(vm_size, location, needs, rejected)
 
-        def pref(s: Sku) -> float | None:
-            """Rank in the successor lines: exact series first; a series named by the catalogue
-            also matches sizes of that line with feature letters ("HBv4" ~ HB176rs_v4)."""
-            sk = series_key(s.name)
-            hits = [rank[k] for k in ("~" + sk, sk, "~" + _loose_key(s.name)) if k in rank]
-            return float(min(hits)) if hits else None
+        lines = {s.name: line_of(s.name) for s in fits}
+
+        # The successor line wins unless it costs much more: a preferred size with more than
+        # 1.5x the vCPUs of the smallest fit is ranked as any other size.
+        least = min(s.vcpus for s in fits)
 
         def order(s: Sku):
-            p = pref(s)
+            p = lines[s.name] if s.vcpus <= least * 1.5 else None
             return (
                 0 if p is not None else 1,
                 0 if (prefer_gen1 and "V1" in s.hyperv_generations) or not prefer_gen1 else 1,
                 s.vcpus,
                 s.memory_gb,
                 s.gpus,
-                p or 0.0,
+                p or 0,
                 0 if "V1" in s.hyperv_generations else 1,  # drop-in first (v6 sizes are Gen2/NVMe only)
                 _GENERAL_RANK.get(series_key(s.name), len(_GENERAL_RANK)),  # then the mainstream lines
                 -_version_number(s.name),
@@ -289,7 +308,7 @@ class Guide:
         fits.sort(key=order)
         best = fits[0]
         alternatives = _alternatives(best, fits[1:])
-        why = self._why(vm_size, current, best, needs, location, pref(best) is not None)
+        why = self._why(vm_size, current, best, needs, location, order(best)[0] == 0)
         return Replacement(best.name, why, alternatives), ""
 
     def _reject(self, cand: Sku, n: _Needs) -> str:
@@ -306,7 +325,7 @@ class Guide:
         if cand.vcpus < max(n.vcpus, n.min_vcpus) or cand.memory_gb < max(n.memory_gb, n.min_memory_gb):
             return "too small"
         if not n.allow_burstable and _is_burstable(cand.name):
-            return "burstable (not for System pools)"
+            return "burstable"
         if n.premium_io and cand.capabilities.get("PremiumIO", "").lower() == "false":
             return "no premium storage"
         if n.ephemeral_os and cand.capabilities.get("EphemeralOSDiskSupported", "").lower() == "false":
