@@ -358,7 +358,7 @@ def parse_series(text: str) -> Series:
     t = " ".join(text.strip().split())
 
     # Full size names: exactly that size (and its promo variant).
-    if re.match(r"^(standard|basic)_", t, re.IGNORECASE):
+    if re.match(r"^(standard|basic)_", t, re.IGNORECASE) and not re.fullmatch(r"basic_a", t, re.IGNORECASE):
         return _size_series(original, t)
 
     version_hint = None
