@@ -180,16 +180,33 @@ def active_suppression(
     return max(candidates, key=lambda s: s.until), warning
 
 
-def _failed_subscriptions(scopes_failed: Iterable[str]) -> tuple[set[str], bool]:
-    """Subscription ids named by failed scopes, and whether some failure names none (tenant-wide)."""
-    subs, unattributed = set(), False
+@dataclass(frozen=True)
+class _Unread:
+    """What the run's failed scopes leave unread, as far as their text says."""
+
+    subscriptions: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()  # SKU facts missing for a region (any subscription)
+    feed: bool = False  # the feed could not be read: feed-derived retirements may be missing
+    unknown: bool = False  # a failure naming no subscription, region or feed: resolve nothing
+
+
+def _unread(scopes_failed: Iterable[str]) -> _Unread:
+    subs: set[str] = set()
+    regions: set[str] = set()
+    feed = unknown = False
     for scope in scopes_failed:
-        found = _GUID.findall(str(scope))
+        text = str(scope).strip()
+        found = _GUID.findall(text)
+        low = text.lower()
         if found:
             subs.update(s.lower() for s in found)
+        elif low.startswith("feed"):
+            feed = True
+        elif low.startswith("skus") and re.split(r"[:/\s]+", low)[-1] not in ("", "skus"):
+            regions.add(re.split(r"[:/\s]+", low)[-1])
         else:
-            unattributed = True
-    return subs, unattributed
+            unknown = True
+    return _Unread(frozenset(subs), frozenset(regions), feed, unknown)
 
 
 def _dedupe(current: Iterable[Finding]) -> dict[str, Finding]:
@@ -213,23 +230,29 @@ def diff(
     """Compare stored records with tonight's findings.
 
     `scopes_seen`: subscription ids the run read (None: every scope was read). `scopes_failed`:
-    scopes the run could not read (subscription ids, ARM paths, or any text naming one); a
-    failure naming no subscription (a whole tenant or management group) resolves nothing unless
-    `scopes_seen` lists the subscriptions that were read. `suppressions`: acks by finding id.
+    the scopes of the run's errors (ScopeError.scope). A finding missing tonight is resolved only
+    when nothing says its scope went unread: not a failure naming its subscription ("subscription
+    <id>", "skus <id>/<region>", an ARM path), not missing SKU facts for its region ("skus:<region>"),
+    not a feed failure ("feed:...") when its retirement came from the feed, and not a failure
+    naming none of these (a management group, an unreadable row): then nothing is resolved.
+    `suppressions`: acks by finding id.
     """
     prev = dict(previous) if isinstance(previous, Mapping) else {r.id: r for r in previous}
     cur = _dedupe(current)
     acks = suppressions or {}
     today = now.date()
     seen = None if scopes_seen is None else {s.lower() for s in scopes_seen}
-    failed_subs, unattributed = _failed_subscriptions(scopes_failed)
+    unread = _unread(scopes_failed)
 
-    def can_resolve(scope: str) -> bool:
-        if scope in failed_subs:
+    def can_resolve(rec: Record) -> bool:
+        f = rec.finding
+        if unread.unknown or rec.scope in unread.subscriptions:
             return False
-        if seen is None:
-            return not unattributed
-        return scope in seen
+        if (f.resource.location or "").lower() in unread.regions:
+            return False
+        if unread.feed and f.retirement is not None and f.retirement.source == "feed":
+            return False
+        return seen is None or rec.scope in seen
 
     changes: list[Change] = []
     writes: list[Record] = []
@@ -237,6 +260,7 @@ def diff(
     resolved: list[Finding] = []
     open_after: list[Record] = []
     warnings: list[str] = []
+    held = 0
 
     for fid, f in cur.items():
         rec = prev.get(fid)
@@ -291,17 +315,18 @@ def diff(
     for fid, rec in prev.items():
         if fid in cur or rec.state != OPEN:
             continue
-        if not can_resolve(rec.scope):
+        if not can_resolve(rec):
             open_after.append(rec)
+            held += 1
             continue
         gone = replace(rec.finding, status=Status.RESOLVED)
         resolved.append(gone)
-        suppressed = rec.suppressed_until is not None and rec.suppressed_until >= today
-        shown = replace(gone, status=Status.SUPPRESSED) if suppressed else gone
-        changes.append(Change(RESOLVED_KIND, shown, None))
+        changes.append(Change(RESOLVED_KIND, gone, None))
         writes.append(replace(rec, finding=gone, state=RESOLVED, last_changed=now, resolved_at=now,
                               suppressed_until=None, suppression_reason=""))
 
+    if held:
+        warnings.append(f"{held} finding(s) not seen tonight were kept open: their scope was not read")
     return Diff(tuple(changes), tuple(writes), tuple(findings), tuple(resolved), tuple(open_after),
                 tuple(warnings))
 

@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Iterable
 
-from scanner.model import Finding, ResourceKind, Rule, Severity
+from scanner.model import Finding, ResourceKind, Rule, Severity, Status
 
 SCHEMA = "retirement-scan/v1"
 FORMATS = ("table", "json", "csv", "markdown")
@@ -83,7 +83,31 @@ def summary(report) -> dict:
         "scanned": dict(report.scanned),
         "needs_review": len(report.needs_review),
         "errors": len(report.errors),
+        # Lifecycle (from the store): findings by status, and this run's changes by kind.
+        "stored": bool(getattr(report, "stored", False)),
+        "by_status": _by_status(report),
+        "changes": _change_counts(report),
     }
+
+
+def _by_status(report) -> dict:
+    out = {s.value: 0 for s in Status}
+    for f in report.findings:
+        out[f.status.value] += 1
+    out[Status.RESOLVED.value] = sum(1 for c in getattr(report, "changes", ()) if c.kind == "resolved")
+    return out
+
+
+def _change_counts(report) -> dict:
+    out = {k: 0 for k in ("new", "escalated", "reopened", "resolved", "unchanged")}
+    for c in getattr(report, "changes", ()):
+        out[c.kind] = out.get(c.kind, 0) + 1
+    return out
+
+
+def _resolved(report) -> list[Finding]:
+    """Findings this run resolved (from the store's changes): listed with status "resolved"."""
+    return [c.finding for c in getattr(report, "changes", ()) if c.kind == "resolved"]
 
 
 def report_to_json(report) -> dict:
@@ -92,7 +116,7 @@ def report_to_json(report) -> dict:
         "generated_at": report.generated_at.isoformat(),
         "today": report.today.isoformat(),
         "summary": summary(report),
-        "findings": [finding_to_json(f) for f in report.findings],
+        "findings": [finding_to_json(f) for f in (*report.findings, *_resolved(report))],
         "needs_review": [
             {"id": r.id, "title": r.title, "url": r.url, "reason": r.reason} for r in report.needs_review
         ],

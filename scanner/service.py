@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from scanner import judge
-from scanner.model import Change, Finding, Inventory, ReviewItem, ScopeError, Severity
+from scanner.model import Change, Finding, Inventory, ReviewItem, ScopeError, Severity, Status
 
 log = logging.getLogger("scanner.service")
 
@@ -67,12 +67,17 @@ class ScanReport:
     # Subscriptions the run read (lower-case; empty = every subscription in the inventory), so
     # the lifecycle resolves nothing in a scope it could not read (see ScanReport.errors).
     subscriptions_seen: frozenset[str] = frozenset()
+    stored: bool = False  # the store ran (findings carry status / first_seen from it)
 
     def worst(self) -> Severity | None:
-        return judge.max_severity(self.findings)
+        return judge.max_severity(self.active())
+
+    def active(self) -> list[Finding]:
+        """Findings not suppressed (by ack or tag): what --fail-on and `worst` look at."""
+        return [f for f in self.findings if f.status is not Status.SUPPRESSED]
 
     def at_or_above(self, threshold: Severity) -> list[Finding]:
-        return [f for f in self.findings if f.severity.rank >= threshold.rank]
+        return [f for f in self.active() if f.severity.rank >= threshold.rank]
 
 
 def missing_sku_regions(inventory: Inventory, skus) -> list[ScopeError]:
@@ -151,7 +156,9 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
         },
         conflicts=tuple(getattr(catalog, "conflicts", ())),
         timings=timings,
-        subscriptions_seen=frozenset(inventory.subscriptions_seen),
+        # File inputs list no subscriptions read: the inventory's own subscriptions were.
+        subscriptions_seen=frozenset(inventory.subscriptions_seen)
+        or frozenset(sub for sub, _ in _resource_regions(inventory) if sub),
     )
 
     # 5. store: lifecycle (status, first_seen) and the changes worth telling
@@ -160,7 +167,8 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
         t = time.perf_counter()
         stored, changed = deps.store.sync(report, now=now, dry_run=options.dry_run)
         changes = tuple(changed)
-        report = _replace(report, findings=tuple(judge.sort_findings(stored)), changes=changes)
+        report = _replace(report, findings=tuple(judge.sort_findings(stored)), changes=changes,
+                          stored=not options.dry_run)
         log.info("store: %d changes", len(changes))
         timings["store"] = _lap(t)
 

@@ -699,6 +699,8 @@ def apply_scan(
     finished: datetime | None = None,
     run_id: str | None = None,
     source: str = "scan",
+    duration_seconds: float | None = None,
+    dry_run: bool = False,
     max_retries: int = 3,
     clock: Callable[[], float] = time.monotonic,
 ) -> ScanOutcome:
@@ -706,7 +708,9 @@ def apply_scan(
 
     Only transitions (and real content changes) are written, ETag-conditional. A transition that
     another run wrote first is not claimed twice: this run re-reads that record, re-diffs the
-    finding against it and writes only what is still needed.
+    finding against it and writes only what is still needed. `dry_run`: read and diff, write
+    nothing (not even the run record). `duration_seconds` defaults to finished - started when
+    both are given, else the time this call took.
     """
     t0 = clock()
     current = list(findings)
@@ -724,7 +728,7 @@ def apply_scan(
     writes, lost_total = list(d.writes), 0
     result_total = WriteResult()
     for _attempt in range(max_retries + 1):
-        if not writes:
+        if not writes or dry_run:
             break
         res = store.write_records(writes)
         result_total.written |= res.written
@@ -756,7 +760,7 @@ def apply_scan(
             retry.extend(sub.writes)
         writes = retry
     else:
-        if writes:
+        if writes and not dry_run:
             raise StoreError(f"store: {len(writes)} finding(s) kept changing under this run after "
                              f"{max_retries} retries (e.g. {writes[0].id}); run the scan again")
 
@@ -765,14 +769,18 @@ def apply_scan(
     counts = {k: 0 for k in ("new", "unchanged", "escalated", "resolved", "reopened")}
     for c in changes:
         counts[c.kind] += 1
+    if duration_seconds is None:
+        if started is not None and finished is not None:
+            duration_seconds = max(0.0, (_utc(finished) - _utc(started)).total_seconds())
+        else:
+            duration_seconds = clock() - t0
     started = started or now
     run = {
         "run_id": run_id or uuid.uuid4().hex[:12],
         "source": source,
         "started": _utc(started),
         "finished": _utc(finished or now),
-        "duration_seconds": round(clock() - t0, 3) if finished is None else
-        max(0.0, (_utc(finished) - _utc(started)).total_seconds()),
+        "duration_seconds": round(float(duration_seconds), 3),
         "findings": len(by_id_finding),
         "changes": counts,
         "open": lifecycle.severity_counts(open_after.values(), today),
@@ -784,11 +792,48 @@ def apply_scan(
         "errors": list(errors),
         "warnings": list(d.warnings),
     }
+    if dry_run:
+        log.info("store (dry run): %s; nothing written", ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+        return ScanOutcome(tuple(by_id_finding.values()), tuple(resolved.values()), changes, run, d.warnings)
     store.put_run(run)
     log.info("store: %d findings, %s, %d written in %d transactions, %d taken by another run",
              len(by_id_finding), ", ".join(f"{v} {k}" for k, v in counts.items() if v),
              len(result_total.written), result_total.transactions, lost_total)
     return ScanOutcome(tuple(by_id_finding.values()), tuple(resolved.values()), changes, run, d.warnings)
+
+
+class ScanStore:
+    """What service.run_scan calls as `deps.store`: sync(report, *, now, dry_run) -> (findings, changes).
+
+    `findings`: tonight's, with status (new/open/escalated/suppressed) and first_seen.
+    `changes`: one per finding (unchanged included, which reminders need) plus one "resolved"
+    per finding resolved tonight (its finding has status "resolved"). `last` keeps the outcome
+    (run record, warnings) of the latest sync.
+    """
+
+    def __init__(self, store: FindingStore, source: str = "scan") -> None:
+        self.store = store
+        self.source = source
+        self.last: ScanOutcome | None = None
+
+    def sync(self, report: Any, *, now: datetime, dry_run: bool = False) -> tuple[list[Finding], list[Change]]:
+        t0 = time.perf_counter()
+        errors = tuple(getattr(report, "errors", ()))
+        seen = getattr(report, "subscriptions_seen", None)
+        before = sum(float(v) for v in (getattr(report, "timings", None) or {}).values())
+        outcome = apply_scan(
+            self.store, report.findings, now=now,
+            scopes_seen=frozenset(seen or ()),
+            scopes_failed=[e.scope for e in errors],
+            errors=[f"{e.scope}: {e.error}" for e in errors],
+            started=getattr(report, "generated_at", None) or now,
+            source=self.source, dry_run=dry_run,
+            duration_seconds=before + (time.perf_counter() - t0),
+        )
+        for w in outcome.warnings:
+            log.warning("store: %s", w)
+        self.last = outcome
+        return list(outcome.findings), list(outcome.changes)
 
 
 # --------------------------------------------------------------------------- opening

@@ -43,7 +43,10 @@ def register(sub) -> None:
     p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     p.add_argument("--fail-on", choices=("critical", "high", "medium", "low"),
                    help="exit 3 when a finding is at or above this severity")
-    p.add_argument("--no-store", action="store_true", help="do not read or write stored findings")
+    p.add_argument("--no-store", action="store_true",
+                   help="do not read or write stored findings. By default findings are stored (status, "
+                        "first_seen, history) in AzureWebJobsStorage, or STORAGE_TABLE_ENDPOINT with managed "
+                        "identity; when neither is set the scan warns and carries on without storing")
     p.add_argument("--no-notify", action="store_true", help="send no notifications")
     p.add_argument("--dry-run", action="store_true", help="store and send nothing; show what would happen")
     p.set_defaults(func=run)
@@ -100,6 +103,18 @@ def build_deps(args, settings):
     return ScanDeps(load_catalog=load_catalog, load_inventory=load_inventory, load_skus=load_skus)
 
 
+def scan_store(settings):
+    """The store a CLI scan writes to, or None (with a warning) when none is configured."""
+    from scanner.store import ScanStore, open_store, store_configured
+
+    if not store_configured(settings):
+        print("warning: no store configured (set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT): "
+              "findings are not stored, so every one shows as new; --no-store silences this",
+              file=sys.stderr)
+        return None
+    return ScanStore(open_store(settings), source="cli")
+
+
 def run(args) -> int:
     from scanner import output
     from scanner.config import Settings, parse_scope
@@ -127,6 +142,8 @@ def run(args) -> int:
         no_notify=args.no_notify,
         dry_run=args.dry_run,
     )
+    if not args.no_store:
+        deps.store = scan_store(settings)
     report = run_scan(deps, now, options)
     text = output.render(report, args.format)
     if args.output:

@@ -130,14 +130,34 @@ def test_missing_finding_in_a_read_scope_resolves():
         pytest.param(None, [f"/subscriptions/{SUB_B}"], id="scope-failed-by-path"),
         pytest.param({SUB_A, SUB_B}, [f"resource graph: subscription {SUB_B.upper()} timed out"],
                      id="failed-wins-over-seen"),
-        pytest.param(None, ["mg:platform"], id="unattributed-failure-resolves-nothing"),
+        pytest.param(None, ["management group platform"], id="unattributed-failure-resolves-nothing"),
+        pytest.param({SUB_B}, ["file.json: item 3"], id="unreadable-row-resolves-nothing"),
+        pytest.param({SUB_B}, [f"skus {SUB_B}/westeurope"], id="sku-list-of-its-subscription-failed"),
+        pytest.param({SUB_B}, ["skus:westeurope"], id="no-sku-facts-for-its-region"),
+        pytest.param({SUB_B}, ["feed:https://example.invalid/feed"], id="feed-failed-and-retirement-from-feed"),
     ],
 )
 def test_unread_scope_resolves_nothing(seen, failed):
     b = finding("b", sub=SUB_B)
+    b = replace(b, retirement=replace(RET, source="feed"))
     d = diff([stored(b)], [], now=T1, scopes_seen=seen, scopes_failed=failed)
     assert d.changes == () and d.writes == ()
     assert [r.id for r in d.open_after] == [b.id]
+    assert d.warnings == ("1 finding(s) not seen tonight were kept open: their scope was not read",)
+
+
+@pytest.mark.parametrize(
+    "failed",
+    [
+        pytest.param([f"subscription {SUB_A}"], id="other-subscription-failed"),
+        pytest.param(["skus:eastus"], id="other-region-without-sku-facts"),
+        pytest.param(["feed:https://example.invalid/feed"], id="feed-failed-but-builtin-retirement"),
+    ],
+)
+def test_unrelated_failures_do_not_block_resolution(failed):
+    b = finding("b", sub=SUB_B)
+    d = diff([stored(b)], [], now=T1, scopes_seen={SUB_A, SUB_B}, scopes_failed=failed)
+    assert kinds(d) == {"b": "resolved"}
 
 
 def test_all_scopes_read_by_default():
