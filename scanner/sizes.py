@@ -311,7 +311,8 @@ def covers(series_text: str, vm_size: str) -> bool:
 
 
 _SUFFIX_WORDS = re.compile(
-    r"[\s_-]+(?:series|family|sizes?|vms?|virtual\s+machines?|virtual\s+machine\s+sizes)\s*$", re.IGNORECASE
+    r"[\s_-]+(?:series|family|sizes?|vms?|\(vms?\)|virtual\s+machines?|virtual\s+machine\s+sizes)\s*$",
+    re.IGNORECASE,
 )
 _PROMO = re.compile(r"[\s_-]*promo\s*$", re.IGNORECASE)
 _V1_PAREN = re.compile(r"\s*\(\s*v(\d{1,2})\s*\)\s*$", re.IGNORECASE)
@@ -367,7 +368,8 @@ def parse_series(text: str) -> Series:
         version_hint = int(m.group(1))
         t = t[: m.start()]
     promo_only = False
-    for _ in range(2):
+    for _ in range(5):  # trailing words come in any order: "HBv2-series virtual machines (VMs)"
+        before = t
         if _PROMO.search(t):
             promo_only = True
             t = _PROMO.sub("", t)
@@ -376,6 +378,8 @@ def parse_series(text: str) -> Series:
         if m:
             version_hint = int(m.group(1))
             t = t[: m.start()]
+        if t == before:
+            break
     t = re.sub(r"^(?:azure|standard)\s+", "", t, flags=re.IGNORECASE).strip(" -_")
     if not t:
         raise _fail(original, "no series name in it")
@@ -517,18 +521,15 @@ def split_series(text: str) -> list[str]:
     "Av2/Amv2-series" -> ["Av2", "Amv2"];  "NVv3 and NVv4-series" -> ["NVv3", "NVv4"]
     """
     t = " ".join((text or "").split())
-    suffix = ""
-    m = re.search(r"([\s_-]*(?:series|family)(?:\s*\(\s*v\d+\s*\))?)\s*$", t, re.IGNORECASE)
-    if m:
-        suffix = m.group(1)
-        t = t[: m.start()]
     parts = []
     for part in _LIST_SPLIT.split(t):
         # "Ds-series Dv2-series" (a list that lost its commas): each "-series" ends a name.
-        parts.extend(re.split(r"(?<=-series)\s+", part, flags=re.IGNORECASE))
-    out = [p.strip(" -") for p in parts if p.strip(" -")]
-    if suffix and re.search(r"\(\s*v\d+\s*\)", suffix, re.IGNORECASE) and out:
-        out[-1] = out[-1] + suffix  # "(V1)" belongs to the series it follows
+        parts.extend(re.split(r"(?<=-series)\s+(?=\S+-series\b)", part, flags=re.IGNORECASE))
+    out = []
+    for p in parts:
+        p = re.sub(r"[\s-]*series$", "", p.strip(" -"), flags=re.IGNORECASE).strip(" -")
+        if p:
+            out.append(p)
     return out
 
 

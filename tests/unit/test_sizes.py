@@ -321,7 +321,7 @@ def test_announcement_spellings_of_one_series_are_equal(a, b):
     assert parse_series(a).name == parse_series(b).name
 
 
-BAD_SERIES = ["", "   ", "Dsv3-Type1", "Standard", "Premium SSD", "Av2/Amv2", "Dv2 and Dsv2",
+BAD_SERIES = ["", "   ", "Dsv3-Type1", "Memory-optimized D-series", "Mdsv2 isolated", "the B series", "Promo", "Standard", "Premium SSD", "Av2/Amv2", "Dv2 and Dsv2",
               "NCv3-HB60rs", "NCv3-Type2", "Standard_LRS", "X-series", "(V1)", "D v2 v3"]
 
 
@@ -343,6 +343,11 @@ LISTS = [
     ("Av2/Amv2-series", ["Av2", "Amv2"]),
     ("B-series (V1)", ["B"]),
     ("Dv3, Dsv3, Ev3, and Esv3", ["Dv3", "Dsv3", "Ev3", "Esv3"]),
+    ("NVv3 or NVv4- series VMs", ["NVv3", "NVv4"]),
+    ("Azure NVv4-series virtual machines", ["NVv4"]),
+    ("HBv2-series virtual machines (VMs)", ["HBv2"]),
+    ("H-series Promo", ["H_Promo"]),
+    ("Dv2 and Dsv2-series", ["Dv2", "DSv2"]),
 ]
 
 
