@@ -1,0 +1,201 @@
+"""The report page in a real browser: headless Chromium (Debian package `chromium`, installed by
+`make chromium`) loads the page from a local HTTP server on 127.0.0.1, and we check what it built
+and painted: the DOM has the chart points and table rows, the screenshot shows the severity colours
+and the chart line, the page prints to PDF, and the browser asked the server for nothing but the
+page (no CDN, no fonts, no scripts; nothing leaves the machine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import threading
+import zlib
+from datetime import date, datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from scanner.report import SEVERITY_COLOURS, render_report
+from tests.conftest import FIXTURES
+
+pytestmark = pytest.mark.integration
+
+SCAN = json.loads((FIXTURES / "report" / "scan-sample-tenant.json").read_text())
+DAYS = 21
+HISTORY = [
+    {"date": (date(2026, 2, 9) + timedelta(days=i)).isoformat(),
+     "open": {"critical": max(1, 6 - i // 3), "high": 4, "medium": 3, "low": 16 - i // 4, "info": 2},
+     "resolved": 1 if i % 4 == 0 else 0}
+    for i in range(DAYS)
+]
+WINDOW = (1100, 1000)
+
+
+def _chromium() -> str | None:
+    for name in (os.environ.get("CHROMIUM", ""), "chromium", "chromium-browser", "google-chrome"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> str:
+    path = _chromium()
+    if path is None:
+        pytest.skip("chromium is not installed and `make chromium` could not install it "
+                    "(needs root or passwordless sudo for apt-get install chromium)")
+    return path
+
+
+class _Server:
+    """Serves the rendered page at /api/report and remembers every path asked for."""
+
+    def __init__(self, html: str) -> None:
+        self.paths: list[str] = []
+        body = html.encode("utf-8")
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server API)
+                server.paths.append(self.path)
+                if self.path == "/api/report":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                else:
+                    self.send_error(404)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api/report"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def served():
+    html = render_report(SCAN["findings"], HISTORY, datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc),
+                         "Sample tenant", portal_url="https://portal.azure.com")
+    server = _Server(html)
+    yield server
+    server.close()
+
+
+def _run(browser: str, tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--disable-extensions", "--hide-scrollbars", f"--user-data-dir={tmp / 'profile'}", *args]
+    out = subprocess.run(cmd, capture_output=True, timeout=90, text=True)
+    assert out.returncode == 0, f"chromium failed ({out.returncode}): {out.stderr[-2000:]}"
+    return out
+
+
+def test_browser_builds_chart_points_and_table_rows(browser, served, tmp_path):
+    dom = _run(browser, tmp_path, "--dump-dom", served.url).stdout
+    assert "<title>Sample tenant</title>" in dom
+    points = re.findall(r'<circle class="point"[^>]*data-date="(\d{4}-\d\d-\d\d)"', dom)
+    assert points == [h["date"] for h in HISTORY]
+    rows = re.findall(r'<tr class="finding" id="f-([0-9a-f]+)"', dom)
+    assert sorted(rows) == sorted(f["id"] for f in SCAN["findings"])
+    cards = dict(re.findall(r'data-severity="(\w+)" data-count="(\d+)"', dom))
+    assert sum(int(n) for n in cards.values()) == len(SCAN["findings"])
+    assert served.paths and set(served.paths) <= {"/api/report", "/favicon.ico"}
+
+
+def test_browser_paints_the_page(browser, served, tmp_path):
+    shot = tmp_path / "report.png"
+    _run(browser, tmp_path, f"--window-size={WINDOW[0]},{WINDOW[1]}", f"--screenshot={shot}", served.url)
+    width, height, colours = _png_colours(shot.read_bytes())
+    assert (width, height) == WINDOW
+    assert len(colours) > 50, "the screenshot is (nearly) blank"
+
+    def present(hex_colour: str) -> bool:
+        want = bytes.fromhex(hex_colour.lstrip("#"))
+        return want in colours
+
+    assert present(SEVERITY_COLOURS["critical"][0]), "critical severity colour not painted"
+    assert present("#202124"), "text / chart line colour not painted"
+
+
+def test_page_prints(browser, served, tmp_path):
+    pdf = tmp_path / "report.pdf"
+    _run(browser, tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", served.url)
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-")
+    pages = [int(n) for n in re.findall(rb"/Type\s*/Pages\b[^>]*?/Count (\d+)", data)
+             + re.findall(rb"/Count (\d+)[^>]*?/Type\s*/Pages\b", data)]
+    assert pages and max(pages) >= 2, "a 20-finding report should span pages when printed"
+
+
+def test_no_external_resources_even_if_injected(browser, tmp_path):
+    """A resource name that tries to pull a remote image stays text: CSP and escaping both hold."""
+    evil = json.loads(json.dumps(SCAN["findings"][0]))
+    evil["resource"]["name"] = '<img src="http://127.0.0.1:9/x.png">'
+    server = _Server(render_report([evil], HISTORY[:3], "2026-03-01", "t"))
+    try:
+        dom = _run(browser, tmp_path, "--dump-dom", server.url).stdout
+    finally:
+        server.close()
+    assert "<img" not in dom and "&lt;img" in dom
+    assert set(server.paths) <= {"/api/report", "/favicon.ico"}
+
+
+def _png_colours(data: bytes) -> tuple[int, int, set[bytes]]:
+    """Width, height and the set of RGB colours of an 8-bit RGB/RGBA, non-interlaced PNG
+    (what Chromium writes). Every 2nd pixel of every row is sampled."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat = 8, bytearray()
+    width = height = bpp = 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", chunk)
+            assert depth == 8 and ctype in (2, 6) and interlace == 0, "unexpected PNG format"
+            bpp = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    raw = zlib.decompress(bytes(idat))
+    stride = width * bpp
+    prev = bytearray(stride)
+    colours: set[bytes] = set()
+    i = 0
+    for _ in range(height):
+        kind, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
+        i += 1 + stride
+        if kind == 1:
+            for x in range(bpp, stride):
+                line[x] = (line[x] + line[x - bpp]) & 255
+        elif kind == 2:
+            line = bytearray((a + b) & 255 for a, b in zip(line, prev, strict=True))
+        elif kind == 3:
+            for x in range(stride):
+                left = line[x - bpp] if x >= bpp else 0
+                line[x] = (line[x] + ((left + prev[x]) >> 1)) & 255
+        elif kind == 4:
+            for x in range(stride):
+                a = line[x - bpp] if x >= bpp else 0
+                b = prev[x]
+                c = prev[x - bpp] if x >= bpp else 0
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        for x in range(0, stride, bpp * 2):
+            colours.add(bytes(line[x:x + 3]))
+        prev = line
+    return width, height, colours
