@@ -34,6 +34,7 @@ cluster is not in the inventory are kept (nothing is dropped unseen).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -58,6 +59,7 @@ TYPE_VMSS = "microsoft.compute/virtualmachinescalesets"
 ARG_MAX_SUBSCRIPTIONS = 1000  # subscriptions per Resource Graph request
 ARG_PAGE_SIZE = 1000  # rows per page ($top maximum)
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"
+ARG_API_VERSION = "2021-03-01"  # what azure-mgmt-resourcegraph 8.0.1 sends
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRIES = 6
 MAX_WAIT_SECONDS = 120.0
@@ -72,8 +74,8 @@ _MISSING = object()
 def _get(obj: Any, path: str, default: Any = None) -> Any:
     """`_get(row, "properties.hardwareProfile.vmSize")`, keys matched case-insensitively."""
     cur = obj
-    for key in path.split("."):
-        if not isinstance(cur, Mapping):
+    for key in _split(path):
+        if type(cur) is not dict and not isinstance(cur, Mapping):
             return default
         val = cur.get(key, _MISSING)
         if val is _MISSING:
@@ -86,6 +88,16 @@ def _get(obj: Any, path: str, default: Any = None) -> Any:
                 return default
         cur = val
     return default if cur is None else cur
+
+
+@functools.lru_cache(maxsize=512)
+def _split(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
+def _lowered(obj: Mapping) -> dict:
+    """One level of keys lower-cased, for objects read field by field."""
+    return {k.lower() if isinstance(k, str) else k: v for k, v in obj.items()}
 
 
 class _RowError(Exception):
@@ -214,14 +226,15 @@ def _parse_pool(p: Mapping, i: int) -> NodePool:
     where = f"properties.agentPoolProfiles[{i}]"
     if not isinstance(p, Mapping):
         raise _RowError(f"field '{where}' is {type(p).__name__}, expected an object")
-    name = _str(_get(p, "name"), f"{where}.name")
+    q = _lowered(p)
+    name = _str(q.get("name"), f"{where}.name")
     if not name:
         raise _RowError(f"missing field '{where}.name'")
     where = f"{where} (pool {name!r})"
-    pool_type = _str(_get(p, "type"), f"{where}.type") or "VirtualMachineScaleSets"
+    pool_type = _str(q.get("type"), f"{where}.type") or "VirtualMachineScaleSets"
     size_counts: tuple[tuple[str, int], ...] = ()
     if pool_type.lower() == "virtualmachines":
-        manual = _get(p, "virtualMachinesProfile.scale.manual") or _get(p, "virtualMachineNodesStatus") or []
+        manual = _get(p, "virtualMachinesProfile.scale.manual") or q.get("virtualmachinenodesstatus") or []
         if not isinstance(manual, list):
             raise _RowError(f"field '{where}.virtualMachinesProfile.scale.manual' is not a list")
         pairs = []
@@ -230,47 +243,47 @@ def _parse_pool(p: Mapping, i: int) -> NodePool:
             if not size:
                 raise _RowError(f"missing field '{where}.virtualMachinesProfile.scale.manual[{j}].size'")
             pairs.append((size, _int(_get(m, "count"), f"{where}.scale.manual[{j}].count") or 0))
-        if not pairs and _get(p, "vmSize"):
-            pairs.append((_str(_get(p, "vmSize"), f"{where}.vmSize"), _int(_get(p, "count"), f"{where}.count") or 0))
+        if not pairs and q.get("vmsize"):
+            pairs.append((_str(q.get("vmsize"), f"{where}.vmSize"), _int(q.get("count"), f"{where}.count") or 0))
         if not pairs:
             raise _RowError(f"missing field '{where}.virtualMachinesProfile.scale.manual' (VirtualMachines pool)")
         size_counts = tuple(pairs)
         vm_sizes = tuple(dict.fromkeys(s for s, _ in pairs))
         count = sum(c for _, c in pairs)
     else:
-        size = _str(_get(p, "vmSize"), f"{where}.vmSize")
+        size = _str(q.get("vmsize"), f"{where}.vmSize")
         if not size:
             raise _RowError(f"missing field '{where}.vmSize'")
         vm_sizes = (size,)
-        count = _int(_get(p, "count"), f"{where}.count")
+        count = _int(q.get("count"), f"{where}.count")
     return NodePool(
         name=name,
-        mode=_str(_get(p, "mode"), f"{where}.mode") or "User",
+        mode=_str(q.get("mode"), f"{where}.mode") or "User",
         pool_type=pool_type,
         vm_sizes=vm_sizes,
         size_counts=size_counts,
         count=count,
-        enable_autoscaling=_bool(_get(p, "enableAutoScaling"), f"{where}.enableAutoScaling"),
-        min_count=_int(_get(p, "minCount"), f"{where}.minCount"),
-        max_count=_int(_get(p, "maxCount"), f"{where}.maxCount"),
-        zones=_strs(_get(p, "availabilityZones"), f"{where}.availabilityZones"),
-        os_type=_str(_get(p, "osType"), f"{where}.osType") or "Linux",
-        os_sku=_str(_get(p, "osSKU"), f"{where}.osSKU"),
-        node_image_version=_str(_get(p, "nodeImageVersion"), f"{where}.nodeImageVersion"),
+        enable_autoscaling=_bool(q.get("enableautoscaling"), f"{where}.enableAutoScaling"),
+        min_count=_int(q.get("mincount"), f"{where}.minCount"),
+        max_count=_int(q.get("maxcount"), f"{where}.maxCount"),
+        zones=_strs(q.get("availabilityzones"), f"{where}.availabilityZones"),
+        os_type=_str(q.get("ostype"), f"{where}.osType") or "Linux",
+        os_sku=_str(q.get("ossku"), f"{where}.osSKU"),
+        node_image_version=_str(q.get("nodeimageversion"), f"{where}.nodeImageVersion"),
         orchestrator_version=_str(
-            _get(p, "currentOrchestratorVersion") or _get(p, "orchestratorVersion"), f"{where}.orchestratorVersion"
+            q.get("currentorchestratorversion") or q.get("orchestratorversion"), f"{where}.orchestratorVersion"
         ),
-        labels=_strmap(_get(p, "nodeLabels"), f"{where}.nodeLabels"),
-        taints=_strs(_get(p, "nodeTaints"), f"{where}.nodeTaints"),
-        priority=_str(_get(p, "scaleSetPriority"), f"{where}.scaleSetPriority") or "Regular",
-        eviction_policy=_str(_get(p, "scaleSetEvictionPolicy"), f"{where}.scaleSetEvictionPolicy"),
-        spot_max_price=_float(_get(p, "spotMaxPrice"), f"{where}.spotMaxPrice"),
-        max_pods=_int(_get(p, "maxPods"), f"{where}.maxPods"),
-        os_disk_size_gb=_int(_get(p, "osDiskSizeGB"), f"{where}.osDiskSizeGB"),
-        os_disk_type=_str(_get(p, "osDiskType"), f"{where}.osDiskType"),
-        power_state=_state(_get(p, "powerState")),
-        vnet_subnet_id=_str(_get(p, "vnetSubnetID"), f"{where}.vnetSubnetID"),
-        pod_subnet_id=_str(_get(p, "podSubnetID"), f"{where}.podSubnetID"),
+        labels=_strmap(q.get("nodelabels"), f"{where}.nodeLabels"),
+        taints=_strs(q.get("nodetaints"), f"{where}.nodeTaints"),
+        priority=_str(q.get("scalesetpriority"), f"{where}.scaleSetPriority") or "Regular",
+        eviction_policy=_str(q.get("scalesetevictionpolicy"), f"{where}.scaleSetEvictionPolicy"),
+        spot_max_price=_float(q.get("spotmaxprice"), f"{where}.spotMaxPrice"),
+        max_pods=_int(q.get("maxpods"), f"{where}.maxPods"),
+        os_disk_size_gb=_int(q.get("osdisksizegb"), f"{where}.osDiskSizeGB"),
+        os_disk_type=_str(q.get("osdisktype"), f"{where}.osDiskType"),
+        power_state=_state(q.get("powerstate")),
+        vnet_subnet_id=_str(q.get("vnetsubnetid"), f"{where}.vnetSubnetID"),
+        pod_subnet_id=_str(q.get("podsubnetid"), f"{where}.podSubnetID"),
     )
 
 
@@ -615,50 +628,50 @@ class ArgSession:
             resets = _parse_duration(h.get("x-ms-user-quota-resets-after", "")) or 1.0
             self._quota_free_at = self.clock() + min(resets, MAX_WAIT_SECONDS)
 
-    def _post(self, body: dict) -> Any:
+    def _post(self, body: dict) -> dict:
         from azure.core.exceptions import HttpResponseError
-        from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+        from azure.core.rest import HttpRequest
+        from azure.mgmt.core.exceptions import ARMErrorFormat
 
-        request = QueryRequest(
-            subscriptions=body.get("subscriptions"),
-            management_groups=body.get("management_groups"),
-            query=body["query"],
-            options=QueryRequestOptions(
-                top=self.page_size, skip_token=body.get("skip_token"), result_format="objectArray",
-            ),
-        )
+        payload: dict[str, Any] = {"query": body["query"],
+                                   "options": {"$top": self.page_size, "resultFormat": "objectArray"}}
+        if body.get("subscriptions"):
+            payload["subscriptions"] = body["subscriptions"]
+        if body.get("management_groups"):
+            payload["managementGroups"] = body["management_groups"]
+        if body.get("skip_token"):
+            payload["options"]["$skipToken"] = body["skip_token"]
         attempt = 0
         while True:
             self._wait(self._quota_free_at - self.clock(), "Resource Graph quota spent")
             self.counters.requests += 1
-            try:
-                result, headers = self.client.resources(
-                    request, cls=lambda pr, deserialized, _h: (deserialized, pr.http_response.headers)
-                )
-            except HttpResponseError as exc:
-                headers = exc.response.headers if exc.response is not None else {}
-                self._note_quota(headers)
-                if exc.status_code in RETRY_STATUSES and attempt < MAX_RETRIES:
-                    self._wait(retry_wait(headers, attempt), f"HTTP {exc.status_code}, retry {attempt + 1}")
-                    attempt += 1
-                    continue
-                raise
-            self._note_quota(headers)
-            self.counters.arg_pages += 1
-            return result
+            # The client's own pipeline (token, TLS, connection retries); the raw JSON is read
+            # directly because the generated model walks every row value (3x slower on big pages).
+            request = HttpRequest("POST", f"/providers/Microsoft.ResourceGraph/resources?api-version={ARG_API_VERSION}",
+                                  json=payload)
+            response = self.client._send_request(request)
+            self._note_quota(response.headers)
+            if response.status_code == 200:
+                self.counters.arg_pages += 1
+                return response.json()
+            if response.status_code in RETRY_STATUSES and attempt < MAX_RETRIES:
+                self._wait(retry_wait(response.headers, attempt), f"HTTP {response.status_code}, retry {attempt + 1}")
+                attempt += 1
+                continue
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
 
     def query(self, query: str, subscriptions: list[str] | None = None) -> list[dict]:
         rows: list[dict] = []
         token = None
         while True:
             page = self._post({"query": query, "subscriptions": subscriptions, "skip_token": token})
-            data = page.data or []
+            data = page.get("data")
             if not isinstance(data, list):
-                raise AzureReadError("Resource Graph returned a non-objectArray result")
+                raise AzureReadError("Resource Graph returned no objectArray 'data' in its response")
             rows.extend(data)
-            token = page.skip_token
+            token = page.get("$skipToken")
             if not token:
-                if str(page.result_truncated).lower() == "true":
+                if str(page.get("resultTruncated", "false")).lower() == "true":
                     log.warning("resource_graph: result truncated without $skipToken (%d rows)", len(rows))
                 return rows
 
