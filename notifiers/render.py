@@ -52,6 +52,8 @@ SUMMARY_RESERVE = 4_000
 MAX_TEAMS_POSTS = 4
 MAX_EMAIL_DETAIL = 300  # findings shown in full in an email body; all of them are in the CSV
 MAX_COMMAND_CHARS = 1_500
+# When a digest would need several posts, these command budgets are tried for one post.
+COMPACT_COMMAND_CHARS = (900, 0)
 
 _EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
 
@@ -411,7 +413,7 @@ def _finding_element(v: dict[str, Any], max_command_chars: int = MAX_COMMAND_CHA
         facts.append({"title": "Retires", "value": f"{v['retires_on']} ({v['days_text']})"})
     if v["retirement_title"]:
         facts.append({"title": "Retirement", "value": v["retirement_title"]})
-    if v["message"]:
+    if v["message"] and not v["retirement_title"]:  # with a retirement the facts above say it
         facts.append({"title": "Finding", "value": v["message"]})
     if v["replacement"]:
         rep = v["replacement"] + (f": {v['replacement_why']}" if v["replacement_why"] else "")
@@ -422,11 +424,19 @@ def _finding_element(v: dict[str, Any], max_command_chars: int = MAX_COMMAND_CHA
         facts.append({"title": "Note", "value": "size is restricted here: the autoscaler cannot add nodes"})
     if facts:
         items.append({"type": "FactSet", "facts": facts})
-    if v["commands"] and max_command_chars > 0:
-        text = "\n\n".join(v["commands"])
-        if len(text) > max_command_chars:
-            text = text[: max_command_chars - 40].rstrip() + "\n\n… (full commands in the report)"
-        items.append({"type": "TextBlock", "text": text, "wrap": True, "fontType": "Monospace", "size": "Small"})
+    if v["commands"]:
+        shown, used = [], 0
+        for cmd in v["commands"]:  # whole commands only: a cut command must never be copied and run
+            if used + len(cmd) > max_command_chars:
+                break
+            shown.append(cmd)
+            used += len(cmd)
+        if shown:
+            items.append({"type": "TextBlock", "text": "\n\n".join(shown), "wrap": True,
+                          "fontType": "Monospace", "size": "Small"})
+        if len(shown) < len(v["commands"]):
+            items.append({"type": "TextBlock", "wrap": True, "isSubtle": True, "size": "Small",
+                          "text": f"{len(v['commands']) - len(shown)} more command(s) in the email and the report"})
     links = []
     if v["announcement"]:
         links.append(f"[Announcement]({v['announcement']})")
@@ -477,6 +487,7 @@ def teams_posts(
     target: int = CARD_TARGET,
     hard_limit: int = CARD_HARD_LIMIT,
     notes: Iterable[str] = (),
+    max_command_chars: int = MAX_COMMAND_CHARS,
 ) -> tuple[dict[str, Any], ...]:
     """Webhook bodies for one digest: split over up to `max_posts` posts, each under `hard_limit`
     bytes; what does not fit is summarised (counts per severity and resource, report link)."""
@@ -496,7 +507,7 @@ def teams_posts(
     blocks: list[tuple[dict, dict, dict]] = []  # (group, view, element)
     for g in groups:
         for v in g["items"]:
-            el = _finding_element(v)
+            el = _finding_element(v, max_command_chars)
             if _size(el) > room:  # one finding bigger than a post: trim it (never fail)
                 el = _finding_element(v, max_command_chars=300)
             if _size(el) > room:
@@ -633,6 +644,12 @@ def render(p: Plan, settings: Settings, now: datetime) -> list[Message]:
         notes = [n for n in p.notes if _note_concerns(n, notices)]
         if rcpt.channel == "teams":
             posts = teams_posts(groups, subject, report_url, notes=notes)
+            for limit in COMPACT_COMMAND_CHARS if len(posts) > 1 else ():
+                # One card beats two: leave more of the commands to the email and report first.
+                compact = teams_posts(groups, subject, report_url, notes=notes, max_command_chars=limit)
+                if len(compact) == 1:
+                    posts = compact
+                    break
             messages.append(Message(mid, rcpt, subject, stages, counts, teams_posts=posts))
         else:
             text, html = email_bodies(groups, subject, summary, report_url, notes, now)

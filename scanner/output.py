@@ -111,7 +111,7 @@ def _resolved(report) -> list[Finding]:
 
 
 def report_to_json(report) -> dict:
-    return {
+    doc = {
         "schema": SCHEMA,
         "generated_at": report.generated_at.isoformat(),
         "today": report.today.isoformat(),
@@ -123,6 +123,10 @@ def report_to_json(report) -> dict:
         "errors": [{"scope": e.scope, "error": e.error} for e in report.errors],
         "conflicts": list(report.conflicts),
     }
+    messages = list(getattr(report, "messages", ()) or ())
+    if messages:  # notifications this run rendered (--dry-run: the full messages) or recorded and sent
+        doc["notifications"] = messages
+    return doc
 
 
 # --------------------------------------------------------------------------- grouping

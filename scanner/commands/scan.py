@@ -115,6 +115,16 @@ def scan_store(settings):
     return ScanStore(open_store(settings), source="cli")
 
 
+def scan_notifier(settings, store):
+    """The notifier a CLI scan uses, or None when nobody is set up to be told. From the command
+    line there is no queue trigger, so the scan sends what it enqueued itself (drain)."""
+    from scanner.notify import ScanNotifier, notifications_configured
+
+    if not notifications_configured(settings):
+        return None
+    return ScanNotifier(settings, store=getattr(store, "store", None), drain=True)
+
+
 def run(args) -> int:
     from scanner import output
     from scanner.config import Settings, parse_scope
@@ -144,6 +154,8 @@ def run(args) -> int:
     )
     if not args.no_store:
         deps.store = scan_store(settings)
+    if not args.no_notify:
+        deps.notifier = scan_notifier(settings, deps.store)
     report = run_scan(deps, now, options)
     text = output.render(report, args.format)
     if args.output:

@@ -280,3 +280,28 @@ def test_message_round_trips_through_json():
     assert Message.from_dict(json.loads(msg.to_json())) == msg
     with pytest.raises(ValueError, match="stored message 'x' is malformed"):
         Message.from_dict({"id": "x"})
+
+
+def test_a_digest_that_fits_one_post_without_commands_is_not_split_and_says_where_they_are():
+    from notifiers.render import _groups, teams_posts
+
+    cmds = (f"az aks nodepool add --name new1 {'--labels a=b ' * 60}", "kubectl drain -l agentpool=np1")
+    changes = [Change("new", finding(cluster=f"aks-{i}", pool=f"np{i}", commands=cmds)) for i in range(14)]
+    s = settings(EMAIL_TO=None)
+    p = plan(changes, {}, s)
+    assert len(teams_posts(_groups(p.by_recipient[TEAMS], s), "t")) > 1  # with every command: split
+    (msg,) = build_messages(changes, {}, s, NOW).messages
+    assert len(msg.teams_posts) == 1 and payload_bytes(msg.teams_posts[0]) < CARD_HARD_LIMIT
+    blob = json.dumps(msg.teams_posts[0])
+    assert blob.count("more command(s) in the email and the report") == 14
+    mail = build_messages(changes, {}, settings(), NOW).messages[0]
+    assert mail.recipient.channel == "email" and mail.text.count("--labels a=b " * 60) == 14
+
+
+def test_commands_are_never_cut_mid_command():
+    cmds = ("az aks nodepool add " + "--x y " * 300, "kubectl cordon -l agentpool=np1")
+    (msg,) = build_messages([Change("new", finding(commands=cmds))], {}, settings(EMAIL_TO=None), NOW).messages
+    containers = [el for el in msg.teams_posts[0]["attachments"][0]["content"]["body"] if el.get("separator")]
+    texts = [i["text"] for i in containers[0]["items"] if i.get("fontType") == "Monospace"]
+    assert texts == [] or all(set(t.split("\n\n")) <= set(cmds) for t in texts)
+    assert "1 more command(s)" in json.dumps(msg.teams_posts) or "2 more command(s)" in json.dumps(msg.teams_posts)
