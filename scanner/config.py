@@ -131,6 +131,11 @@ def _ncrontab(env: Mapping[str, str], name: str, default: str) -> str:
     return raw
 
 
+def _paths(text: str) -> tuple[str, ...]:
+    """Comma-separated file or folder paths (blank items ignored)."""
+    return tuple(p.strip() for p in (text or "").split(",") if p.strip())
+
+
 def parse_emails(text: str, setting: str) -> tuple[str, ...]:
     out = []
     for part in re.split(r"[,;]", text or ""):
@@ -241,6 +246,11 @@ class Settings:
     arm_scope: str = CLOUDS["public"][1]
     portal_url: str = CLOUDS["public"][2]
     http_scan_timeout_seconds: int = 200
+    # Offline inputs for the Functions app (demo, tests, air-gapped rehearsals): exported inventory
+    # (az aks list / az vm list / az graph query -o json) and SKU files or folders, comma-separated.
+    # When SCAN_INVENTORY_FILES is set, scans read these files instead of Azure.
+    inventory_files: tuple[str, ...] = ()
+    sku_files: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -333,6 +343,8 @@ class Settings:
             arm_scope=scope,
             portal_url=portal,
             http_scan_timeout_seconds=_int(env, "HTTP_SCAN_TIMEOUT_SECONDS", 200, minimum=1),
+            inventory_files=_paths(get("SCAN_INVENTORY_FILES")),
+            sku_files=_paths(get("SCAN_SKU_FILES")),
         )
 
     def webhook(self, setting_name: str) -> Secret | None:

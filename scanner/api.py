@@ -1,0 +1,649 @@
+"""The HTTP API's logic as plain functions: (method, route params, query, body, deps) -> Response.
+
+The Functions blueprint (triggers/http_api.py) only turns an HttpRequest into these arguments and
+the Response into an HttpResponse, so everything here runs and is tested without the host.
+
+    POST /api/scan              scan_start    ad-hoc scan; JSON body or query: scope, dry_run, notify
+    GET  /api/scan/{run_id}     scan_status   200 result | 202 running | 404 unknown | 500 failed
+    GET  /api/findings          findings      stored findings; filters, json|csv, paging
+    GET  /api/catalog           catalog       schema retirement-catalog/v1 (as `scanner catalog`)
+    GET  /api/report            report        the HTML report page
+
+Errors answer JSON `{"error": {"code", "message", "parameter"}}`: 400 for bad input (the
+parameter named), 404, 405, 503 when no store is configured, 500 when a scan failed. The function
+key (`code` query parameter) is accepted and never echoed into a link.
+
+`POST /api/scan` runs the scan in a worker thread and waits up to HTTP_SCAN_TIMEOUT_SECONDS: a
+scan done by then answers 200 with the scan JSON (schema retirement-scan/v1); otherwise 202 with
+`Location: <base>/api/scan/<run_id>`. Either way the result is kept in the store's Runs table
+(partition "http-scan", compressed when large), so any instance can answer the status URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
+from typing import Any, NamedTuple
+from urllib.parse import urlencode
+
+from scanner.config import Scope, Settings, parse_scope
+from scanner.errors import ConfigError, ScannerError, StoreError
+from scanner.model import Finding, Rule, Severity, Status
+
+log = logging.getLogger("scanner.api")
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_TOP = 1000
+DEFAULT_TOP = 100
+RETRY_AFTER_SECONDS = 15
+SCAN_PARTITION = "http-scan"
+# A scan still "running" after this long died with its instance (the host's limit is 30 minutes).
+STALE_AFTER = timedelta(minutes=45)
+RESERVED_QUERY = frozenset({"code"})  # the function key; never a filter, never echoed
+FINDINGS_SCHEMA = "retirement-findings/v1"
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+ACTIVE_STATUSES = ("new", "open", "escalated", "suppressed")
+
+
+class Response(NamedTuple):
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.parameter = status, code, message, parameter
+
+    def response(self) -> Response:
+        err: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.parameter is not None:
+            err["parameter"] = self.parameter
+        return _json(self.status, {"error": err})
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    scope: Scope | None = None
+    dry_run: bool = False
+    notify: bool = False
+
+
+@dataclass
+class ApiDeps:
+    """What the handlers need. `store` opens the TableFindingStore (None: no store configured);
+    `run_scan(request, now)` runs one scan and returns its ScanReport."""
+
+    settings: Settings
+    store: Callable[[], Any] | None
+    run_scan: Callable[[ScanRequest, datetime], Any]
+    executor: Executor
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    base_url: str = ""  # scheme://host[:port] of this request, for status URLs and nextLink
+    timeout: float | None = None  # seconds to wait for a scan; default settings.http_scan_timeout_seconds
+
+    def with_base(self, base_url: str) -> ApiDeps:
+        return replace(self, base_url=base_url.rstrip("/"))
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _json(status: int, doc: Any, headers: Mapping[str, str] | None = None) -> Response:
+    body = json.dumps(doc, ensure_ascii=False, indent=None, separators=(",", ":")).encode("utf-8")
+    return Response(status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, body)
+
+
+def _method(method: str, allowed: str) -> None:
+    if (method or "").upper() != allowed:
+        raise ApiError(405, "method_not_allowed", f"{(method or '').upper() or '?'} is not allowed here; use {allowed}")
+
+
+def _params(query: Mapping[str, str] | None, allowed: set[str] | frozenset[str]) -> dict[str, str]:
+    out = {}
+    for key, value in (query or {}).items():
+        if key in RESERVED_QUERY:
+            continue
+        if key not in allowed:
+            raise ApiError(400, "unknown_parameter",
+                           f"unknown parameter {key!r}; allowed: {', '.join(sorted(allowed)) or 'none'}", key)
+        out[key] = value
+    return out
+
+
+def _bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ApiError(400, "bad_parameter", f"{name}: {value!r} is not true or false", name)
+
+
+def _store(deps: ApiDeps) -> Any:
+    if deps.store is None:
+        raise ApiError(503, "store_not_configured",
+                       "no store configured: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT")
+    return deps.store()
+
+
+def _status_url(deps: ApiDeps, run_id: str) -> str:
+    return f"{deps.base_url}/api/scan/{run_id}"
+
+
+def _safe_error(exc: BaseException) -> str:
+    """An error for a client: ScannerErrors are written to be shown (no secrets); others by type."""
+    if isinstance(exc, ScannerError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__} (details are in the function log)"
+
+
+def handle(handler: Callable[..., Response], method: str, route_params: Mapping[str, str] | None,
+           query: Mapping[str, str] | None, body: bytes | None, deps: ApiDeps) -> Response:
+    """Call a handler; ApiError and unexpected errors become JSON error answers."""
+    try:
+        return handler(method, dict(route_params or {}), dict(query or {}), body or b"", deps)
+    except ApiError as exc:
+        return exc.response()
+    except StoreError as exc:
+        log.error("api: store error: %s", exc)
+        return ApiError(503, "store_unavailable", str(exc)).response()
+    except ScannerError as exc:
+        log.error("api: %s", exc)
+        return ApiError(500, "failed", str(exc)).response()
+    except Exception as exc:  # noqa: BLE001 - last line of defence: JSON 500, details in the log
+        log.exception("api: unexpected error")
+        return ApiError(500, "internal", _safe_error(exc)).response()
+
+
+# --------------------------------------------------------------------------- scan runs (store)
+
+
+class ScanRuns:
+    """Ad-hoc scan runs and their results in the store's Runs table (partition "http-scan")."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.table = store.table("runs")
+
+    def begin(self, run_id: str, request: ScanRequest, now: datetime) -> None:
+        from azure.core.exceptions import AzureError
+
+        entity = {"PartitionKey": SCAN_PARTITION, "RowKey": run_id, "Status": "running", "Started": now,
+                  "Scope": str(request.scope) if request.scope else "", "DryRun": request.dry_run,
+                  "Notify": request.notify}
+        try:
+            self.table.create_entity(entity)
+        except AzureError as exc:
+            raise StoreError(f"store: cannot record scan run {run_id} ({type(exc).__name__})") from None
+
+    def _update(self, run_id: str, props: dict[str, Any]) -> None:
+        from azure.core.exceptions import AzureError
+        from azure.data.tables import UpdateMode
+
+        try:
+            self.table.update_entity({"PartitionKey": SCAN_PARTITION, "RowKey": run_id, **props},
+                                     mode=UpdateMode.MERGE)
+        except AzureError as exc:
+            log.error("api: cannot store the result of scan run %s (%s)", run_id, type(exc).__name__)
+
+    def finish(self, run_id: str, doc: dict, now: datetime) -> None:
+        from scanner.store import pack_text
+
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        try:
+            props = pack_text("Result", text, f"scan run {run_id}")
+        except StoreError:
+            count = len(doc.get("findings", []))
+            self.fail(run_id, f"the result ({count} findings) is too large to keep; the findings are stored: "
+                              "GET /api/findings lists them", now)
+            return
+        self._update(run_id, {"Status": "done", "Finished": now, **props})
+
+    def fail(self, run_id: str, message: str, now: datetime) -> None:
+        self._update(run_id, {"Status": "failed", "Finished": now, "Error": message[:4000]})
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        from scanner.store import unpack_text
+
+        try:
+            e = self.table.get_entity(SCAN_PARTITION, run_id)
+        except ResourceNotFoundError:
+            return None
+        except AzureError as exc:
+            raise StoreError(f"store: cannot read scan run {run_id} ({type(exc).__name__})") from None
+        out = {"run_id": run_id, "status": e.get("Status", ""), "started": e.get("Started"),
+               "finished": e.get("Finished"), "error": e.get("Error", "")}
+        if out["status"] == "done":
+            out["result"] = unpack_text(e, "Result", f"scan run {run_id}")
+        return out
+
+
+# --------------------------------------------------------------------------- POST /api/scan
+
+SCAN_PARAMS = frozenset({"scope", "dry_run", "notify"})
+
+
+def parse_scan_request(query: Mapping[str, str], body: bytes, settings: Settings) -> ScanRequest:
+    """Query and JSON body merged (a key given in both must agree); errors name the parameter."""
+    if len(body) > MAX_BODY_BYTES:
+        raise ApiError(400, "body_too_large", f"request body is {len(body)} bytes; at most {MAX_BODY_BYTES}", "body")
+    values: dict[str, Any] = dict(_params(query, SCAN_PARAMS))
+    if body.strip():
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            where = f" ({exc.msg} at position {exc.pos})" if isinstance(exc, json.JSONDecodeError) else " (not UTF-8)"
+            raise ApiError(400, "malformed_json", f"request body is not valid JSON{where}", "body") from None
+        if not isinstance(doc, dict):
+            raise ApiError(400, "malformed_json", "request body must be a JSON object", "body")
+        for key, value in doc.items():
+            if key not in SCAN_PARAMS:
+                raise ApiError(400, "unknown_parameter",
+                               f"unknown parameter {key!r}; allowed: {', '.join(sorted(SCAN_PARAMS))}", key)
+            if key in values and str(values[key]).strip().lower() != str(value).strip().lower():
+                raise ApiError(400, "bad_parameter", f"{key}: given differently in the query and the body", key)
+            values[key] = value
+    scope = None
+    if values.get("scope") not in (None, ""):
+        raw = values["scope"]
+        if not isinstance(raw, str):
+            raise ApiError(400, "bad_parameter", "scope: must be a string such as 'tenant' or 'sub:ID'", "scope")
+        try:
+            scope = parse_scope(raw, "scope")
+        except ConfigError as exc:
+            raise ApiError(400, "bad_parameter", str(exc), "scope") from None
+        if settings.inventory_files and scope.kind == "mg":
+            raise ApiError(400, "bad_parameter",
+                           f"scope: {raw!r} names management groups, which need a live Azure read "
+                           "(this app reads SCAN_INVENTORY_FILES); use 'tenant' or 'sub:ID[,ID...]'", "scope")
+    return ScanRequest(scope=scope, dry_run=_bool(values.get("dry_run", False), "dry_run"),
+                       notify=_bool(values.get("notify", False), "notify"))
+
+
+def scan_start(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
+    from scanner.output import report_to_json
+
+    _method(method, "POST")
+    request = parse_scan_request(query, body, deps.settings)
+    run_id = uuid.uuid4().hex
+    started = deps.clock()
+    runs = ScanRuns(_store(deps)) if deps.store is not None else None
+    if runs is not None:
+        runs.begin(run_id, request, started)
+    log.info("api: scan run %s started (scope %s%s%s)", run_id, request.scope or "default",
+             ", dry run" if request.dry_run else "", ", notify" if request.notify else "")
+
+    def work() -> dict:
+        try:
+            doc = report_to_json(deps.run_scan(request, started))
+        except Exception as exc:
+            log.exception("api: scan run %s failed", run_id)
+            if runs is not None:
+                runs.fail(run_id, _safe_error(exc), deps.clock())
+            raise
+        if runs is not None:
+            runs.finish(run_id, doc, deps.clock())
+        log.info("api: scan run %s done: %d findings", run_id, len(doc.get("findings", [])))
+        return doc
+
+    future = deps.executor.submit(work)
+    timeout = deps.timeout if deps.timeout is not None else deps.settings.http_scan_timeout_seconds
+    link = _status_url(deps, run_id)
+    try:
+        doc = future.result(timeout=timeout)
+    except FutureTimeout:
+        if runs is None:
+            raise ApiError(503, "store_not_configured",
+                           f"the scan did not finish within {timeout} seconds and without a store its result "
+                           "cannot be kept: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT") from None
+        return _json(202, {"run_id": run_id, "status": "running", "status_url": link},
+                     {"Location": link, "Retry-After": str(RETRY_AFTER_SECONDS)})
+    except Exception as exc:  # noqa: BLE001 - the worker logged it
+        raise ApiError(500, "scan_failed", f"scan run {run_id} failed: {_safe_error(exc)}") from None
+    return _json(200, doc, {"X-Scan-Run-Id": run_id, "Content-Location": link})
+
+
+# --------------------------------------------------------------------------- GET /api/scan/{run_id}
+
+
+def scan_status(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
+    _method(method, "GET")
+    _params(query, frozenset())
+    run_id = (route_params.get("run_id") or "").strip().lower()
+    if not _RUN_ID.match(run_id):
+        raise ApiError(404, "not_found", f"no scan run {route_params.get('run_id', '')!r} (run ids are 32 hex "
+                                         "characters, from POST /api/scan)", "run_id")
+    run = ScanRuns(_store(deps)).get(run_id)
+    if run is None:
+        raise ApiError(404, "not_found", f"no scan run {run_id}", "run_id")
+    link = _status_url(deps, run_id)
+    if run["status"] == "done":
+        return Response(200, {"Content-Type": "application/json; charset=utf-8", "X-Scan-Run-Id": run_id},
+                        run["result"].encode("utf-8"))
+    if run["status"] == "failed":
+        raise ApiError(500, "scan_failed", f"scan run {run_id} failed: {run['error']}")
+    started = run["started"]
+    if isinstance(started, datetime) and deps.clock() - started > STALE_AFTER:
+        raise ApiError(500, "scan_failed", f"scan run {run_id} started {started.isoformat()} and never finished "
+                                           "(its instance stopped); start a new one")
+    return _json(202, {"run_id": run_id, "status": "running", "status_url": link},
+                 {"Location": link, "Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+# --------------------------------------------------------------------------- stored findings (shown as of today)
+
+
+def _latest_run_start(store: Any, now: datetime) -> datetime | None:
+    runs = store.list_runs(now - timedelta(days=8))
+    return runs[-1]["started"] if runs else None
+
+
+def show_record(record: Any, acks: Mapping[str, Any], today: date, latest_run: datetime | None) -> Finding:
+    """A stored record as a finding today: status, suppression and days left re-derived.
+
+    resolved (state) > suppressed (ack or tag until today or later) > new (first seen by the latest
+    run) > escalated (changed by the latest run) > open."""
+    from scanner.lifecycle import RESOLVED
+
+    f = record.finding
+    days_left = f.retirement.days_left(today) if f.retirement is not None else f.days_left
+    if record.state == RESOLVED:
+        return replace(f, status=Status.RESOLVED, days_left=days_left, first_seen=record.first_seen)
+    until, reason = record.suppressed_until, record.suppression_reason
+    ack = acks.get(f.id)
+    if ack is not None and ack.until >= today and (until is None or ack.until > until):
+        until, reason = ack.until, ack.reason
+    if until is not None and until >= today:
+        status = Status.SUPPRESSED
+    elif latest_run is not None and record.first_seen >= latest_run:
+        status = Status.NEW
+    elif latest_run is not None and record.last_changed >= latest_run and record.last_changed > record.first_seen:
+        status = Status.ESCALATED
+    else:
+        status = Status.OPEN
+    if status is not Status.SUPPRESSED:
+        until, reason = None, ""
+    return replace(f, status=status, days_left=days_left, first_seen=record.first_seen,
+                   suppressed_until=until, suppression_reason=reason)
+
+
+FINDING_PARAMS = frozenset({"severity", "rule", "status", "subscription", "cluster", "size", "format", "top",
+                            "continuation"})
+
+
+@dataclass(frozen=True)
+class FindingQuery:
+    severities: frozenset[str] = frozenset()
+    rules: frozenset[str] = frozenset()
+    statuses: frozenset[str] = frozenset(ACTIVE_STATUSES)
+    subscriptions: frozenset[str] = frozenset()
+    clusters: frozenset[str] = frozenset()
+    sizes: frozenset[str] = frozenset()
+    fmt: str = "json"
+    top: int = DEFAULT_TOP
+    after: tuple[str, str] | None = None  # (PartitionKey, RowKey) of the last finding already listed
+
+    def fingerprint(self) -> str:
+        key = json.dumps([sorted(self.severities), sorted(self.rules), sorted(self.statuses),
+                          sorted(self.subscriptions), sorted(self.clusters), sorted(self.sizes)])
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def server_filter(self) -> tuple[str, dict[str, Any]]:
+        """OData filter over the Findings table's columns, with its parameters."""
+        parts: list[str] = []
+        params: dict[str, Any] = {}
+
+        def any_of(column: str, values, prefix: str) -> None:
+            names = []
+            for i, v in enumerate(sorted(values)):
+                params[f"{prefix}{i}"] = v
+                names.append(f"{column} eq @{prefix}{i}")
+            parts.append("(" + " or ".join(names) + ")")
+
+        if self.severities:
+            any_of("Severity", self.severities, "sev")
+        if self.rules:
+            any_of("Rule", self.rules, "rule")
+        if self.subscriptions:
+            any_of("PartitionKey", self.subscriptions, "sub")
+        ids = {c for c in self.clusters if c.startswith("/subscriptions/")}
+        if ids and ids == set(self.clusters):
+            any_of("ResourceId", ids, "rid")
+        wants_resolved = "resolved" in self.statuses
+        wants_open = bool(self.statuses - {"resolved"})
+        if wants_resolved and not wants_open:
+            parts.append("State eq 'resolved'")
+        elif wants_open and not wants_resolved:
+            parts.append("State eq 'open'")
+        if self.after is not None:
+            params["apk"], params["ark"] = self.after
+            parts.append("(PartitionKey gt @apk or (PartitionKey eq @apk and RowKey gt @ark))")
+        return " and ".join(parts), params
+
+    def matches(self, f: Finding) -> bool:
+        if f.status.value not in self.statuses:
+            return False
+        if self.sizes and f.vm_size.lower() not in self.sizes:
+            return False
+        if self.clusters:
+            r = f.resource
+            if not ({r.id.lower(), r.name.lower()} & self.clusters):
+                return False
+        return True  # severity, rule, subscription: the server filter
+
+
+def _list(value: str, name: str, allowed: tuple[str, ...] | None = None, lower: bool = True) -> frozenset[str]:
+    items = [v.strip() for v in (value or "").split(",") if v.strip()]
+    if not items:
+        raise ApiError(400, "bad_parameter", f"{name}: empty; give one or more comma-separated values", name)
+    items = [v.lower() for v in items] if lower else items
+    if allowed is not None:
+        for v in items:
+            if v not in allowed:
+                raise ApiError(400, "bad_parameter", f"{name}: {v!r} is not one of {', '.join(allowed)}", name)
+    return frozenset(items)
+
+
+def encode_continuation(q: FindingQuery, pk: str, rk: str) -> str:
+    raw = json.dumps({"v": 1, "q": q.fingerprint(), "pk": pk, "rk": rk}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_continuation(token: str, q: FindingQuery) -> tuple[str, str]:
+    bad = ApiError(400, "bad_parameter", "continuation: not a token from a previous page of this query "
+                                         "(take it from 'continuation' or 'nextLink')", "continuation")
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise bad from None
+    if not isinstance(doc, dict) or doc.get("v") != 1 or not isinstance(doc.get("pk"), str) \
+            or not isinstance(doc.get("rk"), str):
+        raise bad
+    if doc.get("q") != q.fingerprint():
+        raise ApiError(400, "bad_parameter", "continuation: the token belongs to a query with other filters; "
+                                             "keep the filters of the first page", "continuation")
+    return doc["pk"], doc["rk"]
+
+
+def parse_findings_query(query: Mapping[str, str]) -> FindingQuery:
+    p = _params(query, FINDING_PARAMS)
+    kw: dict[str, Any] = {}
+    if "severity" in p:
+        kw["severities"] = _list(p["severity"], "severity", tuple(s.value for s in Severity))
+    if "rule" in p:
+        kw["rules"] = _list(p["rule"], "rule", tuple(r.value for r in Rule))
+    if "status" in p:
+        statuses = _list(p["status"], "status", (*(s.value for s in Status), "all", "active"))
+        expanded: set[str] = set()
+        for s in statuses:
+            if s == "all":
+                expanded.update(ACTIVE_STATUSES, ["resolved"])
+            elif s == "active":
+                expanded.update(ACTIVE_STATUSES)
+            else:
+                expanded.add(s)
+        kw["statuses"] = frozenset(expanded)
+    if "subscription" in p:
+        subs = _list(p["subscription"], "subscription")
+        for s in subs:
+            if not _GUID.match(s):
+                raise ApiError(400, "bad_parameter", f"subscription: {s!r} is not a subscription id (a GUID)",
+                               "subscription")
+        kw["subscriptions"] = subs
+    if "cluster" in p:
+        kw["clusters"] = _list(p["cluster"], "cluster")
+    if "size" in p:
+        kw["sizes"] = _list(p["size"], "size")
+    if "format" in p:
+        fmt = p["format"].strip().lower()
+        if fmt not in ("json", "csv"):
+            raise ApiError(400, "bad_parameter", f"format: {p['format']!r} is not json or csv", "format")
+        kw["fmt"] = fmt
+    if "top" in p:
+        try:
+            top = int(p["top"])
+        except ValueError:
+            raise ApiError(400, "bad_parameter", f"top: {p['top']!r} is not a whole number", "top") from None
+        if not 1 <= top <= MAX_TOP:
+            raise ApiError(400, "bad_parameter", f"top: {top} is not between 1 and {MAX_TOP}", "top")
+        kw["top"] = top
+    q = FindingQuery(**kw)
+    if "continuation" in p:
+        q = replace(q, after=_decode_continuation(p["continuation"].strip(), q))
+    return q
+
+
+def query_findings(store: Any, q: FindingQuery, now: datetime) -> tuple[list[Finding], tuple[str, str] | None]:
+    """One page: up to q.top findings in table order after q.after, and the key to continue from
+    (None when nothing more matches)."""
+    from azure.core.exceptions import AzureError
+
+    from scanner.store import from_entity
+
+    today = now.date()
+    acks = store.load_suppressions()
+    latest = _latest_run_start(store, now)
+    flt, params = q.server_filter()
+    page_size = min(MAX_TOP, max(q.top + 1, 50))
+    out: list[Finding] = []
+    last: tuple[str, str] | None = None
+    try:
+        rows = store.table("findings").query_entities(flt, parameters=params, results_per_page=page_size) \
+            if flt else store.table("findings").list_entities(results_per_page=page_size)
+        for entity in rows:
+            shown = show_record(from_entity(entity), acks, today, latest)
+            if not q.matches(shown):
+                continue
+            if len(out) == q.top:
+                return out, last  # one more matches: there is a next page
+            out.append(shown)
+            last = (entity["PartitionKey"], entity["RowKey"])
+    except AzureError as exc:
+        raise StoreError(f"store: reading findings failed ({type(exc).__name__})") from None
+    return out, None
+
+
+def _link(deps: ApiDeps, path: str, params: Mapping[str, str]) -> str:
+    clean = {k: v for k, v in params.items() if k not in RESERVED_QUERY}
+    return f"{deps.base_url}{path}?{urlencode(clean)}"
+
+
+def findings(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
+    from scanner.output import finding_to_json, render_csv
+
+    _method(method, "GET")
+    q = parse_findings_query(query)
+    now = deps.clock()
+    items, after = query_findings(_store(deps), q, now)
+    token = encode_continuation(q, *after) if after else None
+    next_link = _link(deps, "/api/findings", {**query, "continuation": token}) if token else None
+    if q.fmt == "csv":
+        rows = list(csv.reader(io.StringIO(render_csv(SimpleNamespace(findings=items)))))
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow([*rows[0], "status", "first_seen"])
+        for f, row in zip(items, rows[1:], strict=True):
+            w.writerow([*row, f.status.value, f.first_seen.isoformat() if f.first_seen else ""])
+        headers = {"Content-Type": "text/csv; charset=utf-8"}
+        if token:
+            headers["X-Continuation"] = token
+            headers["Link"] = f'<{next_link}>; rel="next"'
+        return Response(200, headers, buf.getvalue().encode("utf-8"))
+    doc = {"schema": FINDINGS_SCHEMA, "generated_at": now.isoformat(), "today": now.date().isoformat(),
+           "count": len(items), "findings": [finding_to_json(f) for f in items],
+           "continuation": token, "nextLink": next_link}
+    return _json(200, doc)
+
+
+# --------------------------------------------------------------------------- GET /api/catalog
+
+
+def catalog(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
+    from scanner.commands.catalog import to_json
+
+    _method(method, "GET")
+    _params(query, frozenset())
+    now = deps.clock()
+    if deps.store is not None:
+        from scanner.feed_ingest import catalog_for_scan
+
+        cat, errors = catalog_for_scan(deps.store(), deps.settings, now)
+    else:
+        from scanner.loaders import catalog_loader
+
+        cat, errors = catalog_loader(deps.settings)()
+    return _json(200, to_json(cat, now.date(), list(errors)))
+
+
+# --------------------------------------------------------------------------- GET /api/report
+
+REPORT_PARAMS = frozenset({"days"})
+
+
+def report(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
+    from scanner.lifecycle import RESOLVED
+    from scanner.output import finding_to_json
+    from scanner.report import CSP, render_report
+
+    _method(method, "GET")
+    p = _params(query, REPORT_PARAMS)
+    days = 30
+    if "days" in p:
+        try:
+            days = int(p["days"])
+        except ValueError:
+            raise ApiError(400, "bad_parameter", f"days: {p['days']!r} is not a whole number", "days") from None
+        if not 1 <= days <= 366:
+            raise ApiError(400, "bad_parameter", f"days: {days} is not between 1 and 366", "days")
+    now = deps.clock()
+    today = now.date()
+    store = _store(deps)
+    records = store.load_records()
+    acks = store.load_suppressions()
+    latest = _latest_run_start(store, now)
+    since = now - timedelta(days=days)
+    shown = [show_record(r, acks, today, latest) for r in records.values()
+             if r.state != RESOLVED or (r.resolved_at is not None and r.resolved_at >= since)]
+    history = store.history(days, today)
+    html = render_report([finding_to_json(f) for f in shown], history, now, portal_url=deps.settings.portal_url)
+    return Response(200, {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": CSP,
+                          "X-Content-Type-Options": "nosniff"}, html.encode("utf-8"))

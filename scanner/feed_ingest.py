@@ -1,0 +1,198 @@
+"""The feed between runs: a stored snapshot of the announcements that matter, refreshed incrementally.
+
+    refresh(store, settings, now) -> IngestResult
+        Read the snapshot (Catalog table, row "feed"), ask the feed only for what changed since
+        its watermark (`modified ge <watermark>`, If-None-Match with the stored ETag), merge the
+        answer into the snapshot, store it (ETag-conditional: two instances never lose each
+        other's items) and say which retirement ids are new to the merged catalogue.
+    catalog_for_scan(store, settings, now) -> (Catalog, [ScopeError])
+        The catalogue a Functions scan uses: built-in + snapshot + extra file, refreshing first
+        when no snapshot exists yet.
+    build_catalog(settings, items) -> Catalog                   pure apart from reading the
+        built-in catalogue and CATALOG_EXTRA_FILE.
+
+Only announcements that say something about VM sizes (a retirement entry or an item to review)
+are kept: the rest retire nothing this scanner reads, and an edited announcement comes back
+through the watermark anyway. A feed that cannot be read keeps the snapshot as it is; the
+failure is returned as a ScopeError (scope "feed:<url>") like everywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from scanner.errors import StoreError
+from scanner.model import ScopeError
+
+log = logging.getLogger("scanner.feed_ingest")
+
+SNAPSHOT = "feed"
+FORMAT = 1
+MAX_CONFLICT_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    catalog: Any  # scanner.catalog.Catalog after this refresh
+    errors: tuple[ScopeError, ...] = ()
+    new_retirements: tuple[str, ...] = ()  # ids in the merged catalogue that were not there before
+    fetched: int = 0  # announcements the feed answered with (0 on 304)
+    kept: int = 0  # announcements in the snapshot after the refresh
+    not_modified: bool = False
+    stored: bool = False  # the snapshot was written
+    first: bool = False  # there was no snapshot before
+
+
+# --------------------------------------------------------------------------- snapshot codec (pure)
+
+
+def snapshot_to_text(items: Iterable[Any]) -> str:
+    from scanner.store import to_jsonable
+
+    ordered = sorted(items, key=lambda a: a.id)
+    return json.dumps({"format": FORMAT, "items": [to_jsonable(a) for a in ordered]},
+                      separators=(",", ":"), sort_keys=True)
+
+
+def snapshot_from_text(text: str, where: str = "feed snapshot") -> list[Any]:
+    from scanner.collectors.azure_updates import Announcement
+    from scanner.store import from_jsonable
+
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise StoreError(f"{where}: stored JSON is not readable") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("items"), list):
+        raise StoreError(f"{where}: not a format-{FORMAT} snapshot (keys 'format' and 'items')")
+    out = []
+    for i, item in enumerate(doc["items"]):
+        try:
+            out.append(from_jsonable(Announcement, item, f"{where}.items[{i}]"))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StoreError(f"{where}: items[{i}] is not readable ({exc})") from None
+    return out
+
+
+def _stamp(a: Any) -> datetime:
+    t = a.modified or a.created
+    if t is None:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def merge_items(old: Iterable[Any], new: Iterable[Any]) -> list[Any]:
+    """Announcements by id, the most recently modified winning; only those that retire VM sizes
+    or need review are kept."""
+    from scanner.collectors.azure_updates import read_announcement
+
+    by_id: dict[str, Any] = {}
+    for a in (*old, *new):
+        prev = by_id.get(a.id)
+        if prev is None or _stamp(a) >= _stamp(prev):
+            by_id[a.id] = a
+    return [a for a in by_id.values() if read_announcement(a).kind in ("entry", "review")]
+
+
+def build_catalog(settings: Any, items: Sequence[Any]) -> Any:
+    """Built-in catalogue + what the announcements say + the extra file (CATALOG_EXTRA_FILE)."""
+    from scanner import catalog as cat
+    from scanner.collectors.azure_updates import derive_retirements
+
+    derived = derive_retirements(items)
+    extra_file = getattr(settings, "catalog_extra_file", "") or ""
+    extra = list(cat.load_extra(extra_file)) if extra_file else []
+    merged = cat.merge(cat.load_builtin(), list(derived.retirements), extra, needs_review=derived.needs_review)
+    if derived.conflicts:
+        merged = replace(merged, conflicts=tuple(derived.conflicts) + tuple(merged.conflicts))
+    return merged
+
+
+def _ids(catalog: Any) -> set[str]:
+    return {r.id for r in catalog.retirements}
+
+
+# --------------------------------------------------------------------------- I/O
+
+
+def _read(store: Any) -> tuple[dict | None, list[Any]]:
+    snap = store.get_snapshot(SNAPSHOT)
+    if snap is None:
+        return None, []
+    return snap, snapshot_from_text(snap["body"], f"feed snapshot ({store.table_name('catalog')})")
+
+
+def _watermark(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None  # unreadable: fetch everything again rather than guess
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def refresh(store: Any, settings: Any, now: datetime, *, session: Any = None,
+            fetch_options: dict[str, Any] | None = None) -> IngestResult:
+    """See the module docstring."""
+    from scanner.collectors.azure_updates import fetch_with_fallback
+
+    snap, old_items = _read(store)
+    first = snap is None
+    before = build_catalog(settings, old_items)
+    sources = [s for s in (settings.feed_url, settings.feed_fallback_url) if s]
+    if not sources:
+        return IngestResult(before, kept=len(old_items), first=first)
+    watermark = _watermark(snap["watermark"]) if snap else None
+    etag = (snap or {}).get("feed_etag") or None
+    result, errors = fetch_with_fallback(sources, watermark=watermark, etag=etag, session=session,
+                                         **(fetch_options or {}))
+    if result is None:
+        log.warning("feed: no source could be read; keeping the stored snapshot (%d announcements)", len(old_items))
+        return IngestResult(before, tuple(errors), kept=len(old_items), first=first)
+    if result.not_modified:
+        log.info("feed: not modified since the last refresh; %d announcements kept", len(old_items))
+        return IngestResult(before, tuple(errors), kept=len(old_items), not_modified=True, first=first)
+
+    new_etag = (result.etag or "") if result.url == sources[0] else ""
+    new_wm = result.watermark.isoformat() if result.watermark is not None else (snap or {}).get("watermark", "")
+    stored = False
+    items = merge_items(old_items, result.items)
+    for _attempt in range(MAX_CONFLICT_RETRIES):
+        body = snapshot_to_text(items)
+        unchanged = snap is not None and snap["body"] == body and snap["watermark"] == new_wm \
+            and (snap.get("feed_etag") or "") == new_etag
+        if unchanged:
+            break
+        if store.put_snapshot(SNAPSHOT, body, watermark=new_wm, feed_etag=new_etag, now=now,
+                              if_match=snap["etag"] if snap else ""):
+            stored = True
+            break
+        # Another instance stored a snapshot since we read it: merge ours into theirs and retry.
+        snap, theirs = _read(store)
+        items = merge_items(theirs, items)
+    else:
+        raise StoreError(f"feed snapshot: kept changing under this refresh after {MAX_CONFLICT_RETRIES} attempts")
+
+    after = build_catalog(settings, items)
+    new_ids = tuple(sorted(_ids(after) - _ids(before)))
+    log.info("feed: %d announcement(s) fetched from %s, %d kept, %d new retirement(s)%s",
+             len(result.items), result.url if "://" not in result.url else result.url.split("?")[0],
+             len(items), len(new_ids), f": {', '.join(new_ids)}" if new_ids else "")
+    return IngestResult(after, tuple(errors), new_ids, fetched=len(result.items), kept=len(items),
+                        stored=stored, first=first)
+
+
+def catalog_for_scan(store: Any, settings: Any, now: datetime, *, refresh_first: bool = False,
+                     session: Any = None, fetch_options: dict[str, Any] | None = None) -> tuple[Any, list[ScopeError]]:
+    """The catalogue from the stored snapshot; refreshed first when asked or when there is none."""
+    if not refresh_first:
+        snap, items = _read(store)
+        if snap is not None:
+            return build_catalog(settings, items), []
+    result = refresh(store, settings, now, session=session, fetch_options=fetch_options)
+    return result.catalog, list(result.errors)

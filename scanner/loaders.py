@@ -1,0 +1,94 @@
+"""Loader builders for service.run_scan, shared by the scan command, the Functions app and the demo.
+
+    inventory_loader(settings, scope=None, files=()) -> () -> Inventory
+        files: exported inventory (az aks list / az vm list / az vmss list / az graph query -o json),
+        read instead of Azure; a `sub:` scope then keeps only those subscriptions. Without files:
+        Resource Graph over `scope` (default settings.scan_scope).
+    sku_loader(settings, files=(), offline=False) -> (Inventory) -> (SkuIndex, [ScopeError])
+        files: exported SKU lists; offline without files: no SKU facts (the scan reports the
+        regions it could not judge); else the live Compute resource SKUs of the needed regions.
+    catalog_loader(settings, feed=None, catalogs=("builtin",), extra_file=None) -> () -> (Catalog, errors)
+        built-in catalogue + feed + extra file (collectors.azure_updates.load_catalog).
+    restrict_inventory(inventory, scope) -> Inventory      pure: keep a `sub:` scope's resources
+
+Every loader is lazy: building one reads nothing; calling it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from scanner.config import Scope
+from scanner.errors import ConfigError
+from scanner.model import Inventory
+
+
+def restrict_inventory(inventory: Inventory, scope: Scope | None) -> Inventory:
+    """Keep only the subscriptions of a `sub:` scope (file inputs); other scopes keep everything."""
+    if scope is None or scope.kind != "sub":
+        return inventory
+    subs = {s.lower() for s in scope.values}
+
+    def keep(items):
+        return tuple(x for x in items if x.subscription_id.lower() in subs)
+
+    return replace(
+        inventory,
+        clusters=keep(inventory.clusters),
+        vms=keep(inventory.vms),
+        scale_sets=keep(inventory.scale_sets),
+        subscriptions_seen=frozenset(subs),
+    )
+
+
+def inventory_loader(settings: Any, scope: Scope | None = None, files: Sequence[str] = ()) -> Callable[[], Inventory]:
+    files = list(files)
+    if files:
+        if scope is not None and scope.kind == "mg":
+            raise ConfigError(
+                f"scope: {scope} names management groups, which only a live Azure read can resolve "
+                "(the inventory comes from files here); use 'tenant' or 'sub:ID[,ID...]'"
+            )
+
+        def load_files() -> Inventory:
+            from scanner.collectors.resource_graph import load_inventory_files
+
+            return restrict_inventory(load_inventory_files(files), scope)
+
+        return load_files
+
+    def load_live() -> Inventory:
+        from scanner.collectors.resource_graph import collect_inventory
+
+        return collect_inventory(settings, scope if scope is not None else settings.scan_scope)
+
+    return load_live
+
+
+def sku_loader(settings: Any, files: Sequence[str] = (), offline: bool = False) -> Callable[[Inventory], tuple]:
+    files = list(files)
+
+    def load(inventory: Inventory) -> tuple:
+        from scanner.collectors import skus as sku_mod
+
+        if files:
+            return sku_mod.load_sku_files(files), []
+        if offline:
+            return sku_mod.SkuIndex(), []  # service reports the regions without facts
+        return sku_mod.fetch_skus(settings, sku_mod.needed_pairs(inventory))
+
+    return load
+
+
+def catalog_loader(settings: Any, feed: Sequence[str] | str | None = None, catalogs: Sequence[str] = ("builtin",),
+                   extra_file: str | None = None) -> Callable[[], tuple]:
+    catalogs = list(catalogs)
+
+    def load() -> tuple:
+        from scanner.collectors.azure_updates import load_catalog
+
+        return load_catalog(settings, None, feed=feed, catalogs=catalogs, extra_file=extra_file)
+
+    return load
