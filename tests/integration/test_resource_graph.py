@@ -248,3 +248,27 @@ def test_a_cluster_row_the_scanner_cannot_read_is_reported_not_fatal(tmp_path):
     assert len(inv.clusters) == 3
     (err,) = inv.errors
     assert err.scope.endswith("/aks-00099") and "vmSize" in err.error
+
+
+@pytest.mark.parametrize(
+    "env, endpoint",
+    [
+        ({}, "https://management.azure.com"),
+        ({"AZURE_CLOUD": "AzureChinaCloud"}, "https://management.chinacloudapi.cn"),
+        ({"AZURE_CLOUD": "usgov"}, "https://management.usgovcloudapi.net"),
+        ({"AZURE_RESOURCE_MANAGER_ENDPOINT": "https://arm.contoso.local:8443"}, "https://arm.contoso.local:8443"),
+    ],
+    ids=["public", "china", "usgov", "custom"],
+)
+def test_clients_follow_the_cloud_setting(env, endpoint):
+    settings = Settings.from_env(env)
+    bootstrap.reset()
+    try:
+        clients = bootstrap.clients(settings)
+        assert clients is bootstrap.clients(settings)  # once per process
+        assert clients.arm.format_url("/subscriptions") == endpoint + "/subscriptions"
+        assert clients.resource_graph._config.credential_scopes == [endpoint + "/.default"]
+        assert clients.compute("s")._config.credential_scopes == [endpoint + "/.default"]
+        assert clients.resource_graph is bootstrap.resource_graph_client(settings)
+    finally:
+        bootstrap.reset()

@@ -297,3 +297,13 @@ def test_rows_must_be_a_list():
 )
 def test_retry_wait(headers, attempt, expected):
     assert retry_wait(headers, attempt) == pytest.approx(expected)
+
+
+def test_parsing_modules_import_no_azure_sdk():
+    import subprocess
+    import sys
+
+    code = ("import sys, scanner.collectors.resource_graph, scanner.collectors.skus\n"
+            "print(','.join(sorted(m for m in sys.modules if m.startswith('azure'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
