@@ -76,10 +76,10 @@ class Outbox:
             if settings.storage_connection_string:
                 svc = TableServiceClient.from_connection_string(settings.storage_connection_string.reveal())
             elif settings.storage_table_endpoint:
-                if credential is None:
-                    from azure.identity import DefaultAzureCredential
+                if credential is None:  # managed identity (AZURE_CLIENT_ID), cached per process
+                    from scanner.bootstrap import credential as default_credential
 
-                    credential = DefaultAzureCredential()
+                    credential = default_credential(settings)
                 svc = TableServiceClient(settings.storage_table_endpoint, credential=credential)
             else:
                 raise StoreError("notifications: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT")

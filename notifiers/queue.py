@@ -63,10 +63,10 @@ class NotifyQueue:
             client = QueueClient.from_connection_string(settings.storage_connection_string.reveal(), name,
                                                         **policies)
         elif settings.storage_queue_endpoint:
-            if credential is None:
-                from azure.identity import DefaultAzureCredential
+            if credential is None:  # managed identity (AZURE_CLIENT_ID), cached per process
+                from scanner.bootstrap import credential as default_credential
 
-                credential = DefaultAzureCredential()
+                credential = default_credential(settings)
             client = QueueClient(settings.storage_queue_endpoint, name, credential=credential, **policies)
         else:
             raise StoreError("notification queue: set AzureWebJobsStorage or STORAGE_QUEUE_ENDPOINT")

@@ -92,8 +92,13 @@ class Transports:
         kind = self.email_transport
         try:
             if kind == "acs":
+                options = dict(self.acs_options)
+                if not s.acs_connection_string and "credential" not in options:
+                    from scanner.bootstrap import credential
+
+                    options["credential"] = credential(s)  # managed identity (AZURE_CLIENT_ID)
                 return channel_class("acs")(s.email_from, connection_string=s.acs_connection_string or None,
-                                            endpoint=s.acs_endpoint, **self.acs_options)
+                                            endpoint=s.acs_endpoint, **options)
             if kind == "smtp":
                 return channel_class("smtp")(s.smtp_host, s.smtp_port, sender=s.email_from,
                                              username=s.smtp_username, password=s.smtp_password,
