@@ -69,6 +69,11 @@ class AppContext:
                 self._transports = Transports(self.settings, file_dir=self.settings.notify_dir or None)
             return self._transports
 
+    def set_transports(self, transports: Any) -> None:
+        """Use these transports (tests: a short retry backoff)."""
+        with self._lock:
+            self._transports = transports
+
     def notifier(self) -> Any:
         """ScanNotifier that records and enqueues (the queue trigger sends), or None when nobody
         is set up to be told."""

@@ -1,0 +1,164 @@
+"""Fixtures for the Functions app: the real function objects, Azurite, a feed server on loopback.
+
+    app_env        environment for the app: Azurite storage (fresh table prefix and queue), the
+                   sample tenant's exported inventory and SKU files (SCAN_INVENTORY_FILES /
+                   SCAN_SKU_FILES), the feed from `feed` below, notifications written to a folder.
+                   Applied to os.environ (what the triggers read); everything else the app reads
+                   is cleared first.
+    fn             {function name: the user function} from function_app.build().get_functions()
+    feed           FeedServer: the Azure Updates API fixture served over HTTP with ETag,
+                   `modified ge` filtering and an optional delay; `add(record)` publishes a record.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import threading
+import time
+import urllib.parse
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT
+from tests.fakes.azurite import unique_name
+
+API_FIXTURE = FIXTURES / "feed" / "api-v2-retirements-2025-08-to-2026-08.json"
+SETTING_NAMES = set(json.loads((ROOT / "local.settings.example.json").read_text())["Values"]) | {
+    "SCAN_INVENTORY_FILES", "SCAN_SKU_FILES", "STORAGE_TABLE_ENDPOINT", "STORAGE_QUEUE_ENDPOINT",
+    "AzureWebJobsStorage__accountName", "HTTP_SCAN_TIMEOUT_SECONDS", "NOTIFY_DIR",
+}
+
+
+class FeedServer:
+    """The JSON API at /api/v2/azure (RSS fallback at /rss answers 503 unless `rss` is set)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict] = copy.deepcopy(json.loads(API_FIXTURE.read_text(encoding="utf-8"))["value"])
+        self.requests: list[dict] = []
+        self.delay = 0.0
+        self.down = False
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                parts = urllib.parse.urlsplit(self.path)
+                req = {"path": parts.path, "query": dict(urllib.parse.parse_qsl(parts.query)),
+                       "headers": dict(self.headers.items())}
+                outer.requests.append(req)
+                if outer.delay:
+                    time.sleep(outer.delay)
+                status, headers, body = outer.answer(req)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.url = f"{self.base}/releasecommunications/api/v2/azure"
+        self.rss_url = f"{self.base}/rss"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def etag(self) -> str:
+        stamp = max((r.get("modified") or "") for r in self.records)
+        return f'"{len(self.records)}-{stamp}"'
+
+    def answer(self, req: dict) -> tuple[int, dict, bytes]:
+        if self.down or not req["path"].endswith("/api/v2/azure"):
+            return 503, {"Retry-After": "0"}, b"unavailable"
+        if req["headers"].get("If-None-Match") == self.etag:
+            return 304, {"ETag": self.etag}, b""
+        records = self.records
+        flt = req["query"].get("$filter", "")
+        if " modified ge " in f" {flt} ":
+            since = datetime.fromisoformat(flt.split("modified ge ")[1].split()[0].replace("Z", "+00:00"))
+            records = [r for r in records
+                       if datetime.fromisoformat(r["modified"].replace("Z", "+00:00")) >= since]
+        body = json.dumps({"value": records}).encode()
+        return 200, {"Content-Type": "application/json; charset=utf-8", "ETag": self.etag}, body
+
+    def add(self, record: dict) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> FeedServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def new_retirement_record(record_id: str = "990001", series: str = "Ddsv5",
+                          modified: str = "2026-09-01T10:00:00Z") -> dict:
+    """A synthetic record in the API's real shape (keys as in the fixture) announcing a retirement
+    of a series the built-in catalogue does not retire (the sample tenant runs Standard_D4ds_v5)."""
+    return {
+        "id": record_id,
+        "productCategories": ["Compute"],
+        "tags": ["Retirements", "Compute"],
+        "products": ["Virtual Machines"],
+        "generalAvailabilityDate": None, "previewAvailabilityDate": None, "privatePreviewAvailabilityDate": None,
+        "title": f"Retirement: {series}-series virtual machines will be retired on March 31, 2031",
+        "description": (f"On March 31, 2031 we will retire the {series}-series Azure virtual machines. "
+                        "Resize your VMs before that date.<br>"),
+        "status": None, "created": modified, "modified": modified, "locale": None,
+        "availabilities": [{"ring": "Retirement", "year": 2031, "month": "March"}],
+    }
+
+
+@pytest.fixture
+def feed():
+    with FeedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def app_env(azurite_env, feed, tmp_path, monkeypatch) -> dict[str, str]:
+    from scanner import app_context
+
+    env = {
+        **azurite_env,
+        "NOTIFY_QUEUE": unique_name("q"),
+        "SCAN_INVENTORY_FILES": str(ROOT / "samples" / "inventory"),
+        "SCAN_SKU_FILES": str(ROOT / "samples" / "skus"),
+        "FEED_URL": feed.url,
+        "FEED_FALLBACK_URL": feed.rss_url,
+        "NOTIFY_DIR": str(tmp_path / "outbox"),
+        "EMAIL_TO": "platform@example.com",
+        "EMAIL_FROM": "scanner@example.com",
+        "REPORT_BASE_URL": "http://127.0.0.1:7071",
+        "SCAN_SCHEDULE": "0 0 2 * * *",
+        "FEED_SCHEDULE": "0 0 * * * *",
+    }
+    apply_env(monkeypatch, env)
+    app_context.reset()
+    yield env
+    app_context.reset()
+
+
+def apply_env(monkeypatch, env: dict[str, str]) -> None:
+    """Clear every setting the app reads, then set `env`."""
+    for name in list(os.environ):
+        if name in SETTING_NAMES or name.startswith("TEAMS_WEBHOOK_"):
+            monkeypatch.delenv(name, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+
+
+@pytest.fixture
+def fn():
+    import function_app
+
+    app = function_app.build()
+    return {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
