@@ -25,6 +25,8 @@ Commands are ready to paste: every value goes through shlex.quote, every az comm
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import shlex
 from dataclasses import dataclass
@@ -66,6 +68,7 @@ SUCCESSORS: dict[str, tuple[str, ...]] = {
     "m": ("msv2", "mdsv2", "msv3", "mdsv3"), "mv2": ("msv3", "mdsv3"),
 }
 
+@functools.lru_cache(maxsize=4096)
 def _parts(vm_size: str) -> tuple[str, str, str, str] | None:
     """(family, features, accelerator, version) of a size name, all lower-case, or None."""
     name = vm_size.strip().lower()
@@ -179,6 +182,8 @@ class Guide:
         self._cache: dict[tuple, tuple[Replacement | None, str]] = {}
         self._retiring: dict[str, bool] = {}
         self._preferred: dict[str, tuple[str, ...]] = {}
+        self._facts: dict[tuple[str, str], tuple] = {}
+        self._keep: list = []
 
     # ------------------------------------------------------------------ facts
     def is_retiring(self, vm_size: str) -> bool:
@@ -225,6 +230,18 @@ class Guide:
 
         return match
 
+    def _facts_key(self, subscription_id: str, location: str) -> tuple:
+        """Which SKU list answers for (subscription, region): subscriptions that share one (files
+        filed under any subscription) share cached answers."""
+        pair = (subscription_id.lower(), location.lower())
+        key = self._facts.get(pair)
+        if key is None:
+            listed = self.skus.sizes(subscription_id, location)
+            key = (location.lower(), id(listed[0]), len(listed)) if listed else pair
+            self._facts[pair] = key
+            self._keep.append(listed)  # keep the objects alive so their ids stay unique
+        return key
+
     # ------------------------------------------------------------------ replacement
     def replacement(
         self,
@@ -240,7 +257,7 @@ class Guide:
         zones_t = tuple(sorted(str(z) for z in zones))
         mode = (pool.mode.lower() if pool else "")
         ephemeral = bool(pool and pool.os_disk_type.lower() == "ephemeral")
-        key = (subscription_id.lower(), location.lower(), vm_size.lower(), zones_t, mode, ephemeral,
+        key = (self._facts_key(subscription_id, location), vm_size.lower(), zones_t, mode, ephemeral,
                pool is not None, prefer_gen1)
         if key not in self._cache:
             self._cache[key] = self._find(subscription_id, location, vm_size, zones_t, mode, ephemeral,
@@ -491,9 +508,8 @@ def new_pool_name(old: str, os_type: str, target_size: str, taken=()) -> str:
     if not base or not base[0].isalpha():
         base = ("w" if windows else "np") + base
     version = _parts(target_size)[3] if _parts(target_size) else ""
-    suffixes = [version or "g2"] + [str(i) for i in range(2, 100)]
     used = {t.lower() for t in taken} | {old.lower()}
-    for suffix in suffixes:
+    for suffix in itertools.chain((version or "g2",), map(str, range(2, 100))):
         name = base[: limit - len(suffix)] + suffix
         if name[0].isalpha() and name not in used:
             return name
