@@ -17,7 +17,7 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from scanner.errors import ConfigError, InputError
+from scanner.errors import InputError
 
 EXIT_OK, EXIT_FINDINGS = 0, 3
 
@@ -134,13 +134,7 @@ def run(args) -> int:
 
     if args.scope:
         parse_scope(args.scope)  # bad usage fails before anything is read
-    try:
-        settings = Settings.from_env(os.environ)
-    except ConfigError:
-        if args.inventory:  # offline runs need no settings; defaults are fine
-            settings = Settings()
-        else:
-            raise
+    settings = Settings.from_env(os.environ)  # a malformed setting is named, offline too (exit 2)
     now = datetime.now(timezone.utc).replace(microsecond=0)
     today = args.today or now.date()
     args.today = today

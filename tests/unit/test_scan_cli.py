@@ -149,3 +149,19 @@ def test_inventory_without_skus_reports_the_missing_regions(capsys):
     assert rc == 0
     assert {e["scope"] for e in doc["errors"]} == {"skus:westeurope", "skus:northeurope", "skus:eastus"}
     assert all(f["rule"] == "retiring-size" for f in doc["findings"])
+
+
+def test_malformed_setting_is_named_even_offline(capsys, monkeypatch):
+    monkeypatch.setenv("SEVERITY_CRITICAL_DAYS", "soon")
+    rc, _, err = run(capsys, *OFFLINE, "--today", "2026-09-10")
+    assert rc == 2 and "SEVERITY_CRITICAL_DAYS" in err
+
+
+def test_severity_thresholds_come_from_settings(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("SEVERITY_CRITICAL_DAYS", "700")
+    monkeypatch.setenv("SEVERITY_HIGH_DAYS", "800")
+    monkeypatch.setenv("SEVERITY_MEDIUM_DAYS", "900")
+    inv = one_vm_inventory(tmp_path, "Standard_DS2_v2")  # retires 2028-05-01: 599 days after 2026-09-10
+    rc, out, _ = run(capsys, "--inventory", inv, "--skus", str(SAMPLES / "skus"), "--no-store", "--today",
+                     "2026-09-10", "--format", "json", "--fail-on", "critical")
+    assert rc == 3 and json.loads(out)["findings"][0]["severity"] == "critical"
