@@ -417,7 +417,7 @@ class FindingQuery:
             for i, v in enumerate(sorted(values)):
                 params[f"{prefix}{i}"] = v
                 names.append(f"{column} eq @{prefix}{i}")
-            parts.append("(" + " or ".join(names) + ")")
+            parts.append("( " + " or ".join(names) + " )")  # the SDK finds @names between spaces
 
         if self.severities:
             any_of("Severity", self.severities, "sev")
@@ -436,7 +436,7 @@ class FindingQuery:
             parts.append("State eq 'open'")
         if self.after is not None:
             params["apk"], params["ark"] = self.after
-            parts.append("(PartitionKey gt @apk or (PartitionKey eq @apk and RowKey gt @ark))")
+            parts.append("( PartitionKey gt @apk or ( PartitionKey eq @apk and RowKey gt @ark ) )")
         return " and ".join(parts), params
 
     def matches(self, f: Finding) -> bool:

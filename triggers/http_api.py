@@ -21,13 +21,20 @@ def _call(handler, req: func.HttpRequest) -> func.HttpResponse:
     try:
         deps = get_context().api_deps()
     except ScannerError as exc:  # a bad setting: answer 500 naming it (the message is safe to show)
-        status, headers, body = api.ApiError(500, "configuration", str(exc)).response()
-        return func.HttpResponse(body=body, status_code=status, headers=headers)
+        return _response(*api.ApiError(500, "configuration", str(exc)).response())
     parts = urlsplit(req.url or "")
     base = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
     status, headers, body = api.handle(handler, req.method, dict(req.route_params or {}), dict(req.params or {}),
                                        req.get_body() or b"", deps.with_base(base))
-    return func.HttpResponse(body=body, status_code=status, headers=headers)
+    return _response(status, headers, body)
+
+
+def _response(status: int, headers: dict[str, str], body: bytes) -> func.HttpResponse:
+    content_type = headers.get("Content-Type", "application/octet-stream")
+    mimetype, _, rest = content_type.partition(";")
+    charset = rest.split("charset=", 1)[1].strip() if "charset=" in rest else None
+    return func.HttpResponse(body=body, status_code=status, headers=headers, mimetype=mimetype.strip(),
+                             charset=charset)
 
 
 @bp.route(route="scan", methods=["POST"], auth_level=AUTH)
