@@ -60,8 +60,10 @@ def _date(text: str) -> date:
 
 
 def build_deps(args, settings):
-    """Loaders for the scan from the command line: files when given, Azure otherwise."""
-    from scanner.collectors import skus as sku_mod
+    """Loaders for the scan from the command line: files when given, Azure otherwise
+    (built by scanner.loaders, shared with the Functions app)."""
+    from scanner import loaders
+    from scanner.config import parse_scope
     from scanner.service import ScanDeps
 
     offline = bool(args.inventory)
@@ -73,34 +75,13 @@ def build_deps(args, settings):
         feed = args.feed
     else:
         feed = "" if offline else [settings.feed_url, settings.feed_fallback_url]
-
-    def load_catalog():
-        from scanner.collectors.azure_updates import load_catalog as load
-
-        return load(settings, args.today, feed=feed, catalogs=catalogs,
-                    extra_file=None if not offline else "")
-
-    if offline:
-        def load_inventory():
-            from scanner.collectors.resource_graph import load_inventory_files
-
-            return load_inventory_files(list(args.inventory))
-    else:
-        def load_inventory():
-            from scanner.collectors.resource_graph import collect_inventory
-            from scanner.config import parse_scope
-
-            scope = parse_scope(args.scope) if args.scope else settings.scan_scope
-            return collect_inventory(settings, scope)
-
-    def load_skus(inventory):
-        if args.skus:
-            return sku_mod.load_sku_files(list(args.skus)), []
-        if offline:
-            return sku_mod.SkuIndex(), []  # service reports the regions without facts
-        return sku_mod.fetch_skus(settings, sku_mod.needed_pairs(inventory))
-
-    return ScanDeps(load_catalog=load_catalog, load_inventory=load_inventory, load_skus=load_skus)
+    scope = parse_scope(args.scope) if args.scope and not offline else None
+    return ScanDeps(
+        load_catalog=loaders.catalog_loader(settings, feed=feed, catalogs=catalogs,
+                                            extra_file=None if not offline else ""),
+        load_inventory=loaders.inventory_loader(settings, scope, list(args.inventory or ())),
+        load_skus=loaders.sku_loader(settings, list(args.skus or ()), offline=offline),
+    )
 
 
 def scan_store(settings):
