@@ -36,6 +36,7 @@ import uuid
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -401,51 +402,66 @@ class TableFindingStore:
         return ("update", entity, {"mode": UpdateMode.REPLACE, "etag": record.etag,
                                    "match_condition": MatchConditions.IfNotModified})
 
-    def write_records(self, records: Sequence[Record]) -> WriteResult:
-        """Create (new) or replace-if-unchanged (etag) each record, batched per partition by 100.
+    def write_records(self, records: Sequence[Record], max_workers: int = 4) -> WriteResult:
+        """Create (new) or replace-if-unchanged (etag) each record, batched per partition by 100
+        (transactions sent `max_workers` at a time).
 
         A batch that hits a conflict is retried one record at a time; records someone else
         changed first are reported in `lost` (not written).
         """
-        result = WriteResult()
         by_partition: dict[str, list[tuple]] = {}
         for rec in records:
             op = self._operation(rec)
             by_partition.setdefault(op[1]["PartitionKey"], []).append(op)
+        chunks = [ops[i:i + BATCH_SIZE] for ops in by_partition.values() for i in range(0, len(ops), BATCH_SIZE)]
+        result = WriteResult()
+        if not chunks:
+            return result
         table = self.table("findings")
-        for ops in by_partition.values():
-            for i in range(0, len(ops), BATCH_SIZE):
-                chunk = ops[i:i + BATCH_SIZE]
-                try:
-                    self.requests["transaction"] += 1
-                    result.transactions += 1
-                    table.submit_transaction(chunk)
-                    result.written.update(op[1]["RowKey"] for op in chunk)
-                    continue
-                except TableTransactionError as exc:
-                    if exc.status_code not in (409, 412, 404):
-                        raise self._fail("writing findings (transaction)", "findings", exc) from None
-                except AzureError as exc:
-                    raise self._fail("writing findings (transaction)", "findings", exc) from None
-                for op in chunk:  # someone else wrote part of this chunk: go one by one
-                    result.single_writes += 1
-                    rk = op[1]["RowKey"]
-                    try:
-                        self.requests["write"] += 1
-                        if op[0] == "create":
-                            table.create_entity(op[1])
-                        else:
-                            table.update_entity(op[1], **op[2])
-                        result.written.add(rk)
-                    except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
-                        result.lost.add(rk)
-                    except HttpResponseError as exc:
-                        if exc.status_code in (409, 412):
-                            result.lost.add(rk)
-                        else:
-                            raise self._fail(f"writing finding {rk}", "findings", exc) from None
-                    except AzureError as exc:
-                        raise self._fail(f"writing finding {rk}", "findings", exc) from None
+        if max_workers <= 1 or len(chunks) == 1:
+            parts = [self._write_chunk(table, c) for c in chunks]
+        else:
+            with ThreadPoolExecutor(max_workers=min(max_workers, len(chunks))) as pool:
+                parts = list(pool.map(lambda c: self._write_chunk(table, c), chunks))
+        for part in parts:
+            result.written |= part.written
+            result.lost |= part.lost
+            result.transactions += part.transactions
+            result.single_writes += part.single_writes
+        self.requests["transaction"] += result.transactions
+        self.requests["write"] += result.single_writes
+        return result
+
+    def _write_chunk(self, table: TableClient, chunk: list[tuple]) -> WriteResult:
+        """One partition's chunk (<= 100): a transaction, or one by one if someone got there first."""
+        result = WriteResult(transactions=1)
+        try:
+            table.submit_transaction(chunk)
+            result.written.update(op[1]["RowKey"] for op in chunk)
+            return result
+        except TableTransactionError as exc:
+            if exc.status_code not in (409, 412, 404):
+                raise self._fail("writing findings (transaction)", "findings", exc) from None
+        except AzureError as exc:
+            raise self._fail("writing findings (transaction)", "findings", exc) from None
+        for op in chunk:
+            result.single_writes += 1
+            rk = op[1]["RowKey"]
+            try:
+                if op[0] == "create":
+                    table.create_entity(op[1])
+                else:
+                    table.update_entity(op[1], **op[2])
+                result.written.add(rk)
+            except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
+                result.lost.add(rk)
+            except HttpResponseError as exc:
+                if exc.status_code in (409, 412):
+                    result.lost.add(rk)
+                else:
+                    raise self._fail(f"writing finding {rk}", "findings", exc) from None
+            except AzureError as exc:
+                raise self._fail(f"writing finding {rk}", "findings", exc) from None
         return result
 
     # -- suppressions
@@ -503,10 +519,12 @@ class TableFindingStore:
                 parameters={"pk": RUN_PARTITION, "since": _run_key_time(since)},
                 results_per_page=1000,
             )
-            runs = [run_from_entity(e) for e in rows]
+            # Ties on the start time (runs in the same second) go by the server's write time.
+            keyed = [((getattr(e, "metadata", None) or {}).get("timestamp"), run_from_entity(e)) for e in rows]
         except AzureError as exc:
             raise self._fail("reading runs", "runs", exc) from None
-        return sorted(runs, key=lambda r: r["started"])
+        keyed.sort(key=lambda kr: (kr[1]["started"], _utc(kr[0]) or kr[1]["started"]))
+        return [run for _, run in keyed]
 
     def history(self, days: int, today: date, lookback_days: int = 90) -> list[dict[str, Any]]:
         """Per day (UTC), oldest first: open findings by severity and the day's transitions."""
@@ -631,7 +649,7 @@ def history_from_runs(runs: Iterable[Mapping[str, Any]], days: int, today: date)
     "resolved", "reopened"}. Open counts are those after the day's last run, carried forward over
     days without a run; None before the first run known."""
     start = today - timedelta(days=days - 1)
-    ordered = sorted(runs, key=lambda r: r["started"])
+    ordered = sorted(runs, key=lambda r: r["started"])  # stable: list_runs' tie order is kept
     by_day: dict[date, list[Mapping[str, Any]]] = {}
     carry: Mapping[str, Any] | None = None
     for r in ordered:

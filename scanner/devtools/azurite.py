@@ -17,7 +17,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,6 +90,31 @@ def _free_ports(host: str, n: int) -> list[int]:
             s.close()
 
 
+def _die_with_parent() -> None:  # runs in the child before exec (Linux): no orphaned Azurite
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """While Azurite runs, SIGTERM unwinds the `with` block (so Azurite is stopped) when we can."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def _exit(signum, frame):  # noqa: ARG001
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _accepting(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -135,15 +162,15 @@ def azurite(
                 "--blobHost", host, "--blobPort", str(blob),
                 "--queueHost", host, "--queuePort", str(queue),
                 "--tableHost", host, "--tablePort", str(table),
-                "--location", str(data_dir),
                 "--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry",
             ]
-            if in_memory:
-                cmd.append("--inMemoryPersistence")
+            # Azurite refuses --location together with --inMemoryPersistence.
+            cmd += ["--inMemoryPersistence"] if in_memory else ["--location", str(data_dir)]
             with tempfile.TemporaryFile() as log:
                 proc = subprocess.Popen(
                     cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                     start_new_session=True, cwd=str(data_dir),
+                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
                 )
                 deadline = time.monotonic() + start_timeout
                 while time.monotonic() < deadline and proc.poll() is None:
@@ -156,7 +183,8 @@ def azurite(
                     log.seek(0)
                     last_error = log.read().decode("utf-8", "replace")[-2000:]
             if started:
-                yield Azurite(host, blob, queue, table, str(data_dir), proc.pid)
+                with _sigterm_as_exit():
+                    yield Azurite(host, blob, queue, table, str(data_dir), proc.pid)
                 return
             proc = None
         raise AzuriteError(f"azurite did not start on {host} within {start_timeout:.0f}s: {last_error.strip()}")
