@@ -39,7 +39,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
-from html.parser import HTMLParser
+from html import unescape
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -118,59 +118,39 @@ class FeedResult:
 
 # --------------------------------------------------------------------------- HTML -> text
 
-_BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "br", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
-               "section", "article", "blockquote", "dd", "dt", "hr"}
-_SKIP_TAGS = {"script", "style"}
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip += 1
-        elif tag == "li":
-            self.parts.append("\n\u2022 ")  # list items keep a marker: they inherit a lead-in
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS and self._skip:
-            self._skip -= 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
+# Regular expressions rather than html.parser: descriptions are written by an editor (spans with
+# inline styles around every word), and a 10,000-item feed must read in seconds.
+_SKIP_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.S | re.I)
+_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""
+_LI_RE = re.compile(rf"<li\b{_ATTRS}>", re.I)
+_BLOCK_RE = re.compile(
+    rf"</?(?:p|div|li|ul|ol|br|tr|table|h[1-6]|section|article|blockquote|dd|dt|hr)\b{_ATTRS}/?>", re.I)
+_TAG_RE = re.compile(rf"</?[A-Za-z][\w:-]*{_ATTRS}/?>")
 
 
 def html_to_text(html: str) -> str:
-    """Plain text of an HTML fragment: one block (paragraph, list item, line) per line."""
+    """Plain text of an HTML fragment: one block (paragraph, list item, line) per line.
+
+    List items start with a bullet so that readers can tie them to their lead-in line."""
     if not html:
         return ""
-    if "<" not in html and "&" not in html:
-        return _tidy(html)
-    parser = _TextExtractor()
-    try:
-        parser.feed(html)
-        parser.close()
-    except Exception:  # noqa: BLE001 - HTMLParser is lenient; keep whatever it read
-        pass
-    return _tidy("".join(parser.parts))
+    if "<" in html:
+        html = _SKIP_RE.sub("", html)
+        html = _LI_RE.sub("\n\u2022 ", html)
+        html = _BLOCK_RE.sub("\n", html)
+        html = _TAG_RE.sub("", html)
+    if "&" in html:
+        html = unescape(html)
+    return _tidy(html)
+
+
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+_INVISIBLE = re.compile(r"[\u200b\u2060\u00ad\ufeff]")
 
 
 def _tidy(text: str) -> str:
-    text = text.replace("\u00a0", " ").replace("\u200b", "").replace("\u2060", "").replace("\u00ad", "")
-    lines = []
-    for line in text.split("\n"):
-        line = re.sub(r"[ \t\r\f\v]+", " ", line).strip()
-        if line and line != "\u2022":
-            lines.append(line)
-    return "\n".join(lines)
+    text = _SPACES.sub(" ", _INVISIBLE.sub("", text))
+    return "\n".join(line for line in (x.strip() for x in text.split("\n")) if line and line != "\u2022")
 
 
 # --------------------------------------------------------------------------- parsing (pure)
@@ -429,7 +409,7 @@ _SIZE_TITLE = re.compile(r"\bseries\b|\bVM sizes?\b|\bvirtual machine sizes?\b|\
 # A VM size name: Standard_ + letters/digits/underscores/hyphens (constrained vCPU: DS11-1_v2).
 _SIZE = re.compile(r"\b(?:Standard|Basic)_[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*\b")
 # A series token: starts with a family capital; may be "Basic A".
-_TOKEN = r"(?:Basic[ _])?[A-Z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*"
+_TOKEN = r"(?:Basic[ _])?[A-Z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?: [A-Z]{1,3}\d+[A-Za-z]?)?(?: v\d+)?"
 _ANCHOR_STRONG = r"-?\s?series\b"
 _SEP = r"(?:\s*,\s*(?:and\s+|or\s+|&\s+)?|\s*/\s*|\s+(?:and|or|&)\s+)"
 _LIST_RE = re.compile(
@@ -464,6 +444,7 @@ def _split_list(chunk: str) -> list[str]:
     return [_normal_series(p) for p in parts if p and p.strip()]
 
 
+_ANCHOR_WORD = re.compile(r"series|SKU|VM|sizes|virtual machine", re.I)
 _VM_CONTEXT = re.compile(r"\bVMs?\b|\bvirtual machines?\b|\bStandard_", re.I)
 _VERSIONED = re.compile(r"(?<![\w-])([A-Z]{1,3}[a-z]*(?:[A-Z]\d+[a-z]*|_[A-Z]\d+[a-z]*)?_?v\d+)(?![\w-])")
 
@@ -475,6 +456,8 @@ def _series_in(text: str, loose: bool = False) -> tuple[list[str], list[str]]:
     accepted: list[str] = []
     rejected: list[str] = []
     for line in text.split("\n"):
+        if not loose and not _ANCHOR_WORD.search(line):
+            continue  # cheap test first: most lines name no series at all
         vm_line = bool(_VM_CONTEXT.search(line))
         candidates: list[tuple[str, bool]] = []
         for m in _LIST_RE.finditer(line):
@@ -630,6 +613,8 @@ def read_announcement(a: Announcement) -> Reading:
     if _RESERVATION.search(title) and not re.search(r"\bVMs?\b.{0,40}\bretir", title, re.I):
         return Reading("ignore", "reserved-instance notice: retires no size")
 
+    if not _ANCHOR_WORD.search(title) and not _ANCHOR_WORD.search(a.text) and "Standard_" not in a.text:
+        return Reading("ignore", "names no VM size or series")
     retiring_text: list[str] = [title]
     replacement_text: list[str] = []
     for lead, sentence in _sentences(a.text):

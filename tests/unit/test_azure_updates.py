@@ -259,6 +259,9 @@ READ_CASES = [
      "Retirement: G-series VMs",
      "<p>G-series VMs retire on November 15, 2028.</p><ul><li>Use Batch API (2024-07-01 or later)</li></ul>",
      ("entry", ("G",), (), date(2028, 11, 15))),
+    ("accelerator-in-series-name",
+     "Retirement: NC A100 v4-series and ND H100 v5 series VMs", "<p>They retire on 1 March 2030.</p>",
+     ("entry", ("NC A100 v4", "ND H100 v5"), (), date(2030, 3, 1))),
     ("basic-a",
      "Retirement: Basic A series VMs retire on August 31, 2024", "<p>Move to Av2.</p>",
      ("entry", ("Basic A",), (), date(2024, 8, 31))),
@@ -371,3 +374,17 @@ def test_wider_reminder_adds_its_link_and_new_series_get_their_own_entry():
 def test_retry_after_header(header, seconds):
     now = datetime(2015, 10, 21, 7, 28, 0, tzinfo=UTC).timestamp()
     assert au._retry_after(header, now=lambda: now) == seconds
+
+
+def test_feed_of_ten_thousand_items_reads_every_item_and_merges_repeats():
+    recs = [record(id=str(100000 + i), title=f"Generally Available: feature {i}", tags=("Features",),
+                   description="<p>New feature.</p>") for i in range(10_000)]
+    for i in range(0, 10_000, 100):  # every 100th: the same NVv3 retirement announced again
+        recs[i] = record(id=str(100000 + i), title="Retirement: NVv3-series VMs",
+                         description="<p>NVv3-series VMs retire on September 30, 2026.</p>",
+                         modified=f"2026-01-{1 + i // 1000:02d}T00:00:00Z")
+    items, _ = au.parse_json(json.dumps({"value": recs}), "big.json")
+    d = au.derive_retirements(items)
+    assert len(items) == 10_000 and len(d.readings) == 10_000
+    (r,) = d.retirements
+    assert r.series == ("NVv3",) and len(r.urls) == 100 and d.needs_review == ()
