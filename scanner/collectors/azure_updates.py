@@ -410,12 +410,10 @@ _SIZE_TITLE = re.compile(r"\bseries\b|\bVM sizes?\b|\bvirtual machine sizes?\b|\
 _SIZE = re.compile(r"\b(?:Standard|Basic)_[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*\b")
 # A series token: starts with a family capital; may be "Basic A".
 _TOKEN = r"(?:Basic[ _])?[A-Z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?: [A-Z]{1,3}\d+[A-Za-z]?)?(?: v\d+)?"
-_ANCHOR_STRONG = r"-?\s?series\b"
 _SEP = r"(?:\s*,\s*(?:and\s+|or\s+|&\s+)?|\s*/\s*|\s+(?:and|or|&)\s+)"
 _LIST_RE = re.compile(
-    rf"((?:{_TOKEN}(?:-\s?series)?{_SEP})*{_TOKEN})\s*(-\s?series\b|\s+series\b|\s+SKUs?\b|\s+VMs?\b|\s+sizes\b"
-    rf"|\s+virtual machines?\b)",
-    re.I if False else 0,
+    rf"((?:{_TOKEN}(?i:-\s?series)?{_SEP})*{_TOKEN})\s*((?i:-\s?series\b|\s+series\b)|\s+SKUs?\b|\s+VMs?\b"
+    rf"|\s+sizes\b|\s+virtual machines?\b)",
 )
 _FAMILY_START = set("ABDEFGHLMN")
 _NOT_SERIES = {"VM", "VMS", "SKU", "SKUS", "AZURE", "THE", "AND", "OR", "GPU", "CPU", "AMD", "INTEL", "NVIDIA",
@@ -628,8 +626,7 @@ def read_announcement(a: Announcement) -> Reading:
 
     sizes_found = _sizes_in("\n".join(retiring_text))
     title_series, title_rejected = _series_in(title)
-    body_series, body_rejected = _series_in("\n".join(s for s in retiring_text[1:] if _STRONG.search(s)
-                                                      or _WEAK.search(s) or s in retiring_text[1:]))
+    body_series, body_rejected = _series_in("\n".join(retiring_text[1:]))
     repl_series, _ = _series_in("\n".join(replacement_text), loose=True)
     repl_sizes = {s.lower() for s in _sizes_in("\n".join(replacement_text))}
     sizes_found = [s for s in sizes_found if s.lower() not in repl_sizes or s in _sizes_in(title)]
@@ -650,7 +647,6 @@ def read_announcement(a: Announcement) -> Reading:
         return Reading("review", f"{why} (sizes: {names})", series=tuple(series), sizes=tuple(sizes_found))
     note = _availability_note(a, when)
     if rejected and not sizes_found:
-        note = (note + "; " if note else "") + "not understood: " + ", ".join(rejected)
         return Reading("review", "series name(s) not understood: " + ", ".join(rejected),
                        series=tuple(series), retires_on=when)
     if sizes_found:
@@ -969,8 +965,6 @@ def fetch(
         pages += 1
         url = urllib.parse.urljoin(url, next_link) if next_link else ""
     items = _after(items, watermark)
-    if tag and not _looks_like_api(location):
-        pass  # RSS: tag filtering is left to the reader (is_retirement), which also knows titles
     log.info("feed: %d items from %s, %d page(s), %d request(s)", len(items), _safe(location), pages, http.count)
     return FeedResult(url=location, items=tuple(items), watermark=_newest(items, watermark), etag=new_etag,
                       last_modified=new_lm, pages=pages, requests=http.count)
@@ -1045,9 +1039,9 @@ def load_catalog(
         elif c in ("none", ""):
             continue
         else:
-            extra += _load_extra(cat, c)
+            extra += cat.load_extra(c)
     if extra_file:
-        extra += _load_extra(cat, extra_file)
+        extra += cat.load_extra(extra_file)
 
     errors: list[ScopeError] = []
     derived = Derived()
@@ -1066,12 +1060,6 @@ def load_catalog(
     return catalog, errors
 
 
-def _load_extra(cat: Any, path: str) -> list[Retirement]:
-    loader = getattr(cat, "load_extra", None)
-    if loader is not None:
-        return list(loader(path))
-    text = Path(path).read_text(encoding="utf-8")  # pragma: no cover - until catalog.load_extra exists
-    return cat.parse_catalog(text, source="extra", origin=path)
 
 
 __all__ = [
