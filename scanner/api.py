@@ -619,10 +619,26 @@ def catalog(method: str, route_params: dict, query: dict, body: bytes, deps: Api
 REPORT_PARAMS = frozenset({"days"})
 
 
-def report(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
+def report_page(store: Any, settings: Settings, now: datetime, days: int = 30) -> str:
+    """The HTML report of the stored findings (open, suppressed, and resolved within `days`) with
+    `days` of history: what GET /api/report answers and `make demo` writes."""
     from scanner.lifecycle import RESOLVED
     from scanner.output import finding_to_json
-    from scanner.report import CSP, render_report
+    from scanner.report import render_report
+
+    today = now.date()
+    records = store.load_records()
+    acks = store.load_suppressions()
+    latest = _latest_run_start(store, now)
+    since = now - timedelta(days=days)
+    shown = [show_record(r, acks, today, latest) for r in records.values()
+             if r.state != RESOLVED or (r.resolved_at is not None and r.resolved_at >= since)]
+    history = store.history(days, today)
+    return render_report([finding_to_json(f) for f in shown], history, now, portal_url=settings.portal_url)
+
+
+def report(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
+    from scanner.report import CSP
 
     _method(method, "GET")
     p = _params(query, REPORT_PARAMS)
@@ -634,16 +650,6 @@ def report(method: str, route_params: dict, query: dict, body: bytes, deps: ApiD
             raise ApiError(400, "bad_parameter", f"days: {p['days']!r} is not a whole number", "days") from None
         if not 1 <= days <= 366:
             raise ApiError(400, "bad_parameter", f"days: {days} is not between 1 and 366", "days")
-    now = deps.clock()
-    today = now.date()
-    store = _store(deps)
-    records = store.load_records()
-    acks = store.load_suppressions()
-    latest = _latest_run_start(store, now)
-    since = now - timedelta(days=days)
-    shown = [show_record(r, acks, today, latest) for r in records.values()
-             if r.state != RESOLVED or (r.resolved_at is not None and r.resolved_at >= since)]
-    history = store.history(days, today)
-    html = render_report([finding_to_json(f) for f in shown], history, now, portal_url=deps.settings.portal_url)
+    html = report_page(_store(deps), deps.settings, deps.clock(), days)
     return Response(200, {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": CSP,
                           "X-Content-Type-Options": "nosniff"}, html.encode("utf-8"))

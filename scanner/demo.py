@@ -1,14 +1,18 @@
 """`make demo`: the whole offline path on the bundled sample tenant (samples/). No Azure account.
 
-    python -m scanner.demo [--today YYYY-MM-DD] [--format table|json|csv|markdown]
+    python -m scanner.demo [--today YYYY-MM-DD] [--format table|json|csv|markdown] [--no-store]
 
-A plain sequence of steps, each a function, so later work can add one (Azurite and stored
-findings, notifications, the report page) without touching the others:
+A plain sequence of steps, each a function, so later work can add one without touching the others:
 
     1. sample_paths()        where the sample tenant's exports live
     2. build_deps(paths)     loaders: bundled catalogue, inventory files, SKU files
-    3. scan(deps, today)     service.run_scan (no store, no notifier yet)
+    3. scan(deps, today)     service.run_scan, as the nightly timer does: with the store (Azurite,
+                             data kept in demo-output/azurite) and notifications written to
+                             demo-output/notifications; --no-store (or no Azurite) skips both
     4. show(report, fmt)     the table grouped by cluster, most urgent first
+    5. write_report(...)     the report page (GET /api/report) to demo-output/report.html
+
+Run it twice: the second run finds the same findings and reports none of them as new.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from scanner.service import ScanDeps, ScanOptions, ScanReport, run_scan
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
+OUT = ROOT / "demo-output"
 
 
 def sample_paths(samples: Path = SAMPLES) -> dict[str, list[str]]:
@@ -47,10 +52,44 @@ def build_deps(paths: dict[str, list[str]]) -> ScanDeps:
     )
 
 
+def demo_settings(connection_string: str, out: Path = OUT):
+    """Settings for the stored demo: Azurite, notifications written to files (nothing is sent)."""
+    from scanner.config import Settings
+
+    return Settings.from_env({
+        "AzureWebJobsStorage": connection_string,
+        "TABLE_PREFIX": "demo",
+        "NOTIFY_DIR": str(out / "notifications"),
+        "EMAIL_TO": "platform-team@example.com",
+        "EMAIL_FROM": "retirement-scanner@example.com",
+    })
+
+
+def with_store(deps: ScanDeps, settings) -> ScanDeps:
+    """Step 3a: the store and the notifier (file channel, sent at once: no queue trigger here)."""
+    from scanner.notify import ScanNotifier
+    from scanner.store import ScanStore, open_store
+
+    table_store = open_store(settings)
+    deps.store = ScanStore(table_store, source="demo")
+    deps.notifier = ScanNotifier(settings, store=table_store, drain=True, use_queue=False)
+    return deps
+
+
 def scan(deps: ScanDeps, today: date, now: datetime | None = None) -> ScanReport:
-    """Step 3: run the scan as the timer would, minus the store and notifications."""
+    """Step 3: run the scan as the timer would (store and notify only when deps carry them)."""
     now = now or datetime.now(timezone.utc).replace(microsecond=0)
-    return run_scan(deps, now, ScanOptions(today=today, no_store=True, no_notify=True))
+    stored = deps.store is not None
+    return run_scan(deps, now, ScanOptions(today=today, no_store=not stored, no_notify=deps.notifier is None))
+
+
+def write_report(deps: ScanDeps, settings, now: datetime, path: Path) -> Path:
+    """Step 5: the HTML report page of the stored findings and their history."""
+    from scanner.api import report_page
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report_page(deps.store.store, settings, now), encoding="utf-8")
+    return path
 
 
 def show(report: ScanReport, fmt: str = "table", out=sys.stdout) -> None:
@@ -58,18 +97,47 @@ def show(report: ScanReport, fmt: str = "table", out=sys.stdout) -> None:
     out.write(output.render(report, fmt))
 
 
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scanner.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--today", type=date.fromisoformat, default=None, help="judge as of this day")
     parser.add_argument("--format", choices=output.FORMATS, default="table")
+    parser.add_argument("--no-store", action="store_true", help="scan only: no Azurite, no notifications, no page")
     args = parser.parse_args(argv)
-    today = args.today or datetime.now(timezone.utc).date()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    today = args.today or now.date()
 
     paths = sample_paths()
     deps = build_deps(paths)
-    report = scan(deps, today)
     print(f"== sample tenant: {SAMPLES.relative_to(ROOT)}/ (invented; no Azure account needed)\n", file=sys.stderr)
-    show(report, args.format)
+    if args.no_store:
+        show(scan(deps, today, now), args.format)
+        return 0
+    from scanner.devtools.azurite import AzuriteError, azurite
+
+    try:
+        with azurite(location=OUT / "azurite") as az:
+            settings = demo_settings(az.connection_string, OUT)
+            report = scan(with_store(deps, settings), today, now)
+            show(report, args.format)
+            page = write_report(deps, settings, now, OUT / "report.html")
+    except AzuriteError as exc:
+        print(f"demo: {exc}; scanning without the store", file=sys.stderr)
+        show(scan(build_deps(paths), today, now), args.format)
+        return 0
+    changes = output.summary(report)["changes"]
+    print(f"\n== stored in Azurite ({_rel(OUT / 'azurite')}/): {changes['new']} new, "
+          f"{changes['unchanged']} unchanged, {changes['escalated']} escalated, {changes['resolved']} resolved"
+          + ("  (run `make demo` again: nothing new)" if changes["new"] else ""), file=sys.stderr)
+    print(f"== notifications: {len(report.messages)} written to {_rel(OUT / 'notifications')}/",
+          file=sys.stderr)
+    print(f"== report page: {_rel(page)}", file=sys.stderr)
     return 0
 
 
