@@ -153,6 +153,38 @@ def _tidy(text: str) -> str:
     return "\n".join(line for line in (x.strip() for x in text.split("\n")) if line and line != "\u2022")
 
 
+# --------------------------------------------------------------------------- keeping items (pure)
+
+
+def announcement_to_dict(a: Announcement) -> dict[str, Any]:
+    """JSON-ready form, for a store that keeps feed items between incremental fetches."""
+    return {
+        "id": a.id, "title": a.title, "text": a.text, "url": a.url, "source": a.source,
+        "created": a.created.isoformat() if a.created else None,
+        "modified": a.modified.isoformat() if a.modified else None,
+        "tags": list(a.tags), "products": list(a.products),
+        "availabilities": [[y, m] for y, m in a.availabilities], "problems": list(a.problems),
+    }
+
+
+def announcement_from_dict(d: dict[str, Any], where: str = "stored item") -> Announcement:
+    """Inverse of announcement_to_dict. Raises FeedError naming `where` and the field."""
+    try:
+        return Announcement(
+            id=str(d["id"]), title=str(d["title"]), text=str(d["text"]), url=str(d.get("url", "")),
+            source=str(d.get("source", "")),
+            created=datetime.fromisoformat(d["created"]) if d.get("created") else None,
+            modified=datetime.fromisoformat(d["modified"]) if d.get("modified") else None,
+            tags=tuple(d.get("tags") or ()), products=tuple(d.get("products") or ()),
+            availabilities=tuple((int(y), str(m)) for y, m in d.get("availabilities") or ()),
+            problems=tuple(d.get("problems") or ()),
+        )
+    except KeyError as exc:
+        raise FeedError(f"{where}: missing field {exc.args[0]!r}") from None
+    except (TypeError, ValueError) as exc:
+        raise FeedError(f"{where} {d.get('id', '?')!r}: malformed ({exc})") from None
+
+
 # --------------------------------------------------------------------------- parsing (pure)
 
 
@@ -1063,7 +1095,8 @@ def load_catalog(
 
 
 __all__ = [
-    "Announcement", "Derived", "FeedResult", "Reading", "build_api_url", "derive_retirements", "fetch",
+    "Announcement", "Derived", "FeedResult", "Reading", "announcement_from_dict", "announcement_to_dict",
+    "build_api_url", "derive_retirements", "fetch",
     "fetch_with_fallback", "html_to_text", "load_catalog", "parse_feed", "parse_json", "parse_rss",
     "read_announcement",
 ]

@@ -266,3 +266,35 @@ def test_catalog_command_feed_down_with_catalog_none_fails_clearly(server, capsy
     assert code == 2
     assert f"warning: {server.base}/api/v2/azure: HTTP 404 (expected 200)" in err
     assert "no feed source could be read" in err
+
+
+def test_incremental_fetch_then_derive_from_kept_and_new_items(server):
+    """What the timer does: keep items, fetch newer ones by watermark, read them all together."""
+    records = API["value"]
+    cut = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def route(req: dict) -> Reply:
+        flt = req["query"].get("$filter", "")
+        if "modified ge" in flt:
+            since = datetime.fromisoformat(flt.rsplit(" ", 1)[1].replace("Z", "+00:00"))
+            return json_reply({"value": [r for r in records if au._parse_dt(r["modified"]) >= since]})
+        return json_reply({"value": [r for r in records if au._parse_dt(r["modified"]) < cut]})
+
+    server.routes["/api/v2/azure"] = route
+    first = au.fetch(f"{server.base}/api/v2/azure")
+    kept = [au.announcement_to_dict(a) for a in first.items]
+    kept = json.loads(json.dumps(kept))  # as a store would keep them
+    second = au.fetch(f"{server.base}/api/v2/azure", watermark=first.watermark)
+    assert server.requests[-1]["query"]["$filter"].endswith(
+        f"modified ge {first.watermark.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+    assert second.items and all(a.modified >= first.watermark for a in second.items)
+    restored = [au.announcement_from_dict(d) for d in kept]
+    assert restored == list(first.items)
+    whole = au.derive_retirements([*restored, *second.items])
+    assert len(whole.retirements) == 6  # the same catalogue as one full read
+    assert second.watermark > first.watermark
+
+
+def test_stored_item_missing_a_field_is_named():
+    with pytest.raises(FeedError, match=r"^stored item: missing field 'text'$"):
+        au.announcement_from_dict({"id": "1", "title": "t"})
