@@ -92,3 +92,11 @@ def test_importing_the_app_connects_to_nothing():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(len(EXPECTED))
+
+
+def test_the_app_package_keeps_the_blueprints():
+    """.funcignore must not leave out what function_app.py imports."""
+    patterns = [line.strip().rstrip("/") for line in (ROOT / ".funcignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    for needed in ("triggers", "scanner", "notifiers", "function_app.py", "host.json", "requirements.txt"):
+        assert needed not in patterns
