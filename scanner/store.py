@@ -756,9 +756,11 @@ def apply_scan(
             break
         lost_total += len(res.lost)
         retry: list[Record] = []
+        partitions = {r.id: partition_key(r.finding) for r in writes}
+        # Many lost (another full run raced this one): one read of everything beats point reads.
+        reread = store.load_records() if len(res.lost) > 50 else None
         for fid in sorted(res.lost):
-            pk = next(partition_key(r.finding) for r in writes if r.id == fid)
-            fresh = store.get_record(fid, pk)
+            fresh = reread.get(fid) if reread is not None else store.get_record(fid, partitions[fid])
             cur = [current_by_id[fid]] if fid in current_by_id else []
             prev = {fid: fresh} if fresh is not None else {}
             sub = lifecycle.diff(prev, cur, now=now, scopes_seen=seen, scopes_failed=failed, suppressions=acks)
