@@ -95,49 +95,83 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+_DECODERS: dict[Any, Callable[[Any, str], Any]] = {}
+
+
+def _identity(data: Any, where: str) -> Any:
+    return data
+
+
+def _decoder(tp: Any) -> Callable[[Any, str], Any]:
+    """A decoder for one type, built once: `(data, where) -> value` (None stays None)."""
+    found = _DECODERS.get(tp)
+    if found is not None:
+        return found
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    fn: Callable[[Any, str], Any]
+    if origin in (typing.Union, types.UnionType):
+        fn = _decoder(next(a for a in args if a is not type(None)))
+    elif dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        fields = [(f.name, _decoder(hints[f.name])) for f in dataclasses.fields(tp)]
+
+        def fn(data: Any, where: str, tp: Any = tp, fields: list = fields) -> Any:
+            if not isinstance(data, Mapping):
+                raise ValueError(f"{where}: expected an object for {tp.__name__}")
+            return tp(**{name: dec(data[name], f"{where}.{name}") for name, dec in fields if name in data})
+    elif isinstance(tp, type) and issubclass(tp, enum.Enum):
+        def fn(data: Any, where: str, tp: Any = tp) -> Any:
+            return tp(data)
+    elif tp is datetime:
+        def fn(data: Any, where: str) -> Any:
+            value = datetime.fromisoformat(data)
+            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    elif tp is date:
+        def fn(data: Any, where: str) -> Any:
+            return date.fromisoformat(data)
+    elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item = _decoder(args[0])
+        if item is _identity:
+            def fn(data: Any, where: str) -> Any:
+                return tuple(data)
+        else:
+            def fn(data: Any, where: str, item: Any = item) -> Any:
+                return tuple(item(x, where) for x in data)
+    elif origin is tuple:
+        items = [_decoder(a) for a in args]
+
+        def fn(data: Any, where: str, items: list = items) -> Any:
+            return tuple(dec(x, where) for dec, x in zip(items, data, strict=False))
+    elif origin in (frozenset, set):
+        item = _decoder(args[0])
+
+        def fn(data: Any, where: str, item: Any = item, origin: Any = origin) -> Any:
+            return origin(item(x, where) for x in data)
+    elif origin in (dict, Mapping):
+        value = _decoder(args[1])
+
+        def fn(data: Any, where: str, value: Any = value) -> Any:
+            return {k: value(v, where) for k, v in data.items()}
+    elif tp is float:
+        def fn(data: Any, where: str) -> Any:
+            return float(data) if isinstance(data, int) and not isinstance(data, bool) else data
+    else:
+        fn = _identity
+    if fn is _identity:
+        _DECODERS[tp] = fn
+        return fn
+    inner = fn
+
+    def safe(data: Any, where: str, inner: Any = inner) -> Any:
+        return None if data is None else inner(data, where)
+
+    _DECODERS[tp] = safe
+    return safe
 
 
 def from_jsonable(tp: Any, data: Any, where: str = "value") -> Any:
     """Inverse of to_jsonable for the model's types (dataclasses, enums, dates, tuples, dicts)."""
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if data is None:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return from_jsonable(inner[0], data, where)
-    if data is None:
-        return None
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(data, Mapping):
-            raise ValueError(f"{where}: expected an object for {tp.__name__}")
-        hints = _HINTS.get(tp)
-        if hints is None:
-            hints = _HINTS[tp] = typing.get_type_hints(tp)
-        kwargs = {}
-        for f in dataclasses.fields(tp):
-            if f.name in data:
-                kwargs[f.name] = from_jsonable(hints[f.name], data[f.name], f"{where}.{f.name}")
-        return tp(**kwargs)
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp(data)
-    if tp is datetime:
-        value = datetime.fromisoformat(data)
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if tp is date:
-        return date.fromisoformat(data)
-    if origin is tuple:
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(from_jsonable(args[0], x, where) for x in data)
-        return tuple(from_jsonable(a, x, where) for a, x in zip(args, data, strict=False))
-    if origin in (frozenset, set):
-        return origin(from_jsonable(args[0], x, where) for x in data)
-    if origin in (dict, Mapping):
-        return {k: from_jsonable(args[1], v, where) for k, v in data.items()}
-    if tp is float and isinstance(data, int):
-        return float(data)
-    return data
+    return _decoder(tp)(data, where)
 
 
 def finding_to_json(finding: Finding) -> str:
