@@ -6,18 +6,22 @@ A plain sequence of steps, each a function, so later work can add one without to
 
     1. sample_paths()        where the sample tenant's exports live
     2. build_deps(paths)     loaders: bundled catalogue, inventory files, SKU files
-    3. scan(deps, today)     service.run_scan, as the nightly timer does: with the store (Azurite,
-                             data kept in demo-output/azurite) and notifications written to
-                             demo-output/notifications; --no-store (or no Azurite) skips both
-    4. show(report, fmt)     the table grouped by cluster, most urgent first
-    5. write_report(...)     the report page (GET /api/report) to demo-output/report.html
-
-Run it twice: the second run finds the same findings and reports none of them as new.
+    3. clean(out)            start from an empty demo-output/ (fresh Azurite data, no old files)
+    4. scan(deps, today)     service.run_scan, as the nightly timer does: with the store (Azurite,
+                             data kept in demo-output/azurite) and notifications (Teams card JSON
+                             and .eml) written to demo-output/notifications; --no-store (or no
+                             Azurite) skips both
+    5. show(report, fmt)     the table grouped by cluster, most urgent first; the scan JSON
+                             (retirement-scan/v1) to demo-output/scan.json
+    6. write_report(...)     the report page (GET /api/report) to demo-output/report.html
+    7. scan again            same tenant, same day: must find 0 new findings and send 0 messages.
+                             If it does not, the demo exits 1 (a self-check of the lifecycle).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -28,6 +32,11 @@ from scanner.service import ScanDeps, ScanOptions, ScanReport, run_scan
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 OUT = ROOT / "demo-output"
+# What the demo writes under OUT, removed by clean() before each run.
+OUTPUTS = ("azurite", "notifications", "report.html", "scan.json")
+# The demo's Teams recipient. The file channel writes the card to a folder and never posts:
+# `.invalid` is a reserved top-level domain (RFC 2606), so this URL cannot reach anyone.
+DEMO_TEAMS_WEBHOOK_URL = "https://teams-webhook.example.invalid/demo"
 
 
 def sample_paths(samples: Path = SAMPLES) -> dict[str, list[str]]:
@@ -53,13 +62,15 @@ def build_deps(paths: dict[str, list[str]]) -> ScanDeps:
 
 
 def demo_settings(connection_string: str, out: Path = OUT):
-    """Settings for the stored demo: Azurite, notifications written to files (nothing is sent)."""
+    """Settings for the stored demo: Azurite, notifications written to files (nothing is sent):
+    a Teams card (TEAMS_WEBHOOK_URL, never posted to) and an email."""
     from scanner.config import Settings
 
     return Settings.from_env({
         "AzureWebJobsStorage": connection_string,
         "TABLE_PREFIX": "demo",
         "NOTIFY_DIR": str(out / "notifications"),
+        "TEAMS_WEBHOOK_URL": DEMO_TEAMS_WEBHOOK_URL,
         "EMAIL_TO": "platform-team@example.com",
         "EMAIL_FROM": "retirement-scanner@example.com",
     })
@@ -74,6 +85,16 @@ def with_store(deps: ScanDeps, settings) -> ScanDeps:
     deps.store = ScanStore(table_store, source="demo")
     deps.notifier = ScanNotifier(settings, store=table_store, drain=True, use_queue=False)
     return deps
+
+
+def clean(out: Path = OUT) -> None:
+    """Step 3: remove what an earlier demo left (Azurite data, notifications, pages)."""
+    for name in OUTPUTS:
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
 
 
 def scan(deps: ScanDeps, today: date, now: datetime | None = None) -> ScanReport:
@@ -93,8 +114,26 @@ def write_report(deps: ScanDeps, settings, now: datetime, path: Path) -> Path:
 
 
 def show(report: ScanReport, fmt: str = "table", out=sys.stdout) -> None:
-    """Step 4: print the report."""
+    """Step 5: print the report."""
     out.write(output.render(report, fmt))
+
+
+def write_json(report: ScanReport, path: Path) -> Path:
+    """Step 5b: the scan JSON (schema retirement-scan/v1), as `scan --format json` prints it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(output.render(report, "json"), encoding="utf-8")
+    return path
+
+
+def quiet(report: ScanReport, sent: int) -> list[str]:
+    """What makes a repeated run not quiet: any change but 'unchanged', or any message."""
+    changes = output.summary(report)["changes"]
+    problems = [f"{n} {kind}" for kind, n in changes.items() if kind != "unchanged" and n]
+    if report.messages:
+        problems.append(f"{len(report.messages)} message(s) rendered")
+    if sent:
+        problems.append(f"{sent} message(s) sent")
+    return problems
 
 
 def _rel(path: Path) -> str:
@@ -121,23 +160,46 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from scanner.devtools.azurite import AzuriteError, azurite
 
+    clean(OUT)
     try:
         with azurite(location=OUT / "azurite") as az:
             settings = demo_settings(az.connection_string, OUT)
-            report = scan(with_store(deps, settings), today, now)
+            deps = with_store(deps, settings)
+            report = scan(deps, today, now)
+            first_sent = deps.notifier.last.sent if deps.notifier.last else 0
             show(report, args.format)
+            scan_json = write_json(report, OUT / "scan.json")
             page = write_report(deps, settings, now, OUT / "report.html")
+            # Step 7: the same scan again, a moment later, as tomorrow night's run would be.
+            again_at = max(now, datetime.now(timezone.utc).replace(microsecond=0))
+            deps.notifier.last = None
+            second = scan(deps, today, again_at)
+            second_sent = deps.notifier.last.sent if deps.notifier.last else 0
     except AzuriteError as exc:
         print(f"demo: {exc}; scanning without the store", file=sys.stderr)
         show(scan(build_deps(paths), today, now), args.format)
         return 0
     changes = output.summary(report)["changes"]
+    files = sorted(p.name for p in (OUT / "notifications").glob("*") if p.is_file())
+    cards = sum(1 for f in files if f.endswith(".teams.json"))
+    emails = sum(1 for f in files if f.endswith(".eml"))
     print(f"\n== stored in Azurite ({_rel(OUT / 'azurite')}/): {changes['new']} new, "
-          f"{changes['unchanged']} unchanged, {changes['escalated']} escalated, {changes['resolved']} resolved"
-          + ("  (run `make demo` again: nothing new)" if changes["new"] else ""), file=sys.stderr)
-    print(f"== notifications: {len(report.messages)} written to {_rel(OUT / 'notifications')}/",
+          f"{changes['unchanged']} unchanged, {changes['escalated']} escalated, {changes['resolved']} resolved",
           file=sys.stderr)
+    print(f"== notifications: {len(report.messages)} written to {_rel(OUT / 'notifications')}/ "
+          f"({cards} Teams card(s) .teams.json, {emails} email(s) .eml; {first_sent} sent to the folder)",
+          file=sys.stderr)
+    print(f"== scan JSON: {_rel(scan_json)}", file=sys.stderr)
     print(f"== report page: {_rel(page)}", file=sys.stderr)
+    again = output.summary(second)["changes"]
+    problems = quiet(second, second_sent)
+    print(f"== second run: {again['new']} new findings, {again['unchanged']} unchanged, "
+          f"{len(second.messages)} messages rendered, {second_sent} sent"
+          + ("  (quiet, as it should be)" if not problems else ""), file=sys.stderr)
+    if problems:
+        print("demo: FAILED self-check: a second run over the same tenant must be quiet, but it had "
+              + ", ".join(problems), file=sys.stderr)
+        return 1
     return 0
 
 
