@@ -10,44 +10,28 @@ from __future__ import annotations
 import sys
 import time
 import tracemalloc
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from notifiers.render import build_messages, payload_bytes  # noqa: E402
 from scanner.config import Settings  # noqa: E402
-from scanner.model import (  # noqa: E402
-    Change,
-    Finding,
-    Replacement,
-    ResourceKind,
-    ResourceRef,
-    Retirement,
-    Rule,
-    Severity,
-    finding_id,
-)
+from scanner.model import Change, Severity  # noqa: E402
+from tests.factories import finding  # noqa: E402
 
-RET = Retirement("dv2-2028", "Dv2 series retire", date(2028, 5, 1), series=("Dv2",),
-                 urls=("https://azure.microsoft.com/updates?id=dv2",))
 SEVERITIES = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW]
 
 
 def tenant(n: int) -> list[Change]:
-    out = []
-    for i in range(n):
-        sub = f"{i % 20:08d}-0000-0000-0000-000000000000"
-        cluster = f"aks-{i % 400}"
-        rid = f"/subscriptions/{sub}/resourceGroups/rg-{i % 60}/providers/Microsoft.ContainerService/managedClusters/{cluster}"
-        ref = ResourceRef(ResourceKind.AKS_NODEPOOL, rid, cluster, sub, f"rg-{i % 60}", "westeurope", pool=f"np{i}")
-        f = Finding(finding_id(rid, ref.pool, "retiring-size", RET.id), Rule.RETIRING_SIZE, SEVERITIES[i % 4],
-                    "Standard_D4_v2", ref, RET, 5 + i % 700, Replacement("Standard_D4s_v5", "same shape, Gen2"),
-                    (f"az aks nodepool add -g rg-{i % 60} --cluster-name {cluster} -n np{i}v5 "
-                     "--node-vm-size Standard_D4s_v5 --node-count 3",
-                     f"az aks nodepool delete -g rg-{i % 60} --cluster-name {cluster} -n np{i}"))
-        out.append(Change("new", f))
-    return out
+    return [Change("new", finding(
+        f"aks-{i % 400}", f"np{i}", sub=f"{i % 20:08d}-0000-0000-0000-000000000000", rg=f"rg-{i % 60}",
+        severity=SEVERITIES[i % 4], size="Standard_D4_v2", days_left=5 + i % 700, replacement="Standard_D4s_v5",
+        why="same shape, Gen2",
+        commands=(f"az aks nodepool add -g rg-{i % 60} --cluster-name aks-{i % 400} -n np{i}v5 "
+                  "--node-vm-size Standard_D4s_v5 --node-count 3",
+                  f"az aks nodepool delete -g rg-{i % 60} --cluster-name aks-{i % 400} -n np{i}"),
+    )) for i in range(n)]
 
 
 def main() -> None:

@@ -28,43 +28,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from azure.data.tables import TableServiceClient  # noqa: E402
 
 from scanner.devtools.azurite import azurite  # noqa: E402
-from scanner.model import (  # noqa: E402
-    Finding,
-    Replacement,
-    ResourceKind,
-    ResourceRef,
-    Retirement,
-    Rule,
-    Severity,
-    finding_id,
-)
+from scanner.model import Finding, Severity  # noqa: E402
 from scanner.store import TableFindingStore, apply_scan  # noqa: E402
+from tests.factories import finding, retirement  # noqa: E402
 
-RET = Retirement(id="dv2-2028", title="Dv2/DSv2 retirement", retires_on=date(2028, 5, 1), series=("Dv2", "DSv2"))
+RET = retirement(title="Dv2/DSv2 retirement", series=("Dv2", "DSv2"))
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
 
 
 def findings(n: int, subs: int = 20) -> list[Finding]:
     out = []
     for i in range(n):
-        sub = f"{i % subs:08x}-0000-4000-8000-000000000000"
-        name = f"aks-{i // 5}"
-        pool = f"np{i % 5}"
-        rid = f"/subscriptions/{sub}/resourceGroups/rg-{i % 50}/providers/Microsoft.ContainerService/managedClusters/{name}"
-        out.append(Finding(
-            id=finding_id(rid, pool, Rule.RETIRING_SIZE.value, RET.id), rule=Rule.RETIRING_SIZE,
-            severity=Severity.MEDIUM, vm_size="Standard_DS3_v2",
-            resource=ResourceRef(ResourceKind.AKS_NODEPOOL, rid, name, sub, f"rg-{i % 50}", "westeurope", pool,
-                                 {"owner": f"team-{i % 40}"}),
-            retirement=RET, days_left=700,
-            replacement=Replacement("Standard_D4s_v5", "same vCPU and memory, Gen2, premium storage",
-                                    ("Standard_D4as_v5", "Standard_D4ds_v5")),
+        name, pool, rg = f"aks-{i // 5}", f"np{i % 5}", f"rg-{i % 50}"
+        out.append(finding(
+            name, pool, sub=f"{i % subs:08x}-0000-4000-8000-000000000000", rg=rg, tags={"owner": f"team-{i % 40}"},
+            size="Standard_DS3_v2", retirement=RET, replacement="Standard_D4s_v5",
+            why="same vCPU and memory, Gen2, premium storage", alternatives=("Standard_D4as_v5", "Standard_D4ds_v5"),
             commands=(
-                f"az aks nodepool add -g rg-{i % 50} --cluster-name {name} -n {pool}v5 -s Standard_D4s_v5 "
+                f"az aks nodepool add -g {rg} --cluster-name {name} -n {pool}v5 -s Standard_D4s_v5 "
                 "--node-count 3 --zones 1 2 3",
-                f"az aks nodepool update -g rg-{i % 50} --cluster-name {name} -n {pool} --disable-cluster-autoscaler",
+                f"az aks nodepool update -g {rg} --cluster-name {name} -n {pool} --disable-cluster-autoscaler",
                 f"kubectl cordon -l agentpool={pool} && kubectl drain -l agentpool={pool} --ignore-daemonsets",
-                f"az aks nodepool delete -g rg-{i % 50} --cluster-name {name} -n {pool}",
+                f"az aks nodepool delete -g {rg} --cluster-name {name} -n {pool}",
             ),
             message="Node pool on Standard_DS3_v2, which retires on 2028-05-01.",
         ))

@@ -10,7 +10,7 @@ import base64
 import json
 import logging
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from azure.data.tables import TableServiceClient
@@ -21,38 +21,22 @@ from notifiers.outbox import Outbox, table_name
 from notifiers.queue import NotifyQueue, encode_body
 from scanner.config import Settings
 from scanner.errors import InputError
-from scanner.model import (
-    Change,
-    Finding,
-    Replacement,
-    ResourceKind,
-    ResourceRef,
-    Retirement,
-    Rule,
-    Severity,
-    Status,
-    finding_id,
-)
+from scanner.model import Change, Finding, Severity, Status
 from scanner.notify import Transports, notify, send_from_queue_message
+from tests import factories
 from tests.fakes.azurite import unique_name
 from tests.fakes.smtp_server import smtp_server
 from tests.fakes.webhook_receiver import webhook_receiver
 
 pytestmark = pytest.mark.integration
 
-SUB = "11111111-2222-3333-4444-555555555555"
-RET = Retirement("dv2-2028", "Dv2 series retire", date(2028, 5, 1), series=("Dv2",),
-                 urls=("https://azure.microsoft.com/updates?id=dv2",))
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
 
 
 def finding(cluster: str, pool: str, days_left: int, severity=Severity.MEDIUM, tags=None) -> Finding:
-    rid = f"/subscriptions/{SUB}/resourceGroups/rg-{cluster}/providers/Microsoft.ContainerService/managedClusters/{cluster}"
-    ref = ResourceRef(ResourceKind.AKS_NODEPOOL, rid, cluster, SUB, f"rg-{cluster}", "westeurope", pool=pool,
-                      tags=tags or {})
-    return Finding(finding_id(rid, pool, Rule.RETIRING_SIZE.value, RET.id), Rule.RETIRING_SIZE, severity,
-                   "Standard_D4_v2", ref, RET, days_left, Replacement("Standard_D4s_v5", "Gen2, same shape"),
-                   (f"az aks nodepool add --cluster-name {cluster} -n {pool}v5",), status=Status.OPEN)
+    return factories.finding(cluster, pool, rg=f"rg-{cluster}", severity=severity, days_left=days_left, tags=tags,
+                             size="Standard_D4_v2", replacement="Standard_D4s_v5", status=Status.OPEN,
+                             commands=(f"az aks nodepool add --cluster-name {cluster} -n {pool}v5",))
 
 
 @pytest.fixture

@@ -9,37 +9,23 @@ from types import SimpleNamespace
 import pytest
 
 from scanner.config import Settings
-from scanner.model import (
-    Finding,
-    Replacement,
-    ResourceKind,
-    ResourceRef,
-    Retirement,
-    Rule,
-    Severity,
-    finding_id,
-)
 from scanner.notify import ScanNotifier, Transports
 from scanner.store import ScanStore, open_store
+from tests import factories
 from tests.fakes.azurite import unique_name
 from tests.fakes.webhook_receiver import webhook_receiver
 
 pytestmark = pytest.mark.integration
 
-SUB = "11111111-2222-3333-4444-555555555555"
-RET = Retirement("dv2-2028", "Dv2 series retire", date(2026, 6, 1), series=("Dv2",))
+SUB = factories.SUB
+RET = factories.retirement(retires_on=date(2026, 6, 1))
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)  # 92 days before the retirement
 
 
-def findings_on(day: datetime, pools=("np1", "np2")) -> tuple[Finding, ...]:
-    rid = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-a"
-    out = []
-    for pool in pools:
-        ref = ResourceRef(ResourceKind.AKS_NODEPOOL, rid, "aks-a", SUB, "rg", "westeurope", pool=pool)
-        out.append(Finding(finding_id(rid, pool, Rule.RETIRING_SIZE.value, RET.id), Rule.RETIRING_SIZE,
-                           Severity.MEDIUM, "Standard_D4_v2", ref, RET, RET.days_left(day.date()),
-                           Replacement("Standard_D4s_v5", "Gen2, same shape"), ("az aks nodepool add ...",)))
-    return tuple(out)
+def findings_on(day: datetime, pools=("np1", "np2")) -> tuple:
+    return tuple(factories.finding("aks-a", pool, size="Standard_D4_v2", retirement=RET,
+                                   days_left=RET.days_left(day.date()), replacement="Standard_D4s_v5",
+                                   commands=("az aks nodepool add ...",)) for pool in pools)
 
 
 def report(day: datetime, pools=("np1", "np2")):

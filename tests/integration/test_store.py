@@ -11,36 +11,21 @@ from azure.core.credentials import AzureNamedKeyCredential
 from scanner.config import Settings
 from scanner.errors import ConfigError, StoreError
 from scanner.lifecycle import RESOLVED, Suppression
-from scanner.model import (
-    Finding,
-    Replacement,
-    ResourceKind,
-    ResourceRef,
-    Retirement,
-    Rule,
-    Severity,
-    Status,
-    finding_id,
-)
+from scanner.model import Severity, Status
 from scanner.store import TableFindingStore, apply_scan, open_store
+from tests import factories
 
 pytestmark = pytest.mark.integration
 
 SUB_A = "aaaaaaaa-1111-1111-1111-111111111111"
 SUB_B = "bbbbbbbb-2222-2222-2222-222222222222"
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
-RET = Retirement(id="dv2-2028", title="Dv2", retires_on=date(2028, 5, 1), series=("Dv2",))
+RET = factories.retirement(title="Dv2")
 
 
 def finding(name, sub=SUB_A, sev=Severity.MEDIUM, pool="np1", tags=None):
-    rid = f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}"
-    return Finding(
-        id=finding_id(rid, pool, Rule.RETIRING_SIZE.value, RET.id), rule=Rule.RETIRING_SIZE, severity=sev,
-        vm_size="Standard_D2_v2",
-        resource=ResourceRef(ResourceKind.AKS_NODEPOOL, rid, name, sub, "rg", "westeurope", pool, tags or {}),
-        retirement=RET, days_left=700, replacement=Replacement("Standard_D2s_v5", "Gen2, same shape"),
-        commands=(f"az aks nodepool add --cluster-name {name} -n {pool}v5 -s Standard_D2s_v5",),
-    )
+    return factories.finding(name, pool, sub=sub, severity=sev, tags=tags, retirement=RET,
+                             commands=(f"az aks nodepool add --cluster-name {name} -n {pool}v5 -s Standard_D2s_v5",))
 
 
 @pytest.fixture

@@ -14,36 +14,20 @@ from scanner.lifecycle import (
     parse_ignore_tag,
     severity_counts,
 )
-from scanner.model import (
-    Finding,
-    Replacement,
-    ResourceKind,
-    ResourceRef,
-    Retirement,
-    Rule,
-    Severity,
-    Status,
-    finding_id,
-)
+from scanner.model import Severity, Status
+from tests import factories
 
 SUB_A = "11111111-1111-1111-1111-111111111111"
 SUB_B = "22222222-2222-2222-2222-222222222222"
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
 T1 = T0 + timedelta(days=1)
-RET = Retirement(id="dv2-2028", title="Dv2 retires", retires_on=date(2028, 5, 1), series=("Dv2",))
+RET = factories.retirement(title="Dv2 retires")
 
 
 def finding(name="aks1", pool="np1", sub=SUB_A, sev=Severity.MEDIUM, size="Standard_D2_v2", tags=None,
             replacement="Standard_D2s_v5"):
-    rid = f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}"
-    return Finding(
-        id=finding_id(rid, pool, Rule.RETIRING_SIZE.value, RET.id),
-        rule=Rule.RETIRING_SIZE, severity=sev, vm_size=size,
-        resource=ResourceRef(ResourceKind.AKS_NODEPOOL, rid, name, sub, "rg", "westeurope", pool, tags or {}),
-        retirement=RET, days_left=700,
-        replacement=Replacement(replacement, "same family, Gen2") if replacement else None,
-        commands=("az aks nodepool add ...",),
-    )
+    return factories.finding(name, pool, sub=sub, severity=sev, size=size, tags=tags, retirement=RET,
+                             replacement=replacement, why="same family, Gen2", commands=("az aks nodepool add ...",))
 
 
 def stored(f, state=OPEN, first=T0, until=None, reason="", etag="W/1"):

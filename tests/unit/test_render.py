@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import pytest
 
@@ -20,25 +20,14 @@ from notifiers.render import (
     route,
 )
 from scanner.config import Settings
-from scanner.model import (
-    Change,
-    Finding,
-    Replacement,
-    ResourceKind,
-    ResourceRef,
-    Retirement,
-    Rule,
-    Severity,
-    Status,
-    finding_id,
-)
+from scanner.model import Change, Finding, ResourceKind, Severity, Status
+from tests import factories
 
 NOW = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
 SUB = "11111111-2222-3333-4444-555555555555"
 HOOK = "https://prod-01.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?sig=TOPSECRETSIG"
 OTHER_HOOK = "https://prod-02.westeurope.logic.azure.com/workflows/def/triggers/manual/paths/invoke?sig=OTHERSIG"
-DV2 = Retirement("dv2-2028", "Dv2 and DSv2 series retire", date(2028, 5, 1), series=("Dv2",),
-                 urls=("https://azure.microsoft.com/updates?id=dv2",))
+DV2 = factories.retirement(title="Dv2 and DSv2 series retire", urls=(factories.DV2_URL,))
 
 
 def settings(**env) -> Settings:
@@ -51,18 +40,9 @@ def settings(**env) -> Settings:
 def finding(cluster="aks-prod", pool="np1", size="Standard_D4_v2", severity=Severity.HIGH, days_left=80,
             tags=None, rg="rg-prod", kind=ResourceKind.AKS_NODEPOOL, status=Status.OPEN, commands=None,
             sub=SUB) -> Finding:
-    rid = (f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{cluster}"
-           if kind == ResourceKind.AKS_NODEPOOL else
-           f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{cluster}")
-    ref = ResourceRef(kind, rid, cluster, sub, rg, "westeurope",
-                      pool=pool if kind == ResourceKind.AKS_NODEPOOL else "", tags=tags or {})
-    cmds = commands if commands is not None else (
-        f"az aks nodepool add -g {rg} --cluster-name {cluster} -n {pool}v5 --node-vm-size Standard_D4s_v5",
-        f"az aks nodepool delete -g {rg} --cluster-name {cluster} -n {pool}",
-    )
-    return Finding(finding_id(rid, ref.pool, Rule.RETIRING_SIZE.value, DV2.id), Rule.RETIRING_SIZE, severity, size,
-                   ref, DV2, days_left, Replacement("Standard_D4s_v5", "same vCPUs and memory, Gen2 capable"),
-                   tuple(cmds), status=status)
+    return factories.finding(cluster, pool, kind=kind, sub=sub, rg=rg, tags=tags, severity=severity, size=size,
+                             retirement=DV2, days_left=days_left, replacement="Standard_D4s_v5",
+                             why="same vCPUs and memory, Gen2 capable", commands=commands, status=status)
 
 
 TEAMS = Recipient("teams", "TEAMS_WEBHOOK_URL")

@@ -8,17 +8,7 @@ import pytest
 
 from scanner.errors import StoreError
 from scanner.lifecycle import OPEN, RESOLVED, Record
-from scanner.model import (
-    Finding,
-    Replacement,
-    ResourceKind,
-    ResourceRef,
-    Retirement,
-    Rule,
-    Severity,
-    Status,
-    finding_id,
-)
+from scanner.model import ResourceKind, Severity, Status
 from scanner.store import (
     MAX_PARTS,
     PART_CHARS,
@@ -31,26 +21,25 @@ from scanner.store import (
     to_entity,
     unpack_text,
 )
+from tests import factories
 
 SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
 T0 = datetime(2026, 3, 1, 2, 0, 0, 123456, tzinfo=timezone.utc)
 
 
 def full_finding(commands=("az aks nodepool add -g rg --cluster-name c -n np2 -s Standard_D4s_v5",)):
-    rid = f"/subscriptions/{SUB.upper()}/resourceGroups/RG-1/providers/Microsoft.Compute/virtualMachines/vm#1?x"
-    ret = Retirement(
-        id="av2-2026", title="Av2 “retires”", retires_on=date(2026, 11, 15), series=("Av2",),
+    ret = factories.retirement(
+        "av2-2026", "Av2 “retires”", date(2026, 11, 15), series=("Av2",),
         sizes=("Standard_A2_v2",), announced_on=date(2023, 11, 1), source="feed",
         urls=("https://example.invalid/a",), replacement_series=("Dasv5",), region_exceptions=("china",),
         notes="n", modified=datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
     )
-    return Finding(
-        id=finding_id(rid, "", Rule.RETIRING_SIZE.value, ret.id), rule=Rule.RETIRING_SIZE,
-        severity=Severity.HIGH, vm_size="Standard_A2_v2",
-        resource=ResourceRef(ResourceKind.VM, rid, "vm#1?x", SUB.upper(), "RG-1", "westeurope", "",
-                             {"owner": "tëam/a", "retirement-scanner:ignore-until": "2026-04-01"}),
-        retirement=ret, days_left=259, replacement=Replacement("Standard_D2as_v5", "why", ("Standard_D2s_v5",)),
-        commands=tuple(commands), restricted=True, message="m", status=Status.SUPPRESSED, first_seen=T0,
+    return factories.finding(
+        "vm#1?x", kind=ResourceKind.VM, sub=SUB.upper(), rg="RG-1",
+        tags={"owner": "tëam/a", "retirement-scanner:ignore-until": "2026-04-01"},
+        severity=Severity.HIGH, size="Standard_A2_v2", retirement=ret, days_left=259,
+        replacement="Standard_D2as_v5", why="why", alternatives=("Standard_D2s_v5",),
+        commands=commands, restricted=True, message="m", status=Status.SUPPRESSED, first_seen=T0,
         suppressed_until=date(2026, 4, 1), suppression_reason="tag",
     )
 
