@@ -33,16 +33,24 @@ File format (scanner/data/retirements.toml; an extra file uses the same format):
     urls = ["https://azure.microsoft.com/updates?id=485569"]
     replacement_series = ["Dsv5", "Dasv5"]
     region_exceptions = []                   # clouds/regions where it does not apply: "usgov", "china"
+    region_dates = { usgovvirginia = 2026-06-30, chinanorth3 = 2027-06-30 }
+                                             # regions (or clouds) retiring on another date
     notes = ""
 
-Unknown keys, duplicate ids, unreadable series/sizes and bad dates are refused with a CatalogError
-that names the origin (file), the entry and the offending value.
+Region names are ARM location names and are stored lower-case without spaces ("US Gov Virginia"
+is read as "usgovvirginia"); a cloud name ("usgov": Azure Government including usdod*, "china":
+Azure operated by 21Vianet) stands for every region of that cloud, and a region's own date wins
+over its cloud's. A region may not be both an exception and have a date of its own.
+
+Unknown keys, duplicate ids, unreadable series/sizes, bad region names and bad dates are refused
+with a CatalogError that names the origin (file), the entry and the offending value.
 
 Merge rules (merge): built-in entries first; an extra-file entry with the id of a built-in entry
-replaces it (reported in `conflicts` only when the dates differ); then each feed-derived
+replaces it (reported in `conflicts` only when the dates differ) and keeps the built-in regional
+dates of regions it does not date itself; then each feed-derived
 retirement, oldest `modified` first, is folded into every entry that already covers any of its
 series or sizes (the same retirement announced again: VM page, Batch pools, reminders): the entry
-keeps its id and gains the feed's links. When the dates disagree the most recently modified
+keeps its id, its regional dates and gains the feed's links. When the dates disagree the most recently modified
 source wins, except that an extra-file entry is the operator's word and always keeps its date;
 every disagreement becomes a sentence in `conflicts`. Series or sizes of a feed retirement that no
 entry covers stay in a catalogue entry of their own (the feed id), so nothing announced is lost.
@@ -57,7 +65,7 @@ from datetime import date, datetime, timezone
 from importlib import resources
 
 from scanner.errors import CatalogError, SizeNameError
-from scanner.model import Retirement, ReviewItem
+from scanner.model import Retirement, ReviewItem, region_key
 from scanner.sizes import Series, parse_series, parse_size
 
 try:  # Python 3.11+
@@ -77,10 +85,11 @@ __all__ = [
 
 ALLOWED_KEYS = (
     "id", "title", "series", "sizes", "retires_on", "announced_on", "modified", "urls",
-    "replacement_series", "region_exceptions", "notes",
+    "replacement_series", "region_exceptions", "region_dates", "notes",
 )
 _REQUIRED_KEYS = ("id", "title", "retires_on")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_REGION_RE = re.compile(r"^[a-z][a-z0-9]{1,63}$")  # ARM location names: "westeurope", "usgovvirginia"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _CACHE_LIMIT = 200_000
 
@@ -120,6 +129,27 @@ def _strings(value, where: str, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise CatalogError(f"{where}: {key} must be a list of strings, got {value!r}")
     return tuple(v.strip() for v in value if v.strip())
+
+
+def _region(text: str, where: str, key: str) -> str:
+    name = region_key(text)
+    if not _REGION_RE.match(name):
+        raise CatalogError(f"{where}: {key} {text!r} is not an Azure region or cloud name "
+                           "(letters and digits, e.g. 'usgovvirginia' or 'usgov')")
+    return name
+
+
+def _region_dates(value, where: str) -> tuple[tuple[str, date], ...]:
+    if not isinstance(value, dict):
+        raise CatalogError(f"{where}: region_dates must be a table of region = date "
+                           f"(e.g. {{ usgovvirginia = 2026-06-30 }}), got {value!r}")
+    out: dict[str, date] = {}
+    for text, when in value.items():
+        name = _region(text, where, "region_dates region")
+        if name in out:
+            raise CatalogError(f"{where}: region_dates names region {name!r} twice")
+        out[name] = _date(when, where, f"region_dates.{name}")
+    return tuple(sorted(out.items()))
 
 
 def _entry(raw: dict, source: str, origin: str, index: int) -> Retirement:
@@ -168,6 +198,13 @@ def _entry(raw: dict, source: str, origin: str, index: int) -> Retirement:
     notes = raw.get("notes", "")
     if not isinstance(notes, str):
         raise CatalogError(f"{where}: notes must be a string")
+    exceptions = tuple(_region(r, where, "region_exceptions entry")
+                       for r in _strings(raw.get("region_exceptions", []), where, "region_exceptions"))
+    region_dates = _region_dates(raw.get("region_dates", {}), where)
+    both = sorted({name for name, _ in region_dates} & set(exceptions))
+    if both:
+        raise CatalogError(f"{where}: {', '.join(repr(b) for b in both)} is both in region_exceptions "
+                           "(does not apply there) and in region_dates (applies on another date)")
 
     return Retirement(
         id=rid,
@@ -179,10 +216,10 @@ def _entry(raw: dict, source: str, origin: str, index: int) -> Retirement:
         source=source,
         urls=urls,
         replacement_series=replacements,
-        region_exceptions=tuple(r.lower() for r in _strings(raw.get("region_exceptions", []), where,
-                                                               "region_exceptions")),
+        region_exceptions=exceptions,
         notes=notes.strip(),
         modified=_datetime(raw["modified"], where, "modified") if "modified" in raw else None,
+        region_dates=region_dates,
     )
 
 
@@ -329,7 +366,17 @@ def _absorb(entry: Retirement, feed: Retirement, conflicts: list[str]) -> Retire
         urls=urls,
         announced_on=entry.announced_on or feed.announced_on,
         replacement_series=entry.replacement_series or feed.replacement_series,
+        region_dates=_union_dates(entry, feed),
     )
+
+
+def _union_dates(first: Retirement, second: Retirement) -> tuple[tuple[str, date], ...]:
+    """`first`'s regional dates, plus `second`'s for regions `first` neither dates nor excludes."""
+    dates = dict(first.region_dates)
+    for name, when in second.region_dates:
+        if name not in dates and name not in first.region_exceptions:
+            dates[name] = when
+    return tuple(sorted(dates.items()))
 
 
 def merge(
@@ -353,7 +400,8 @@ def merge(
                     f"Extra catalogue entry {r.id!r} overrides the built-in date of {_label(old)}: "
                     f"{old.retires_on.isoformat()} becomes {r.retires_on.isoformat()}."
                 )
-            r = replace(r, urls=r.urls + tuple(u for u in old.urls if u not in r.urls))
+            r = replace(r, urls=r.urls + tuple(u for u in old.urls if u not in r.urls),
+                        region_dates=_union_dates(r, old))
         entries[r.id] = r
 
     for f in sorted(feed_derived, key=_mod):
@@ -418,6 +466,7 @@ def retirement_to_dict(r: Retirement) -> dict:
         "urls": list(r.urls),
         "replacement_series": list(r.replacement_series),
         "region_exceptions": list(r.region_exceptions),
+        "region_dates": {name: when.isoformat() for name, when in r.region_dates},
         "notes": r.notes,
         "modified": r.modified.isoformat() if r.modified else None,
     }

@@ -13,7 +13,10 @@ Rules (issue 4):
 
 Severity of retiring-size comes from the days left (critical when past or within
 critical_days, then high, medium, low); Gen1 findings are `info` unless the size also retires,
-in which case they share the retirement's severity. A size restricted for the subscription in
+in which case they share the retirement's severity. Dates are regional: a retirement that happens
+later in some regions (`Retirement.region_dates`) is judged by the date of the resource's region,
+and the finding carries the retirement with that date as `retires_on`. A retirement whose
+`region_exceptions` name the resource's region or cloud (see `applies_in`) gives no finding. A size restricted for the subscription in
 the region (or in the pool's zones) is flagged `restricted`: the autoscaler cannot add nodes.
 
 `catalog` is anything with `retirements_for(vm_size) -> list[Retirement]` (soonest first) and
@@ -25,11 +28,12 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from scanner import guidance
 from scanner.model import (
+    CLOUD_PREFIXES,
     Cluster,
     Finding,
     Inventory,
@@ -42,7 +46,9 @@ from scanner.model import (
     Severity,
     Sku,
     VirtualMachine,
+    cloud_of,
     finding_id,
+    region_key,
 )
 
 VIRTUAL_MACHINES_POOL = "virtualmachines"
@@ -73,14 +79,30 @@ def severity_for(days_left: int, thresholds: Thresholds = Thresholds()) -> Sever
     return Severity.LOW
 
 
+# Other names an exception may give a cloud by.
+_CLOUD_ALIASES = {
+    "usgovernment": "usgov", "azureusgovernment": "usgov", "azuregovernment": "usgov",
+    "azurechina": "china", "azurechinacloud": "china", "chinacloud": "china", "21vianet": "china",
+}
+# Region families an exception may name as a prefix ("usdod": usdodeast, usdodcentral).
+_FAMILIES = tuple(prefix for prefix, _ in CLOUD_PREFIXES)
+
+
 def applies_in(retirement: Retirement, location: str) -> bool:
-    """False when the retirement excludes the region's cloud ("usgov", "china") or the region."""
-    loc = location.lower().replace(" ", "")
+    """False when the retirement's `region_exceptions` name the location, its cloud or its family.
+
+    Locations are ARM names ("usgovvirginia", any case or spacing). Clouds: "usgov" is Azure
+    Government (usgov*, usdod*, ussec*, usnat*), "china" is Azure operated by 21Vianet (china*);
+    see `scanner.model.cloud_of`. Any other exception must name the region exactly ("eastus" does
+    not exclude "eastus2")."""
+    loc = region_key(location)
+    cloud = cloud_of(loc)
     for exc in retirement.region_exceptions:
-        e = exc.lower().replace(" ", "")
+        e = region_key(exc)
+        e = _CLOUD_ALIASES.get(e, e)
         if not e:
             continue
-        if loc == e or loc.startswith(e) or (e in ("usgov", "usgovernment") and loc.startswith(("usgov", "usdod"))):
+        if e in (loc, cloud) or (e in _FAMILIES and loc.startswith(e)):
             return False
     return True
 
@@ -128,14 +150,26 @@ class _Judge:
         self.today = today
         self.thresholds = thresholds
         self.guide = guidance.Guide(skus, catalog) if guide else None
-        self._retiring: dict[tuple[str, str], Retirement | None] = {}
+        # (size, region) -> (retirement as it applies there, the general date when the region's differs)
+        self._retiring: dict[tuple[str, str], tuple[Retirement | None, date | None]] = {}
 
     def retirement(self, vm_size: str, location: str) -> Retirement | None:
-        key = (vm_size.lower(), location.lower())
-        if key not in self._retiring:
+        """The soonest retirement of `vm_size` in `location`, with that location's date as retires_on."""
+        return self._regional(vm_size, location)[0]
+
+    def _regional(self, vm_size: str, location: str) -> tuple[Retirement | None, date | None]:
+        key = (vm_size.lower(), region_key(location))
+        hit = self._retiring.get(key)
+        if hit is None:
             found = [r for r in self.catalog.retirements_for(vm_size) if applies_in(r, location)]
-            self._retiring[key] = min(found, key=lambda r: (r.retires_on, r.id)) if found else None
-        return self._retiring[key]
+            best = min(found, key=lambda r: (r.retires_on_in(location), r.id)) if found else None
+            general = None
+            if best is not None:
+                local = best.retires_on_in(location)
+                if local != best.retires_on:
+                    best, general = replace(best, retires_on=local), best.retires_on
+            hit = self._retiring[key] = (best, general)
+        return hit
 
     # ------------------------------------------------------------------ per size
     def _size_findings(self, ref: ResourceRef, vm_size: str, zones, id_size: str, advise) -> list[Finding]:
@@ -145,7 +179,7 @@ class _Judge:
             return out
         sku = self.skus.get(ref.subscription_id, ref.location, vm_size)
         restricted = bool(sku and not sku.available_in_zones(_zones_offered(sku, zones)))
-        retirement = self.retirement(vm_size, ref.location)
+        retirement, general = self._regional(vm_size, ref.location)
         gen1_only = bool(sku and sku.gen1_only)
         if retirement is None and not gen1_only:
             return out
@@ -167,6 +201,8 @@ class _Judge:
         )
         if retirement is not None:
             when = "retired" if days < 0 else "retires"
+            regional = (f"; the date for {region_key(ref.location)}, elsewhere {general.isoformat()}"
+                        if general is not None else "")
             out.append(Finding(
                 id=finding_id(ref.id, ref.pool, Rule.RETIRING_SIZE.value, retirement.id, id_size),
                 rule=Rule.RETIRING_SIZE,
@@ -174,7 +210,7 @@ class _Judge:
                 retirement=retirement,
                 days_left=days,
                 message=(f"{vm_size} {when} on {retirement.retires_on.isoformat()} "
-                         f"({_days_text(days)}): {retirement.title}.{restricted_note}{note}"),
+                         f"({_days_text(days)}{regional}): {retirement.title}.{restricted_note}{note}"),
                 **common,
             ))
         if gen1_only:

@@ -97,9 +97,50 @@ class Retirement:
     notes: str = ""
     # When the announcement was last modified (feed records); used to settle date disagreements.
     modified: datetime | None = None
+    # Regions (ARM names, "usgovvirginia") or clouds ("usgov", "china") where the retirement
+    # happens on another date than `retires_on`, sorted by name. A region's own date wins over
+    # its cloud's.
+    region_dates: tuple[tuple[str, date], ...] = ()
 
     def days_left(self, today: date) -> int:
         return (self.retires_on - today).days
+
+    def retires_on_in(self, location: str) -> date:
+        """The date that applies in `location` (an ARM location, any case or spacing)."""
+        if self.region_dates:
+            loc = region_key(location)
+            dates = dict(self.region_dates)
+            if loc in dates:
+                return dates[loc]
+            cloud = cloud_of(loc)
+            if cloud in dates:
+                return dates[cloud]
+        return self.retires_on
+
+    def days_left_in(self, location: str, today: date) -> int:
+        return (self.retires_on_in(location) - today).days
+
+
+def region_key(location: str) -> str:
+    """A location as ARM names it: lower-case, no spaces ("US Gov Virginia" -> "usgovvirginia")."""
+    return "".join(str(location).split()).lower()
+
+
+# ARM region-name prefixes of the clouds other than Azure public. Azure Government includes the
+# DoD regions (usdod*) and the Government Secret/Top Secret regions (ussec*, usnat*); Azure
+# operated by 21Vianet names every region china*.
+CLOUD_PREFIXES = (("usgov", "usgov"), ("usdod", "usgov"), ("ussec", "usgov"), ("usnat", "usgov"),
+                  ("china", "china"))
+PUBLIC_CLOUD = "public"
+
+
+def cloud_of(location: str) -> str:
+    """The cloud of an ARM location: "usgov" (Azure Government), "china" (21Vianet) or "public"."""
+    loc = region_key(location)
+    for prefix, cloud in CLOUD_PREFIXES:
+        if loc.startswith(prefix):
+            return cloud
+    return PUBLIC_CLOUD
 
 
 @dataclass(frozen=True)
@@ -301,6 +342,7 @@ class Finding:
     severity: Severity
     vm_size: str
     resource: ResourceRef
+    # As it applies where the resource is: `retires_on` is the resource's regional date.
     retirement: Retirement | None = None
     days_left: int | None = None
     replacement: Replacement | None = None

@@ -14,10 +14,13 @@ The JSON form is a contract (schema "retirement-catalog/v1"):
     {"schema": "retirement-catalog/v1", "today": "YYYY-MM-DD",
      "retirements": [{"id", "title", "series": [...], "sizes": [...], "retires_on": "YYYY-MM-DD",
                       "days_left", "announced_on", "source": "builtin|feed|extra", "urls": [...],
-                      "replacement_series": [...], "region_exceptions": [...], "notes",
-                      "modified"}],
+                      "replacement_series": [...], "region_exceptions": [...],
+                      "region_dates": {"<region>": "YYYY-MM-DD"}, "notes", "modified"}],
      "needs_review": [{"id", "title", "url", "reason"}],
      "conflicts": [str], "errors": [{"scope", "error"}]}
+
+`retires_on` and `days_left` are the general date; `region_dates` lists the regions (ARM names)
+or clouds ("usgov", "china") where the retirement happens on another date.
 """
 
 from __future__ import annotations
@@ -140,6 +143,13 @@ def to_table(doc: dict[str, Any]) -> str:
         cells = [row[i].ljust(widths[i]) if i != 3 else row[i].rjust(widths[i]) for i in range(len(widths))]
         lines.append("  ".join(cells + [row[-1]]).rstrip())
     out = [f"Retirement catalogue on {doc['today']}: {len(doc['retirements'])} retirement(s)", *lines, ""]
+    regional = [(r["id"], r.get("region_dates") or {}) for r in doc["retirements"]]
+    regional = [(rid, dates) for rid, dates in regional if dates]
+    if regional:
+        out.append("Regional dates:")
+        for rid, dates in regional:
+            out.append(f"  {rid}: " + ", ".join(f"{name} {when}" for name, when in dates.items()))
+        out.append("")
     review = doc["needs_review"]
     out.append(f"Needs review: {len(review)}")
     for item in review:

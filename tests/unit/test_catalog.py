@@ -86,6 +86,42 @@ def test_parse_catalog_reads_every_field():
     assert r.notes == "n"
 
 
+REGIONAL = """
+[[retirement]]
+id = "ncv3-like"
+title = "NCv3 retires"
+series = ["NCv3"]
+retires_on = 2025-09-30
+region_dates = { "US Gov Virginia" = 2026-06-30, usgovarizona = "2026-06-30", ChinaNorth3 = 2027-06-30, usgov = 2026-03-31 }
+"""
+
+
+def test_parse_catalog_reads_region_dates_with_arm_region_names():
+    [r] = parse_catalog(REGIONAL, origin="x.toml")
+    assert r.region_dates == (("chinanorth3", date(2027, 6, 30)), ("usgov", date(2026, 3, 31)),
+                              ("usgovarizona", date(2026, 6, 30)), ("usgovvirginia", date(2026, 6, 30)))
+    assert r.region_exceptions == ()
+    assert retirement_to_dict(r)["region_dates"] == {
+        "chinanorth3": "2027-06-30", "usgov": "2026-03-31", "usgovarizona": "2026-06-30",
+        "usgovvirginia": "2026-06-30"}
+
+
+@pytest.mark.parametrize(("location", "expected"), [
+    ("usgovvirginia", date(2026, 6, 30)),
+    ("US Gov Virginia", date(2026, 6, 30)),   # display names and case are read like ARM names
+    ("chinanorth3", date(2027, 6, 30)),
+    ("usgovtexas", date(2026, 3, 31)),        # no date of its own: its cloud's (usgov)
+    ("usdodeast", date(2026, 3, 31)),         # DoD regions are Azure Government too
+    ("chinanorth2", date(2025, 9, 30)),       # china has no cloud-wide date here
+    ("westeurope", date(2025, 9, 30)),
+    ("", date(2025, 9, 30)),
+], ids=["region", "display-name", "china-region", "cloud-date", "dod-region", "other-china", "public", "empty"])
+def test_retires_on_in_picks_the_region_then_its_cloud_then_the_general_date(location, expected):
+    [r] = parse_catalog(REGIONAL)
+    assert r.retires_on_in(location) == expected
+    assert r.days_left_in(location, date(2025, 9, 20)) == (expected - date(2025, 9, 20)).days
+
+
 BAD_FILES = [
     ("duplicate id", '[[retirement]]\nid="a"\ntitle="t"\nseries=["B"]\nretires_on=2030-01-01\n'
                      '[[retirement]]\nid="a"\ntitle="t"\nseries=["F"]\nretires_on=2030-01-01\n',
@@ -111,6 +147,27 @@ BAD_FILES = [
     ("top-level key", 'version = 2\n', ["unknown top-level key 'version'"]),
     ("series not a list", '[[retirement]]\nid="a"\ntitle="t"\nseries=3\nretires_on=2030-01-01\n',
      ["series must be a list of strings"]),
+    ("region_dates not a table", '[[retirement]]\nid="a"\ntitle="t"\nseries=["B"]\nretires_on=2030-01-01\n'
+                                 'region_dates=["usgovvirginia"]\n',
+     ["id 'a'", "region_dates must be a table of region = date"]),
+    ("bad region name", '[[retirement]]\nid="a"\ntitle="t"\nseries=["B"]\nretires_on=2030-01-01\n'
+                        'region_dates={"us-gov-virginia"=2031-01-01}\n',
+     ["id 'a'", "region_dates region 'us-gov-virginia' is not an Azure region or cloud name"]),
+    ("bad region date", '[[retirement]]\nid="a"\ntitle="t"\nseries=["B"]\nretires_on=2030-01-01\n'
+                        'region_dates={usgovvirginia="mid 2031"}\n',
+     ["id 'a'", "region_dates.usgovvirginia = 'mid 2031' is not a date"]),
+    ("region date-time", '[[retirement]]\nid="a"\ntitle="t"\nseries=["B"]\nretires_on=2030-01-01\n'
+                         'region_dates={usgovvirginia=2031-01-01T00:00:00Z}\n',
+     ["id 'a'", "region_dates.usgovvirginia", "must be a date"]),
+    ("region named twice", '[[retirement]]\nid="a"\ntitle="t"\nseries=["B"]\nretires_on=2030-01-01\n'
+                           'region_dates={usgovvirginia=2031-01-01, "US Gov Virginia"=2031-02-01}\n',
+     ["id 'a'", "names region 'usgovvirginia' twice"]),
+    ("region excepted and dated", '[[retirement]]\nid="a"\ntitle="t"\nseries=["B"]\nretires_on=2030-01-01\n'
+                                  'region_exceptions=["china"]\nregion_dates={china=2031-01-01}\n',
+     ["id 'a'", "'china' is both in region_exceptions", "region_dates"]),
+    ("bad exception name", '[[retirement]]\nid="a"\ntitle="t"\nseries=["B"]\nretires_on=2030-01-01\n'
+                           'region_exceptions=["us gov/virginia"]\n',
+     ["id 'a'", "region_exceptions entry 'us gov/virginia' is not an Azure region or cloud name"]),
 ]
 
 
@@ -225,6 +282,17 @@ def test_extra_override_with_the_same_date_is_not_a_conflict(builtin):
     assert catalog.get("d-ds-dv2-dsv2-2028-05-01").source == "extra"
 
 
+def test_extra_override_keeps_builtin_regional_dates_it_does_not_set_itself(builtin):
+    extra = parse_catalog(
+        '[[retirement]]\nid="ncv3-2025-09-30"\ntitle="NCv3, our deadline"\nseries=["NCv3"]\n'
+        'retires_on=2025-08-31\nregion_dates={usgovvirginia=2026-05-31}\n', source="extra")
+    catalog = merge(builtin, [], extra)
+    ncv3 = catalog.get("ncv3-2025-09-30")
+    assert ncv3.source == "extra" and ncv3.retires_on == date(2025, 8, 31)
+    assert dict(ncv3.region_dates) == {"usgovvirginia": date(2026, 5, 31), "usgovarizona": date(2026, 6, 30),
+                                       "jioindiawest": date(2027, 6, 30), "chinanorth3": date(2027, 6, 30)}
+
+
 def test_load_catalog_merges_the_extra_file():
     catalog = load_catalog(str(CAT / "extra.toml"))
     assert catalog.get("contoso-ncast4v3-2030-01-31") is not None
@@ -268,6 +336,16 @@ def test_newer_announcement_with_another_date_wins_and_is_reported(builtin):
     for needle in ("'d-ds-dv2-dsv2-2028-05-01'", "'azure-updates-600001'", "2028-05-01", "2028-08-01",
                    "https://azure.microsoft.com/updates?id=600001", "using 2028-08-01"):
         assert needle in sentence
+
+
+def test_feed_announcement_moves_the_general_date_but_keeps_regional_dates(builtin):
+    later = feed("610001", series=["NCv3"], retires_on=date(2025, 10, 31), modified=utc(2027, 2, 1))
+    catalog = merge(builtin, [later], [])
+    ncv3 = catalog.get("ncv3-2025-09-30")
+    assert ncv3.retires_on == date(2025, 10, 31)
+    assert ncv3.retires_on_in("usgovvirginia") == date(2026, 6, 30)
+    assert ncv3.retires_on_in("jioindiawest") == date(2027, 6, 30)
+    assert ncv3.retires_on_in("eastus") == date(2025, 10, 31)
 
 
 def test_older_announcement_with_another_date_loses_and_is_reported(builtin):
@@ -342,3 +420,20 @@ def test_retirement_to_dict_is_json_ready(builtin):
     assert d["retires_on"] == r.retires_on.isoformat()
     assert d["modified"] == "2026-01-02T03:04:05+00:00"
     assert d["series"] == list(r.series)
+
+
+def test_catalogue_json_and_table_show_regional_dates(builtin):
+    from scanner.commands.catalog import to_json, to_table
+
+    doc = to_json(merge(builtin, [], []), date(2026, 3, 1))
+    rows = {r["id"]: r for r in doc["retirements"]}
+    assert rows["ncv3-2025-09-30"]["retires_on"] == "2025-09-30"
+    assert rows["ncv3-2025-09-30"]["region_dates"] == {
+        "chinanorth3": "2027-06-30", "jioindiawest": "2027-06-30",
+        "usgovarizona": "2026-06-30", "usgovvirginia": "2026-06-30"}
+    assert rows["b-v1-2028-11-15"]["region_dates"] == {}
+    json.dumps(doc)
+    table = to_table(doc)
+    assert ("  ncv3-2025-09-30: chinanorth3 2027-06-30, jioindiawest 2027-06-30, usgovarizona 2026-06-30, "
+            "usgovvirginia 2026-06-30\n") in table
+    assert "b-v1-2028-11-15:" not in table

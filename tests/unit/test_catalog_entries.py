@@ -154,3 +154,30 @@ def test_current_sizes_are_not_retiring(catalog, size):
 def test_sovereign_clouds_are_exempt_from_the_v3_wave(catalog):
     for rid in ("dv3-dsv3-2029-11-15", "ev3-esv3-2029-11-15"):
         assert set(catalog.get(rid).region_exceptions) == {"usgov", "china"}
+
+
+# NCv3 has later dates in some regions (ncv3-retirement page, 2025-05-28); the page names
+# Standard_NC24rs_v3 among its sizes, so the NC24rs entry carries the same extensions.
+NCV3_REGIONAL = [
+    ("usgovvirginia", date(2026, 6, 30)),
+    ("usgovarizona", date(2026, 6, 30)),
+    ("jioindiawest", date(2027, 6, 30)),
+    ("chinanorth3", date(2027, 6, 30)),
+    ("westeurope", date(2025, 9, 30)),
+    ("usgovtexas", date(2025, 9, 30)),
+    ("chinanorth2", date(2025, 9, 30)),
+    ("jioindiacentral", date(2025, 9, 30)),
+]
+
+
+@pytest.mark.parametrize("rid", ["ncv3-2025-09-30", "ncv3-nc24rs-2025-09-30"])
+@pytest.mark.parametrize(("region", "expected"), NCV3_REGIONAL, ids=[r for r, _ in NCV3_REGIONAL])
+def test_ncv3_regional_dates(catalog, rid, region, expected):
+    entry = catalog.get(rid)
+    assert entry.retires_on_in(region) == expected
+    assert entry.region_exceptions == ()  # extended regions are dated, not exempt
+
+
+def test_only_ncv3_has_regional_dates(catalog):
+    assert sorted(r.id for r in catalog.retirements if r.region_dates) == ["ncv3-2025-09-30",
+                                                                            "ncv3-nc24rs-2025-09-30"]

@@ -210,6 +210,102 @@ def test_region_exception_is_honoured():
     assert [f.resource.location for f in findings] == [REGION]
 
 
+# --------------------------------------------------------------------------- regional dates and exceptions
+
+
+def builtin_catalog():
+    from scanner.catalog import load_builtin, merge
+
+    return merge(load_builtin(), [], [])
+
+
+@pytest.mark.parametrize(
+    ("location", "retires_on", "severity"),
+    [("usgovvirginia", date(2026, 6, 30), Severity.MEDIUM),    # 121 days after TODAY
+     ("usgovarizona", date(2026, 6, 30), Severity.MEDIUM),
+     ("jioindiawest", date(2027, 6, 30), Severity.LOW),        # 486 days
+     ("chinanorth3", date(2027, 6, 30), Severity.LOW),
+     ("westeurope", date(2025, 9, 30), Severity.CRITICAL),     # retired 152 days ago
+     ("usgovtexas", date(2025, 9, 30), Severity.CRITICAL)],    # no extension there
+    ids=lambda v: v if isinstance(v, str) else str(getattr(v, "value", v)),
+)
+def test_ncv3_pool_is_judged_by_the_date_of_its_region(location, retires_on, severity):
+    from scanner.output import finding_to_json
+
+    pool = NodePool("gpu", vm_sizes=("Standard_NC6s_v3",), node_image_version=GEN2_IMAGE)
+    [f] = evaluate(Inventory(clusters=(cluster(pool, location=location),)), builtin_catalog(), index(), TODAY)
+    assert f.rule is Rule.RETIRING_SIZE and f.retirement.id == "ncv3-2025-09-30"
+    assert f.retirement.retires_on == retires_on
+    assert f.days_left == (retires_on - TODAY).days
+    assert f.severity is severity
+    out = finding_to_json(f)["retirement"]
+    assert out["retires_on"] == retires_on.isoformat() and out["days_left"] == f.days_left
+    assert f.message.startswith(f"Standard_NC6s_v3 {'retires' if f.days_left >= 0 else 'retired'} on "
+                                f"{retires_on.isoformat()} (")
+    regional = f"the date for {location}, elsewhere 2025-09-30"
+    assert (regional in f.message) is (retires_on != date(2025, 9, 30))
+
+
+def test_nc24rs_v3_gets_the_regional_extension_too():
+    inv = Inventory(vms=(vm("Standard_NC24rs_v3", location="usgovvirginia"), vm("Standard_NC24rs_v3")))
+    findings = evaluate(inv, builtin_catalog(), index(), TODAY)
+    assert sorted((f.resource.location, f.retirement.retires_on) for f in findings) == [
+        ("usgovvirginia", date(2026, 6, 30)), ("westeurope", date(2025, 9, 30))]
+
+
+def test_soonest_retirement_is_chosen_by_regional_dates():
+    extended = Retirement(id="a-extended", title="A", retires_on=TODAY + timedelta(days=20), series=("DSv2",),
+                          region_dates=(("usgovvirginia", TODAY + timedelta(days=700)),))
+    plain = Retirement(id="b-plain", title="B", retires_on=TODAY + timedelta(days=200), series=("DSv2",))
+    inv = Inventory(vms=(vm("Standard_DS2_v2", location="usgovvirginia"), vm("Standard_DS2_v2")))
+    findings = evaluate(inv, Catalog(retirements=(extended, plain)), index(), TODAY)
+    assert sorted((f.resource.location, f.retirement.id, f.days_left) for f in findings) == [
+        ("usgovvirginia", "b-plain", 200), ("westeurope", "a-extended", 20)]
+
+
+@pytest.mark.parametrize(
+    ("location", "found"),
+    [("usgovvirginia", False), ("usgovtexas", False), ("usdodeast", False), ("chinaeast2", False),
+     ("chinanorth3", False), ("China East 2", False), ("westeurope", True), ("eastus2", True),
+     ("southindia", True)],
+    ids=lambda v: v if isinstance(v, str) else ("finding" if v else "none"),
+)
+def test_v3_wave_does_not_apply_in_government_or_china_clouds(location, found):
+    pool = NodePool("np1", vm_sizes=("Standard_D4s_v3",), node_image_version=GEN2_IMAGE)
+    inv = Inventory(clusters=(cluster(pool, location=location),), vms=(vm("Standard_E4s_v3", location=location),))
+    findings = evaluate(inv, builtin_catalog(), index(), TODAY)
+    assert sorted(f.retirement.id for f in findings) == (
+        ["dv3-dsv3-2029-11-15", "ev3-esv3-2029-11-15"] if found else [])
+
+
+@pytest.mark.parametrize(
+    ("location", "cloud"),
+    [("usgovvirginia", "usgov"), ("usgovarizona", "usgov"), ("usdodcentral", "usgov"), ("usseceast", "usgov"),
+     ("usnatwest", "usgov"), ("chinanorth3", "china"), ("chinaeast2", "china"), ("China North", "china"),
+     ("US Gov Virginia", "usgov"), ("westeurope", "public"), ("eastus", "public"), ("jioindiawest", "public"),
+     ("", "public")],
+)
+def test_arm_regions_map_to_their_clouds(location, cloud):
+    from scanner.model import cloud_of
+
+    assert cloud_of(location) == cloud
+
+
+@pytest.mark.parametrize(
+    ("exceptions", "location", "applies"),
+    [(("eastus",), "eastus", False), (("eastus",), "eastus2", True), (("EastUS",), "East US", False),
+     (("usgov",), "usdodeast", False), (("usdod",), "usdodeast", False), (("usdod",), "usgovvirginia", True),
+     (("usgovernment",), "usgovtexas", False), (("AzureChinaCloud",), "chinanorth2", False),
+     (("china",), "westeurope", True), (("usgov",), "australiaeast", True)],
+    ids=["region", "not-a-prefix", "case-and-spaces", "cloud-covers-dod", "dod-family", "dod-not-gov",
+         "cloud-alias", "china-alias", "china-elsewhere", "usgov-elsewhere"],
+)
+def test_region_exceptions_name_regions_exactly_and_clouds_by_their_regions(exceptions, location, applies):
+    from scanner.judge import applies_in
+
+    assert applies_in(dsv2(region_exceptions=exceptions), location) is applies
+
+
 def test_soonest_retirement_wins_for_a_size():
     later = Retirement(id="later", title="later", retires_on=TODAY + timedelta(days=900), series=("DSv2",))
     sooner = Retirement(id="sooner", title="sooner", retires_on=TODAY + timedelta(days=20), sizes=("Standard_DS2_v2",))
