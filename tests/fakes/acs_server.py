@@ -22,35 +22,29 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import uuid
-from collections import deque
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
+from tests.fakes.loopback import StatusScript
 from tests.fakes.tls import https_server
 
 
-class AcsFake:
+class AcsFake(StatusScript):
     def __init__(self) -> None:
+        super().__init__()
         self.key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
         self.sent: list[dict] = []
         self.operations: dict[str, dict] = {}
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status)
-        self._script: deque[int] = deque()
         self.retry_after = "0"
         self.base_url = ""
         self.cert_path = ""
-        self.lock = threading.Lock()
 
     @property
     def connection_string(self) -> str:
         return f"endpoint={self.base_url}/;accesskey={self.key}"
-
-    def script(self, statuses) -> None:
-        with self.lock:
-            self._script.extend(statuses)
 
     def signature_ok(self, method: str, path: str, headers, body: bytes) -> bool:
         date = headers.get("x-ms-date", "")
@@ -95,8 +89,7 @@ def acs_server(tmpdir) -> Iterator[AcsFake]:
                 return self._reply(404, {"error": {"code": "NotFound", "message": self.path}})
             if not self._auth(body):
                 return None
-            with fake.lock:
-                scripted = fake._script.popleft() if fake._script else None
+            scripted = fake.next()
             if scripted is not None:
                 headers = {"Retry-After": fake.retry_after} if scripted == 429 else {}
                 return self._reply(scripted, {"error": {"code": "TooManyRequests" if scripted == 429

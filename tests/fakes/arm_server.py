@@ -30,7 +30,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import os
 import re
 import secrets
 import threading
@@ -40,7 +39,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.fakes.tls import https_server, serve_in_thread, trusted
+from tests.fakes.tls import env_vars, https_server, serve_in_thread, trusted
 
 ARG_PATH = "/providers/microsoft.resourcegraph/resources"
 
@@ -136,18 +135,9 @@ class FakeArm:
                 "AZURE_RESOURCE_MANAGER_ENDPOINT": base_url,
                 "REQUESTS_CA_BUNDLE": cert_path,
             }
-            saved = {k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
-            os.environ["IDENTITY_ENDPOINT"] = self.msi_url
-            os.environ["IDENTITY_HEADER"] = self.identity_header
-            try:
-                with trusted(cert_path):
-                    yield env
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
+            identity = {"IDENTITY_ENDPOINT": self.msi_url, "IDENTITY_HEADER": self.identity_header}
+            with env_vars(identity), trusted(cert_path):
+                yield env
 
     # ------------------------------------------------------------------ handlers
     def handle(self, method: str, path: str, query: dict, headers: dict, body: bytes) -> tuple[int, dict, object]:

@@ -5,6 +5,7 @@
     server_context(cert_path, key_path) -> ssl.SSLContext
     serve_in_thread(server) -> context manager: runs server.serve_forever() in a daemon thread,
         shuts it down and closes it on exit.
+    env_vars({name: value}) -> context manager: sets those environment variables, restores after.
     trusted(cert_path) -> context manager: sets REQUESTS_CA_BUNDLE / SSL_CERT_FILE /
         CURL_CA_BUNDLE for the duration, so requests (and so the Azure SDK) trust only that cert.
     https_server(handler_cls, tmpdir) -> context manager yielding (server, base_url, cert_path):
@@ -94,18 +95,24 @@ _TRUST_VARS = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE")
 
 
 @contextlib.contextmanager
-def trusted(cert_path: str) -> Iterator[str]:
-    old = {k: os.environ.get(k) for k in _TRUST_VARS}
-    for k in _TRUST_VARS:
-        os.environ[k] = cert_path
+def env_vars(values: dict[str, str]) -> Iterator[dict[str, str]]:
+    """Set these environment variables for the duration; restore (or remove) them after."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
-        yield cert_path
+        yield values
     finally:
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@contextlib.contextmanager
+def trusted(cert_path: str) -> Iterator[str]:
+    with env_vars(dict.fromkeys(_TRUST_VARS, cert_path)):
+        yield cert_path
 
 
 class _TLSServer(ThreadingHTTPServer):

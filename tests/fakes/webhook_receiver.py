@@ -17,41 +17,36 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-import threading
-from collections import deque
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.loopback import StatusScript
+from tests.fakes.tls import serve_in_thread
 
-class WebhookReceiver:
+
+class WebhookReceiver(StatusScript):
     def __init__(self) -> None:
+        super().__init__()
         self.sig = secrets.token_urlsafe(24)
         self.path = f"/workflows/{secrets.token_hex(8)}/triggers/manual/paths/invoke"
         self.posts: list[dict] = []
         self.requests: list[tuple[int, bytes]] = []
         self.default = 202
         self.retry_after: str | None = "0"
-        self._script: deque[int] = deque()
-        self._lock = threading.Lock()
         self.port = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{self.path}?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sig={self.sig}"
 
-    def script(self, statuses) -> None:
-        with self._lock:
-            self._script.extend(statuses)
-
     def _answer(self, path: str, body: bytes) -> int:
         parts = urlsplit(path)
         if parts.path != self.path or parse_qs(parts.query).get("sig") != [self.sig]:
             status = 404
         else:
-            with self._lock:
-                status = self._script.popleft() if self._script else self.default
-        with self._lock:
+            status = self.next(self.default)
+        with self.lock:
             self.requests.append((status, body))
             if status in (200, 202):
                 self.posts.append(json.loads(body.decode("utf-8")))
@@ -79,11 +74,5 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     hook.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serve_in_thread(server):
         yield hook
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

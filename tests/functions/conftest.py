@@ -15,16 +15,14 @@ from __future__ import annotations
 import copy
 import json
 import os
-import threading
 import time
-import urllib.parse
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.conftest import FIXTURES, ROOT
 from tests.fakes.azurite import unique_name
+from tests.fakes.loopback import LoopbackServer
 
 API_FIXTURE = FIXTURES / "feed" / "api-v2-retirements-2025-08-to-2026-08.json"
 SETTING_NAMES = set(json.loads((ROOT / "local.settings.example.json").read_text())["Values"]) | {
@@ -33,47 +31,25 @@ SETTING_NAMES = set(json.loads((ROOT / "local.settings.example.json").read_text(
 }
 
 
-class FeedServer:
+class FeedServer(LoopbackServer):
     """The JSON API at /api/v2/azure (RSS fallback at /rss answers 503 unless `rss` is set)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.records: list[dict] = copy.deepcopy(json.loads(API_FIXTURE.read_text(encoding="utf-8"))["value"])
-        self.requests: list[dict] = []
         self.delay = 0.0
         self.down = False
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                parts = urllib.parse.urlsplit(self.path)
-                req = {"path": parts.path, "query": dict(urllib.parse.parse_qsl(parts.query)),
-                       "headers": dict(self.headers.items())}
-                outer.requests.append(req)
-                if outer.delay:
-                    time.sleep(outer.delay)
-                status, headers, body = outer.answer(req)
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.url = f"{self.base}/releasecommunications/api/v2/azure"
         self.rss_url = f"{self.base}/rss"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def etag(self) -> str:
         stamp = max((r.get("modified") or "") for r in self.records)
         return f'"{len(self.records)}-{stamp}"'
 
-    def answer(self, req: dict) -> tuple[int, dict, bytes]:
+    def respond(self, req: dict) -> tuple[int, dict, bytes]:
+        if self.delay:
+            time.sleep(self.delay)
         if self.down or not req["path"].endswith("/api/v2/azure"):
             return 503, {"Retry-After": "0"}, b"unavailable"
         if req["headers"].get("If-None-Match") == self.etag:
@@ -89,14 +65,6 @@ class FeedServer:
 
     def add(self, record: dict) -> None:
         self.records.append(record)
-
-    def __enter__(self) -> FeedServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def new_retirement_record(record_id: str = "990001", series: str = "Ddsv5",

@@ -8,11 +8,9 @@ fallback JSON API -> RSS, and `python -m scanner catalog --feed URL`.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 from collections.abc import Callable
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -20,6 +18,7 @@ from scanner import USER_AGENT
 from scanner.collectors import azure_updates as au
 from scanner.errors import FeedError
 from tests.conftest import FIXTURES
+from tests.fakes.loopback import LoopbackServer, Reply
 
 pytestmark = pytest.mark.integration
 
@@ -27,46 +26,17 @@ FEED = FIXTURES / "feed"
 API = json.loads((FEED / "api-v2-retirements-2025-08-to-2026-08.json").read_text(encoding="utf-8"))
 RSS = (FEED / "rss-v2-reconstructed-retirements.xml").read_bytes()
 
-Reply = tuple[int, dict[str, str], bytes]
 
-
-class FeedServer:
+class FeedServer(LoopbackServer):
     """Routes by path; `handler(request) -> (status, headers, body)`; records every request."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.routes: dict[str, Callable[[dict], Reply]] = {}
-        self.requests: list[dict] = []
-        outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                parts = urllib.parse.urlsplit(self.path)
-                req = {"path": parts.path, "query": dict(urllib.parse.parse_qsl(parts.query)),
-                       "raw_query": parts.query, "headers": dict(self.headers.items())}
-                outer.requests.append(req)
-                route = outer.routes.get(parts.path)
-                status, headers, body = route(req) if route else (404, {}, b"not found")
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> FeedServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def respond(self, req: dict) -> Reply:
+        route = self.routes.get(req["path"])
+        return route(req) if route else (404, {}, b"not found")
 
 
 @pytest.fixture
