@@ -42,7 +42,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -355,6 +355,15 @@ def _cluster_id(sub: str, rg: str, name: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}"
 
 
+def _parsed(rows: Iterable[tuple[int, Mapping]], parse: Callable[[Mapping], Any], errors: list[ScopeError]) -> Iterator:
+    """parse(row) for each (row number, row); a row that does not parse becomes an error naming its id."""
+    for n, row in rows:
+        try:
+            yield parse(row)
+        except _RowError as exc:
+            errors.append(ScopeError(str(_get(row, "id", "")) or f"row {n}", str(exc)))
+
+
 def to_resources(rows: Iterable[Mapping]) -> Inventory:
     """Typed inventory from ARM-shaped rows (see the module docstring). Pure."""
     if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
@@ -407,12 +416,7 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
         return cluster, pool
 
     scale_sets: list[ScaleSet] = []
-    for n, row in vmss_rows:
-        try:
-            ss = _parse_vmss(row)
-        except _RowError as exc:
-            errors.append(ScopeError(str(_get(row, "id", "")) or f"row {n}", str(exc)))
-            continue
+    for ss in _parsed(vmss_rows, _parse_vmss, errors):
         cluster, pool = owner(ss.subscription_id, ss.resource_group, ss.tags)
         if cluster is not None:
             continue  # reported through its node pool
@@ -421,12 +425,7 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
         scale_sets.append(ss)
 
     vms: list[VirtualMachine] = []
-    for n, row in vm_rows:
-        try:
-            vm = _parse_vm(row)
-        except _RowError as exc:
-            errors.append(ScopeError(str(_get(row, "id", "")) or f"row {n}", str(exc)))
-            continue
+    for vm in _parsed(vm_rows, _parse_vm, errors):
         cluster, _pool = owner(vm.subscription_id, vm.resource_group, vm.tags)
         if cluster is not None:
             continue  # a node of an AKS VirtualMachines pool
