@@ -10,6 +10,9 @@
       .for_scale_set(vmss) -> Advice
     new_pool_name(old, os_type, target_size, taken) -> str
     series_key(vm_size) -> str                 "Standard_D4s_v5" -> "dsv5" (family+features+version)
+    successors(vm_size) -> tuple[str, ...]     SUCCESSORS of the size's series (sizes.series_name)
+
+Size names are read by scanner.sizes.parse_size only (one parser for the whole scanner).
 
 A replacement supports Gen2, has the same CPU architecture, no fewer vCPUs, no less memory, no
 fewer GPUs (and no GPU when the current size has none), keeps premium storage / ephemeral OS
@@ -35,87 +38,69 @@ from scanner import sizes
 from scanner.errors import SizeNameError
 from scanner.model import Cluster, NodePool, Replacement, ScaleSet, Sku, VirtualMachine
 
-# Natural successor lines, keyed by family_key() of the current size; values are series_key()s
-# in order of preference. Facts from the Azure size migration guides; the order is our choice.
+# Natural successor lines, keyed by the canonical series of the current size
+# (scanner.sizes.series_name: "DSv2", "Dsv3", "NCv3", "Lsv2"); values are series_key()s in order
+# of preference. Facts from the Azure size migration guides; the order is our choice.
 _D_SUCCESSORS = ("dsv5", "ddsv5", "dasv5", "dadsv5", "dsv6", "ddsv6", "dasv6", "dadsv6", "dv5", "ddv5",
                  "esv5", "edsv5", "easv5", "esv6", "edsv6", "easv6")
 _GENERAL_RANK = {k: i for i, k in enumerate(_D_SUCCESSORS)}
+_F_SUCCESSORS = ("falsv6", "fasv6", "dlsv5", "dldsv5", "dalsv6", "dlsv6", "dsv5")
+_B_SUCCESSORS = ("bsv2", "basv2", "bmsv2", "blsv2", "btsv2")
+_A_SUCCESSORS = ("dasv5", "bsv2", "basv2", "dsv5")
+_G_SUCCESSORS = ("esv5", "edsv5", "ebdsv5", "msv2")
+_L_SUCCESSORS = ("lsv3", "lasv3", "lsv4")
+_HPC_SUCCESSORS = ("hbrsv4", "hxrs", "hbrsv3")
+_M_V2_SUCCESSORS = ("msv3", "mdsv3")
 SUCCESSORS: dict[str, tuple[str, ...]] = {
-    "d": _D_SUCCESSORS, "ds": _D_SUCCESSORS, "dv2": _D_SUCCESSORS, "dsv2": _D_SUCCESSORS,
-    "dv3": _D_SUCCESSORS, "dsv3": _D_SUCCESSORS,
-    "ev3": ("esv5", "edsv5", "easv5", "esv6", "edsv6", "easv6", "ev5", "edv5"),
-    "esv3": ("esv5", "edsv5", "easv5", "esv6", "edsv6", "easv6"),
-    "f": ("falsv6", "fasv6", "dlsv5", "dldsv5", "dalsv6", "dlsv6", "dsv5"),
-    "fs": ("falsv6", "fasv6", "dlsv5", "dldsv5", "dalsv6", "dlsv6", "dsv5"),
-    "fv2": ("falsv6", "fasv6", "dlsv5", "dldsv5", "dalsv6", "dlsv6", "dsv5"),
-    "fsv2": ("falsv6", "fasv6", "dlsv5", "dldsv5", "dalsv6", "dlsv6", "dsv5"),
-    "b": ("bsv2", "basv2", "bmsv2", "blsv2", "btsv2"),
-    "bv1": ("bsv2", "basv2", "bmsv2", "blsv2", "btsv2"),
-    "av2": ("dasv5", "bsv2", "basv2", "dsv5", "easv5", "esv5"),
-    "amv2": ("easv5", "esv5", "dasv5", "dsv5"),
-    "a": ("dasv5", "bsv2", "basv2", "dsv5"),
-    "basica": ("dasv5", "bsv2", "basv2", "dsv5"),
-    "g": ("esv5", "edsv5", "ebdsv5", "msv2"), "gs": ("esv5", "edsv5", "ebdsv5", "msv2"),
-    "l": ("lsv3", "lasv3", "lsv4"), "lv2": ("lsv3", "lasv3", "lsv4"),
-    "h": ("hbrsv4", "hxrs", "hbrsv3"), "hb": ("hbrsv4", "hxrs", "hbrsv3"), "hbv2": ("hbrsv4", "hxrs", "hbrsv3"),
-    "hc": ("hbrsv4", "hxrs", "hbrsv3"),
-    "nv": ("nvadsa10v5", "nvadsv710v5"), "nvv3": ("nvadsa10v5",), "nvv4": ("nvadsv710v5", "nvadsa10v5"),
-    "nc": ("ncast4v3", "ncadsa100v4", "ncadsh100v5"),
-    "ncv2": ("ncadsa100v4", "ncadsh100v5", "ncast4v3"),
-    "ncv3": ("ncadsa100v4", "ncadsh100v5", "ncast4v3"),
-    "nd": ("ncadsa100v4", "ndasrv4", "ndamsra100v4"), "ndv2": ("ndasrv4", "ndamsra100v4"),
-    "np": ("nvadsa10v5",),
-    "m": ("msv2", "mdsv2", "msv3", "mdsv3"), "mv2": ("msv3", "mdsv3"),
+    "D": _D_SUCCESSORS, "DS": _D_SUCCESSORS, "Dv2": _D_SUCCESSORS, "DSv2": _D_SUCCESSORS,
+    "Dv3": _D_SUCCESSORS, "Dsv3": _D_SUCCESSORS,
+    "Ev3": ("esv5", "edsv5", "easv5", "esv6", "edsv6", "easv6", "ev5", "edv5"),
+    "Esv3": ("esv5", "edsv5", "easv5", "esv6", "edsv6", "easv6"),
+    "F": _F_SUCCESSORS, "Fs": _F_SUCCESSORS, "Fsv2": _F_SUCCESSORS,
+    "B": _B_SUCCESSORS,
+    "Av2": ("dasv5", "bsv2", "basv2", "dsv5", "easv5", "esv5"),
+    "Amv2": ("easv5", "esv5", "dasv5", "dsv5"),
+    "A": _A_SUCCESSORS,  # Basic_A and Standard_A (v1)
+    "G": _G_SUCCESSORS, "GS": _G_SUCCESSORS,
+    "Ls": _L_SUCCESSORS, "Lsv2": _L_SUCCESSORS,
+    "H": _HPC_SUCCESSORS, "HB": _HPC_SUCCESSORS, "HBv2": _HPC_SUCCESSORS, "HC": _HPC_SUCCESSORS,
+    "NV": ("nvadsa10v5", "nvadsv710v5"), "NVv3": ("nvadsa10v5",), "NVv4": ("nvadsv710v5", "nvadsa10v5"),
+    "NC": ("ncast4v3", "ncadsa100v4", "ncadsh100v5"),
+    "NCv2": ("ncadsa100v4", "ncadsh100v5", "ncast4v3"),
+    "NCv3": ("ncadsa100v4", "ncadsh100v5", "ncast4v3"),
+    "ND": ("ncadsa100v4", "ndasrv4", "ndamsra100v4"), "NDv2": ("ndasrv4", "ndamsra100v4"),
+    "NP": ("nvadsa10v5",),
+    "M": ("msv2", "mdsv2", "msv3", "mdsv3"), "Mv2": _M_V2_SUCCESSORS, "Msv2": _M_V2_SUCCESSORS,
+    "Mdsv2": _M_V2_SUCCESSORS,
 }
 
-@functools.lru_cache(maxsize=4096)
-def _parts(vm_size: str) -> tuple[str, str, str, str] | None:
-    """(family, features, accelerator, version) of a size name, all lower-case, or None."""
-    name = vm_size.strip().lower()
-    basic = name.startswith("basic_")
-    m = re.match(r"^(?:standard_|basic_)?([a-z]+)(\d+)(?:-\d+)?([a-z]*)((?:_[a-z0-9]+)*)$", name)
-    if not m:
+
+def _size(vm_size: str) -> sizes.SizeName | None:
+    """The parsed size (scanner.sizes.parse_size, cached there), or None for other text."""
+    try:
+        return sizes.parse_size(vm_size)
+    except (SizeNameError, TypeError):
         return None
-    family, _cpus, features, rest = m.groups()
-    tokens = [t for t in rest.split("_") if t and t != "promo"]
-    version = ""
-    accel = []
-    for t in tokens:
-        if re.fullmatch(r"v\d+", t):
-            version = t
-        else:
-            accel.append(t)
-    if basic:
-        family = "basic" + family
-    return family, features, "".join(accel), version
 
 
+@functools.lru_cache(maxsize=4096)
 def series_key(vm_size: str) -> str:
-    """"Standard_D4s_v5" -> "dsv5", "Standard_NV36ads_A10_v5" -> "nvadsa10v5", "Standard_B2ms" -> "bms".
-    Unknown shapes give the lower-cased name."""
-    parts = _parts(vm_size)
-    if parts is None:
-        return vm_size.strip().lower()
-    family, features, accel, version = parts
-    return f"{family}{features}{accel}{version}"
+    """Family, feature letters as written, qualifiers and version, lower-case: the key of a
+    successor line. "Standard_D4s_v5" -> "dsv5", "Standard_NV36ads_A10_v5" -> "nvadsa10v5",
+    "Standard_B2ms" -> "bms", "Standard_NV4ads_V710_v5" -> "nvadsv710v5", "Basic_A1" -> "basica".
+    Text that is not a VM size name gives itself, lower-cased."""
+    s = _size(vm_size)
+    if s is None:
+        return str(vm_size).strip().lower()
+    tier = "basic" if s.tier == "Basic" else ""
+    version = f"v{s.version}" if s.version is not None else ""
+    return f"{tier}{s.family.lower()}{s.features}{''.join(s.qualifiers).lower()}{version}"
 
 
-def family_key(vm_size: str) -> str:
-    """Series without feature letters, for looking up successors: "Standard_DS2_v2" -> "dsv2",
-    "Standard_D2_v2" -> "dv2", "Standard_F4s_v2" -> "fsv2", "Standard_B2ms" -> "b",
-    "Standard_A2m_v2" -> "amv2", "Standard_NC6s_v3" -> "ncv3", "Standard_HB120rs_v2" -> "hbv2"."""
-    parts = _parts(vm_size)
-    if parts is None:
-        return vm_size.strip().lower()
-    family, features, accel, version = parts
-    key = f"{family}{accel}{version}"
-    if family in ("f", "a") and features in ("s", "m") and version:
-        key = f"{family}{features}{accel}{version}"  # Fsv2 and Amv2 are their own lines
-    if family == "f" and features == "s" and not version:
-        key = "fs"
-    if family == "ds" or family == "gs":
-        key = f"{family}{version}"
-    return key
+def successors(vm_size: str) -> tuple[str, ...]:
+    """The natural successor lines (series_key()s) of a size's series; () when none is known."""
+    s = _size(vm_size)
+    return SUCCESSORS.get(sizes.series_name(s), ()) if s is not None else ()
 
 
 def _norm_series(text: str) -> str:
@@ -124,26 +109,24 @@ def _norm_series(text: str) -> str:
 
 
 def _version_number(vm_size: str) -> int:
-    parts = _parts(vm_size)
-    if parts and parts[3]:
-        return int(parts[3][1:])
-    return 1
+    s = _size(vm_size)
+    return s.effective_version if s is not None else 1
 
 
 def _is_burstable(vm_size: str) -> bool:
-    parts = _parts(vm_size)
-    return bool(parts) and parts[0] == "b"
+    s = _size(vm_size)
+    return s is not None and s.family == "B"
 
 
 def _is_special(vm_size: str) -> bool:
     """Sizes never offered as a general replacement: constrained-core, promo, basic, unparseable."""
-    name = vm_size.lower()
-    return "-" in name or "_promo" in name or name.startswith("basic_") or _parts(vm_size) is None
+    s = _size(vm_size)
+    return s is None or s.constrained is not None or s.promo or s.tier == "Basic"
 
 
 def _is_confidential(vm_size: str) -> bool:
-    parts = _parts(vm_size)
-    return bool(parts) and (parts[0].startswith(("dc", "ec", "ncc")) or "cc" in parts[2])
+    s = _size(vm_size)
+    return s is not None and (s.family in ("DC", "EC", "NCC") or "cc" in "".join(s.qualifiers).lower())
 
 
 # --------------------------------------------------------------------------- replacement
@@ -199,7 +182,7 @@ class Guide:
             for r in self.catalog.retirements_for(vm_size):
                 # as announcements write them ("Bsv2", "HBv4"): "~" marks text for sizes.parse_series
                 named.extend("~" + s.strip() for s in r.replacement_series if s.strip())
-            named.extend(SUCCESSORS.get(family_key(vm_size), ()))
+            named.extend(successors(vm_size))
             self._preferred[key] = tuple(dict.fromkeys(named))
         return self._preferred[key]
 
@@ -507,7 +490,8 @@ def new_pool_name(old: str, os_type: str, target_size: str, taken=()) -> str:
         base = stripped
     if not base or not base[0].isalpha():
         base = ("w" if windows else "np") + base
-    version = _parts(target_size)[3] if _parts(target_size) else ""
+    target = _size(target_size)
+    version = f"v{target.version}" if target is not None and target.version is not None else ""
     used = {t.lower() for t in taken} | {old.lower()}
     for suffix in itertools.chain((version or "g2",), map(str, range(2, 100))):
         name = base[: limit - len(suffix)] + suffix

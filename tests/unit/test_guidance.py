@@ -10,8 +10,9 @@ import pytest
 
 from scanner.catalog import Catalog
 from scanner.collectors.skus import SkuIndex
-from scanner.guidance import Guide, new_pool_name, series_key
+from scanner.guidance import SUCCESSORS, Guide, new_pool_name, series_key, successors
 from scanner.model import Cluster, NodePool, Retirement, ScaleSet, Sku, VirtualMachine
+from scanner.sizes import parse_series
 
 SUB = "5f1c2a3e-9b4d-4c6a-8e2f-1a2b3c4d5e01"
 REGION = "westeurope"
@@ -161,10 +162,50 @@ def test_catalogue_replacement_series_preferred():
 @pytest.mark.parametrize(
     ("size", "key"),
     [("Standard_D4s_v5", "dsv5"), ("Standard_NV36ads_A10_v5", "nvadsa10v5"), ("Standard_DS2_v2", "dsv2"),
-     ("Standard_B2ms", "bms"), ("Standard_NC24ads_A100_v4", "ncadsa100v4"), ("Standard_F2als_v6", "falsv6")],
+     ("Standard_B2ms", "bms"), ("Standard_NC24ads_A100_v4", "ncadsa100v4"), ("Standard_F2als_v6", "falsv6"),
+     # an accelerator that looks like a version ("V710") is not the version
+     ("Standard_NV4ads_V710_v5", "nvadsv710v5"), ("standard_nv4ADS_v710_V5", "nvadsv710v5"),
+     ("Basic_A1", "basica"), ("Standard_D2_v2_Promo", "dv2"), ("Standard_DS11-1_v2", "dsv2"),
+     ("Standard_LRS", "standard_lrs")],
 )
 def test_series_key(size, key):
     assert series_key(size) == key
+
+
+@pytest.mark.parametrize(
+    ("size", "line"),
+    [("Standard_DS2_v2", "dsv5"), ("Standard_D2_v2_Promo", "dsv5"), ("Standard_DS11-1_v2", "dsv5"),
+     ("Standard_D4s_v3", "dsv5"), ("Standard_E4s_v3", "esv5"), ("Standard_E64i_v3", "esv5"),
+     ("Standard_F4s_v2", "falsv6"), ("Standard_F4s", "falsv6"), ("Standard_B2ms", "bsv2"), ("Basic_A2", "dasv5"),
+     ("Standard_A2m_v2", "easv5"), ("Standard_L8s", "lsv3"), ("Standard_L8s_v2", "lsv3"),
+     ("Standard_H16mr", "hbrsv4"), ("Standard_HB120rs_v2", "hbrsv4"), ("Standard_NC24rs_v3", "ncadsa100v4"),
+     ("Standard_NV4as_v4", "nvadsv710v5"), ("Standard_M192ids_v2", "msv3"), ("Standard_GS4-8", "esv5")],
+)
+def test_successor_lines_follow_the_series_of_the_size(size, line):
+    assert successors(size)[0] == line
+
+
+def test_successor_table_keys_are_canonical_series_names():
+    # a key that is not what sizes.series_name writes would never be looked up
+    for key in SUCCESSORS:
+        assert parse_series(key).name == key
+
+
+@pytest.mark.parametrize("size", ["Standard_D4s_v5", "Standard_NC24ads_A100_v4", "Standard_LRS", ""])
+def test_no_successor_line_for_current_or_unknown_sizes(size):
+    assert successors(size) == ()
+
+
+def test_nvv4_without_catalogue_replacements_moves_to_its_v710_successor():
+    # feed-derived retirements carry no replacement_series: the successor table decides
+    nvv4 = Retirement(id="nvv4", title="NVv4", retires_on=date(2026, 9, 30), series=("NVv4",))
+    skus = SkuIndex.from_skus([sku("Standard_NV8as_v4", 8, 28, gpus=1),
+                               sku("Standard_NV12ads_A10_v5", 12, 110, gens="V2", gpus=1),
+                               sku("Standard_NV8ads_V710_v5", 8, 40, gens="V2", gpus=1)])
+    repl, _ = Guide(skus, Catalog(retirements=(nvv4,))).replacement(SUB, REGION, "Standard_NV8as_v4")
+    assert repl.vm_size == "Standard_NV8ads_V710_v5"
+    assert repl.alternatives == ("Standard_NV12ads_A10_v5",)
+    assert repl.why.startswith("successor line for Standard_NV8as_v4")
 
 
 # --------------------------------------------------------------------------- commands
