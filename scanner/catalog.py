@@ -65,7 +65,7 @@ from datetime import date, datetime, timezone
 from importlib import resources
 
 from scanner.errors import CatalogError, SizeNameError
-from scanner.model import Retirement, ReviewItem, region_key
+from scanner.model import Retirement, ReviewItem, cloud_of, region_key
 from scanner.sizes import Series, parse_series, parse_size
 
 try:  # Python 3.11+
@@ -201,10 +201,10 @@ def _entry(raw: dict, source: str, origin: str, index: int) -> Retirement:
     exceptions = tuple(_region(r, where, "region_exceptions entry")
                        for r in _strings(raw.get("region_exceptions", []), where, "region_exceptions"))
     region_dates = _region_dates(raw.get("region_dates", {}), where)
-    both = sorted({name for name, _ in region_dates} & set(exceptions))
+    both = sorted(name for name, _ in region_dates if name in exceptions or cloud_of(name) in exceptions)
     if both:
         raise CatalogError(f"{where}: {', '.join(repr(b) for b in both)} is both in region_exceptions "
-                           "(does not apply there) and in region_dates (applies on another date)")
+                           "(does not apply there, itself or its cloud) and in region_dates (applies on another date)")
 
     return Retirement(
         id=rid,

@@ -165,6 +165,9 @@ BAD_FILES = [
     ("region excepted and dated", '[[retirement]]\nid="a"\ntitle="t"\nseries=["B"]\nretires_on=2030-01-01\n'
                                   'region_exceptions=["china"]\nregion_dates={china=2031-01-01}\n',
      ["id 'a'", "'china' is both in region_exceptions", "region_dates"]),
+    ("region dated in an excepted cloud", '[[retirement]]\nid="a"\ntitle="t"\nseries=["B"]\nretires_on=2030-01-01\n'
+                                          'region_exceptions=["usgov"]\nregion_dates={usdodeast=2031-01-01}\n',
+     ["id 'a'", "'usdodeast' is both in region_exceptions", "its cloud"]),
     ("bad exception name", '[[retirement]]\nid="a"\ntitle="t"\nseries=["B"]\nretires_on=2030-01-01\n'
                            'region_exceptions=["us gov/virginia"]\n',
      ["id 'a'", "region_exceptions entry 'us gov/virginia' is not an Azure region or cloud name"]),
