@@ -727,10 +727,11 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 class _BatchRunner:
     """Runs every inventory query for a batch of subscriptions; isolates subscriptions that fail."""
 
-    def __init__(self, session: ArgSession, queries: dict[str, str], bisect_budget: int = 64) -> None:
+    def __init__(self, session: ArgSession, queries: dict[str, str], bisect_budget: int = 64,
+                 check_visible: bool = True) -> None:
         self.session = session
         self.queries = queries
-        self.visible_query = load_query("subscriptions")
+        self.visible_query = load_query("subscriptions") if check_visible else ""
         self.rows: list[dict] = []
         self.seen: set[str] = set()
         self.errors: list[ScopeError] = []
@@ -743,14 +744,16 @@ class _BatchRunner:
             return
         rows: list[dict] = []
         try:
-            readable = {str(r.get("subscriptionId") or "").lower() for r in self.session.query(self.visible_query, batch)}
-            unseen = [s for s in batch if s not in readable]
-            for sid in unseen:
-                self.errors.append(ScopeError(f"subscription {sid}", "Resource Graph returned nothing for it "
-                                              "(no read access to the subscription?)"))
-            batch = [s for s in batch if s in readable]
-            if not batch:
-                return
+            if self.visible_query:
+                readable = {str(r.get("subscriptionId") or "").lower()
+                            for r in self.session.query(self.visible_query, batch)}
+                unseen = [s for s in batch if s not in readable]
+                for sid in unseen:
+                    self.errors.append(ScopeError(f"subscription {sid}", "Resource Graph returned nothing for it "
+                                                  "(no read access to the subscription?)"))
+                batch = [s for s in batch if s in readable]
+                if not batch:
+                    return
             for text in self.queries.values():
                 rows.extend(self.session.query(text, batch))
         except ClientAuthenticationError:
@@ -811,15 +814,20 @@ def collect_inventory(settings: Any, scope: Any, clients: Any = None, *,
                 else:
                     subs.append(sid)
         elif scope.kind == "mg":
+            # Membership is read like the inventory: a subscription Resource Graph refuses is named
+            # and left out, never the end of the scan (it may not even be under these groups).
+            members = _BatchRunner(session, {"membership": _mg_query(scope.values)}, check_visible=False)
+            for batch in _chunks(sorted(readable), batch_size):
+                members.run(batch)
+            errors.extend(ScopeError(e.scope, f"{e.error} (so it is not known whether it is under {scope})")
+                          for e in members.errors)
             subs_set: set[str] = set()
             found: set[str] = set()
-            text = _mg_query(scope.values)
-            for batch in _chunks(sorted(readable), batch_size):
-                for row in session.query(text, batch):
-                    sid = str(row.get("subscriptionId") or "").lower()
-                    if sid:
-                        subs_set.add(sid)
-                        found.update(str(m).lower() for m in row.get("managementGroups") or [])
+            for row in members.rows:
+                sid = str(row.get("subscriptionId") or "").lower()
+                if sid:
+                    subs_set.add(sid)
+                    found.update(str(m).lower() for m in row.get("managementGroups") or [])
             for mg in scope.values:
                 if mg.lower() not in found:
                     errors.append(ScopeError(f"management group {mg}",

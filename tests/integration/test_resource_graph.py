@@ -193,6 +193,22 @@ def test_management_group_scope(tmp_path):
     assert [e.scope for e in inv.errors] == ["management group no-such-mg"]
 
 
+@pytest.mark.parametrize("denied", [1, 2], ids=["inside-the-group", "outside-the-group"])
+def test_management_group_scope_survives_a_subscription_resource_graph_refuses(tmp_path, denied):
+    fake = FakeArm()
+    synthetic_tenant(fake, subscriptions=4, clusters=8, management_groups=("team-a", "team-b"))
+    fake.subscriptions[sub_id(denied)].arg_access = False  # listed, but Resource Graph answers 403 naming it
+
+    inv = scan(fake, tmp_path, scope="mg:team-a")
+
+    team_a = {sub_id(i) for i in (0, 2)} - {sub_id(denied)}
+    assert inv.subscriptions_seen == team_a
+    assert {c.subscription_id for c in inv.clusters} == team_a
+    (err,) = inv.errors
+    assert err.scope == f"subscription {sub_id(denied)}"
+    assert "AuthorizationFailed" in err.error and "not known whether it is under mg:team-a" in err.error
+
+
 def test_live_rows_and_file_exports_give_the_same_resources(tmp_path):
     arm = FIXTURES / "arm"
     rows = json.loads((arm / "inventory_az_graph_query.json").read_text())["data"]
