@@ -31,7 +31,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -397,6 +397,8 @@ _COLOR = {"critical": "Attention", "high": "Attention", "medium": "Warning", "lo
 
 
 def _finding_element(v: dict[str, Any], max_command_chars: int = MAX_COMMAND_CHARS) -> dict[str, Any]:
+    if callable(max_command_chars):
+        max_command_chars = max_command_chars(v)
     where = f"pool **{v['pool']}** · " if v["pool"] else ""
     head = f"**{v['label']}** · {v['severity'].upper()} · {where}{v['vm_size']}"
     items: list[dict[str, Any]] = [
@@ -487,10 +489,11 @@ def teams_posts(
     target: int = CARD_TARGET,
     hard_limit: int = CARD_HARD_LIMIT,
     notes: Iterable[str] = (),
-    max_command_chars: int = MAX_COMMAND_CHARS,
+    max_command_chars: int | Callable[[dict[str, Any]], int] = MAX_COMMAND_CHARS,
 ) -> tuple[dict[str, Any], ...]:
     """Webhook bodies for one digest: split over up to `max_posts` posts, each under `hard_limit`
-    bytes; what does not fit is summarised (counts per severity and resource, report link)."""
+    bytes; what does not fit is summarised (counts per severity and resource, report link).
+    `max_command_chars` is a number, or a function of a finding's view giving its own number."""
     actions = [{"type": "Action.OpenUrl", "title": "Open the report", "url": report_url}] if report_url else []
     notes = list(notes)[:5]
 
@@ -644,18 +647,41 @@ def render(p: Plan, settings: Settings, now: datetime) -> list[Message]:
         notes = [n for n in p.notes if _note_concerns(n, notices)]
         if rcpt.channel == "teams":
             posts = teams_posts(groups, subject, report_url, notes=notes)
-            for limit in COMPACT_COMMAND_CHARS if len(posts) > 1 else ():
-                # One card beats two: leave more of the commands to the email and report first.
-                compact = teams_posts(groups, subject, report_url, notes=notes, max_command_chars=limit)
-                if len(compact) == 1:
-                    posts = compact
-                    break
+            if len(posts) > 1:
+                # One card beats two: keep the commands of the most urgent findings in the card and
+                # leave the rest to the email and the report; failing that, fewer commands for all.
+                limits = [_urgent_first_limits(groups, subject, report_url, notes), *COMPACT_COMMAND_CHARS]
+                for limit in limits:
+                    compact = teams_posts(groups, subject, report_url, notes=notes, max_command_chars=limit)
+                    if len(compact) == 1:
+                        posts = compact
+                        break
             messages.append(Message(mid, rcpt, subject, stages, counts, teams_posts=posts))
         else:
             text, html = email_bodies(groups, subject, summary, report_url, notes, now)
             messages.append(Message(mid, rcpt, subject, stages, counts, text=text, html=html,
                                     csv=findings_csv(groups)))
     return messages
+
+
+def _urgent_first_limits(groups, subject, report_url, notes) -> Callable[[dict[str, Any]], int]:
+    """Per-finding command budget for a one-post card: findings without commands first, then the
+    commands of the most urgent findings (severity, then fewest days left) while they fit."""
+    views = [v for g in groups for v in g["items"]]
+    overhead = payload_bytes(teams_posts([], subject, report_url, notes=notes)[0])
+    budget = CARD_TARGET - overhead
+    used = sum(_size(_finding_element(v, 0)) for v in views) + sum(_size(_group_header(g)) for g in groups)
+    rank = {s.value: s.rank for s in Severity}
+    keep: set[str] = set()
+    for v in sorted(views, key=lambda v: (-rank.get(v["severity"], 0),
+                                          v["days_left"] if v["days_left"] is not None else 10**6)):
+        if not v["commands"] or v["kind"] == "resolved":
+            continue
+        extra = _size(_finding_element(v, MAX_COMMAND_CHARS)) - _size(_finding_element(v, 0))
+        if used + extra <= budget:
+            keep.add(v["id"])
+            used += extra
+    return lambda v: MAX_COMMAND_CHARS if v["id"] in keep else 0
 
 
 def _note_concerns(note: str, notices: Iterable[Notice]) -> bool:

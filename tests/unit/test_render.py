@@ -273,9 +273,26 @@ def test_a_digest_that_fits_one_post_without_commands_is_not_split_and_says_wher
     (msg,) = build_messages(changes, {}, s, NOW).messages
     assert len(msg.teams_posts) == 1 and payload_bytes(msg.teams_posts[0]) < CARD_HARD_LIMIT
     blob = json.dumps(msg.teams_posts[0])
-    assert blob.count("more command(s) in the email and the report") == 14
+    left_out = blob.count("more command(s) in the email and the report")
+    kept = blob.count("kubectl drain -l agentpool=np")
+    assert left_out + kept == 14 and left_out > 0  # every finding either shows its commands or says so
     mail = build_messages(changes, {}, settings(), NOW).messages[0]
     assert mail.recipient.channel == "email" and mail.text.count("--labels a=b " * 60) == 14
+
+
+def test_a_one_post_card_keeps_the_commands_of_the_most_urgent_findings():
+    cmds = lambda i: (f"az aks nodepool add --name new{i} {'--labels a=b ' * 60}",  # noqa: E731
+                      f"kubectl drain -l agentpool=np{i}")
+    changes = [Change("new", finding(cluster=f"aks-{i}", pool=f"np{i}", commands=cmds(i), severity=Severity.LOW,
+                                     days_left=700 + i)) for i in range(12)]
+    changes.append(Change("new", finding(cluster="aks-urgent", pool="npx", commands=cmds("x"),
+                                         severity=Severity.CRITICAL, days_left=10)))
+    (msg,) = build_messages(changes, {}, settings(EMAIL_TO=None), NOW).messages
+    assert len(msg.teams_posts) == 1
+    blob = json.dumps(msg.teams_posts[0])
+    assert "kubectl drain -l agentpool=npx" in blob  # the critical one keeps its commands
+    assert "more command(s) in the email and the report" in blob  # some low ones gave theirs up
+    assert "kubectl drain -l agentpool=np11" not in blob  # the least urgent low one is the first to go
 
 
 def test_commands_are_never_cut_mid_command():
