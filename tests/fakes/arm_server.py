@@ -19,7 +19,7 @@ DefaultAzureCredential, ResourceGraphClient, ComputeManagementClient and ARMPipe
 - A request log (`FakeArm.log`) of every request: method, path, query, JSON body, status.
 
 Usage:
-    fake = FakeArm(); fake.add_subscription(...); fake.add_rows(rows)
+    fake = FakeArm(); fake.add_subscription(...); fake.add_rows(rows)   (replace_rows: a change)
     with fake.running(tmp_path) as env:   # env: IDENTITY_ENDPOINT, ..., REQUESTS_CA_BUNDLE
         settings = Settings.from_env(env) ...
 """
@@ -107,6 +107,13 @@ class FakeArm:
         for rows_ in self._rows_by_type.values():
             rows_.sort(key=lambda r: r["id"].lower())
         self._results.clear()
+
+    def replace_rows(self, rows) -> None:
+        """Put these rows in place of the stored rows with the same ids (a resource that changed)."""
+        ids = {str(r["id"]).lower() for r in rows}
+        for type_rows in self._rows_by_type.values():
+            type_rows[:] = [r for r in type_rows if str(r["id"]).lower() not in ids]
+        self.add_rows(rows)
 
     def add_skus(self, location: str, items: list[dict]) -> None:
         self.region_skus.setdefault(location.lower(), []).extend(items)
