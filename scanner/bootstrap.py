@@ -47,9 +47,12 @@ def _cached(key: tuple, build):
 
 
 def _quiet_sdk_logs() -> None:
-    # The SDK logs every request/response at INFO; our stages log one line each.
-    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
-    logging.getLogger("azure.identity").setLevel(logging.WARNING)
+    # The SDK logs every request/response at INFO; our stages log one line each. Only ever raise
+    # the level: the CLI may already have silenced the SDK further.
+    for name in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
 
 
 def credential(settings: Settings) -> Any:

@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:
+        # The Azure SDKs log every failed credential attempt and retry at WARNING; our own error
+        # message says what failed and what to do. -v shows them.
+        logging.getLogger("azure").setLevel(logging.ERROR)
     try:
         return int(args.func(args) or 0)
     except ScannerError as exc:
