@@ -11,6 +11,10 @@ tells nothing twice): body chunks -> header (recorded=false) -> told rows -> hea
 `repair()` finishes any header left with recorded=false before the next plan reads told rows.
 A message is marked sent only after its transport succeeded; sending claims the header with an
 ETag-guarded lease so two senders (queue trigger and a draining scan) never send it twice.
+A failed attempt keeps the message (status "failed", retried by every later run) and records on
+its header: `failures` (count), `first_failed_at`, `failed_at`, `last_status` (HTTP or SMTP code,
+0 when none), `last_reason` (short: "HTTP 404") and `last_error` (URLs masked).
+`undeliverable()` groups those per recipient set for the scan report's "errors".
 No secret is stored: Teams recipients are setting names, never URLs.
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +36,27 @@ log = logging.getLogger("notifiers.outbox")
 
 CHUNK = 60_000
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+_URL = re.compile(r"(?i)\b(https?://[^/\s?#]+)[/?#][^\s)\"']*")
+
+
+def mask_urls(text: str) -> str:
+    """Every URL in `text` cut to scheme://host/*** (a webhook's path and query are its secret)."""
+    return _URL.sub(lambda m: f"{m.group(1)}/***", text or "")
+
+
+@dataclass(frozen=True)
+class Undeliverable:
+    """Recorded messages to one recipient set whose last send attempt failed (not dropped)."""
+
+    channel: str  # "teams" | "email"
+    recipient: str  # the TEAMS_WEBHOOK_* setting name, or the sorted address list
+    messages: int
+    since: datetime  # first failed attempt of the oldest failing message
+    last_tried: datetime
+    last_reason: str  # "HTTP 404", "SMTP 535", or a short masked error
+    retryable: bool  # the last failure was transient (429, 5xx, network)
 
 
 def recipient_hash(recipient_key: str) -> str:
@@ -305,7 +331,42 @@ class Outbox:
                                  "lease_until": EPOCH, "last_error": ""}, "marking sent")
 
     def mark_failed(self, message_id: str, now: datetime, error: str, status: int | None,
-                    retryable: bool, parts_sent: int) -> None:
-        self._merge(message_id, {"status": "failed", "failed_at": now, "last_error": error[:2000],
-                                 "last_status": int(status or 0), "retryable": retryable,
-                                 "parts_sent": parts_sent, "lease_until": EPOCH}, "marking failed")
+                    retryable: bool, parts_sent: int, reason: str = "") -> None:
+        """Keep the message for the next run and record this attempt's outcome (URLs masked)."""
+        h = self._get("message", message_id) or {}
+        error = mask_urls(error)
+        fields = {"status": "failed", "failed_at": now, "last_error": error[:2000],
+                  "last_status": int(status or 0), "retryable": retryable,
+                  "last_reason": mask_urls(reason or error)[:200],
+                  "failures": int(h.get("failures", 0) or 0) + 1,
+                  "parts_sent": parts_sent, "lease_until": EPOCH}
+        if not isinstance(h.get("first_failed_at"), datetime):
+            fields["first_failed_at"] = now
+        self._merge(message_id, fields, "marking failed")
+
+    def undeliverable(self) -> list[Undeliverable]:
+        """Per recipient set: the recorded messages whose last attempt failed, oldest set first."""
+        from azure.core.exceptions import AzureError
+
+        try:
+            rows = list(self.table.query_entities(
+                "PartitionKey eq 'message' and status eq 'failed' and recorded eq true",
+                select=["RowKey", "channel", "recipient", "created_at", "failed_at", "first_failed_at",
+                        "last_reason", "last_error", "last_status", "retryable"]))
+        except AzureError as exc:
+            raise self._err("listing undeliverable messages", exc) from None
+        groups: dict[tuple[str, str], list] = {}
+        for e in rows:
+            groups.setdefault((str(e.get("channel", "")), str(e.get("recipient", ""))), []).append(e)
+        out = []
+        for (channel, recipient), items in groups.items():
+            last = max(items, key=lambda e: (_utc(e.get("failed_at")), e["RowKey"]))
+            since = min(_utc(e.get("first_failed_at") if isinstance(e.get("first_failed_at"), datetime)
+                             else e.get("failed_at")) for e in items)
+            status = int(last.get("last_status") or 0)
+            reason = str(last.get("last_reason") or "") or (f"status {status}" if status else "") \
+                or mask_urls(str(last.get("last_error") or ""))[:200] or "send failed"
+            out.append(Undeliverable(channel, recipient, len(items), since, _utc(last.get("failed_at")), reason,
+                                     bool(last.get("retryable", False))))
+        out.sort(key=lambda u: (u.since, u.channel, u.recipient))
+        return out

@@ -634,7 +634,18 @@ def report_page(store: Any, settings: Settings, now: datetime, days: int = 30) -
     shown = [show_record(r, acks, today, latest) for r in records.values()
              if r.state != RESOLVED or (r.resolved_at is not None and r.resolved_at >= since)]
     history = store.history(days, today)
-    return render_report([finding_to_json(f) for f in shown], history, now, portal_url=settings.portal_url)
+    return render_report([finding_to_json(f) for f in shown], history, now, portal_url=settings.portal_url,
+                         delivery_problems=_delivery_problems(store))
+
+
+def _delivery_problems(store: Any) -> list[dict[str, str]]:
+    """Alerts still undeliverable (the notifications table), for the report page's box."""
+    if not hasattr(store, "table"):
+        return []
+    from notifiers.outbox import Outbox
+    from scanner.notify import delivery_errors
+
+    return [{"scope": e.scope, "error": e.error} for e in delivery_errors(Outbox.from_store(store))]
 
 
 def report(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:

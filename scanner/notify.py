@@ -8,6 +8,11 @@
         3. `drain=True` (command line, no Functions host): send what it enqueued itself.
     send_from_queue_message(body, settings, ...)   the queue trigger's whole job
     deliver(message_id, outbox, transports)        send one recorded message (claim, send, mark)
+    delivery_errors(outbox)                        messages still undeliverable, as ScopeErrors
+                                                   ("notify:<setting or addresses>") for the report
+
+A failed message is never dropped: it stays "failed" in the table, every later run retries it,
+and every scan report names it in "errors" until a send succeeds.
 
 `dry_run=True` renders and returns the messages without sending or recording anything.
 """
@@ -28,7 +33,7 @@ from notifiers import DeliveryError, Message, Recipient, channel_class
 from notifiers.render import build_messages
 from scanner.config import Settings
 from scanner.errors import InputError
-from scanner.model import Change
+from scanner.model import Change, ScopeError
 
 log = logging.getLogger("scanner.notify")
 
@@ -134,6 +139,28 @@ class NotifyReport:
         }
 
 
+def failure_reason(exc: DeliveryError, recipient: Recipient, transports: Transports) -> str:
+    """A short reason for the report: "HTTP 404", "SMTP 535", else the error after its "where: "."""
+    if exc.status:
+        smtp = recipient.channel == "email" and transports.email_transport == "smtp"
+        return f"{'SMTP' if smtp else 'HTTP'} {exc.status}"
+    text = str(exc)
+    return (text.split(": ", 1)[1] if ": " in text else text)[:160]
+
+
+def delivery_errors(outbox) -> list[ScopeError]:
+    """One error per recipient set with messages whose last send failed, e.g.
+    ScopeError("notify:TEAMS_WEBHOOK_OPS", "3 message(s) undeliverable since 2026-11-18: HTTP 404
+    (last tried 2026-11-21)"). Teams sets are named by their setting, email sets by their
+    addresses ("notify:email:a@x.com,b@y.com"): never a URL."""
+    out = []
+    for u in outbox.undeliverable():
+        scope = f"notify:{u.recipient}" if u.channel == "teams" else f"notify:{u.channel}:{u.recipient}"
+        out.append(ScopeError(scope, f"{u.messages} message(s) undeliverable since {u.since.date().isoformat()}: "
+                                     f"{u.last_reason} (last tried {u.last_tried.date().isoformat()})"))
+    return out
+
+
 def deliver(message_id: str, outbox, transports: Transports, clock: Callable[[], datetime] = _utcnow) -> str:
     """Send one recorded message: "sent", "skipped" (already sent / another sender holds it),
     "failed" (will not succeed in this run) or "retry" (429/5xx/network: try again later)."""
@@ -152,7 +179,8 @@ def deliver(message_id: str, outbox, transports: Transports, clock: Callable[[],
     try:
         transports.for_recipient(msg.recipient).send(msg, start_part=claim.parts_sent, progress=progress)
     except DeliveryError as exc:
-        outbox.mark_failed(message_id, clock(), str(exc), exc.status, exc.retryable, done)
+        outbox.mark_failed(message_id, clock(), str(exc), exc.status, exc.retryable, done,
+                           reason=failure_reason(exc, msg.recipient, transports))
         log.warning("notification %s to %s failed (attempt %d): %s", message_id, msg.recipient.channel,
                     claim.attempts, exc)
         return "retry" if exc.retryable else "failed"
@@ -284,8 +312,10 @@ class ScanNotifier:
     """
 
     def __init__(self, settings: Settings, *, store=None, outbox=None, queue=None,
-                 transports: Transports | None = None, drain: bool = True, use_queue: bool = True) -> None:
+                 transports: Transports | None = None, drain: bool = True, use_queue: bool = True,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
         self.settings = settings
+        self.clock = clock  # when sends happen (records attempts); tests move it night by night
         self.store = store
         self._outbox = outbox
         self._queue = queue
@@ -317,10 +347,16 @@ class ScanNotifier:
                 self._queue = NotifyQueue.from_settings(s)
         return self._queue
 
+    def delivery_errors(self) -> list[ScopeError]:
+        """Messages still undeliverable after this run's sends (see `delivery_errors`); [] when
+        there is no notifications table."""
+        outbox = self._open_outbox(required=False)
+        return delivery_errors(outbox) if outbox is not None else []
+
     def send(self, changes, report=None, *, now: datetime, dry_run: bool = False) -> list[dict[str, Any]]:
         outbox = self._open_outbox(required=not dry_run)
         result = notify(changes, self.settings, now=now, outbox=outbox,
                         queue=None if dry_run else self._open_queue(), transports=self.transports,
-                        dry_run=dry_run, drain=self.drain)
+                        dry_run=dry_run, drain=self.drain, clock=self.clock)
         self.last = result
         return result.to_dict()["messages"]

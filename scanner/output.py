@@ -216,12 +216,25 @@ def render_table(report) -> str:
         lines.append(f"Needs review ({len(report.needs_review)} announcements the scanner could not read with confidence):")
         for item in report.needs_review:
             lines.append(f"  - {item.title} ({item.url}): {item.reason}")
-    if report.errors:
+    not_scanned, undelivered = split_errors(report.errors)
+    if not_scanned:
         lines.append("")
-        lines.append(f"Not scanned ({len(report.errors)}):")
-        for e in report.errors:
+        lines.append(f"Not scanned ({len(not_scanned)}):")
+        for e in not_scanned:
+            lines.append(f"  - {e.scope}: {e.error}")
+    if undelivered:
+        lines.append("")
+        lines.append(f"Delivery problems ({len(undelivered)}; kept and retried on every run):")
+        for e in undelivered:
             lines.append(f"  - {e.scope}: {e.error}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def split_errors(errors) -> tuple[list, list]:
+    """(scopes not scanned, notifications not delivered): the latter have scope "notify:..."."""
+    errors = list(errors)
+    undelivered = [e for e in errors if e.scope.startswith("notify:")]
+    return [e for e in errors if not e.scope.startswith("notify:")], undelivered
 
 
 # --------------------------------------------------------------------------- CSV
@@ -281,9 +294,14 @@ def render_markdown(report) -> str:
         out += ["## Needs review", ""]
         out += [f"- [{_md(i.title)}]({i.url}): {_md(i.reason)}" for i in report.needs_review]
         out.append("")
-    if report.errors:
+    not_scanned, undelivered = split_errors(report.errors)
+    if not_scanned:
         out += ["## Not scanned", ""]
-        out += [f"- `{_md(e.scope)}`: {_md(e.error)}" for e in report.errors]
+        out += [f"- `{_md(e.scope)}`: {_md(e.error)}" for e in not_scanned]
+        out.append("")
+    if undelivered:
+        out += ["## Delivery problems", ""]
+        out += [f"- `{_md(e.scope)}`: {_md(e.error)}" for e in undelivered]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

@@ -415,9 +415,12 @@ def render_report(
     title: str = "VM size retirement report",
     *,
     portal_url: str = "",
+    delivery_problems: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """One self-contained HTML page; see the module docstring. `portal_url` (optional, e.g.
-    "https://portal.azure.com") turns resource names into portal links."""
+    "https://portal.azure.com") turns resource names into portal links. `delivery_problems`
+    (optional, `{"scope", "error"}` as in the scan JSON "errors") puts a "Delivery problems" box
+    at the top: alerts that could not be sent and are retried on every run."""
     if findings is None:
         findings = []
     if isinstance(findings, (str, bytes, Mapping)) or not isinstance(findings, Sequence):
@@ -450,8 +453,24 @@ def render_report(
         "soonest": soonest,
         "chart": _chart(days),
         "days": days,
+        "delivery_problems": _delivery_problems(delivery_problems),
     }
     return _TEMPLATE.render(**context)
+
+
+def _delivery_problems(items: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
+    if items is None:
+        return []
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
+        raise _err("delivery_problems", "must be a list of {scope, error} objects")
+    out = []
+    for i, item in enumerate(items):
+        where = f"delivery_problems[{i}]"
+        if not isinstance(item, Mapping):
+            raise _err(where, f"must be an object with 'scope' and 'error', got {type(item).__name__}")
+        out.append({"scope": _text(item.get("scope"), where, "scope", required=True),
+                    "error": _text(item.get("error"), where, "error", required=True)})
+    return out
 
 
 _ENV = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -500,6 +519,10 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
   .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; }
   .empty { color: var(--muted); font-style: italic; }
   details summary { cursor: pointer; color: var(--muted); margin-top: 8px; }
+  .problems { border: 1px solid #b3261e; border-left-width: 8px; border-radius: 6px; padding: 8px 14px;
+              margin: 16px 0 0; background: #fce8e6; }
+  .problems h2 { border: none; margin: 0 0 4px; color: #b3261e; }
+  .problems ul { margin: 4px 0; padding-left: 20px; }
   @media print {
     body { padding: 0; max-width: none; font-size: 11px; }
     a { color: inherit; text-decoration: none; }
@@ -519,6 +542,19 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
   <p class="meta">Generated {{ generated }} &middot; {{ total_active }} active finding{{ "" if total_active == 1 else "s" }}
     {%- if inactive %} &middot; {{ inactive|length }} resolved or suppressed{% endif %}</p>
 </header>
+{% if delivery_problems %}
+
+<section id="delivery-problems" class="problems" role="alert" aria-labelledby="delivery-problems-h">
+  <h2 id="delivery-problems-h">Delivery problems</h2>
+  <p>These alerts could not be sent. They are kept and retried on every run; fix the setting or the
+    recipient and they go out on the next one.</p>
+  <ul>
+  {% for p in delivery_problems %}
+    <li data-scope="{{ p.scope }}"><code>{{ p.scope }}</code>: {{ p.error }}</li>
+  {% endfor %}
+  </ul>
+</section>
+{% endif %}
 
 <section id="summary" aria-labelledby="summary-h">
   <h2 id="summary-h">Summary by severity</h2>

@@ -10,6 +10,8 @@ It reads top to bottom like the picture in ARCHITECTURE.md:
     4. judge          judge.evaluate(...)          -> [Finding] with replacements and commands
     5. store          deps.store.sync(report, now=, dry_run=) -> ([Finding] with status, [Change])
     6. notify         deps.notifier.send(changes, report, now=, dry_run=)
+    7. undelivered    deps.notifier.delivery_errors() -> [ScopeError], added to the report's
+                      errors and to the stored run record (deps.store.add_errors)
 
 Steps 5 and 6 run only when a store / notifier is given (ScanOptions.no_store / no_notify turn
 them off). The store returns the findings with their lifecycle filled in (status, first_seen)
@@ -172,13 +174,24 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
         log.info("store: %d changes", len(changes))
         timings["store"] = _lap(t)
 
-    # 6. notify
-    if deps.notifier is not None and not options.no_notify and changes:
+    # 6. notify (a stored run with nothing new still retries what earlier runs failed to send)
+    notifying = deps.notifier is not None and not options.no_notify
+    if notifying and (changes or report.stored):
         t = time.perf_counter()
         messages = deps.notifier.send(changes, report, now=now, dry_run=options.dry_run)
         report = _replace(report, messages=tuple(messages or ()))
         log.info("notify: %d messages%s", len(report.messages), " (dry run)" if options.dry_run else "")
         timings["notify"] = _lap(t)
+
+    # 7. messages still undeliverable (kept and retried, never dropped) are errors of this run
+    if notifying and not options.dry_run and hasattr(deps.notifier, "delivery_errors"):
+        undelivered = tuple(deps.notifier.delivery_errors())
+        if undelivered:
+            for e in undelivered:
+                log.warning("notify: %s: %s", e.scope, e.error)
+            report = _replace(report, errors=(*report.errors, *undelivered))
+            if report.stored and hasattr(deps.store, "add_errors"):
+                deps.store.add_errors(undelivered)
 
     return report
 

@@ -889,6 +889,16 @@ class ScanStore:
         self.last = outcome
         return list(outcome.findings), list(outcome.changes)
 
+    def add_errors(self, errors: Sequence[Any]) -> None:
+        """Add errors found after the sync (undeliverable notifications: ScopeErrors) to the run
+        record the latest sync stored. Not scopes that failed: the lifecycle never sees them."""
+        if self.last is None or not errors:
+            return
+        added = [f"{e.scope}: {e.error}" for e in errors]
+        run = {**self.last.run, "errors": [*self.last.run.get("errors", []), *added]}
+        self.store.put_run(run)
+        self.last = dataclasses.replace(self.last, run=run)
+
 
 # --------------------------------------------------------------------------- opening
 
