@@ -51,8 +51,10 @@ dates of regions it does not date itself; then each feed-derived
 retirement, oldest `modified` first, is folded into every entry that already covers any of its
 series or sizes (the same retirement announced again: VM page, Batch pools, reminders): the entry
 keeps its id, its regional dates and gains the feed's links. When the dates disagree the most recently modified
-source wins, except that an extra-file entry is the operator's word and always keeps its date;
-every disagreement becomes a sentence in `conflicts`. Series or sizes of a feed retirement that no
+source wins, except that an extra-file entry is the operator's word and always keeps its date,
+and an announcement naming only part of an entry (two of its series, one size) never re-dates
+the rest: its part becomes an entry of its own. Every disagreement becomes a sentence in
+`conflicts`. Series or sizes of a feed retirement that no
 entry covers stay in a catalogue entry of their own (the feed id), so nothing announced is lost.
 """
 
@@ -421,6 +423,15 @@ def merge(
         for e in list(entries.values()):
             e_series = _compile(e)[0]
             hit = {s.name for _, s in readable if _covers(e_series, s)}
+            if hit and e.id != f.id and f.retires_on != e.retires_on and not all(
+                    _covers(tuple(s for _, s in readable), es) for es in e_series):
+                # The announcement dates only part of the entry (two sizes of a series, one series of
+                # five): re-dating the whole entry would move sizes nobody announced. Both are kept.
+                conflicts.append(
+                    f"Sources disagree on when {', '.join(sorted(hit))} retire: {_describe(e)} says "
+                    f"{e.retires_on.isoformat()} for {_label(e)}, {_describe(f)} says {f.retires_on.isoformat()} "
+                    f"for {_label(f)}; both kept, as the announcement names only part of the entry.")
+                continue
             if hit or e.id == f.id:
                 touched.append(e.id)
                 covered |= hit

@@ -228,6 +228,9 @@ def _significant_features(family: str, version: int, features: str, quals: tuple
         return f
     if family == "DC" and version == 2:
         return "s"
+    if family == "NV":
+        # NVadsA10_v5 / NVads_V710_v5 include their 'm' (more memory) sizes: Standard_NV36adms_A10_v5.
+        return _strip(f, "m")
     return f
 
 
@@ -311,9 +314,16 @@ def covers(series_text: str, vm_size: str) -> bool:
 
 
 _SUFFIX_WORDS = re.compile(
-    r"[\s_-]+(?:series|family|sizes?|vms?|\(vms?\)|virtual\s+machines?|virtual\s+machine\s+sizes)\s*$",
+    r"[\s_-]+(?:series|family|sizes?|vms?|\(vms?\)|virtual\s+machines?|virtual\s+machine\s+sizes|skus?"
+    # descriptive words Microsoft writes after a series name: "Msv2 Medium Memory", "Mv2 Very High Memory"
+    r"|(?:(?:very\s+)?high|medium|large|small)\s+memory|(?:memory|storage|compute)[\s-]+optimi[sz]ed"
+    r"|general[\s-]+purpose|gpu(?:[\s-]+accelerated)?)\s*$",
     re.IGNORECASE,
 )
+# Feature letters Azure uses in size names (a AMD, b block storage, c confidential, d local disk,
+# e encryption, g, h, i isolated, l low memory, m memory, n network, p Arm, r RDMA, s premium
+# storage, t tiny memory, x); a series text with any other letter ("Memory", "Medium") is not a series.
+_FEATURE_LETTERS = frozenset("abcdeghilmnprstx")
 _PROMO = re.compile(r"[\s_-]*promo\s*$", re.IGNORECASE)
 _V1_PAREN = re.compile(r"\s*\(\s*v(\d{1,2})\s*\)\s*$", re.IGNORECASE)
 _VERSION_TOKEN = re.compile(r"^[vV](\d{1,2})$")
@@ -332,12 +342,22 @@ def _fail(text: str, why: str) -> SizeNameError:
     return SizeNameError(f"series {text!r}: {why}")
 
 
+def _features(text: str, letters: str) -> str:
+    """Feature letters of a series text, checked: known letters, none repeated."""
+    odd = sorted(set(letters) - _FEATURE_LETTERS)
+    if odd:
+        raise _fail(text, f"{letters!r} are not VM size feature letters ({', '.join(odd)} never are)")
+    if len(set(letters)) != len(letters):
+        raise _fail(text, f"{letters!r} repeats a feature letter")
+    return letters
+
+
 def _split_family(text: str, token: str) -> tuple[str, str]:
     """'NCads' -> ('NC', 'ads'); 'DSv'... ; all-one-case tokens use the longest known family prefix."""
     upper_run = re.match(r"^[A-Z]*", token).group(0)
     rest = token[len(upper_run):]
     if upper_run and upper_run in FAMILIES and (rest == "" or rest.islower()):
-        return upper_run, rest
+        return upper_run, _features(text, rest)
     # Longest known family that prefixes the token (case-insensitive); the rest are feature letters.
     for n in range(min(4, len(token)), 0, -1):
         fam = token[:n].upper()
@@ -346,7 +366,7 @@ def _split_family(text: str, token: str) -> tuple[str, str]:
             # Mixed case must still read as FAMILY + lower-case features ("NCads", not "NcADS").
             if upper_run and len(upper_run) > n and not tail.isupper():
                 continue
-            return fam, tail.lower()
+            return fam, _features(text, tail.lower())
     raise _fail(text, f"{token!r} does not start with a known VM size family ({', '.join(sorted(FAMILIES))})")
 
 
@@ -386,6 +406,9 @@ def parse_series(text: str) -> Series:
 
     if _LIST_SPLIT.search(t):
         raise _fail(original, "names more than one series (use parse_series_list)")
+    # Marketing names whose sizes do not carry the accelerator: "ND A100 v4" is Standard_ND96asr_v4
+    # (the NDm A100 v4 sizes, Standard_ND96amsr_A100_v4, do carry it and are another series).
+    t = _ALIASES.get(re.sub(r"[\s_-]", "", t).lower(), t)
     if re.fullmatch(r"basic[\s_-]*a", t, re.IGNORECASE):
         t = "A"
     # "NCv3-NC24rs": one size of a series.
@@ -494,7 +517,10 @@ def _size_series(original: str, size_text: str) -> Series:
 
 
 def _series_member(original: str, left: str, right: str, promo_only: bool) -> Series:
-    series = parse_series(left)
+    try:
+        series = parse_series(left)
+    except SizeNameError:
+        raise _fail(original, f"{left!r} is not a series") from None
     if len(series.patterns) != 1 or series.patterns[0].size_key is not None:
         raise _fail(original, f"{left!r} is not a series")
     version = series.patterns[0].version
@@ -510,6 +536,8 @@ def _series_member(original: str, left: str, right: str, promo_only: bool) -> Se
     pattern = _Pattern(frozenset({s.family}), s.effective_version, None, (), promo_only, s.key)
     return Series(original, s.name + ("_Promo" if promo_only and not s.promo else ""), (pattern,))
 
+
+_ALIASES = {"nda100v4": "NDv4", "ndma100v4": "NDamsA100v4"}
 
 _LIST_SPLIT = re.compile(r"\s*(?:,|/|;|\band\b|&|\bor\b)\s*", re.IGNORECASE)
 

@@ -128,14 +128,63 @@ _BLOCK_RE = re.compile(
 _TAG_RE = re.compile(rf"</?[A-Za-z][\w:-]*{_ATTRS}/?>")
 
 
+_TABLE_OPEN = re.compile(r"<table\b", re.I)
+_TABLE_CLOSE = re.compile(r"</table\s*>", re.I)
+_CELL_EDGE = re.compile(rf"</?t[dh]\b{_ATTRS}/?>", re.I)
+_ROW_RE = re.compile(r"<tr\b.*?(?:</tr\s*>|(?=<tr\b)|$)", re.S | re.I)
+_CELL_RE = re.compile(rf"<t([dh])\b{_ATTRS}>(.*?)(?=</t[dh]\s*>|<t[dh]\b|</tr|$)", re.S | re.I)
+
+
+def _tables_to_text(html: str) -> str:
+    """Every closed <table>...</table> through _table_to_text; one pass, linear in the length."""
+    out, pos = [], 0
+    while True:
+        m = _TABLE_OPEN.search(html, pos)
+        if not m:
+            break
+        end = _TABLE_CLOSE.search(html, m.end())
+        if not end:
+            break  # an unclosed table: its cells are kept apart by _CELL_EDGE below
+        out += [html[pos:m.start()], _table_to_text(html[m.start():end.end()])]
+        pos = end.end()
+    out.append(html[pos:])
+    return _CELL_EDGE.sub(" | ", "".join(out))
+
+
+def _table_to_text(table: str) -> str:
+    """A table as lines. With a header row, each cell is written "Header: cell" on its own line, so
+    that a "Recommended replacement" column reads as replacement context and never runs into the
+    retiring size beside it; without one, a row's cells are joined with " | "."""
+    rows = []
+    for row in _ROW_RE.findall(table):
+        cells = [(kind.lower(), " ".join(html_to_text(c).split("\n"))) for kind, c in _CELL_RE.findall(row)]
+        if cells:
+            rows.append(cells)
+    if not rows:
+        return "\n"
+    header: list[str] = []
+    if all(kind == "h" for kind, _ in rows[0]):
+        header = [text for _, text in rows.pop(0)]
+    lines = []
+    for cells in rows:
+        if header and len(cells) == len(header):
+            lines += [f"{h}: {text}" if h else text for h, (_, text) in zip(header, cells, strict=True) if text]
+        else:
+            lines.append(" | ".join(text for _, text in cells if text))
+    return "\n" + "\n".join(lines) + "\n"
+
+
 def html_to_text(html: str) -> str:
     """Plain text of an HTML fragment: one block (paragraph, list item, line) per line.
 
-    List items start with a bullet so that readers can tie them to their lead-in line."""
+    List items start with a bullet so that readers can tie them to their lead-in line; table
+    cells never run together (see _table_to_text)."""
     if not html:
         return ""
     if "<" in html:
         html = _SKIP_RE.sub("", html)
+        if "<t" in html or "<T" in html:
+            html = _tables_to_text(html)
         html = _LI_RE.sub("\n\u2022 ", html)
         html = _BLOCK_RE.sub("\n", html)
         html = _TAG_RE.sub("", html)
@@ -144,13 +193,25 @@ def html_to_text(html: str) -> str:
     return _tidy(html)
 
 
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u200b\u2060\u00ad\ufeff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_HYPHENS = re.compile(r"[\u2010\u2011]")
 
 
 def _tidy(text: str) -> str:
+    # Lone surrogates ("\udcff" escapes in the JSON) cannot be encoded to UTF-8 later (store,
+    # mail): replace them; non-breaking hyphens read as hyphens ("Fsv2\u2011series").
+    text = _HYPHENS.sub("-", _SURROGATE.sub("\ufffd", text))
     text = _SPACES.sub(" ", _INVISIBLE.sub("", text))
     return "\n".join(line for line in (x.strip() for x in text.split("\n")) if line and line != "\u2022")
+
+
+def _title(raw: str) -> str:
+    """A title as plain one-line text: entities decoded ("Dv5 &amp; Dsv5"), spaces tidied."""
+    if "&" in raw:
+        raw = unescape(raw)
+    return " ".join(_tidy(raw).split())
 
 
 # --------------------------------------------------------------------------- keeping items (pure)
@@ -287,7 +348,7 @@ def announcement_from_record(record: Any, source: str, index: int = 0) -> Announ
     if record.get("modified") is not None and _parse_dt(record.get("modified")) is None:
         problems.append(f"field 'modified' is not a date: {str(record.get('modified'))[:40]!r}")
     return Announcement(
-        id=item_id, title=title.strip(), text=html_to_text(desc), url=_url_for(item_id),
+        id=item_id, title=_title(title), text=html_to_text(desc), url=_url_for(item_id),
         source=source, created=created, modified=modified, tags=tags, products=products,
         availabilities=tuple(avail), problems=tuple(problems),
     )
@@ -340,10 +401,11 @@ def parse_rss(body: bytes | str, source: str = "<rss>") -> list[Announcement]:
         problems = []
         guid = (item.findtext("guid") or "").strip()
         link = (item.findtext("link") or "").strip()
-        item_id = guid or link.rstrip("/").rsplit("/", 1)[-1] or f"#{index}"
+        link_id = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(link).query)).get("id", "")
+        item_id = guid or link_id or link.rstrip("/").rsplit("/", 1)[-1] or f"#{index}"
         if not guid:
             problems.append("missing field 'guid'")
-        title = (item.findtext("title") or "").strip()
+        title = _title(item.findtext("title") or "")
         if not title:
             problems.append("missing field 'title'")
         desc = item.findtext("description") or ""
@@ -425,6 +487,7 @@ _MONTH_RE = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?
 _DATE_MDY = re.compile(_MONTH_RE + r"\s+(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(\d{4})\b", re.I)
 _DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH_RE + r"\s*,?\s*(\d{4})\b", re.I)
 _DATE_ISO = re.compile(r"(?<![\w-])(\d{4})-(\d{2})-(\d{2})(?![\w-])")
+_DATE_NUM = re.compile(r"(?<![\w/.])(\d{1,2})/(\d{1,2})/(\d{4})(?![\w/])")
 _DATE_MY = re.compile(r"\b" + _MONTH_RE + r"\s+(?:of\s+)?(\d{4})\b", re.I)
 
 _STRONG = re.compile(r"\bretir(?:e|es|ed|ing|ement|ements)\b|\bend[- ]of[- ](?:life|support|sale)\b"
@@ -434,8 +497,24 @@ _WEAK = re.compile(r"\bstop\w*|\bno longer\b|\bdeallocat\w*|\bwill end\b|\bdisab
 _RESERVATION = re.compile(r"\breserv(?:ed|ation|ations)\b|\bRIs?\b|\bsavings plans?\b", re.I)
 _REPLACEMENT = re.compile(r"\brecommend\w*|\breplace\w*|\bmigrat\w*\s+(?:\w+\s+){0,6}?to\b|\bsucceeded by\b"
                           r"|\bsuccessor\w*|\bnewer\b|\binstead\b|\balternative\w*|\btransition\w* to\b"
-                          r"|\bupgrade to\b|\bmove to\b|\bswitch to\b|\bresize to\b|\bchange \w+ (?:\w+ ){0,4}to\b", re.I)
+                          r"|\bupgrad\w*\s+(?:[\w.-]+\s+){0,6}?to\b|\bmov(?:e|ing)\s+(?:[\w.-]+\s+){0,6}?to\b|\bswitch to\b"
+                          r"|\bresiz\w*\s+(?:[\w.-]+\s+){0,6}?to\b|\bchange \w+ (?:\w+ ){0,4}to\b", re.I)
 _EXTENDED = re.compile(r"\bextend\w*|\bpostpone\w*|\bdelay\w*|\bmoved\b|\bnew (?:retirement )?date\b|\bnow\b", re.I)
+_OTHER_SUBJECT = re.compile(
+    r"\bdrivers?\b|\bextensions?\b|\bagents?\b|\b(?:marketplace |OS |node |VM )?images?\b|\bOS\b|\boperating systems?\b"
+    r"|\bKubernetes\b|\bAKS \d+(?:\.\d+)*|\bversions?\b|\b\d+\.(?:\d+|x)\b|\b(?:un)?managed disks?\b|\bdisks?\b"
+    r"|\bpublic IPs?\b|\bIP address\w*|\bclassic\b|\bHPC Pack\b|\bWindows Server\b|\bWindows \d+\b|\bUbuntu\b"
+    r"|\bRHEL\b|\bCentOS\b|\bSUSE\b|\bDebian\b|\bLinux\b|\bSQL Server\b|\bruntimes?\b|\bSDKs?\b|\bAPIs?\b"
+    r"|\blow[- ]priority\b|\bSpot\b|\bhosts?\b|\bnodes?\b(?!\s+pools?)|\bCloud Services\b|\bLab Services\b"
+    r"|\bExtended Security Updates\b|\bESU\b|\bcertificates?\b|\bTLS\b|\bprotocols?\b|\blicen[cs]\w*|\bfeatures?\b",
+    re.I)
+_LINK_WORD = re.compile(r"\b(?:for|on|in|with|using|running|of|across|from|supported)\b", re.I)
+_NOT_AFFECTED = re.compile(
+    r"\bnot (?:be )?(?:affected|impacted|retir\w*|included|in scope|part of this)\b|\bunaffected\b"
+    r"|\b(?:remain|remains|continue|continues) (?:to be )?(?:available|supported|unaffected)\b", re.I)
+_EXCEPT = re.compile(r"\bexcept\b|\bexcluding\b|\bother than\b|\bwith the exception of\b|\bapart from\b", re.I)
+_TRUNCATED_SIZE = re.compile(r"\b(?:Standard|Basic)_[A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*[-_](?![A-Za-z0-9])")
+_TRUNCATED_LIST = re.compile(r"\b(?:Standard|Basic)_[A-Za-z0-9_-]+\s*,?\s*(?:\u2026|\.\.\.|\betc\b)")
 _SIZE_TITLE = re.compile(r"\bseries\b|\bVM sizes?\b|\bvirtual machine sizes?\b|\bVM SKUs?\b|\bStandard_\w+", re.I)
 
 # A VM size name: Standard_ + letters/digits/underscores/hyphens (constrained vCPU: DS11-1_v2).
@@ -443,8 +522,11 @@ _SIZE = re.compile(r"\b(?:Standard|Basic)_[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]
 # A series token: starts with a family capital; may be "Basic A".
 _TOKEN = r"(?:Basic[ _])?[A-Z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?: [A-Z]{1,3}\d+[A-Za-z]?)?(?: v\d+)?"
 _SEP = r"(?:\s*,\s*(?:and\s+|or\s+|&\s+)?|\s*/\s*|\s+(?:and|or|&)\s+)"
+# Words written between series names and "series": "Msv2/Mdsv2 Medium Memory series".
+_DESCRIPTOR = (r"(?:\s+(?i:(?:very\s+)?high\s+memory|medium\s+memory|(?:memory|storage|compute)[\s-]optimi[sz]ed"
+               r"|general[\s-]purpose|gpu(?:[\s-]accelerated)?|confidential|azure))?")
 _LIST_RE = re.compile(
-    rf"((?:{_TOKEN}(?i:-\s?series)?{_SEP})*{_TOKEN})\s*((?i:-\s?series\b|\s+series\b)|\s+SKUs?\b|\s+VMs?\b"
+    rf"((?:{_TOKEN}(?i:-\s?series)?{_SEP})*{_TOKEN}){_DESCRIPTOR}\s*((?i:-\s?series\b|\s+series\b)|\s+SKUs?\b|\s+VMs?\b"
     rf"|\s+sizes\b|\s+virtual machines?\b)",
 )
 _FAMILY_START = set("ABDEFGHLMN")
@@ -514,6 +596,47 @@ def _series_in(text: str, loose: bool = False) -> tuple[list[str], list[str]]:
     return accepted, rejected
 
 
+def _is_size(name: str) -> bool:
+    from scanner import sizes
+
+    try:
+        sizes.parse_size(name)
+    except (SizeNameError, ValueError):
+        return False
+    return True
+
+
+def _first_name(text: str) -> int | None:
+    """Where the first VM size or series name in `text` starts (None when there is none)."""
+    starts = [m.start() for m in (_SIZE.search(text), _VERSIONED.search(text)) if m]
+    for m in _LIST_RE.finditer(text):
+        if any(_parse_series_ok(t) for t in _split_list(m.group(1))):
+            starts.append(m.start())
+            break
+    return min(starts) if starts else None
+
+
+def _other_subject(text: str, whole: bool = False) -> str:
+    """The thing a title or sentence retires when that is not a VM size: "driver" in "GRID driver
+    13.x for NVv4 series VMs", "Ubuntu" in "Ubuntu 18.04 images on Dv2 VMs". Only what comes before
+    the first size name counts, tied to it by "for/on/in/with/using..."; with `whole` (a title), a
+    text naming no size at all counts too. "" when the text is about VM sizes."""
+    if not _OTHER_SUBJECT.search(text):
+        return ""
+    body = _RETIREMENT_TITLE.sub("", text)
+    first = _first_name(body)
+    if first is None:
+        if not whole:
+            return ""
+        m = _OTHER_SUBJECT.search(body)
+        return m.group(0) if m else ""
+    head = body[:first]
+    m = _OTHER_SUBJECT.search(head)
+    if not m or not _LINK_WORD.search(head, m.end()):
+        return ""
+    return m.group(0)
+
+
 def _sizes_in(text: str) -> list[str]:
     out: list[str] = []
     for s in _SIZE.findall(text):
@@ -572,9 +695,21 @@ def _dates(text: str) -> tuple[list[date], list[tuple[int, int]], list[str]]:
             spans.append(m.span())
         except ValueError:
             bad.append(m.group(0))
+    for m in _DATE_NUM.finditer(text) if "/" in text else ():
+        first, second, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if first <= 12 and second <= 12 and first != second:
+            bad.append(m.group(0))  # 03/04/2031: March 4 or 3 April? Not guessed.
+            continue
+        month, day = (first, second) if first <= 12 else (second, first)
+        try:
+            found.append((m.start(), date(year, month, day)))
+            spans.append(m.span())
+        except ValueError:
+            bad.append(m.group(0))
     months: list[tuple[int, int]] = []
+    inside = {i for a, b in spans for i in range(a, b)}  # characters already read as a full date
     for m in _DATE_MY.finditer(text):
-        if any(a <= m.start() < b or a < m.end() <= b for a, b in spans):
+        if m.start() in inside or m.end() - 1 in inside:
             continue
         if re.search(r"\d\s*(?:st|nd|rd|th)?\s*(?:of\s*)?$", text[max(0, m.start() - 6):m.start()]):
             continue
@@ -585,7 +720,7 @@ def _dates(text: str) -> tuple[list[date], list[tuple[int, int]], list[str]]:
 
 def _pick_date(a: Announcement) -> tuple[date | None, str]:
     """(date, "") or (None, reason)."""
-    title_dates, title_months, _ = _dates(a.title)
+    title_dates, title_months, unread = _dates(a.title)
     distinct = sorted(set(title_dates))
     if len(distinct) == 1:
         return distinct[0], ""
@@ -598,12 +733,17 @@ def _pick_date(a: Announcement) -> tuple[date | None, str]:
         ctx = f"{lead} {sentence}"
         if _RESERVATION.search(sentence):
             continue
-        ds, ms, _ = _dates(sentence)
+        ds, ms, bad = _dates(sentence)
+        if _STRONG.search(ctx) or _WEAK.search(ctx):
+            unread += bad
+        if not (ds or ms):
+            continue
+        cue = bool(_EXTENDED.search(sentence))  # once per sentence: a 1 MB "sentence" has many dates
         if _STRONG.search(ctx):
-            strong += [(d, bool(_EXTENDED.search(sentence))) for d in ds]
+            strong += [(d, cue) for d in ds]
             months += ms
         elif _WEAK.search(ctx):
-            weak += [(d, bool(_EXTENDED.search(sentence))) for d in ds]
+            weak += [(d, cue) for d in ds]
             months += ms
     for pool in (strong, weak):
         distinct = sorted({d for d, _ in pool})
@@ -614,6 +754,9 @@ def _pick_date(a: Announcement) -> tuple[date | None, str]:
             if len(cued) == 1:
                 return cued[0], ""
             return None, "the text gives several retirement dates: " + ", ".join(d.isoformat() for d in distinct)
+    numeric = [x for x in unread if "/" in x]
+    if numeric:
+        return None, f"the date {numeric[0]} could be day/month or month/day; not guessed"
     if months:
         y, mo = months[0]
         return None, f"the text gives only a month ({date(y, mo, 1):%B %Y}), not a day"
@@ -637,24 +780,34 @@ def read_announcement(a: Announcement) -> Reading:
     """What one announcement retires, read from its title and text (pure)."""
     if not a.is_retirement:
         return Reading("ignore", "not a retirement notice")
-    if a.problems and (not a.title or not a.text):
+    if a.problems and (not a.title or not a.text or a.id.startswith("#")):
+        # No title, no text or no id (a catalogue entry needs a stable id and a link): people read it.
         return Reading("review", f"{a.source} item {a.id}: " + "; ".join(a.problems))
     title = a.title
     if _RESERVATION.search(title) and not re.search(r"\bVMs?\b.{0,40}\bretir", title, re.I):
         return Reading("ignore", "reserved-instance notice: retires no size")
+    other = _other_subject(title, whole=True)
+    if other:
+        return Reading("ignore", f"retires {other!r} (not a VM size), even where it names VM sizes")
 
     if not _ANCHOR_WORD.search(title) and not _ANCHOR_WORD.search(a.text) and "Standard_" not in a.text:
         return Reading("ignore", "names no VM size or series")
     retiring_text: list[str] = [title]
     replacement_text: list[str] = []
+    exceptions: list[str] = []
     for lead, sentence in _sentences(a.text):
         ctx = f"{lead} {sentence}"
         if _RESERVATION.search(sentence) and not _STRONG.search(sentence.split("reserv")[0]):
             continue
+        if _NOT_AFFECTED.search(sentence) or _other_subject(sentence):
+            continue  # "Standard_NC24rs_v3 is not affected"; "the GRID driver for NVv4 VMs retires"
         if _REPLACEMENT.search(ctx) and not (_STRONG.search(sentence) and not _REPLACEMENT.search(sentence)):
             replacement_text.append(sentence)
         else:
             retiring_text.append(sentence)
+            ex = _EXCEPT.search(sentence)
+            if ex and (_SIZE.search(sentence, ex.end()) or _series_in(sentence[ex.end():], loose=True)[0]):
+                exceptions.append(sentence[ex.start():][:80])
 
     sizes_found = _sizes_in("\n".join(retiring_text))
     title_series, title_rejected = _series_in(title)
@@ -662,6 +815,9 @@ def read_announcement(a: Announcement) -> Reading:
     repl_series, _ = _series_in("\n".join(replacement_text), loose=True)
     repl_sizes = {s.lower() for s in _sizes_in("\n".join(replacement_text))}
     sizes_found = [s for s in sizes_found if s.lower() not in repl_sizes or s in _sizes_in(title)]
+
+    cut = _TRUNCATED_SIZE.search("\n".join(retiring_text)) or _TRUNCATED_LIST.search("\n".join(retiring_text))
+    sizes_found = [z for z in sizes_found if _is_size(z)]  # Standard_LRS, Standard_V2: not VM sizes
 
     series = title_series or body_series
     rejected = title_rejected if title_series or title_rejected else body_rejected
@@ -673,6 +829,12 @@ def read_announcement(a: Announcement) -> Reading:
         if _SIZE_TITLE.search(title):
             return Reading("review", "the title speaks of VM series or sizes but names none that can be read")
         return Reading("ignore", "names no VM size or series")
+    if cut and (sizes_found or series):
+        return Reading("review", f"the size list looks cut off at {cut.group(0)!r}",
+                       series=tuple(series), sizes=tuple(sizes_found))
+    if exceptions:
+        return Reading("review", f"the text makes exceptions a catalogue entry cannot express: {exceptions[0]!r}",
+                       series=tuple(series), sizes=tuple(sizes_found))
     when, why = _pick_date(a)
     if when is None:
         names = ", ".join(sizes_found or series)
@@ -713,6 +875,27 @@ def _overlap(a_series: Iterable[str], a_sizes: Iterable[str], b_series: Iterable
         _covers(s, z) for s in b_series for z in a_sizes)
 
 
+def _names_all(r: Reading, e: _Entry) -> bool:
+    """Does reading `r` name everything entry `e` holds (so that its date may replace e's)?"""
+    return all(_overlap([s], [], r.series, r.sizes) for s in e.series) and all(
+        _overlap([], [z], r.series, r.sizes) for z in e.sizes)
+
+
+def _version_conflicts(a: Announcement, r: Reading, versions: Iterable[Announcement]) -> list[str]:
+    """Dates an item changed between the versions of it seen (same id, different `modified`)."""
+    out = []
+    for old in sorted(versions, key=lambda v: v.modified or v.created or datetime.min.replace(tzinfo=timezone.utc)):
+        if old is a:
+            continue
+        o = read_announcement(old)
+        if o.retires_on and r.retires_on and o.retires_on != r.retires_on:
+            when = f" on {a.modified.date().isoformat()}" if a.modified else ""
+            out.append(f"{', '.join(r.series or r.sizes)}: announcement {a.id} was updated{when} and now says "
+                       f"{r.retires_on.isoformat()} (it said {o.retires_on.isoformat()}); using "
+                       f"{r.retires_on.isoformat()} (most recently modified)")
+    return out
+
+
 @dataclass
 class _Entry:
     first: Announcement
@@ -742,11 +925,17 @@ def derive_retirements(items: Iterable[Announcement]) -> Derived:
     Oldest first: a later announcement whose sizes overlap an earlier entry adds its link to
     that entry (a Batch-pool notice, a reminder); sizes it names beyond every entry it overlaps
     become an entry of their own. When two announcements disagree on the date, the most
-    recently modified wins and the disagreement is reported in `conflicts`.
+    recently modified wins and the disagreement is reported in `conflicts`; when the later one
+    names only part of the earlier entry (two sizes of a series), neither is re-dated: the part
+    gets an entry of its own and the disagreement is reported. An item seen in several versions
+    (same id) is read in its most recently modified version; a date it changed is reported too.
     """
     unique: dict[str, Announcement] = {}
+    versions: dict[str, list[Announcement]] = {}
     for a in items:
         prev = unique.get(a.id)
+        if prev is not None and prev != a:
+            versions.setdefault(a.id, [prev]).append(a)
         if prev is None or _newer(a, prev):
             unique[a.id] = a
     ordered = sorted(unique.values(), key=_sort_key)
@@ -757,12 +946,20 @@ def derive_retirements(items: Iterable[Announcement]) -> Derived:
     for a in ordered:
         r = read_announcement(a)
         readings[a.id] = r
+        conflicts += _version_conflicts(a, r, versions.get(a.id, ()))
         if r.kind == "review":
             review.append(ReviewItem(id=a.id, title=a.title or f"(untitled item {a.id})", url=a.url, reason=r.reason))
             continue
         if r.kind != "entry" or r.retires_on is None:
             continue
         touching = [e for e in entries if _overlap(e.series, e.sizes, r.series, r.sizes)]
+        partial = [e for e in touching if e.retires_on != r.retires_on and not _names_all(r, e)]
+        for e in partial:
+            conflicts.append(
+                f"{', '.join(r.series or r.sizes)}: announcement {a.id} says {r.retires_on.isoformat()}, "
+                f"announcement {e.date_from.id} says {e.retires_on.isoformat()} for {', '.join(e.series or e.sizes)}; "
+                "both kept (they name different sets of sizes)")
+        touching = [e for e in touching if e not in partial]
         for e in touching:
             if a.url and a.url not in e.urls:
                 e.urls.append(a.url)

@@ -329,7 +329,7 @@ def test_repeated_announcements_merge_into_the_builtin_entry_keeping_every_link(
 
 
 def test_newer_announcement_with_another_date_wins_and_is_reported(builtin):
-    later = feed("600001", series=["Dsv2", "Dv2"], retires_on=date(2028, 8, 1), modified=utc(2027, 2, 1))
+    later = feed("600001", series=["D", "Ds", "Dsv2", "Dv2"], retires_on=date(2028, 8, 1), modified=utc(2027, 2, 1))
     catalog = merge(builtin, [later], [])
     d = catalog.get("d-ds-dv2-dsv2-2028-05-01")
     assert d.retires_on == date(2028, 8, 1)
@@ -339,6 +339,19 @@ def test_newer_announcement_with_another_date_wins_and_is_reported(builtin):
     for needle in ("'d-ds-dv2-dsv2-2028-05-01'", "'azure-updates-600001'", "2028-05-01", "2028-08-01",
                    "https://azure.microsoft.com/updates?id=600001", "using 2028-08-01"):
         assert needle in sentence
+
+
+def test_newer_announcement_dating_part_of_an_entry_does_not_move_the_rest(builtin):
+    # Two of the entry's four series get another date: D and Ds sizes must keep 2028-05-01.
+    later = feed("600002", series=["Dsv2", "Dv2"], retires_on=date(2028, 8, 1), modified=utc(2027, 2, 1))
+    catalog = merge(builtin, [later], [])
+    assert catalog.get("d-ds-dv2-dsv2-2028-05-01").retires_on == date(2028, 5, 1)
+    assert [(r.id, r.retires_on) for r in catalog.retirements_for("Standard_D2")] == [
+        ("d-ds-dv2-dsv2-2028-05-01", date(2028, 5, 1))]
+    assert [(r.id, r.retires_on) for r in catalog.retirements_for("Standard_DS2_v2")] == [
+        ("d-ds-dv2-dsv2-2028-05-01", date(2028, 5, 1)), ("azure-updates-600002", date(2028, 8, 1))]
+    [sentence] = catalog.conflicts
+    assert "both kept" in sentence and "2028-05-01" in sentence and "2028-08-01" in sentence
 
 
 def test_feed_announcement_moves_the_general_date_but_keeps_regional_dates(builtin):
