@@ -32,6 +32,7 @@ var storageName = take('st${replace(toLower(environmentName), '-', '')}${token}'
 var keyVaultName = take('kv-${take(environmentName, 10)}-${token}', 24)
 var deploymentContainerName = 'app-package-${take(toLower(environmentName), 20)}-${take(token, 7)}'
 var notifyQueueName = 'retirement-notifications'
+var scanQueueName = 'retirement-scan-requests'
 var serviceTags = union(tags, { 'azd-service-name': 'api' })
 
 // Built-in role definition ids (stable across clouds).
@@ -114,6 +115,12 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-0
 resource notifyQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
   parent: queueService
   name: notifyQueueName
+}
+
+// POST /api/scan puts ad-hoc scan requests here; the run_scan_request trigger runs them.
+resource scanQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: scanQueueName
 }
 
 // Tables (findings, runs, history, notifications) are created by the app on first use.
@@ -305,6 +312,7 @@ var baseSettings = {
   STORAGE_TABLE_ENDPOINT: 'https://${storage.name}.table.${environment().suffixes.storage}'
   STORAGE_QUEUE_ENDPOINT: 'https://${storage.name}.queue.${environment().suffixes.storage}'
   NOTIFY_QUEUE: notifyQueueName
+  SCAN_QUEUE: scanQueueName
   EMAIL_TO: emailTo
 }
 

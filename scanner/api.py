@@ -4,7 +4,7 @@ The Functions blueprint (triggers/http_api.py) only turns an HttpRequest into th
 the Response into an HttpResponse, so everything here runs and is tested without the host.
 
     POST /api/scan              scan_start    ad-hoc scan; JSON body or query: scope, dry_run, notify
-    GET  /api/scan/{run_id}     scan_status   200 result | 202 running | 404 unknown | 500 failed
+    GET  /api/scan/{run_id}     scan_status   200 result | 202 queued/running | 404 unknown | 500 failed
     GET  /api/findings          findings      stored findings; filters, json|csv, paging
     GET  /api/catalog           catalog       schema retirement-catalog/v1 (as `scanner catalog`)
     GET  /api/report            report        the HTML report page
@@ -13,10 +13,16 @@ Errors answer JSON `{"error": {"code", "message", "parameter"}}`: 400 for bad in
 parameter named), 404, 405, 503 when no store is configured, 500 when a scan failed. The function
 key (`code` query parameter) is accepted and never echoed into a link.
 
-`POST /api/scan` runs the scan in a worker thread and waits up to HTTP_SCAN_TIMEOUT_SECONDS: a
-scan done by then answers 200 with the scan JSON (schema retirement-scan/v1); otherwise 202 with
-`Location: <base>/api/scan/<run_id>`. Either way the result is kept in the store's Runs table
-(partition "http-scan", compressed when large), so any instance can answer the status URL.
+`POST /api/scan` records the run as "queued" in the store's Runs table (partition "http-scan")
+and puts a request on the SCAN_QUEUE storage queue; the queue trigger `run_scan_request` runs it
+(scanner.scan_runs: at most once per run id, taken over by a re-delivery if its instance dies)
+and keeps the result on the record. The HTTP call polls the record for up to
+HTTP_SCAN_TIMEOUT_SECONDS: a scan done by then answers 200 with the scan JSON (schema
+retirement-scan/v1); otherwise 202 with `Location: <base>/api/scan/<run_id>`, which any instance
+answers from the record. Nothing outlives the HTTP response on the instance that answered it, so
+an instance recycled after answering (Flex Consumption) loses nothing.
+Without a queue (no AzureWebJobsStorage / STORAGE_QUEUE_ENDPOINT) the scan runs in a worker
+thread of this instance instead, as before.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import io
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
@@ -38,9 +45,13 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from scanner.config import Scope, Settings, parse_scope
+from scanner.config import Settings, parse_scope
 from scanner.errors import ConfigError, ScannerError, StoreError
 from scanner.model import Finding, Rule, Severity, Status
+from scanner.scan_runs import SCAN_PARTITION, STALE_AFTER, ScanRequest, ScanRuns, stale
+from scanner.scan_runs import safe_error as _safe_error
+
+__all__ = ["SCAN_PARTITION", "STALE_AFTER", "ScanRequest", "ScanRuns"]  # kept here for callers
 
 log = logging.getLogger("scanner.api")
 
@@ -48,9 +59,7 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_TOP = 1000
 DEFAULT_TOP = 100
 RETRY_AFTER_SECONDS = 15
-SCAN_PARTITION = "http-scan"
-# A scan still "running" after this long died with its instance (the host's limit is 30 minutes).
-STALE_AFTER = timedelta(minutes=45)
+POLL_SECONDS = (0.2, 2.0)  # POST /api/scan reads the run record this often (first, at most)
 RESERVED_QUERY = frozenset({"code"})  # the function key; never a filter, never echoed
 FINDINGS_SCHEMA = "retirement-findings/v1"
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -76,25 +85,21 @@ class ApiError(Exception):
         return _json(self.status, {"error": err})
 
 
-@dataclass(frozen=True)
-class ScanRequest:
-    scope: Scope | None = None
-    dry_run: bool = False
-    notify: bool = False
-
-
 @dataclass
 class ApiDeps:
     """What the handlers need. `store` opens the TableFindingStore (None: no store configured);
-    `run_scan(request, now)` runs one scan and returns its ScanReport."""
+    `enqueue(run_id, request)` puts a scan request on SCAN_QUEUE (None: no queue; then
+    `run_scan(request, now)` runs the scan in a thread of `executor` and returns its ScanReport)."""
 
     settings: Settings
     store: Callable[[], Any] | None
     run_scan: Callable[[ScanRequest, datetime], Any]
-    executor: Executor
+    executor: Executor | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     base_url: str = ""  # scheme://host[:port] of this request, for status URLs and nextLink
     timeout: float | None = None  # seconds to wait for a scan; default settings.http_scan_timeout_seconds
+    enqueue: Callable[[str, ScanRequest], None] | None = None
+    sleep: Callable[[float], None] = time.sleep
 
     def with_base(self, base_url: str) -> ApiDeps:
         return replace(self, base_url=base_url.rstrip("/"))
@@ -147,13 +152,6 @@ def _status_url(deps: ApiDeps, run_id: str) -> str:
     return f"{deps.base_url}/api/scan/{run_id}"
 
 
-def _safe_error(exc: BaseException) -> str:
-    """An error for a client: ScannerErrors are written to be shown (no secrets); others by type."""
-    if isinstance(exc, ScannerError):
-        return str(exc)
-    return f"unexpected {type(exc).__name__} (details are in the function log)"
-
-
 def handle(handler: Callable[..., Response], method: str, route_params: Mapping[str, str] | None,
            query: Mapping[str, str] | None, body: bytes | None, deps: ApiDeps) -> Response:
     """Call a handler; ApiError and unexpected errors become JSON error answers."""
@@ -170,71 +168,6 @@ def handle(handler: Callable[..., Response], method: str, route_params: Mapping[
     except Exception as exc:  # noqa: BLE001 - last line of defence: JSON 500, details in the log
         log.exception("api: unexpected error")
         return ApiError(500, "internal", _safe_error(exc)).response()
-
-
-# --------------------------------------------------------------------------- scan runs (store)
-
-
-class ScanRuns:
-    """Ad-hoc scan runs and their results in the store's Runs table (partition "http-scan")."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-        self.table = store.table("runs")
-
-    def begin(self, run_id: str, request: ScanRequest, now: datetime) -> None:
-        from azure.core.exceptions import AzureError
-
-        entity = {"PartitionKey": SCAN_PARTITION, "RowKey": run_id, "Status": "running", "Started": now,
-                  "Scope": str(request.scope) if request.scope else "", "DryRun": request.dry_run,
-                  "Notify": request.notify}
-        try:
-            self.table.create_entity(entity)
-        except AzureError as exc:
-            raise StoreError(f"store: cannot record scan run {run_id} ({type(exc).__name__})") from None
-
-    def _update(self, run_id: str, props: dict[str, Any]) -> None:
-        from azure.core.exceptions import AzureError
-        from azure.data.tables import UpdateMode
-
-        try:
-            self.table.update_entity({"PartitionKey": SCAN_PARTITION, "RowKey": run_id, **props},
-                                     mode=UpdateMode.MERGE)
-        except AzureError as exc:
-            log.error("api: cannot store the result of scan run %s (%s)", run_id, type(exc).__name__)
-
-    def finish(self, run_id: str, doc: dict, now: datetime) -> None:
-        from scanner.store import pack_text
-
-        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-        try:
-            props = pack_text("Result", text, f"scan run {run_id}")
-        except StoreError:
-            count = len(doc.get("findings", []))
-            self.fail(run_id, f"the result ({count} findings) is too large to keep; the findings are stored: "
-                              "GET /api/findings lists them", now)
-            return
-        self._update(run_id, {"Status": "done", "Finished": now, **props})
-
-    def fail(self, run_id: str, message: str, now: datetime) -> None:
-        self._update(run_id, {"Status": "failed", "Finished": now, "Error": message[:4000]})
-
-    def get(self, run_id: str) -> dict[str, Any] | None:
-        from azure.core.exceptions import AzureError, ResourceNotFoundError
-
-        from scanner.store import unpack_text
-
-        try:
-            e = self.table.get_entity(SCAN_PARTITION, run_id)
-        except ResourceNotFoundError:
-            return None
-        except AzureError as exc:
-            raise StoreError(f"store: cannot read scan run {run_id} ({type(exc).__name__})") from None
-        out = {"run_id": run_id, "status": e.get("Status", ""), "started": e.get("Started"),
-               "finished": e.get("Finished"), "error": e.get("Error", "")}
-        if out["status"] == "done":
-            out["result"] = unpack_text(e, "Result", f"scan run {run_id}")
-        return out
 
 
 # --------------------------------------------------------------------------- POST /api/scan
@@ -280,16 +213,68 @@ def parse_scan_request(query: Mapping[str, str], body: bytes, settings: Settings
 
 
 def scan_start(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
-    from scanner.output import report_to_json
-
     _method(method, "POST")
     request = parse_scan_request(query, body, deps.settings)
     run_id = uuid.uuid4().hex
+    timeout = deps.timeout if deps.timeout is not None else deps.settings.http_scan_timeout_seconds
+    if deps.store is not None and deps.enqueue is not None:
+        return _scan_queued(run_id, request, timeout, deps)
+    return _scan_in_thread(run_id, request, timeout, deps)
+
+
+def _accepted(deps: ApiDeps, run_id: str, status: str) -> Response:
+    link = _status_url(deps, run_id)
+    return _json(202, {"run_id": run_id, "status": status, "status_url": link},
+                 {"Location": link, "Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def _done(deps: ApiDeps, run_id: str, result: str) -> Response:
+    return Response(200, {"Content-Type": "application/json; charset=utf-8", "X-Scan-Run-Id": run_id,
+                          "Content-Location": _status_url(deps, run_id)}, result.encode("utf-8"))
+
+
+def _scan_queued(run_id: str, request: ScanRequest, timeout: float, deps: ApiDeps) -> Response:
+    """Record the run (queued), enqueue it, and poll its record until done, failed or `timeout`."""
+    runs = ScanRuns(_store(deps))
+    started = deps.clock()
+    runs.begin(run_id, request, started)
+    try:
+        deps.enqueue(run_id, request)
+    except StoreError as exc:
+        log.error("api: scan run %s not queued: %s", run_id, exc)
+        runs.abandon(run_id, str(exc), deps.clock())
+        raise ApiError(503, "queue_unavailable", f"scan run {run_id} could not be queued: {exc}") from None
+    log.info("api: scan run %s queued (scope %s%s%s)", run_id, request.scope or "default",
+             ", dry run" if request.dry_run else "", ", notify" if request.notify else "")
+    deadline = time.monotonic() + timeout
+    wait = POLL_SECONDS[0]
+    while True:
+        run = runs.get(run_id) or {"status": "queued"}
+        if run["status"] == "done":
+            return _done(deps, run_id, run["result"])
+        if run["status"] == "failed":
+            raise ApiError(500, "scan_failed", f"scan run {run_id} failed: {run['error']}")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return _accepted(deps, run_id, run["status"])
+        deps.sleep(min(wait, left))
+        wait = min(wait * 1.5, POLL_SECONDS[1])
+
+
+def _scan_in_thread(run_id: str, request: ScanRequest, timeout: float, deps: ApiDeps) -> Response:
+    """No queue configured: run the scan in a worker thread of this instance."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scanner.output import report_to_json
+    from scanner.scan_runs import Claim
+
     started = deps.clock()
     runs = ScanRuns(_store(deps)) if deps.store is not None else None
+    claim = Claim(run_id, f"thread-{run_id[:8]}", 1, False)
     if runs is not None:
         runs.begin(run_id, request, started)
-    log.info("api: scan run %s started (scope %s%s%s)", run_id, request.scope or "default",
+        runs.claim(run_id, claim.owner, started)
+    log.info("api: scan run %s started in this instance (scope %s%s%s)", run_id, request.scope or "default",
              ", dry run" if request.dry_run else "", ", notify" if request.notify else "")
 
     def work() -> dict:
@@ -298,16 +283,15 @@ def scan_start(method: str, route_params: dict, query: dict, body: bytes, deps: 
         except Exception as exc:
             log.exception("api: scan run %s failed", run_id)
             if runs is not None:
-                runs.fail(run_id, _safe_error(exc), deps.clock())
+                runs.fail(claim, _safe_error(exc), deps.clock())
             raise
         if runs is not None:
-            runs.finish(run_id, doc, deps.clock())
+            runs.finish(claim, doc, deps.clock())
         log.info("api: scan run %s done: %d findings", run_id, len(doc.get("findings", [])))
         return doc
 
-    future = deps.executor.submit(work)
-    timeout = deps.timeout if deps.timeout is not None else deps.settings.http_scan_timeout_seconds
-    link = _status_url(deps, run_id)
+    executor = deps.executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="http-scan")
+    future = executor.submit(work)
     try:
         doc = future.result(timeout=timeout)
     except FutureTimeout:
@@ -315,11 +299,10 @@ def scan_start(method: str, route_params: dict, query: dict, body: bytes, deps: 
             raise ApiError(503, "store_not_configured",
                            f"the scan did not finish within {timeout} seconds and without a store its result "
                            "cannot be kept: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT") from None
-        return _json(202, {"run_id": run_id, "status": "running", "status_url": link},
-                     {"Location": link, "Retry-After": str(RETRY_AFTER_SECONDS)})
+        return _accepted(deps, run_id, "running")
     except Exception as exc:  # noqa: BLE001 - the worker logged it
         raise ApiError(500, "scan_failed", f"scan run {run_id} failed: {_safe_error(exc)}") from None
-    return _json(200, doc, {"X-Scan-Run-Id": run_id, "Content-Location": link})
+    return _json(200, doc, {"X-Scan-Run-Id": run_id, "Content-Location": _status_url(deps, run_id)})
 
 
 # --------------------------------------------------------------------------- GET /api/scan/{run_id}
@@ -335,18 +318,15 @@ def scan_status(method: str, route_params: dict, query: dict, body: bytes, deps:
     run = ScanRuns(_store(deps)).get(run_id)
     if run is None:
         raise ApiError(404, "not_found", f"no scan run {run_id}", "run_id")
-    link = _status_url(deps, run_id)
     if run["status"] == "done":
         return Response(200, {"Content-Type": "application/json; charset=utf-8", "X-Scan-Run-Id": run_id},
                         run["result"].encode("utf-8"))
     if run["status"] == "failed":
         raise ApiError(500, "scan_failed", f"scan run {run_id} failed: {run['error']}")
-    started = run["started"]
-    if isinstance(started, datetime) and deps.clock() - started > STALE_AFTER:
-        raise ApiError(500, "scan_failed", f"scan run {run_id} started {started.isoformat()} and never finished "
-                                           "(its instance stopped); start a new one")
-    return _json(202, {"run_id": run_id, "status": "running", "status_url": link},
-                 {"Location": link, "Retry-After": str(RETRY_AFTER_SECONDS)})
+    if stale(run, deps.clock()):
+        raise ApiError(500, "scan_failed", f"scan run {run_id} {run['status']} since {run['started'].isoformat()} "
+                                           "and never finished (no worker ran it to the end); start a new one")
+    return _accepted(deps, run_id, run["status"] or "running")
 
 
 # --------------------------------------------------------------------------- stored findings (shown as of today)

@@ -13,8 +13,10 @@
                                        Azure otherwise), store, notifier (queue, no drain)
         .run_scan(now, ...)            service.run_scan with those deps -> ScanReport
         .transports()                  notify.Transports for the queue trigger
-        .api_deps()                    api.ApiDeps for the HTTP handlers
-        .executor                      worker threads for HTTP scans
+        .api_deps()                    api.ApiDeps for the HTTP handlers (POST /api/scan enqueues
+                                       on SCAN_QUEUE when storage has a queue)
+        .scan_queue()                  scan_runs.ScanRequestQueue, opened on first use
+        .executor                      worker threads for HTTP scans when there is no queue
 
 Nothing connects when the context is built; the first request does.
 """
@@ -43,6 +45,7 @@ class AppContext:
         self._lock = threading.RLock()
         self._store: Any = None
         self._transports: Any = None
+        self._scan_queue: Any = None
         self._executor: ThreadPoolExecutor | None = None
 
     # -- store and notifications
@@ -130,15 +133,30 @@ class AppContext:
 
     # -- HTTP
 
+    def run_scan_request(self, request: Any, now: datetime) -> Any:
+        """One ad-hoc scan (POST /api/scan), as the queue trigger or the fallback thread runs it."""
+        return self.run_scan(now, scope=request.scope, dry_run=request.dry_run, notify=request.notify,
+                             source="http")
+
+    def scan_queue(self) -> Any:
+        with self._lock:
+            if self._scan_queue is None:
+                from scanner.scan_runs import ScanRequestQueue
+
+                self._scan_queue = ScanRequestQueue.from_settings(self.settings)
+            return self._scan_queue
+
     def api_deps(self) -> Any:
         from scanner.api import ApiDeps
+        from scanner.scan_runs import queue_configured
 
-        def run(request, now):
-            return self.run_scan(now, scope=request.scope, dry_run=request.dry_run, notify=request.notify,
-                                 source="http")
+        def enqueue(run_id, request):
+            self.scan_queue().enqueue(run_id, request)
 
-        return ApiDeps(settings=self.settings, store=self.store if self.has_store else None, run_scan=run,
-                       executor=self.executor)
+        queued = self.has_store and queue_configured(self.settings)
+        return ApiDeps(settings=self.settings, store=self.store if self.has_store else None,
+                       run_scan=self.run_scan_request, executor=None if queued else self.executor,
+                       enqueue=enqueue if queued else None)
 
     def close(self) -> None:
         with self._lock:

@@ -166,6 +166,18 @@ class Route:
     email: tuple[str, ...] = ()
 
 
+_QUEUE_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+def _scan_queue(name: str, notify_queue: str) -> str:
+    if not _QUEUE_NAME.match(name):
+        raise ConfigError(f"SCAN_QUEUE: {name!r} is not a storage queue name (3-63 lower-case letters, digits "
+                          "and single hyphens, starting and ending with a letter or digit)")
+    if name == notify_queue:
+        raise ConfigError(f"SCAN_QUEUE: {name!r} is also NOTIFY_QUEUE; the two triggers need their own queues")
+    return name
+
+
 def parse_routes(text: str, env: Mapping[str, str], setting: str = "NOTIFY_ROUTES") -> dict[str, Route]:
     """JSON object: key "/subscriptions/<id>" or "/subscriptions/<id>/resourceGroups/<rg>",
     value {"teams": "TEAMS_WEBHOOK_X" | [...], "email": "a@x,b@y" | [...]}. Keys are lower-cased."""
@@ -237,6 +249,7 @@ class Settings:
     storage_queue_endpoint: str = ""
     table_prefix: str = "retirements"
     notify_queue: str = "retirement-notifications"
+    scan_queue: str = "retirement-scan-requests"  # POST /api/scan -> run_scan_request
     # Write every notification to this folder (card JSON, .eml) instead of sending it (demo, rehearsals).
     notify_dir: str = ""
     # Identity and cloud
@@ -336,6 +349,8 @@ class Settings:
             storage_queue_endpoint=queue_endpoint,
             table_prefix=prefix,
             notify_queue=get("NOTIFY_QUEUE", "retirement-notifications"),
+            scan_queue=_scan_queue(get("SCAN_QUEUE", "retirement-scan-requests"),
+                                   get("NOTIFY_QUEUE", "retirement-notifications")),
             notify_dir=get("NOTIFY_DIR"),
             azure_client_id=get("AZURE_CLIENT_ID"),
             cloud=cloud,

@@ -10,6 +10,10 @@
         the queue trigger: send the notification the message names ("sent" | "skipped" | "failed"
         | "ignored" for a malformed message). A retryable failure raises, so the host retries and
         finally moves the message to the poison queue.
+    run_scan_request(ctx, body) -> str
+        the queue trigger for POST /api/scan: run the scan the message names, once per run id,
+        and keep the result on its run record ("done" | "failed" | "skipped" | "busy" |
+        "ignored" for a malformed message). See scanner.scan_runs.
 """
 
 from __future__ import annotations
@@ -77,6 +81,22 @@ def send_notification(ctx: Any, body: str | bytes) -> str:
         log.error("send_notifications: dropped a malformed queue message: %s", exc)
         return "ignored"
     log.info("send_notifications: %s", outcome)
+    return outcome
+
+
+def run_scan_request(ctx: Any, body: str | bytes) -> str:
+    from scanner.scan_runs import ScanRuns, execute
+
+    if not ctx.has_store:
+        raise ConfigError("run_scan_request: no store configured: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT "
+                          "(scan runs and their results live there)")
+    try:
+        outcome = execute(ScanRuns(ctx.store()), body, ctx.run_scan_request)
+    except InputError as exc:
+        # Retrying cannot fix a malformed message; POST /api/scan only enqueues well-formed ones.
+        log.error("run_scan_request: dropped a malformed queue message: %s", exc)
+        return "ignored"
+    log.info("run_scan_request: %s", outcome)
     return outcome
 
 

@@ -6,6 +6,8 @@
                    Applied to os.environ (what the triggers read); everything else the app reads
                    is cleared first.
     fn             {function name: the user function} from function_app.build().get_functions()
+    scan_host      what the Functions host does for SCAN_QUEUE: a thread handing each message to
+                   run_scan_request (then deleting it), so POST /api/scan finds its scan run
     feed           FeedServer: the Azure Updates API fixture served over HTTP with ETag,
                    `modified ge` filtering and an optional delay; `add(record)` publishes a record.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import threading
 import time
 from datetime import datetime
 
@@ -98,6 +101,7 @@ def app_env(azurite_env, feed, tmp_path, monkeypatch) -> dict[str, str]:
     env = {
         **azurite_env,
         "NOTIFY_QUEUE": unique_name("q"),
+        "SCAN_QUEUE": unique_name("s"),
         "SCAN_INVENTORY_FILES": str(ROOT / "samples" / "inventory"),
         "SCAN_SKU_FILES": str(ROOT / "samples" / "skus"),
         "FEED_URL": feed.url,
@@ -130,3 +134,51 @@ def fn():
 
     app = function_app.build()
     return {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+
+
+class QueueHost:
+    """Stands in for the Functions host on one queue: receive, call the trigger, delete on
+    success; a raising trigger leaves the message to come back (as the host's retry does)."""
+
+    def __init__(self, function, queue_client, visibility: int = 2) -> None:
+        self.function, self.client, self.visibility = function, queue_client, visibility
+        self.outcomes: list[str] = []
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="queue-host", daemon=True)
+
+    def _loop(self) -> None:
+        import azure.functions as func
+
+        while not self._stop.is_set():
+            got = False
+            for m in self.client.receive_messages(max_messages=4, visibility_timeout=self.visibility):
+                got = True
+                try:
+                    self.function(func.QueueMessage(id=m.id, body=m.content.encode()))
+                except Exception as exc:  # noqa: BLE001 - the host logs and retries
+                    self.errors.append(exc)
+                    continue
+                self.client.delete_message(m)
+                self.outcomes.append(m.id)
+            if not got:
+                self._stop.wait(0.1)
+
+    def __enter__(self) -> QueueHost:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+@pytest.fixture
+def scan_host(fn, app_env):
+    from scanner.config import Settings
+    from scanner.scan_runs import ScanRequestQueue
+
+    queue = ScanRequestQueue.from_settings(Settings.from_env(app_env))
+    with QueueHost(fn["run_scan_request"], queue.client) as host:
+        yield host
+    assert host.errors == [], "run_scan_request raised"

@@ -22,6 +22,13 @@ HOST = "https://scanner.example.net"
 KEY = "fn-key-SECRET-123"
 
 
+@pytest.fixture(autouse=True)
+def _host(request):
+    """POST /api/scan queues the scan: run the queue trigger as the host would (every test here)."""
+    if "app_env" in request.fixturenames:
+        request.getfixturevalue("scan_host")
+
+
 def call(fn, name: str, method: str, path: str, params: dict | None = None, body: bytes = b"",
          route_params: dict | None = None) -> func.HttpResponse:
     req = func.HttpRequest(method, f"{HOST}{path}", headers={}, params={"code": KEY, **(params or {})},

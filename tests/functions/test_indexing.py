@@ -16,6 +16,7 @@ EXPECTED = {
     "nightly_scan": {"type": "timerTrigger", "schedule": "%SCAN_SCHEDULE%", "runOnStartup": False},
     "ingest_feed": {"type": "timerTrigger", "schedule": "%FEED_SCHEDULE%", "runOnStartup": False},
     "send_notifications": {"type": "queueTrigger", "queueName": "%NOTIFY_QUEUE%", "connection": "AzureWebJobsStorage"},
+    "run_scan_request": {"type": "queueTrigger", "queueName": "%SCAN_QUEUE%", "connection": "AzureWebJobsStorage"},
     "api_scan": {"type": "httpTrigger", "route": "scan", "methods": ["POST"], "authLevel": "FUNCTION"},
     "api_scan_status": {"type": "httpTrigger", "route": "scan/{run_id}", "methods": ["GET"], "authLevel": "FUNCTION"},
     "api_findings": {"type": "httpTrigger", "route": "findings", "methods": ["GET"], "authLevel": "FUNCTION"},
@@ -57,7 +58,7 @@ def _app_settings_in_infra() -> set[str]:
     return set(re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*:", block, re.M))
 
 
-@pytest.mark.parametrize("setting", ["SCAN_SCHEDULE", "FEED_SCHEDULE", "NOTIFY_QUEUE"])
+@pytest.mark.parametrize("setting", ["SCAN_SCHEDULE", "FEED_SCHEDULE", "NOTIFY_QUEUE", "SCAN_QUEUE"])
 def test_settings_named_by_bindings_are_set_everywhere(functions, setting):
     """A `%SETTING%` binding fails the host when the setting is missing: infra and the local
     settings example must both set it."""

@@ -21,6 +21,10 @@ BAD = [
     pytest.param({"SCAN_SCOPE": "tenant,foo"}, r"SCAN_SCOPE: 'tenant,foo' is not 'tenant', 'mg:NAME", id="scope"),
     pytest.param({"HTTP_SCAN_TIMEOUT_SECONDS": "soon"}, r"HTTP_SCAN_TIMEOUT_SECONDS: 'soon' is not a whole number",
                  id="timeout"),
+    pytest.param({"SCAN_QUEUE": "Scan_Requests"}, r"SCAN_QUEUE: 'Scan_Requests' is not a storage queue name",
+                 id="scan-queue-name"),
+    pytest.param({"SCAN_QUEUE": "jobs", "NOTIFY_QUEUE": "jobs"}, r"SCAN_QUEUE: 'jobs' is also NOTIFY_QUEUE",
+                 id="scan-queue-is-notify-queue"),
     pytest.param({"TEAMS_WEBHOOK_URL": "ftp://hook"}, r"TEAMS_WEBHOOK_URL: is not an https:// URL \(value not shown\)",
                  id="webhook-not-https"),
 ]

@@ -177,8 +177,9 @@ def test_storage_has_no_shared_keys_and_no_public_blobs(res):
 def test_storage_has_deployment_container_queue_and_table_service(res):
     container = one(res, "Microsoft.Storage/storageAccounts/blobServices/containers")
     assert container["properties"]["publicAccess"] == "None"
-    queue = one(res, "Microsoft.Storage/storageAccounts/queueServices/queues")
-    assert resolve(queue["name"], res["variables"]) == Settings().notify_queue
+    queues = resources_of(res, "Microsoft.Storage/storageAccounts/queueServices/queues")
+    names = {resolve(body(q)["name"], res["variables"]) for q in queues.values()}
+    assert names == {Settings().notify_queue, Settings().scan_queue}  # both triggers' queues exist
     one(res, "Microsoft.Storage/storageAccounts/tableServices")
 
 
