@@ -485,8 +485,10 @@ _MONTHS = {m: i for i, m in enumerate(
 _MONTH_RE = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
              r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
 _DATE_MDY = re.compile(_MONTH_RE + r"\s+(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(\d{4})\b", re.I)
-_DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH_RE + r"\s*,?\s*(\d{4})\b", re.I)
-_DATE_ISO = re.compile(r"(?<![\w-])(\d{4})-(\d{2})-(\d{2})(?![\w-])")
+_DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?(?:\s+(?:of\s+)?|-)" + _MONTH_RE + r"(?:\s*,?\s*|-)(\d{4})\b", re.I)
+_DATE_ISO = re.compile(r"(?<![\w/-])(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?![\w/-])")
+# A date written as the one being replaced: "(previously May 1, 2028)", "originally planned for ...".
+_SUPERSEDED = re.compile(r"\b(?:previously|originally|formerly|initially|instead of|rather than)\b[^.;:()]{0,30}$", re.I)
 _DATE_NUM = re.compile(r"(?<![\w/.])(\d{1,2})/(\d{1,2})/(\d{4})(?![\w/])")
 _DATE_MY = re.compile(r"\b" + _MONTH_RE + r"\s+(?:of\s+)?(\d{4})\b", re.I)
 
@@ -514,7 +516,11 @@ _NOT_AFFECTED = re.compile(
     r"|\b(?:remain|remains|continue|continues) (?:to be )?(?:available|supported|unaffected)\b", re.I)
 _EXCEPT = re.compile(r"\bexcept\b|\bexcluding\b|\bother than\b|\bwith the exception of\b|\bapart from\b", re.I)
 _TRUNCATED_SIZE = re.compile(r"\b(?:Standard|Basic)_[A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*[-_](?![A-Za-z0-9])")
+_SIZE_RANGE = re.compile(r"\b(?:Standard|Basic)_[A-Za-z0-9_-]+\s+(?:through|thru|to|until|\u2013|\u2014|-)\s+"
+                         r"(?:Standard|Basic)_[A-Za-z0-9_-]+", re.I)
 _TRUNCATED_LIST = re.compile(r"\b(?:Standard|Basic)_[A-Za-z0-9_-]+\s*,?\s*(?:\u2026|\.\.\.|\betc\b)")
+_LIST_LEAD = re.compile(r"\bseries\b|\bsizes\b|\bSKUs\b", re.I)
+_BARE_ITEM = re.compile(r"^[A-Z][A-Za-z0-9_]{0,23}(?:\s*(?:,|/|\band\b|\bor\b)\s*[A-Z][A-Za-z0-9_]{0,23}){0,9}\.?$")
 _SIZE_TITLE = re.compile(r"\bseries\b|\bVM sizes?\b|\bvirtual machine sizes?\b|\bVM SKUs?\b|\bStandard_\w+", re.I)
 
 # A VM size name: Standard_ + letters/digits/underscores/hyphens (constrained vCPU: DS11-1_v2).
@@ -684,17 +690,21 @@ def _dates(text: str) -> tuple[list[date], list[tuple[int, int]], list[str]]:
             except ValueError:
                 bad.append(m.group(0))
                 continue
-            found.append((m.start(), d))
             spans.append(m.span())
+            if not _SUPERSEDED.search(text, max(0, m.start() - 45), m.start()):
+                found.append((m.start(), d))
     for m in _DATE_ISO.finditer(text):
         before = text[max(0, m.start() - 24):m.start()].lower()
         if "api" in before or "version" in before:
             continue  # "Batch API (2024-07-01 or later)" is a version, not a date
         try:
-            found.append((m.start(), date(int(m.group(1)), int(m.group(2)), int(m.group(3)))))
-            spans.append(m.span())
+            d = date(int(m.group(1)), int(m.group(3)), int(m.group(4)))
         except ValueError:
             bad.append(m.group(0))
+            continue
+        spans.append(m.span())
+        if not _SUPERSEDED.search(text, max(0, m.start() - 45), m.start()):
+            found.append((m.start(), d))
     for m in _DATE_NUM.finditer(text) if "/" in text else ():
         first, second, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
         if first <= 12 and second <= 12 and first != second:
@@ -702,10 +712,13 @@ def _dates(text: str) -> tuple[list[date], list[tuple[int, int]], list[str]]:
             continue
         month, day = (first, second) if first <= 12 else (second, first)
         try:
-            found.append((m.start(), date(year, month, day)))
-            spans.append(m.span())
+            d = date(year, month, day)
         except ValueError:
             bad.append(m.group(0))
+            continue
+        spans.append(m.span())
+        if not _SUPERSEDED.search(text, max(0, m.start() - 45), m.start()):
+            found.append((m.start(), d))
     months: list[tuple[int, int]] = []
     inside = {i for a, b in spans for i in range(a, b)}  # characters already read as a full date
     for m in _DATE_MY.finditer(text):
@@ -801,6 +814,8 @@ def read_announcement(a: Announcement) -> Reading:
             continue
         if _NOT_AFFECTED.search(sentence) or _other_subject(sentence):
             continue  # "Standard_NC24rs_v3 is not affected"; "the GRID driver for NVv4 VMs retires"
+        if lead and _LIST_LEAD.search(lead) and _BARE_ITEM.match(sentence) and not _ANCHOR_WORD.search(sentence):
+            sentence += " series"  # "The following VM series will retire ...:" then "• Dv2", "• DSv2"
         if _REPLACEMENT.search(ctx) and not (_STRONG.search(sentence) and not _REPLACEMENT.search(sentence)):
             replacement_text.append(sentence)
         else:
@@ -829,6 +844,10 @@ def read_announcement(a: Announcement) -> Reading:
         if _SIZE_TITLE.search(title):
             return Reading("review", "the title speaks of VM series or sizes but names none that can be read")
         return Reading("ignore", "names no VM size or series")
+    ranged = _SIZE_RANGE.search("\n".join(retiring_text))
+    if ranged and sizes_found:
+        return Reading("review", f"the text gives a range of sizes ({ranged.group(0)!r}); the sizes in between are "
+                       "not named", series=tuple(series), sizes=tuple(sizes_found))
     if cut and (sizes_found or series):
         return Reading("review", f"the size list looks cut off at {cut.group(0)!r}",
                        series=tuple(series), sizes=tuple(sizes_found))
