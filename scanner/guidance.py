@@ -150,6 +150,7 @@ class _Needs:
     zones: tuple[str, ...]
     premium_io: bool
     ephemeral_os: bool
+    ephemeral_gb: int  # the pool's ephemeral OS disk size (0: not set): the local disk must hold it
     min_vcpus: int
     min_memory_gb: float
     allow_burstable: bool
@@ -240,20 +241,27 @@ class Guide:
         zones_t = tuple(sorted(str(z) for z in zones))
         mode = (pool.mode.lower() if pool else "")
         ephemeral = bool(pool and pool.os_disk_type.lower() == "ephemeral")
+        ephemeral_gb = (pool.os_disk_size_gb or 0) if ephemeral else 0
         key = (self._facts_key(subscription_id, location), vm_size.lower(), zones_t, mode, ephemeral,
-               pool is not None, prefer_gen1)
+               ephemeral_gb, pool is not None, prefer_gen1)
         if key not in self._cache:
             self._cache[key] = self._find(subscription_id, location, vm_size, zones_t, mode, ephemeral,
-                                          pool is not None, prefer_gen1)
+                                          pool is not None, prefer_gen1, ephemeral_gb)
         return self._cache[key]
 
-    def _find(self, sub, location, vm_size, zones, mode, ephemeral, aks, prefer_gen1):
+    def _find(self, sub, location, vm_size, zones, mode, ephemeral, aks, prefer_gen1, ephemeral_gb=0):
         current = self.skus.get(sub, location, vm_size)
         if not self.skus.has_region(sub, location):
             return None, f"no SKU facts for {location}: cannot pick a replacement (give --skus for that region)"
+        elsewhere = ""
         if current is None:
-            return None, (f"{vm_size} is not in the SKU list for {location}: cannot compare sizes "
-                          "(it may no longer be offered there)")
+            # Not offered here (any more): the size's own facts from another region's list will do.
+            facts = getattr(self.skus, "facts", None)
+            current = facts(vm_size) if facts else None
+            if current is None:
+                return None, (f"{vm_size} is not in the SKU list for {location} nor in any other region's: "
+                              "cannot compare sizes")
+            elsewhere = f"; {vm_size} itself is not offered in {location}, its facts are from {current.location}"
         region_has_zones = any(s.zones for s in self.skus.sizes(sub, location))
         needs = _Needs(
             vcpus=current.vcpus,
@@ -263,6 +271,7 @@ class Guide:
             zones=zones if region_has_zones else (),
             premium_io=current.capabilities.get("PremiumIO", "").lower() == "true",
             ephemeral_os=ephemeral,
+            ephemeral_gb=ephemeral_gb,
             min_vcpus=2 if aks else 0,
             min_memory_gb=(4.0 if mode == "system" else 2.0) if aks else 0.0,
             # Burstable sizes only where they are the natural line (B, Av2) and never for System pools.
@@ -308,7 +317,7 @@ class Guide:
         fits.sort(key=order)
         best = fits[0]
         alternatives = _alternatives(best, fits[1:])
-        why = self._why(vm_size, current, best, needs, location, order(best)[0] == 0)
+        why = self._why(vm_size, current, best, needs, location, order(best)[0] == 0) + elsewhere
         return Replacement(best.name, why, alternatives), ""
 
     def _reject(self, cand: Sku, n: _Needs) -> str:
@@ -330,6 +339,10 @@ class Guide:
             return "no premium storage"
         if n.ephemeral_os and cand.capabilities.get("EphemeralOSDiskSupported", "").lower() == "false":
             return "no ephemeral OS disk"
+        if n.ephemeral_gb:
+            local = _local_disk_gib(cand)
+            if local is not None and local < n.ephemeral_gb:
+                return f"local disk under {n.ephemeral_gb} GB for the ephemeral OS disk"
         if cand.restricted:
             return "restricted for the subscription"
         if n.zones and not cand.available_in_zones(n.zones):
@@ -353,24 +366,29 @@ class Guide:
         if repl is None:
             return Advice(None, (), f"No replacement: {why_not}.")
         if pool.pool_type.lower() == "virtualmachines":
-            return Advice(repl, vm_pool_commands(cluster, pool, vm_size, repl.vm_size))
+            return _started(cluster, Advice(repl, vm_pool_commands(cluster, pool, vm_size, repl.vm_size)))
         note = ""
-        if pool.os_type.lower() == "windows" and _windows_needs_move(pool):
+        if pool.os_type.lower() == "windows" and _windows_needs_move(pool, cluster):
             note = "The new pool runs Windows Server 2022 with Gen2: check the containers run on ltsc2022."
-        return Advice(repl, rebuild_pool_commands(cluster, pool, repl.vm_size, pool_names), note)
+        return _started(cluster, Advice(repl, rebuild_pool_commands(cluster, pool, repl.vm_size, pool_names), note))
 
     def for_node_image(self, cluster: Cluster, pool: NodePool, vm_size: str, pool_names=()) -> Advice:
         """Advice for a Gen1 node image on a Gen2-capable size."""
         if self.is_retiring(vm_size):
             return self.for_pool(cluster, pool, vm_size, pool_names)
         if pool.os_type.lower() != "windows":
-            return Advice(None, node_image_upgrade_commands(cluster, pool),
-                          "If nodeImageVersion still has no 'gen2' after the upgrade, rebuild the pool.")
+            return _started(cluster, Advice(None, node_image_upgrade_commands(cluster, pool),
+                                            "If nodeImageVersion still has no 'gen2' after the upgrade, "
+                                            "rebuild the pool."))
         sku = self.skus.get(cluster.subscription_id, cluster.location, vm_size)
         if sku is not None and sku.available_in_zones(pool.zones if sku.zones else ()):
-            return Advice(None, rebuild_pool_commands(cluster, pool, vm_size, pool_names),
-                          "Same size, new Windows Server 2022 Gen2 pool; check the containers run on ltsc2022."
-                          if _windows_needs_move(pool) else "Same size, new pool with the Gen2 header.")
+            if _windows_needs_move(pool, cluster):
+                note = "Same size, new Windows Server 2022 Gen2 pool; check the containers run on ltsc2022."
+            elif windows_os_sku(pool, cluster.kubernetes_version).lower() == "windows2022":
+                note = "Same size, new pool with the Gen2 header."
+            else:
+                note = "Same size, new pool on the same OS SKU; check nodeImageVersion shows gen2 afterwards."
+            return _started(cluster, Advice(None, rebuild_pool_commands(cluster, pool, vm_size, pool_names), note))
         return self.for_pool(cluster, pool, vm_size, pool_names)
 
     def for_vm(self, vm: VirtualMachine) -> Advice:
@@ -379,29 +397,65 @@ class Guide:
         gen1 = bool(current and current.gen1_only)
         repl, why_not = self.replacement(vm.subscription_id, vm.location, vm.vm_size, vm.zones,
                                          prefer_gen1=not known_gen2)
+        aks = _aks_managed_note(vm.tags, "")
         if repl is None:
-            return Advice(None, (), f"No replacement: {why_not}.")
+            return Advice(None, (), f"No replacement: {why_not}." + (f" {aks}" if aks else ""))
+        if aks:  # a node of an AKS VirtualMachines pool whose cluster is not in the inventory
+            return Advice(repl, (), aks)
         target = self.skus.get(vm.subscription_id, vm.location, repl.vm_size)
         gen2_only = bool(target and "V1" not in target.hyperv_generations)
         convert = gen2_only and gen1 and not known_gen2
         check = gen2_only and not gen1 and not known_gen2
         note = ""
+        bridge = ""
         if convert:
+            # A Gen1 VM can neither be resized straight onto a Gen2-only size nor upgraded to Trusted
+            # Launch on a Gen1-only one: it goes through a size that offers both generations.
+            bridge = self._bridge(vm)
+            if not bridge:
+                return Advice(repl, (), (
+                    f"The VM runs a Generation 1 image and {repl.vm_size} is Gen2-only, but no size in "
+                    f"{vm.location} offers both generations to carry it through the Trusted Launch upgrade: "
+                    "recreate it from a Gen2 image, or move it through a region that has one."))
             note = ("The VM runs a Generation 1 image and the target is Gen2-only: back it up and make the OS "
-                    "disk GPT/UEFI-bootable first (Windows: mbr2gpt /convert /allowFullOS in the guest).")
+                    "disk GPT/UEFI-bootable first (Windows: mbr2gpt /convert /allowFullOS in the guest); "
+                    f"it passes through {bridge} (Gen1 and Gen2) for the Trusted Launch upgrade.")
         elif check:
             note = "The target is Gen2-only: if the first command prints V1, upgrade the VM to Trusted Launch first."
-        return Advice(repl, vm_commands(vm, repl.vm_size, trusted_launch=convert, check_generation=check), note)
+        return Advice(repl, vm_commands(vm, repl.vm_size, trusted_launch=convert, check_generation=check,
+                                        bridge_size=bridge), note)
+
+    def _bridge(self, vm: VirtualMachine) -> str:
+        """A size offering Gen1 and Gen2 with Trusted Launch, deployable where the VM is: the VM is
+        deallocated while on it, so its capacity does not matter. "" when the region has none."""
+        region_has_zones = any(s.zones for s in self.skus.sizes(vm.subscription_id, vm.location))
+        zones = tuple(vm.zones) if region_has_zones else ()
+        current = self.skus.get(vm.subscription_id, vm.location, vm.vm_size)
+        arch = (current.cpu_architecture if current else "x64").lower()
+        vcpus = current.vcpus if current else 0
+        options = [
+            s for s in self.skus.sizes(vm.subscription_id, vm.location)
+            if {"V1", "V2"} <= s.hyperv_generations and s.cpu_architecture.lower() == arch
+            and s.capabilities.get("TrustedLaunchDisabled", "").lower() != "true"
+            and not _is_special(s.name) and not _is_confidential(s.name) and s.available_in_zones(zones)
+        ]
+        if not options:
+            return ""
+        best = min(options, key=lambda s: (self.is_retiring(s.name), abs(s.vcpus - vcpus), s.vcpus, s.name.lower()))
+        return best.name
 
     def for_scale_set(self, vmss: ScaleSet) -> Advice:
         if vmss.aks_cluster_id:
             return Advice(None, (), f"Managed by AKS (cluster {vmss.aks_cluster_id.rsplit('/', 1)[-1]}, "
                                     f"pool {vmss.aks_pool}): change it through the node pool, not the scale set.")
+        aks = _aks_managed_note(vmss.tags, vmss.aks_pool)
         known_gen2 = vmss.security_type.lower() in ("trustedlaunch", "confidentialvm")
         repl, why_not = self.replacement(vmss.subscription_id, vmss.location, vmss.vm_size, vmss.zones,
                                          prefer_gen1=not known_gen2)
         if repl is None:
-            return Advice(None, (), f"No replacement: {why_not}.")
+            return Advice(None, (), f"No replacement: {why_not}." + (f" {aks}" if aks else ""))
+        if aks:  # its cluster is not in the inventory: the pool's options are unknown here
+            return Advice(repl, (), aks)
         target = self.skus.get(vmss.subscription_id, vmss.location, repl.vm_size)
         note = ""
         if target is not None and "V1" not in target.hyperv_generations and not known_gen2:
@@ -415,8 +469,58 @@ class Guide:
         return Advice(repl, scale_set_commands(vmss, repl.vm_size), note)
 
 
-def _windows_needs_move(pool: NodePool) -> bool:
-    return pool.os_sku.lower() not in ("windows2022", "windows2025") or "2019" in pool.node_image_version
+def windows_os_sku(pool: NodePool, cluster_version: str = "") -> str:
+    """The Windows OS SKU a pool runs: its osSKU, else the AKS default for its Kubernetes version
+    (Windows2019 up to 1.24, Windows2022 from 1.25; the pool's version, else the cluster's). A
+    node image that names 2019 or 2022 settles an empty osSKU."""
+    if pool.os_sku:
+        return pool.os_sku
+    image = pool.node_image_version.lower()
+    if "2019" in image:
+        return "Windows2019"
+    if "2022" in image:
+        return "Windows2022"
+    version = pool.orchestrator_version or cluster_version
+    if not version:
+        return "Windows2022"  # today's default; an unknown version is not assumed to be old
+    parts = []
+    for p in version.lstrip("vV").split(".")[:2]:
+        if not p.isdigit():
+            break
+        parts.append(int(p))
+    return "Windows2019" if tuple(parts) < (1, 25) else "Windows2022"
+
+
+def _windows_needs_move(pool: NodePool, cluster: Cluster | None = None) -> bool:
+    """Windows Server 2019 pools cannot run Gen2: the rebuilt pool changes OS (to 2022)."""
+    return (windows_os_sku(pool, cluster.kubernetes_version if cluster else "").lower() == "windows2019"
+            or "2019" in pool.node_image_version)
+
+
+def _tag_value(tags, name: str) -> str:
+    low = name.lower()
+    return next((str(v) for k, v in (tags or {}).items() if str(k).lower() == low), "")
+
+
+def _aks_managed_note(tags, pool: str) -> str:
+    """For a scale set / VM AKS manages whose cluster is not in the inventory: "" when not AKS's."""
+    pool = pool or _tag_value(tags, "aks-managed-poolName")
+    if not pool:
+        return ""
+    cluster, rg = _tag_value(tags, "aks-managed-cluster-name"), _tag_value(tags, "aks-managed-cluster-rg")
+    which = f"cluster {cluster} in {rg}" if cluster and rg else (f"cluster {cluster}" if cluster else "its cluster")
+    return (f"Managed by AKS (pool {pool} of {which}, not in the scanned inventory): resize it through the node "
+            "pool (az aks nodepool), never the scale set or VM itself; scan the cluster for the exact commands.")
+
+
+def _started(cluster: Cluster, advice: Advice) -> Advice:
+    """A stopped cluster takes no node pool changes: start it first."""
+    if cluster.power_state.lower() != "stopped" or not advice.commands:
+        return advice
+    start = " ".join(["az aks start", "--resource-group", _q(cluster.resource_group), "--name", _q(cluster.name),
+                      "--subscription", _q(cluster.subscription_id)])
+    note = "The cluster is stopped: start it first (az aks stop afterwards if it should stay stopped)."
+    return Advice(advice.replacement, (start, *advice.commands), f"{advice.note} {note}".strip())
 
 
 def _alternatives(best: Sku, rest: list[Sku]) -> tuple[str, ...]:
@@ -436,6 +540,21 @@ def _alternatives(best: Sku, rest: list[Sku]) -> tuple[str, ...]:
         if len(out) == 2:
             break
     return tuple(out)
+
+
+def _local_disk_gib(sku: Sku) -> float | None:
+    """The largest local disk an ephemeral OS disk can be placed on (cache, temp or NVMe disk), in
+    GiB; None when the SKU facts carry none of those capabilities (then it cannot be checked)."""
+    caps = sku.capabilities
+    sizes_gib = []
+    for name, per_gib in (("CachedDiskBytes", 1024 ** 3), ("MaxResourceVolumeMB", 1024), ("NvmeDiskSizeInMiB", 1024)):
+        raw = str(caps.get(name, "")).strip()
+        if raw:
+            try:
+                sizes_gib.append(float(raw) / per_gib)
+            except ValueError:
+                continue
+    return max(sizes_gib) if sizes_gib else None
 
 
 def _gb(value: float) -> str:
@@ -479,25 +598,43 @@ _SPOT_TAINT = "kubernetes.azure.com/scalesetpriority"
 
 def new_pool_name(old: str, os_type: str, target_size: str, taken=()) -> str:
     """A valid AKS pool name for the rebuilt pool: lower-case letters and digits, starting with a
-    letter, at most 12 characters (6 for Windows), different from `old` and every name in `taken`."""
+    letter, at most 12 characters (6 for Windows), different from `old`, from every name in `taken`
+    (the cluster's pools) and from the name any other pool of `taken` would get for a size of the
+    same version: names are handed out in pool-name order, so two pools rebuilt together never
+    collide."""
     windows = os_type.lower() == "windows"
-    limit = 6 if windows else 12
-    base = re.sub(r"[^a-z0-9]", "", old.lower())
-    base = re.sub(r"v\d+$", "", base) or base  # "userv3" -> "user"
-    stripped = base.rstrip("0123456789")  # "nodepool1" -> "nodepool", unless a sibling shares it
-    others = {re.sub(r"[^a-z0-9]", "", t.lower()).rstrip("0123456789") for t in taken if t.lower() != old.lower()}
-    if stripped and stripped not in others:
-        base = stripped
-    if not base or not base[0].isalpha():
-        base = ("w" if windows else "np") + base
     target = _size(target_size)
     version = f"v{target.version}" if target is not None and target.version is not None else ""
-    used = {t.lower() for t in taken} | {old.lower()}
-    for suffix in itertools.chain((version or "g2",), map(str, range(2, 100))):
-        name = base[: limit - len(suffix)] + suffix
-        if name[0].isalpha() and name not in used:
-            return name
-    raise ValueError(f"no free pool name derived from {old!r}")  # pragma: no cover - 98 tries
+    pools = tuple(sorted({str(t).lower() for t in taken} | {old.lower()}))
+    return _assign_names(pools, windows, version)[old.lower()]
+
+
+@functools.lru_cache(maxsize=256)
+def _assign_names(pools: tuple[str, ...], windows: bool, version: str) -> dict[str, str]:
+    limit = 6 if windows else 12
+    stripped_of = {p: re.sub(r"[^a-z0-9]", "", p).rstrip("0123456789") for p in pools}
+    shared: dict[str, int] = {}
+    for st in stripped_of.values():
+        shared[st] = shared.get(st, 0) + 1
+    used = set(pools)
+    out: dict[str, str] = {}
+    for old in pools:
+        base = re.sub(r"[^a-z0-9]", "", old)
+        base = re.sub(r"v\d+$", "", base) or base  # "userv3" -> "user"
+        stripped = base.rstrip("0123456789")  # "nodepool1" -> "nodepool", unless a sibling shares it
+        if stripped and shared.get(stripped, 0) <= (1 if stripped_of[old] == stripped else 0):
+            base = stripped
+        if not base or not base[0].isalpha():
+            base = ("w" if windows else "np") + base
+        for suffix in itertools.chain((version or "g2",), map(str, range(2, 1000))):
+            name = base[: limit - len(suffix)] + suffix
+            if name[0].isalpha() and name not in used:
+                out[old] = name
+                used.add(name)
+                break
+        else:  # pragma: no cover - 998 tries
+            raise ValueError(f"no free pool name derived from {old!r}")
+    return out
 
 
 def rebuild_pool_commands(cluster: Cluster, pool: NodePool, target_size: str, pool_names=()) -> tuple[str, ...]:
@@ -522,8 +659,12 @@ def rebuild_pool_commands(cluster: Cluster, pool: NodePool, target_size: str, po
     if pool.max_pods:
         add += ["--max-pods", _q(pool.max_pods)]
     if windows:
-        os_sku = "Windows2025" if pool.os_sku.lower() == "windows2025" else "Windows2022"
-        add += ["--os-type", "Windows", "--os-sku", os_sku]
+        # Windows2019 cannot run Gen2: it moves to Windows2022, which needs the Gen2 header; other
+        # Windows OS SKUs (Windows2025, WindowsAnnual, ...) are kept as they are.
+        os_sku = windows_os_sku(pool, cluster.kubernetes_version)
+        if os_sku.lower() in ("windows2019", "windows2022"):
+            os_sku = "Windows2022"
+        add += ["--os-type", "Windows", "--os-sku", _q(os_sku)]
         if os_sku == "Windows2022":
             add += ["--aks-custom-headers", "UseWindowsGen2VM=true"]
     else:
@@ -590,14 +731,17 @@ def node_image_upgrade_commands(cluster: Cluster, pool: NodePool) -> tuple[str, 
 
 
 def vm_commands(vm: VirtualMachine, target_size: str, trusted_launch: bool = False,
-                check_generation: bool = False) -> tuple[str, ...]:
-    """Standalone VM: deallocate, (Gen1 -> Trusted Launch), resize, start."""
+                check_generation: bool = False, bridge_size: str = "") -> tuple[str, ...]:
+    """Standalone VM: deallocate, (Gen1 -> Trusted Launch, through `bridge_size` when the current
+    size is Gen1-only), resize, start."""
     scope = _vm_scope(vm.resource_group, vm.name, vm.subscription_id)
     out = []
     if check_generation:
         out.append(" ".join(["az vm get-instance-view", *scope, "--query", "instanceView.hyperVGeneration",
                              "--output", "tsv"]))
     out.append(" ".join(["az vm deallocate", *scope]))
+    if trusted_launch and bridge_size:
+        out.append(" ".join(["az vm resize", *scope, "--size", _q(bridge_size)]))
     if trusted_launch:
         out.append(" ".join(["az vm update", *scope, "--security-type", "TrustedLaunch",
                              "--enable-secure-boot", "true", "--enable-vtpm", "true"]))

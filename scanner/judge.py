@@ -107,7 +107,7 @@ def applies_in(retirement: Retirement, location: str) -> bool:
     return True
 
 
-def is_windows_2019(pool: NodePool) -> bool:
+def is_windows_2019(pool: NodePool, cluster_version: str = "") -> bool:
     sku = pool.os_sku.lower()
     if pool.os_type.lower() != "windows":
         return False
@@ -120,8 +120,10 @@ def is_windows_2019(pool: NodePool) -> bool:
         return True
     if "2022" in image or "2025" in image:
         return False
-    # No OS SKU and no image: AKS defaulted Windows pools to 2019 before Kubernetes 1.25.
-    return _version_tuple(pool.orchestrator_version) < (1, 25)
+    # No OS SKU and no image: AKS defaulted Windows pools to 2019 before Kubernetes 1.25 (the pool's
+    # version, else the cluster's; an unknown version is not assumed to be old).
+    version = pool.orchestrator_version or cluster_version
+    return bool(version) and _version_tuple(version) < (1, 25)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -199,6 +201,11 @@ class _Judge:
             if restricted and ref.kind is ResourceKind.AKS_NODEPOOL
             else (" The size is restricted for this subscription here." if restricted else "")
         )
+        if sku is None and self.skus.has_region(ref.subscription_id, ref.location):
+            restricted_note = (f" {vm_size} is not in the SKU list of {region_key(ref.location)}: not offered to "
+                               "this subscription there (or left out of the export)"
+                               + (", so the pool cannot scale out on it." if ref.kind is ResourceKind.AKS_NODEPOOL
+                                  else "; a deallocated VM may not start again on it."))
         if retirement is not None:
             when = "retired" if days < 0 else "retires"
             regional = (f"; the date for {region_key(ref.location)}, elsewhere {general.isoformat()}"
@@ -255,12 +262,16 @@ class _Judge:
             advice = self.guide.for_node_image(cluster, pool, size, names) if self.guide else None
             retirement = self.retirement(size, cluster.location)
             days = retirement.days_left(self.today) if retirement else None
-            if is_windows_2019(pool):
+            if is_windows_2019(pool, cluster.kubernetes_version):
                 why = ("Windows Server 2019 pools cannot use Gen2: rebuild it as Windows2022 with the "
                        "UseWindowsGen2VM header (check the containers run on ltsc2022).")
-            elif pool.os_type.lower() == "windows":
+            elif (pool.os_type.lower() == "windows"
+                  and guidance.windows_os_sku(pool, cluster.kubernetes_version).lower() == "windows2022"):
                 why = ("Windows Server 2022 pools stay on Gen1 unless created with the "
                        "UseWindowsGen2VM=true header: rebuild the pool with it.")
+            elif pool.os_type.lower() == "windows":
+                why = (f"the {pool.os_sku or 'Windows'} pool was created on a Gen1 image: rebuild it on the same "
+                       "OS SKU to get the Gen2 image.")
             else:
                 why = "upgrade the node image to move the pool to the Gen2 image."
             return [Finding(

@@ -241,18 +241,28 @@ def _parse_pool(p: Mapping, i: int) -> NodePool:
         if not isinstance(manual, list):
             raise _RowError(f"field '{where}.virtualMachinesProfile.scale.manual' is not a list")
         pairs = []
+        shared: list[str] = []  # sizes of entries that list several sizes for one count
+        total = 0
         for j, m in enumerate(manual):
-            size = _str(_get(m, "size"), f"{where}.virtualMachinesProfile.scale.manual[{j}].size")
-            if not size:
-                raise _RowError(f"missing field '{where}.virtualMachinesProfile.scale.manual[{j}].size'")
-            pairs.append((size, _int(_get(m, "count"), f"{where}.scale.manual[{j}].count") or 0))
-        if not pairs and q.get("vmsize"):
+            at = f"{where}.virtualMachinesProfile.scale.manual[{j}]"
+            n = _int(_get(m, "count"), f"{at}.count") or 0
+            # GA API versions write one `size` per entry; the preview ones a `sizes` list.
+            entry = [s for s in _strs(_get(m, "sizes"), f"{at}.sizes") if s] or [_str(_get(m, "size"), f"{at}.size")]
+            if not entry[0]:
+                raise _RowError(f"missing field '{at}.size'")
+            total += n
+            if len(entry) == 1:
+                pairs.append((entry[0], n))
+            else:
+                shared.extend(entry)
+        if not pairs and not shared and q.get("vmsize"):
             pairs.append((_str(q.get("vmsize"), f"{where}.vmSize"), _int(q.get("count"), f"{where}.count") or 0))
-        if not pairs:
+            total = pairs[0][1]
+        if not pairs and not shared:
             raise _RowError(f"missing field '{where}.virtualMachinesProfile.scale.manual' (VirtualMachines pool)")
         size_counts = tuple(pairs)
-        vm_sizes = tuple(dict.fromkeys(s for s, _ in pairs))
-        count = sum(c for _, c in pairs)
+        vm_sizes = tuple(dict.fromkeys([s for s, _ in pairs] + shared))
+        count = total
     else:
         size = _str(q.get("vmsize"), f"{where}.vmSize")
         if not size:

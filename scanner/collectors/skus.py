@@ -78,6 +78,14 @@ class SkuIndex:
         region = self._region(subscription_id, location)
         return [] if region is None else sorted(region.values(), key=lambda s: s.name.lower())
 
+    def facts(self, vm_size: str) -> Sku | None:
+        """The size as any region of the index lists it (vCPUs, memory, GPUs and generations are
+        facts of the size, not of the region): for a size a region no longer offers. None when
+        no region lists it. Regions where it is restricted are used only when no other lists it."""
+        key = vm_size.lower()
+        found = [region[key] for _scope, region in sorted(self._by_scope.items()) if key in region]
+        return next((s for s in found if not s.restricted), found[0] if found else None)
+
     def scopes(self) -> list[tuple[str, str]]:
         return sorted(self._by_scope)
 
@@ -147,7 +155,8 @@ def parse_skus(items: Iterable[Mapping], subscription_id: str = ANY_SUBSCRIPTION
             restricted_zones: set[str] = set()
             for r in restrictions:
                 info = r.get("restrictionInfo") or {}
-                r_locs = {str(x).lower() for x in (info.get("locations") or []) + (r.get("values") or [])}
+                r_locs = {str(x).lower().replace(" ", "")
+                          for x in (info.get("locations") or []) + (r.get("values") or [])}
                 if r_locs and loc not in r_locs:
                     continue
                 rtype_r = str(r.get("type") or "").lower()

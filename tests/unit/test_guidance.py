@@ -352,13 +352,26 @@ def test_vm_deallocate_resize_start():
 
 
 def test_gen1_vm_to_gen2_only_target_gets_trusted_launch_step():
-    only_gen2 = Guide(SkuIndex.from_skus([REGION_SKUS["Standard_A2_v2"], REGION_SKUS["Standard_D2s_v6"]]),
+    # A Gen1 VM cannot be upgraded to Trusted Launch on a Gen1-only size, nor resized straight onto a
+    # Gen2-only one: it passes through a size offering both (here one too small to be the target).
+    bridge = sku("Standard_DS1_v2", 1, 3.5)
+    only_gen2 = Guide(SkuIndex.from_skus([REGION_SKUS["Standard_A2_v2"], REGION_SKUS["Standard_D2s_v6"], bridge]),
                       Catalog(retirements=RETIREMENTS))
     advice = only_gen2.for_vm(VM)
     cmds = [shlex.split(c) for c in advice.commands]
-    assert [a[2] for a in cmds] == ["deallocate", "update", "resize", "start"]
-    assert flag(cmds[1], "--security-type") == "TrustedLaunch"
+    assert advice.replacement.vm_size == "Standard_D2s_v6"
+    assert [a[2] for a in cmds] == ["deallocate", "resize", "update", "resize", "start"]
+    assert flag(cmds[1], "--size") == "Standard_DS1_v2" and flag(cmds[3], "--size") == "Standard_D2s_v6"
+    assert flag(cmds[2], "--security-type") == "TrustedLaunch"
     assert "GPT" in advice.note
+
+
+def test_gen1_vm_without_a_two_generation_size_in_the_region_gets_no_failing_commands():
+    only_gen2 = Guide(SkuIndex.from_skus([REGION_SKUS["Standard_A2_v2"], REGION_SKUS["Standard_D2s_v6"]]),
+                      Catalog(retirements=RETIREMENTS))
+    advice = only_gen2.for_vm(VM)
+    assert advice.replacement.vm_size == "Standard_D2s_v6" and advice.commands == ()
+    assert "both generations" in advice.note and REGION in advice.note
 
 
 @pytest.mark.parametrize(
