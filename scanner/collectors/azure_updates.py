@@ -26,6 +26,15 @@ Reading rules (what turns an announcement into a retirement):
 4. Notices that retire no size (reservations, Batch low-priority, AVS nodes, VM features)
    produce nothing; a notice whose title speaks of VM series/sizes but whose names cannot be
    read goes to review with the reason.
+5. A notice about something else *on* sizes ("GRID driver 13.x for NVv4 series VMs", "Ubuntu
+   18.04 images on Dv2 VMs", "Azure Linux 2.0 node pools") retires nothing; so do sentences of
+   that kind, and sentences saying a size is "not affected".
+6. People decide, with the reason in the review item: a size list that looks cut off
+   ("Standard_E8s_", "…"), a range of sizes ("Standard_E2_v3 through Standard_E16_v3"),
+   exceptions ("all ... except Standard_D2s_v3"), a numeric date that reads both ways
+   (03/04/2031), and items without id, title or description. A date written as the one being
+   replaced ("(previously June 30, 2031)") is not the retirement date. Table cells are read as
+   "Header: cell", so a "Recommended replacement" column stays a replacement.
 """
 
 from __future__ import annotations
@@ -202,8 +211,9 @@ _HYPHENS = re.compile(r"[\u2010\u2011]")
 def _tidy(text: str) -> str:
     # Lone surrogates ("\udcff" escapes in the JSON) cannot be encoded to UTF-8 later (store,
     # mail): replace them; non-breaking hyphens read as hyphens ("Fsv2\u2011series").
-    text = _HYPHENS.sub("-", _SURROGATE.sub("\ufffd", text))
-    text = _SPACES.sub(" ", _INVISIBLE.sub("", text))
+    if not text.isascii():
+        text = _HYPHENS.sub("-", _SURROGATE.sub("\ufffd", _INVISIBLE.sub("", text)))
+    text = _SPACES.sub(" ", text)
     return "\n".join(line for line in (x.strip() for x in text.split("\n")) if line and line != "\u2022")
 
 
@@ -801,7 +811,7 @@ def read_announcement(a: Announcement) -> Reading:
         return Reading("ignore", "reserved-instance notice: retires no size")
     other = _other_subject(title, whole=True)
     if other:
-        return Reading("ignore", f"retires {other!r} (not a VM size), even where it names VM sizes")
+        return Reading("ignore", f"retires {other!r}, not a VM size")
 
     if not _ANCHOR_WORD.search(title) and not _ANCHOR_WORD.search(a.text) and "Standard_" not in a.text:
         return Reading("ignore", "names no VM size or series")
