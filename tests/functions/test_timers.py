@@ -142,3 +142,28 @@ def test_a_malformed_queue_message_is_dropped_with_a_log_line(fn, app_env, body,
     with caplog.at_level(logging.ERROR):
         fn["send_notifications"](func.QueueMessage(id="m1", body=body))
     assert "dropped a malformed queue message" in caplog.text
+
+
+def test_a_webhook_answering_404_shows_in_the_next_nightly_scan_and_the_report(fn, app_env, monkeypatch, caplog):
+    with webhook_receiver() as hook:
+        apply_env(monkeypatch, {**app_env, "NOTIFY_DIR": "", "EMAIL_TO": "", "TEAMS_WEBHOOK_URL": hook.url})
+        ctx = get_context()
+        ctx.set_transports(Transports(ctx.settings, teams_options={"backoff": 0.01}))
+        fn["nightly_scan"](timer())
+        hook.default = 404
+        drain(fn, app_env)  # permanent failure: kept in the table, the message leaves the queue
+        with caplog.at_level(logging.WARNING, logger="scanner.jobs"):
+            fn["nightly_scan"](timer())
+        assert "nightly_scan: delivery problem: notify:TEAMS_WEBHOOK_URL: 1 message(s) undeliverable since" in caplog.text
+        assert "HTTP 404 (last tried" in caplog.text
+        runs = store().list_runs(datetime(2000, 1, 1, tzinfo=timezone.utc))
+        assert [e.split(": ")[0] for e in runs[-1]["errors"]] == ["notify:TEAMS_WEBHOOK_URL"]
+        req = func.HttpRequest("GET", "https://scanner.example.net/api/report", params={}, body=b"")
+        html = fn["api_report"](req).get_body().decode()
+        assert 'id="delivery-problems"' in html and hook.sig not in html + caplog.text
+
+        hook.default = 202
+        drain(fn, app_env)  # the second night re-enqueued it: it goes out now, once
+        assert len(hook.posts) == 1
+        html = fn["api_report"](req).get_body().decode()
+        assert 'id="delivery-problems"' not in html
