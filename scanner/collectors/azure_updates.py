@@ -810,11 +810,11 @@ def read_announcement(a: Announcement) -> Reading:
     if _RESERVATION.search(title) and not re.search(r"\bVMs?\b.{0,40}\bretir", title, re.I):
         return Reading("ignore", "reserved-instance notice: retires no size")
     other = _other_subject(title, whole=True)
-    if other:
+    if other and _first_name(_RETIREMENT_TITLE.sub("", title)) is not None:
         return Reading("ignore", f"retires {other!r}, not a VM size")
 
     if not _ANCHOR_WORD.search(title) and not _ANCHOR_WORD.search(a.text) and "Standard_" not in a.text:
-        return Reading("ignore", "names no VM size or series")
+        return Reading("ignore", f"retires {other!r}, not a VM size" if other else "names no VM size or series")
     retiring_text: list[str] = [title]
     replacement_text: list[str] = []
     exceptions: list[str] = []
@@ -848,6 +848,12 @@ def read_announcement(a: Announcement) -> Reading:
     rejected = title_rejected if title_series or title_rejected else body_rejected
     replacement = tuple(s for s in repl_series if s.lower() not in {x.lower() for x in series + title_series})
 
+    if other:
+        # The title is about something else and names no size; sizes the text retires are odd.
+        if sizes_found or series:
+            return Reading("review", f"the title is about {other!r}, not VM sizes, but the text retires "
+                           + ", ".join(sizes_found or series), series=tuple(series), sizes=tuple(sizes_found))
+        return Reading("ignore", f"retires {other!r}, not a VM size")
     if not sizes_found and not series:
         if rejected:
             return Reading("review", "series name(s) not understood: " + ", ".join(rejected))

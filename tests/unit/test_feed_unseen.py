@@ -109,6 +109,7 @@ EXPECTED = {
     "910207": R("cut off at 'Standard_L32s_v2, \u2026'"),
     "910208": R("exceptions"),                                   # "all ... except Standard_D2s_v3 ..."
     "910209": R("range of sizes"),                               # "Standard_E2_v3 through Standard_E16_v3"
+    "910210": R("the title is about 'drivers'"),                 # ... yet the text retires NVv3
     # ---- malformed
     "910301": R("missing field 'title'"),
     "910302": R("missing field 'description'"),
