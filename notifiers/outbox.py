@@ -95,20 +95,16 @@ class Outbox:
     def from_settings(cls, settings, credential=None) -> Outbox:
         """Open (and create if needed) `<TABLE_PREFIX>notifications` from the storage settings."""
         from azure.core.exceptions import AzureError
-        from azure.data.tables import TableServiceClient
+
+        from scanner.errors import ConfigError
+        from scanner.store import table_service
 
         name = table_name(settings.table_prefix)
         try:
-            if settings.storage_connection_string:
-                svc = TableServiceClient.from_connection_string(settings.storage_connection_string.reveal())
-            elif settings.storage_table_endpoint:
-                if credential is None:  # managed identity (AZURE_CLIENT_ID), cached per process
-                    from scanner.bootstrap import credential as default_credential
-
-                    credential = default_credential(settings)
-                svc = TableServiceClient(settings.storage_table_endpoint, credential=credential)
-            else:
-                raise StoreError("notifications: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT")
+            svc = table_service(settings, (lambda: credential) if credential is not None else None)
+        except ConfigError:
+            raise StoreError("notifications: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT") from None
+        try:
             return cls(svc.create_table_if_not_exists(name))
         except AzureError as exc:
             raise StoreError(f"notifications table {name}: {type(exc).__name__}") from None
@@ -136,10 +132,12 @@ class Outbox:
         from azure.core.exceptions import HttpResponseError, ResourceExistsError
         from azure.data.tables import UpdateMode
 
+        from scanner.store import resend_on_dropped_connection
+
         entity = {"PartitionKey": "lock", "RowKey": "notify", "owner": owner,
                   "expires": now + timedelta(seconds=ttl)}
         try:
-            self.table.create_entity(entity)
+            resend_on_dropped_connection(lambda: self.table.create_entity(entity))
             return True
         except ResourceExistsError:
             pass
@@ -191,6 +189,8 @@ class Outbox:
                     stages: Iterable[tuple[str, str, str, int | None]], now: datetime) -> None:
         from azure.data.tables import UpdateMode
 
+        from scanner.store import resend_on_dropped_connection
+
         rh = recipient_hash(recipient.key)
         ops = []
         for fid, stage, severity, days_left in stages:
@@ -201,7 +201,7 @@ class Outbox:
                 e["days_left"] = int(days_left)
             ops.append(("upsert", e, {"mode": UpdateMode.REPLACE}))
         for i in range(0, len(ops), 100):
-            self.table.submit_transaction(ops[i:i + 100])
+            resend_on_dropped_connection(lambda i=i: self.table.submit_transaction(ops[i:i + 100]))
 
     # ------------------------------------------------------------------ messages
 

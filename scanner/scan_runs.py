@@ -218,8 +218,10 @@ class ScanRuns:
                   "Started": now, "Attempt": 0, "Owner": "",
                   "Scope": str(request.scope) if request.scope else "", "DryRun": request.dry_run,
                   "Notify": request.notify}
+        from scanner.store import resend_on_dropped_connection
+
         try:
-            self.table.create_entity(entity)
+            resend_on_dropped_connection(lambda: self.table.create_entity(entity))
         except AzureError as exc:
             raise StoreError(f"store: cannot record scan run {run_id} ({type(exc).__name__})") from None
 

@@ -48,6 +48,8 @@ from azure.core.exceptions import (
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
 )
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
@@ -354,6 +356,28 @@ def _safe(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- Table store
 
 
+CONNECTION_RESENDS = 3
+
+
+def resend_on_dropped_connection(send, attempts: int = CONNECTION_RESENDS, pause: float = 0.5):
+    """Send a POST again when the connection dropped (a server closing an idle keep-alive
+    connection, a reset under load). The SDK retries only idempotent methods on such errors.
+
+    Safe for our writes: a transaction or a create that did reach the table before the connection
+    dropped answers 409/412 when sent again, which the caller already treats as "written by
+    someone else" (it re-reads; notifications keep their own record of what was told).
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return send()
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            if attempt == attempts:
+                raise
+            log.warning("store: connection dropped (%s); sending again (%d of %d)",
+                        type(exc).__name__, attempt + 1, attempts)
+            time.sleep(pause * attempt)
+
+
 class TableFindingStore:
     """FindingStore on Azure Table Storage. Build it with `open_store(settings)`."""
 
@@ -470,7 +494,7 @@ class TableFindingStore:
         """One partition's chunk (<= 100): a transaction, or one by one if someone got there first."""
         result = WriteResult(transactions=1)
         try:
-            table.submit_transaction(chunk)
+            resend_on_dropped_connection(lambda: table.submit_transaction(chunk))
             result.written.update(op[1]["RowKey"] for op in chunk)
             return result
         except TableTransactionError as exc:
@@ -483,7 +507,7 @@ class TableFindingStore:
             rk = op[1]["RowKey"]
             try:
                 if op[0] == "create":
-                    table.create_entity(op[1])
+                    resend_on_dropped_connection(lambda op=op: table.create_entity(op[1]))
                 else:
                     table.update_entity(op[1], **op[2])
                 result.written.add(rk)
@@ -912,23 +936,28 @@ def open_store(settings: Any, credential_factory: Callable[[], Any] | None = Non
     """The store named by settings: AzureWebJobsStorage (connection string, or
     UseDevelopmentStorage=true for Azurite on its default ports), else STORAGE_TABLE_ENDPOINT with
     DefaultAzureCredential (managed identity; AZURE_CLIENT_ID picks a user-assigned one)."""
+    service = table_service(settings, credential_factory, **client_kwargs)
+    return TableFindingStore(service, settings.table_prefix, create=create)
+
+
+def table_service(settings: Any, credential_factory: Callable[[], Any] | None = None,
+                  **client_kwargs: Any) -> TableServiceClient:
+    """The Table service named by settings (see open_store); ConfigError when none is set."""
     conn = settings.storage_connection_string.reveal() if settings.storage_connection_string else ""
     try:
         if conn:
-            service = TableServiceClient.from_connection_string(conn, **client_kwargs)
-        elif settings.storage_table_endpoint:
+            return TableServiceClient.from_connection_string(conn, **client_kwargs)
+        if settings.storage_table_endpoint:
             if credential_factory is not None:
                 credential = credential_factory()
             else:
                 from scanner.bootstrap import credential as default_credential
 
                 credential = default_credential(settings)  # DefaultAzureCredential, cached per process
-            service = TableServiceClient(settings.storage_table_endpoint, credential=credential, **client_kwargs)
-        else:
-            raise ConfigError(
-                "no store configured: set AzureWebJobsStorage (a connection string, or "
-                "UseDevelopmentStorage=true for Azurite) or STORAGE_TABLE_ENDPOINT (managed identity)"
-            )
+            return TableServiceClient(settings.storage_table_endpoint, credential=credential, **client_kwargs)
     except ValueError as exc:
         raise ConfigError(f"AzureWebJobsStorage: not a usable storage connection string ({type(exc).__name__})") from None
-    return TableFindingStore(service, settings.table_prefix, create=create)
+    raise ConfigError(
+        "no store configured: set AzureWebJobsStorage (a connection string, or "
+        "UseDevelopmentStorage=true for Azurite) or STORAGE_TABLE_ENDPOINT (managed identity)"
+    )

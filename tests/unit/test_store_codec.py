@@ -139,3 +139,40 @@ def test_history_before_any_run_is_unknown_not_zero():
 def test_status_is_kept_in_the_body():
     rec = Record(replace(full_finding(), status=Status.OPEN), OPEN, T0, T0)
     assert from_entity(to_entity(rec)).finding.status is Status.OPEN
+
+
+def test_a_write_whose_connection_dropped_is_sent_again_and_other_errors_are_not(monkeypatch):
+    from azure.core.exceptions import HttpResponseError, ServiceResponseError
+
+    from scanner import store
+
+    monkeypatch.setattr(store.time, "sleep", lambda s: None)
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ServiceResponseError("('Connection aborted.', ConnectionResetError(104))")
+        return "sent"
+
+    assert store.resend_on_dropped_connection(flaky) == "sent" and len(calls) == 3
+
+    calls.clear()
+
+    def always_dropped():
+        calls.append(1)
+        raise ServiceResponseError("reset")
+
+    with pytest.raises(ServiceResponseError):
+        store.resend_on_dropped_connection(always_dropped)
+    assert len(calls) == store.CONNECTION_RESENDS
+
+    calls.clear()
+
+    def refused():
+        calls.append(1)
+        raise HttpResponseError("409 conflict")
+
+    with pytest.raises(HttpResponseError):
+        store.resend_on_dropped_connection(refused)
+    assert len(calls) == 1  # an answer from the server is not a dropped connection
