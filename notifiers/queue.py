@@ -53,30 +53,9 @@ class NotifyQueue:
 
     @classmethod
     def from_settings(cls, settings, credential=None) -> NotifyQueue:
-        from azure.core.exceptions import AzureError, ResourceExistsError
-        from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+        from scanner.bootstrap import storage_queue
 
-        policies = {"message_encode_policy": TextBase64EncodePolicy(),
-                    "message_decode_policy": TextBase64DecodePolicy()}
-        name = settings.notify_queue
-        if settings.storage_connection_string:
-            client = QueueClient.from_connection_string(settings.storage_connection_string.reveal(), name,
-                                                        **policies)
-        elif settings.storage_queue_endpoint:
-            if credential is None:  # managed identity (AZURE_CLIENT_ID), cached per process
-                from scanner.bootstrap import credential as default_credential
-
-                credential = default_credential(settings)
-            client = QueueClient(settings.storage_queue_endpoint, name, credential=credential, **policies)
-        else:
-            raise StoreError("notification queue: set AzureWebJobsStorage or STORAGE_QUEUE_ENDPOINT")
-        try:
-            client.create_queue()
-        except ResourceExistsError:
-            pass
-        except AzureError as exc:
-            raise StoreError(f"notification queue {name}: {type(exc).__name__}") from None
-        return cls(client)
+        return cls(storage_queue(settings, settings.notify_queue, "notification queue", credential))
 
     def enqueue(self, message_id: str) -> Receipt:
         from azure.core.exceptions import AzureError

@@ -9,6 +9,8 @@
     compute_client(settings, subscription_id) -> ComputeManagementClient
     arm_client(settings) -> ARMPipelineClient   (plain ARM GETs such as /subscriptions)
     clients(settings) -> Clients                 all of the above behind one lazy object
+    storage_queue(settings, name, what, token_credential=None) -> QueueClient
+        a Storage queue (base64 text, as the Functions queue trigger reads it), created if missing
     reset() -> None                              forget cached clients (tests)
 
 Every client talks to settings.arm_endpoint with the token scope settings.arm_scope, so sovereign
@@ -139,6 +141,33 @@ class Clients:
 
 def clients(settings: Settings) -> Clients:
     return _cached(_key(settings, "clients"), lambda: Clients(settings))
+
+
+def storage_queue(settings: Settings, name: str, what: str, token_credential: Any = None) -> Any:
+    """The queue `name` from AzureWebJobsStorage, else STORAGE_QUEUE_ENDPOINT with managed identity;
+    created if missing. Errors (StoreError) name `what` and the queue, never the connection string."""
+    from azure.core.exceptions import AzureError, ResourceExistsError
+    from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+    from scanner.errors import StoreError
+
+    policies = {"message_encode_policy": TextBase64EncodePolicy(),
+                "message_decode_policy": TextBase64DecodePolicy()}
+    if settings.storage_connection_string:
+        client = QueueClient.from_connection_string(settings.storage_connection_string.reveal(), name, **policies)
+    elif settings.storage_queue_endpoint:
+        if token_credential is None:  # managed identity (AZURE_CLIENT_ID), cached per process
+            token_credential = credential(settings)
+        client = QueueClient(settings.storage_queue_endpoint, name, credential=token_credential, **policies)
+    else:
+        raise StoreError(f"{what}: set AzureWebJobsStorage or STORAGE_QUEUE_ENDPOINT")
+    try:
+        client.create_queue()
+    except ResourceExistsError:
+        pass
+    except AzureError as exc:
+        raise StoreError(f"{what} {name}: {type(exc).__name__}") from None
+    return client
 
 
 def reset() -> None:

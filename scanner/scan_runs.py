@@ -125,30 +125,9 @@ class ScanRequestQueue:
 
     @classmethod
     def from_settings(cls, settings, credential=None) -> ScanRequestQueue:
-        from azure.core.exceptions import AzureError, ResourceExistsError
-        from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+        from scanner.bootstrap import storage_queue
 
-        policies = {"message_encode_policy": TextBase64EncodePolicy(),
-                    "message_decode_policy": TextBase64DecodePolicy()}
-        name = settings.scan_queue
-        if settings.storage_connection_string:
-            client = QueueClient.from_connection_string(settings.storage_connection_string.reveal(), name,
-                                                        **policies)
-        elif settings.storage_queue_endpoint:
-            if credential is None:  # managed identity (AZURE_CLIENT_ID), cached per process
-                from scanner.bootstrap import credential as default_credential
-
-                credential = default_credential(settings)
-            client = QueueClient(settings.storage_queue_endpoint, name, credential=credential, **policies)
-        else:
-            raise StoreError("scan request queue: set AzureWebJobsStorage or STORAGE_QUEUE_ENDPOINT")
-        try:
-            client.create_queue()
-        except ResourceExistsError:
-            pass
-        except AzureError as exc:
-            raise StoreError(f"scan request queue {name}: {type(exc).__name__}") from None
-        return cls(client)
+        return cls(storage_queue(settings, settings.scan_queue, "scan request queue", credential))
 
     def enqueue(self, run_id: str, request: ScanRequest) -> None:
         from azure.core.exceptions import AzureError
