@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from scanner import sizes
 from scanner.errors import FeedError, SizeNameError
 from scanner.model import Retirement, ReviewItem, ScopeError
 
@@ -552,14 +553,16 @@ _NOT_SERIES = {"VM", "VMS", "SKU", "SKUS", "AZURE", "THE", "AND", "OR", "GPU", "
                "THIS", "FOLLOWING", "OLDER", "LEGACY", "EXISTING", "SPOT", "LOW", "DEDICATED", "GENERAL"}
 
 
-def _parse_series_ok(token: str) -> bool:
-    from scanner import sizes  # imported late: sizes is the other engineer's module
-
+def _accepts(parse, *args) -> bool:
+    """True when a sizes function reads `args` (and, for covers, answers yes); never raises."""
     try:
-        sizes.parse_series(token)
+        return parse(*args) is not False
     except (SizeNameError, ValueError):
         return False
-    return True
+
+
+def _parse_series_ok(token: str) -> bool:
+    return _accepts(sizes.parse_series, token)
 
 
 def _normal_series(token: str) -> str:
@@ -613,13 +616,7 @@ def _series_in(text: str, loose: bool = False) -> tuple[list[str], list[str]]:
 
 
 def _is_size(name: str) -> bool:
-    from scanner import sizes
-
-    try:
-        sizes.parse_size(name)
-    except (SizeNameError, ValueError):
-        return False
-    return True
+    return _accepts(sizes.parse_size, name)
 
 
 def _first_name(text: str) -> int | None:
@@ -892,12 +889,7 @@ def _key(series: str) -> str:
 
 
 def _covers(series: str, size: str) -> bool:
-    from scanner import sizes
-
-    try:
-        return bool(sizes.covers(series, size))
-    except (SizeNameError, ValueError):
-        return False
+    return _accepts(sizes.covers, series, size)
 
 
 def _overlap(a_series: Iterable[str], a_sizes: Iterable[str], b_series: Iterable[str], b_sizes: Iterable[str]) -> bool:
