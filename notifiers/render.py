@@ -40,7 +40,7 @@ from typing import Any
 
 from notifiers import Message, Recipient, Told
 from scanner.config import WEBHOOK_SETTING_PREFIX, Settings
-from scanner.model import Change, Finding, ResourceKind, Severity, Status
+from scanner.core.model import Change, Finding, ResourceKind, Severity, Status
 
 TAG_TEAMS = "retirement-scanner:teams"
 TAG_EMAIL = "retirement-scanner:email"
