@@ -54,7 +54,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from scanner.core import sizes
-from scanner.core.model import Retirement, ReviewItem, ScopeError
+from scanner.core.model import Retirement, ReviewItem, ScopeError, ScopeKind
 from scanner.errors import FeedError, SizeNameError
 
 log = logging.getLogger("scanner.feed")
@@ -1247,7 +1247,7 @@ def fetch_with_fallback(locations: Sequence[str], **kwargs: Any) -> tuple[FeedRe
             result = fetch(location, **args)
         except FeedError as exc:
             log.warning("feed: %s", exc)
-            errors.append(ScopeError(scope=f"feed:{_safe(location)}", error=str(exc)))
+            errors.append(ScopeError(ScopeKind.FEED, name=_safe(location), detail=str(exc)))
             continue
         return result, errors
     return None, errors
