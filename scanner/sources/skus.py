@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from scanner.core.model import Inventory, ScopeError, Sku
+from scanner.core.model import Inventory, ScopeError, ScopeKind, Sku
 from scanner.errors import InputError
 
 ANY_SUBSCRIPTION = "*"
@@ -262,7 +262,7 @@ def fetch_skus(settings: Any, pairs: Iterable[tuple[str, str]], clients: Any = N
     for (sub, loc), skus, pages, err in results:
         requests += pages
         if skus is None:
-            errors.append(ScopeError(f"skus {sub}/{loc}", err))
+            errors.append(ScopeError(ScopeKind.REGION_SKUS, subscription=sub, region=loc, detail=err))
             continue
         if not skus:
             index._by_scope.setdefault((sub, loc), {})  # known region, no VM sizes offered
