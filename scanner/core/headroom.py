@@ -32,8 +32,12 @@ from scanner.core.model import Headroom, NodePool, QuotaUsage, region_key
 
 ANY_SUBSCRIPTION = "*"
 REGIONAL_ROW = "cores"  # "Total Regional vCPUs"
+# Spot VMs have their own regional quota across all families ("Total Regional Low-priority vCPUs"):
+# they are never charged to the family rows (https://learn.microsoft.com/azure/quotas/spot-quota).
+SPOT_ROW = "lowPriorityCores"
 DEFAULT_SURGE_PERCENT = 10
 QUOTA_DOC = "https://learn.microsoft.com/azure/quotas/per-vm-quota-requests"
+SPOT_DOC = "https://learn.microsoft.com/azure/quotas/spot-quota"
 PORTAL_QUOTAS = "https://portal.azure.com/#view/Microsoft_Azure_Capacity/QuotaMenuBlade/~/myQuotas"
 
 
@@ -66,16 +70,17 @@ class QuotaBook:
         return len(self._by_scope)
 
     def headroom(self, subscription_id: str, location: str, family: str, vcpus_per_node: int,
-                 nodes: int) -> Headroom | None:
-        """Room for `nodes` more nodes of `vcpus_per_node` vCPUs in `family`; None without facts
-        (no usages for the region, no family on the SKU, or no row for the family)."""
+                 nodes: int, *, spot: bool = False) -> Headroom | None:
+        """Room for `nodes` more nodes of `vcpus_per_node` vCPUs in `family` (Spot: the regional
+        low-priority row alone); None without facts (no usages for the region, no family on the
+        SKU, or no row for it)."""
         rows = self.rows(subscription_id, location)
         if rows is None or not family:
             return None
-        fam = rows.get(family.lower())
+        fam = rows.get((SPOT_ROW if spot else family).lower())
         if fam is None:
             return None
-        regional = rows.get(REGIONAL_ROW)
+        regional = None if spot else rows.get(REGIONAL_ROW)
         return Headroom(
             family=fam.name,
             needed=max(0, nodes) * max(0, vcpus_per_node),
@@ -164,12 +169,13 @@ def fit_replacement(book: QuotaBook | None, skus, subscription_id: str, location
     if book is None or repl is None or not book.has_region(subscription_id, location):
         return repl, None, ""
     nodes = move_nodes(pool, vm_size)
+    spot = pool.priority.lower() == "spot"
 
     def check(name: str) -> Headroom | None:
         sku = skus.get(subscription_id, location, name)
         if sku is None or not sku.family or not sku.vcpus:
             return None
-        return book.headroom(subscription_id, location, sku.family, sku.vcpus, nodes)
+        return book.headroom(subscription_id, location, sku.family, sku.vcpus, nodes, spot=spot)
 
     first = check(repl.vm_size)
     if first is None or first.fits:
@@ -181,11 +187,15 @@ def fit_replacement(book: QuotaBook | None, skus, subscription_id: str, location
             why = (f"{alt} instead of {repl.vm_size}, which has no quota for the move ({_short(first)}); "
                    f"{alt} fits: {h.needed} vCPUs of {h.family}, {h.free} free")
             return type(repl)(alt, why, others[:2]), h, ""
-    command, portal = quota_request(subscription_id, location, first)
+    ask = first.family_limit + first.short_of
+    if spot:
+        how = f"ask for a Spot vCPU limit of {ask} in the Azure portal (Quotas > Compute, {SPOT_DOC})"
+    else:
+        command, portal = quota_request(subscription_id, location, first)
+        how = f"ask for a limit of {ask} with `{command}` or in {portal}"
     note = (f"Quota: the new pool ({first.nodes} nodes x {first.vcpus_per_node} vCPUs at its maximum plus surge) "
             f"needs {first.needed} vCPUs of {first.family} but {first.free} are free ({describe(first)}), and no "
-            f"alternative fits either: ask for {first.family_limit + first.short_of} with `{command}` or in "
-            f"{portal}.")
+            f"alternative fits either: {how}.")
     return repl, first, note
 
 

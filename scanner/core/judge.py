@@ -300,7 +300,8 @@ class _Judge:
                 out.extend(self._size_findings(
                     ref, size, pool.zones, size if vm_pool else "",
                     lambda size=size, pool=pool: self.guide.for_pool(cluster, pool, size, names),
-                    growth=headroom.growth_nodes(pool, size),
+                    # Spot pools draw on the low-priority quota, which the restriction does not cap.
+                    growth=None if pool.priority.lower() == "spot" else headroom.growth_nodes(pool, size),
                 ))
             out.extend(self._node_image(cluster, pool, ref, names))
         return out

@@ -93,9 +93,11 @@ def headroom_to_json(h, resource=None) -> dict | None:
         "regional_used": h.regional_used, "regional_limit": h.regional_limit,
     }
     if resource is not None:
-        from scanner.core.headroom import quota_request
+        from scanner.core.headroom import SPOT_ROW, quota_request
 
-        out["request_command"] = None if h.fits else quota_request(resource.subscription_id, resource.location, h)[0]
+        spot = h.family.lower() == SPOT_ROW.lower()  # Spot quota is asked for in the portal
+        out["request_command"] = (None if h.fits or spot
+                                  else quota_request(resource.subscription_id, resource.location, h)[0])
     return out
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scanner.core.headroom import ANY_SUBSCRIPTION, QuotaBook
-from scanner.core.model import QuotaUsage, ScopeError, region_key
+from scanner.core.model import QuotaUsage, ScopeError, ScopeKind, region_key
 from scanner.errors import InputError
 
 USAGES_API_VERSION = "2024-11-01"
@@ -139,7 +139,7 @@ def load_quota_dir(path: str) -> QuotaBook:
 
 
 def _scope_error(sub: str, loc: str, detail: str) -> ScopeError:
-    return ScopeError(f"quota {sub}/{loc}", detail)
+    return ScopeError(kind=ScopeKind.QUOTA, subscription=sub, region=loc, detail=detail)
 
 
 def _fetch_one(client: Any, sub: str, loc: str) -> tuple[list[QuotaUsage], int, list[str]]:

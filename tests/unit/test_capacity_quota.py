@@ -164,7 +164,7 @@ def test_replacement_blocked_with_no_alternative_says_so_with_numbers_and_comman
     q = f.replacement_quota
     assert not q.fits and q.needed == 44 and q.free == 8
     assert "needs 44 vCPUs" in f.message and "8 are free" in f.message
-    assert f"az quota create --resource-name {q.family}" in f.message and "value=44" in f.message
+    assert f"az quota create --resource-name {q.family}" in f.message and "value=44" in f.message and "limit of 44" in f.message
 
 
 def test_regional_total_blocks_the_move_too():
@@ -223,3 +223,14 @@ def test_builtin_catalogue_capacity_restrictions(size, since):
 
     found = [r.capacity_restricted_from for r in load_catalog().retirements_for(size) if r.capacity_restricted_from]
     assert (found[0] if found else None) == since
+
+
+def test_spot_pools_are_not_charged_to_the_family():
+    spot = NodePool(name="spot", vm_sizes=("Standard_D4s_v3",), count=0, enable_autoscaling=True, min_count=0,
+                    max_count=5, priority="Spot")
+    quotas = book(dsv3=(12, 12), dsv5=(0, 0), dasv5=(0, 0), ddsv5=(0, 0)).add(
+        SUB, REGION, [QuotaUsage("lowPriorityCores", 0, 100)])
+    findings = judged(inventory(spot), quotas)
+    assert by_rule(findings, Rule.CAPACITY_RESTRICTED) == []
+    (f,) = by_rule(findings, Rule.RETIRING_SIZE)
+    assert f.replacement_quota.family == "lowPriorityCores" and f.replacement_quota.fits
