@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
+from typing import TextIO
 
 from scanner.core.model import Finding, ResourceKind, Rule, Severity, Status
 
@@ -238,28 +240,68 @@ def split_errors(errors) -> tuple[list, list]:
 
 
 # --------------------------------------------------------------------------- CSV
+# One layout and one writer for every CSV of findings: `scan --format csv`, `findings --format csv`,
+# GET /api/findings?format=csv and the email attachment. The first 18 columns are the original
+# `scan --format csv` ones, in their order; later columns are appended, never inserted.
 
 CSV_COLUMNS = ["severity", "days_left", "rule", "kind", "subscription_id", "resource_group", "location",
                "name", "pool", "vm_size", "retires_on", "retirement_id", "replacement", "alternatives",
-               "restricted", "id", "resource_id", "message"]
+               "restricted", "id", "resource_id", "message",
+               "status", "first_seen", "suppressed_until", "announcement", "commands"]
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def csv_cell(value) -> str:
+    """A cell as text; a text that a spreadsheet would run as a formula (= + - @ first) gets a
+    leading apostrophe (numbers are left alone)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(text):
+        text = "'" + text
+    return text
+
+
+def csv_row(f: Finding) -> list[str]:
+    """One finding in CSV_COLUMNS order (commands one per line inside their cell)."""
+    r = f.resource
+    ret = f.retirement
+    announcement = next((u for u in (ret.urls if ret else ()) if u.startswith(("https://", "http://"))), "")
+    values = [
+        f.severity.value, _days(f), f.rule.value, r.kind.value, r.subscription_id, r.resource_group,
+        r.location, r.name, r.pool, f.vm_size,
+        ret.retires_on.isoformat() if ret else "",
+        ret.id if ret else "",
+        f.replacement.vm_size if f.replacement else "",
+        " ".join(f.replacement.alternatives) if f.replacement else "",
+        "yes" if f.restricted else "no", f.id, r.id, f.message,
+        f.status.value,
+        f.first_seen.isoformat() if f.first_seen else "",
+        f.suppressed_until.isoformat() if f.suppressed_until else "",
+        announcement,
+        "\n".join(f.commands),
+    ]
+    return [csv_cell(v) for v in values]
+
+
+def write_csv(findings: Iterable[Finding], out: TextIO, header: bool = True) -> int:
+    """Write findings as CSV rows to `out` as they come (streams); returns how many were written."""
+    w = csv.writer(out, lineterminator="\n")
+    if header:
+        w.writerow(CSV_COLUMNS)
+    n = 0
+    for f in findings:
+        w.writerow(csv_row(f))
+        n += 1
+    return n
+
+
+def findings_csv(findings: Iterable[Finding]) -> str:
+    buf = io.StringIO()
+    write_csv(findings, buf)
+    return buf.getvalue()
 
 
 def render_csv(report) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    for f in report.findings:
-        r = f.resource
-        w.writerow([
-            f.severity.value, _days(f), f.rule.value, r.kind.value, r.subscription_id, r.resource_group,
-            r.location, r.name, r.pool, f.vm_size,
-            f.retirement.retires_on.isoformat() if f.retirement else "",
-            f.retirement.id if f.retirement else "",
-            f.replacement.vm_size if f.replacement else "",
-            " ".join(f.replacement.alternatives) if f.replacement else "",
-            "yes" if f.restricted else "no", f.id, r.id, f.message,
-        ])
-    return buf.getvalue()
+    return findings_csv(report.findings)
 
 
 # --------------------------------------------------------------------------- markdown
