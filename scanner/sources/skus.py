@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from scanner.core.model import Inventory, ScopeError, Sku
+from scanner.core.model import Inventory, ScopeError, ScopeKind, Sku
 from scanner.errors import InputError
 
 ANY_SUBSCRIPTION = "*"
@@ -354,7 +354,7 @@ def fetch_skus(settings: Any, pairs: Iterable[tuple[str, str]], clients: Any = N
     fetched: dict[tuple[str, str], list[Sku]] = {}
     for (sub, loc), skus, _pages, err in results:
         if skus is None:
-            errors.append(ScopeError(f"skus {sub}/{loc}", err))
+            errors.append(ScopeError(ScopeKind.REGION_SKUS, subscription=sub, region=loc, detail=err))
             continue
         fetched[(sub, loc)] = skus
     if cache is not None and fetched:
