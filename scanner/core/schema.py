@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import TextIO
 
-from scanner.core.model import Finding, ResourceKind, Rule, Severity, Status
+from scanner.core.model import Finding, ResourceKind, Rule, ScopeKind, Severity, Status
 
 SCHEMA = "retirement-scan/v1"
 FORMATS = ("table", "json", "csv", "markdown")
@@ -267,8 +267,8 @@ def render_table(report) -> str:
 def split_errors(errors) -> tuple[list, list]:
     """(scopes not scanned, notifications not delivered): the latter have scope "notify:..."."""
     errors = list(errors)
-    undelivered = [e for e in errors if e.scope.startswith("notify:")]
-    return [e for e in errors if not e.scope.startswith("notify:")], undelivered
+    undelivered = [e for e in errors if e.kind is ScopeKind.NOTIFY]
+    return [e for e in errors if e.kind is not ScopeKind.NOTIFY], undelivered
 
 
 # --------------------------------------------------------------------------- CSV
