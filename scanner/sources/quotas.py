@@ -12,9 +12,10 @@ Pure part: `parse_usages`. I/O part: reading `az vm list-usage` exports, or the 
         subscription (filed under ANY_SUBSCRIPTION). Errors name the file.
     fetch_quotas(settings, pairs, client=None, *, workers=8) -> (QuotaBook, [ScopeError])
         Live. One listing per distinct (subscription, region), concurrently, as raw JSON through
-        the ARM pipeline client every other ARM read uses (bootstrap.arm_client: same credential,
-        endpoint and connection pool), following nextLink on the ARM host only. A pair that fails
-        becomes a ScopeError for that subscription and region; the others are read.
+        the ARM JSON client every other ARM read uses (sources.arm.arm_json: one credential,
+        endpoint, connection pool, retries and bounded paging), following nextLink on the ARM host
+        only. A pair that fails becomes a ScopeError(QUOTA) for that subscription and region; the
+        others are read. `client`: an ArmJson (tests, or to share request counts).
 
 Facts: response shape and the CLI's string transform in
 /work/shared/reference/arm/usages-notes.md (Azure/azure-rest-api-specs Usage_List examples;
@@ -142,38 +143,20 @@ def _scope_error(sub: str, loc: str, detail: str) -> ScopeError:
     return ScopeError(kind=ScopeKind.QUOTA, subscription=sub, region=loc, detail=detail)
 
 
-def _fetch_one(client: Any, sub: str, loc: str) -> tuple[list[QuotaUsage], int, list[str]]:
-    from azure.core.exceptions import HttpResponseError
-    from azure.core.rest import HttpRequest
-
-    url = client.format_url(f"/subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/usages"
-                            f"?api-version={USAGES_API_VERSION}")
-    host = urlsplit(url).netloc.lower()
+def _fetch_one(client: Any, sub: str, loc: str) -> tuple[list[QuotaUsage], list[str]]:
+    url = f"/subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/usages?api-version={USAGES_API_VERSION}"
+    host = urlsplit(client.pipeline.format_url(url)).netloc.lower()
     rows: list[QuotaUsage] = []
     skipped: list[str] = []
-    pages = 0
-    while url:
-        if pages >= MAX_PAGES:
-            raise InputError(f"usages of {loc}: more than {MAX_PAGES} pages (a nextLink loop?)")
-        pages += 1
-        resp = client.send_request(HttpRequest("GET", url))
-        if resp.status_code != 200:
-            from azure.mgmt.core.exceptions import ARMErrorFormat
-
-            raise HttpResponseError(response=resp, error_format=ARMErrorFormat)
-        try:
-            doc = resp.json()
-        except ValueError:
-            raise InputError(f"usages of {loc}: the answer is not JSON") from None
+    for doc in client.pages(url, "usages", scope=f"usages {sub}/{loc}", max_pages=MAX_PAGES):
         got, skip = parse_usages(doc, f"usages of {loc}")
         rows += got
         skipped += skip
-        nxt = doc.get("nextLink") if isinstance(doc, Mapping) else None
+        nxt = doc.get("nextLink")
         if nxt and urlsplit(str(nxt)).netloc.lower() != host:
-            # Never send the ARM token anywhere else.
+            # Never send the ARM token anywhere else: stop before the client follows the link.
             raise InputError(f"usages of {loc}: nextLink points to another host ({urlsplit(str(nxt)).netloc})")
-        url = str(nxt) if nxt else ""
-    return rows, pages, skipped
+    return rows, skipped
 
 
 def fetch_quotas(settings: Any, pairs: Iterable[tuple[str, str]], client: Any = None, *,
@@ -182,9 +165,9 @@ def fetch_quotas(settings: Any, pairs: Iterable[tuple[str, str]], client: Any = 
     from azure.core.exceptions import AzureError
 
     if client is None:
-        from scanner import bootstrap
+        from scanner.sources.arm import arm_json
 
-        client = bootstrap.arm_client(settings)
+        client = arm_json(settings)
     wanted = sorted({(s.lower(), region_key(loc)) for s, loc in pairs if s and loc})
     book = QuotaBook()
     errors: list[ScopeError] = []
@@ -192,30 +175,28 @@ def fetch_quotas(settings: Any, pairs: Iterable[tuple[str, str]], client: Any = 
     def job(pair: tuple[str, str]):
         sub, loc = pair
         try:
-            rows, pages, skipped = _fetch_one(client, sub, loc)
-            return pair, rows, pages, skipped, ""
+            rows, skipped = _fetch_one(client, sub, loc)
+            return pair, rows, skipped, ""
         except AzureError as exc:
             from scanner.sources.resource_graph import _http_error_text
 
-            return pair, None, 1, [], _http_error_text(exc)
+            return pair, None, [], _http_error_text(exc)
         except InputError as exc:
-            return pair, None, 1, [], str(exc)
+            return pair, None, [], str(exc)
 
     if wanted:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(wanted)))) as pool:
             results = list(pool.map(job, wanted))
     else:
         results = []
-    requests = 0
-    for (sub, loc), rows, pages, skipped, err in results:
-        requests += pages
+    for (sub, loc), rows, skipped, err in results:
         for s in skipped:
             log.warning("quotas: %s/%s: skipped %s", sub, loc, s)
         if rows is None:
             errors.append(_scope_error(sub, loc, f"vCPU quota not read ({err}): quota checks skipped there"))
             continue
         book.add(sub, loc, rows)
-    book.requests = requests
+    book.requests = client.counts.get("usages", 0)
     log.info("quotas: %d subscription/region pairs, %d requests, %d errors", len(wanted) - len(errors),
-             requests, len(errors))
+             book.requests, len(errors))
     return book, errors
