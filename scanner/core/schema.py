@@ -171,10 +171,21 @@ def _days(f: Finding) -> str:
     return "" if f.days_left is None else str(f.days_left)
 
 
+SHORT_ID = 8  # characters of a finding id shown in tables; `ack`, `unack` and `show` accept them
+
+
+def short_id(finding_id: str) -> str:
+    return finding_id[:SHORT_ID]
+
+
 def _row(f: Finding) -> list[str]:
     repl = f.replacement.vm_size if f.replacement else "-"
+    suppressed = f.status is Status.SUPPRESSED
+    severity = f.severity.value + ("!" if f.restricted else "")
     return [
-        f.severity.value + ("!" if f.restricted else ""),
+        short_id(f.id),
+        f.status.value,
+        f"({severity})" if suppressed else severity,  # not counted, not --fail-on
         _days(f),
         f.resource.pool or "-",
         f.rule.value,
@@ -184,35 +195,56 @@ def _row(f: Finding) -> list[str]:
     ]
 
 
-_HEADER = ["SEVERITY", "DAYS", "POOL", "RULE", "SIZE", "RETIRES", "MOVE TO"]
+_HEADER = ["ID", "STATUS", "SEVERITY", "DAYS", "POOL", "RULE", "SIZE", "RETIRES", "MOVE TO"]
+_DAYS_COLUMN = _HEADER.index("DAYS")
+
+
+def count_line(findings) -> str:
+    """"12 findings (1 critical, 3 high, ...)" over the findings that count (not suppressed), and
+    ", 2 suppressed (not counted)" apart."""
+    findings = list(findings)
+    active = [f for f in findings if f.status is not Status.SUPPRESSED]
+    by_severity = {s.value: 0 for s in Severity}
+    for f in active:
+        by_severity[f.severity.value] += 1
+    sev = ", ".join(f"{n} {k}" for k, n in by_severity.items() if n)
+    text = f"{len(active)} finding{'s' if len(active) != 1 else ''}" + (f" ({sev})" if sev else "")
+    suppressed = len(findings) - len(active)
+    if suppressed:
+        text += f", {suppressed} suppressed (acknowledged or tagged; not counted)"
+    return text
 
 
 def _headline(report) -> str:
-    s = summary(report)
-    sev = ", ".join(f"{n} {k}" for k, n in s["by_severity"].items() if n)
     sc = report.scanned
     scanned = (f"{sc.get('clusters', 0)} clusters ({sc.get('node_pools', 0)} pools), {sc.get('vms', 0)} VMs, "
                f"{sc.get('scale_sets', 0)} scale sets")
-    return (f"Retirement scan for {report.today.isoformat()}: {s['findings']} findings"
-            + (f" ({sev})" if sev else "") + f" in {scanned}")
+    return f"Retirement scan for {report.today.isoformat()}: {count_line(report.findings)} in {scanned}"
+
+
+def findings_table(findings) -> list[str]:
+    """The grouped table lines (one block per cluster, VM or scale set), for scan and findings."""
+    lines: list[str] = []
+    for label, items in group_findings(findings):
+        rows = [_HEADER] + [_row(f) for f in items]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADER))]
+        lines.append(label)
+        for r in rows:
+            cells = [c.rjust(widths[i]) if i == _DAYS_COLUMN else c.ljust(widths[i]) for i, c in enumerate(r)]
+            lines.append("  " + "  ".join(cells).rstrip())
+        lines.append("")
+    return lines
 
 
 def render_table(report) -> str:
     lines = [_headline(report), ""]
     if not report.findings:
         lines.append("No retiring or Generation-1-only sizes found.")
-    for label, items in group_findings(report.findings):
-        rows = [_HEADER] + [_row(f) for f in items]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADER))]
-        lines.append(label)
-        for r in rows:
-            cells = [c.rjust(widths[i]) if i == 1 else c.ljust(widths[i]) for i, c in enumerate(r)]
-            lines.append("  " + "  ".join(cells).rstrip())
-        lines.append("")
+    lines += findings_table(report.findings)
     if any(f.restricted for f in report.findings):
         lines.append("! the size is restricted for the subscription in that region: no scale-out on it.")
     if report.findings:
-        lines.append("Replacement reasons and ready-to-paste commands: --format markdown or --format json.")
+        lines.append("Replacement reasons and ready-to-paste commands: `show ID`, --format markdown or --format json.")
     if report.needs_review:
         lines.append("")
         lines.append(f"Needs review ({len(report.needs_review)} announcements the scanner could not read with confidence):")
