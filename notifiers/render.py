@@ -40,7 +40,7 @@ from typing import Any
 
 from notifiers import Message, Recipient, Told
 from scanner.config import WEBHOOK_SETTING_PREFIX, Settings
-from scanner.model import Change, Finding, ResourceKind, Severity, Status
+from scanner.core.model import Change, Finding, ResourceKind, Severity, Status
 
 TAG_TEAMS = "retirement-scanner:teams"
 TAG_EMAIL = "retirement-scanner:email"
@@ -562,13 +562,19 @@ def teams_posts(
 # --------------------------------------------------------------------------- email
 
 
+def _html_template(name: str | None) -> bool:
+    return bool(name) and name.endswith((".html.j2", ".html"))
+
+
 @lru_cache(maxsize=1)
 def _jinja():
     import jinja2
 
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-        autoescape=True,
+        # Only the HTML part is escaped: the plain-text part carries commands people paste into a
+        # shell, where `&#39;*&#39;` would background the command and `&gt;=` would redirect.
+        autoescape=_html_template,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -26,7 +26,7 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from scanner import output
+from scanner.core import schema as output
 from scanner.service import ScanDeps, ScanOptions, ScanReport, run_scan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,9 +50,9 @@ def sample_paths(samples: Path = SAMPLES) -> dict[str, list[str]]:
 
 def build_deps(paths: dict[str, list[str]]) -> ScanDeps:
     """Step 2: loaders for the offline scan: bundled catalogue, no feed, files for the rest."""
-    from scanner import catalog
-    from scanner.collectors.resource_graph import load_inventory_files
-    from scanner.collectors.skus import load_sku_files
+    from scanner.core import catalog
+    from scanner.sources.resource_graph import load_inventory_files
+    from scanner.sources.skus import load_sku_files
 
     return ScanDeps(
         load_catalog=lambda: (catalog.merge(catalog.load_builtin(), [], []), []),
@@ -79,7 +79,7 @@ def demo_settings(connection_string: str, out: Path = OUT):
 def with_store(deps: ScanDeps, settings) -> ScanDeps:
     """Step 3a: the store and the notifier (file channel, sent at once: no queue trigger here)."""
     from scanner.notify import ScanNotifier
-    from scanner.store import ScanStore, open_store
+    from scanner.tables.store import ScanStore, open_store
 
     table_store = open_store(settings)
     deps.store = ScanStore(table_store, source="demo")

@@ -26,8 +26,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from scanner.core.model import ScopeError
 from scanner.errors import StoreError
-from scanner.model import ScopeError
 
 log = logging.getLogger("scanner.feed_ingest")
 
@@ -38,7 +38,7 @@ MAX_CONFLICT_RETRIES = 3
 
 @dataclass(frozen=True)
 class IngestResult:
-    catalog: Any  # scanner.catalog.Catalog after this refresh
+    catalog: Any  # scanner.core.catalog.Catalog after this refresh
     errors: tuple[ScopeError, ...] = ()
     new_retirements: tuple[str, ...] = ()  # ids in the merged catalogue that were not there before
     fetched: int = 0  # announcements the feed answered with (0 on 304)
@@ -52,7 +52,7 @@ class IngestResult:
 
 
 def snapshot_to_text(items: Iterable[Any]) -> str:
-    from scanner.store import to_jsonable
+    from scanner.tables.store import to_jsonable
 
     ordered = sorted(items, key=lambda a: a.id)
     return json.dumps({"format": FORMAT, "items": [to_jsonable(a) for a in ordered]},
@@ -60,8 +60,8 @@ def snapshot_to_text(items: Iterable[Any]) -> str:
 
 
 def snapshot_from_text(text: str, where: str = "feed snapshot") -> list[Any]:
-    from scanner.collectors.azure_updates import Announcement
-    from scanner.store import from_jsonable
+    from scanner.sources.feed import Announcement
+    from scanner.tables.store import from_jsonable
 
     try:
         doc = json.loads(text)
@@ -88,7 +88,7 @@ def _stamp(a: Any) -> datetime:
 def merge_items(old: Iterable[Any], new: Iterable[Any]) -> list[Any]:
     """Announcements by id, the most recently modified winning; only those that retire VM sizes
     or need review are kept."""
-    from scanner.collectors.azure_updates import read_announcement
+    from scanner.sources.feed import read_announcement
 
     by_id: dict[str, Any] = {}
     for a in (*old, *new):
@@ -100,8 +100,8 @@ def merge_items(old: Iterable[Any], new: Iterable[Any]) -> list[Any]:
 
 def build_catalog(settings: Any, items: Sequence[Any]) -> Any:
     """Built-in catalogue + what the announcements say + the extra file (CATALOG_EXTRA_FILE)."""
-    from scanner import catalog as cat
-    from scanner.collectors.azure_updates import derive_retirements
+    from scanner.core import catalog as cat
+    from scanner.sources.feed import derive_retirements
 
     derived = derive_retirements(items)
     extra_file = getattr(settings, "catalog_extra_file", "") or ""
@@ -139,7 +139,7 @@ def _watermark(text: str) -> datetime | None:
 def refresh(store: Any, settings: Any, now: datetime, *, session: Any = None,
             fetch_options: dict[str, Any] | None = None) -> IngestResult:
     """See the module docstring."""
-    from scanner.collectors.azure_updates import fetch_with_fallback
+    from scanner.sources.feed import fetch_with_fallback
 
     snap, old_items = _read(store)
     first = snap is None

@@ -13,7 +13,7 @@
     run_scan_request(ctx, body) -> str
         the queue trigger for POST /api/scan: run the scan the message names, once per run id,
         and keep the result on its run record ("done" | "failed" | "skipped" | "busy" |
-        "ignored" for a malformed message). See scanner.scan_runs.
+        "ignored" for a malformed message). See scanner.tables.scan_runs.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ log = logging.getLogger("scanner.jobs")
 
 
 def _summary(report: Any) -> str:
-    from scanner.output import summary
+    from scanner.core.schema import summary
 
     s = summary(report)
     sev = ", ".join(f"{n} {k}" for k, n in s["by_severity"].items() if n) or "none"
@@ -87,7 +87,7 @@ def send_notification(ctx: Any, body: str | bytes) -> str:
 
 
 def run_scan_request(ctx: Any, body: str | bytes) -> str:
-    from scanner.scan_runs import ScanRuns, execute
+    from scanner.tables.scan_runs import ScanRuns, execute
 
     if not ctx.has_store:
         raise ConfigError("run_scan_request: no store configured: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT "
@@ -103,6 +103,6 @@ def run_scan_request(ctx: Any, body: str | bytes) -> str:
 
 
 def _outbox(ctx: Any) -> Any:
-    from notifiers.outbox import Outbox
+    from scanner.tables.outbox import Outbox
 
     return Outbox.from_store(ctx.store())

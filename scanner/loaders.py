@@ -21,8 +21,8 @@ from dataclasses import replace
 from typing import Any
 
 from scanner.config import Scope
+from scanner.core.model import Inventory
 from scanner.errors import ConfigError
-from scanner.model import Inventory
 
 
 def restrict_inventory(inventory: Inventory, scope: Scope | None) -> Inventory:
@@ -53,14 +53,14 @@ def inventory_loader(settings: Any, scope: Scope | None = None, files: Sequence[
             )
 
         def load_files() -> Inventory:
-            from scanner.collectors.resource_graph import load_inventory_files
+            from scanner.sources.resource_graph import load_inventory_files
 
             return restrict_inventory(load_inventory_files(files), scope)
 
         return load_files
 
     def load_live() -> Inventory:
-        from scanner.collectors.resource_graph import collect_inventory
+        from scanner.sources.resource_graph import collect_inventory
 
         return collect_inventory(settings, scope if scope is not None else settings.scan_scope)
 
@@ -71,7 +71,7 @@ def sku_loader(settings: Any, files: Sequence[str] = (), offline: bool = False) 
     files = list(files)
 
     def load(inventory: Inventory) -> tuple:
-        from scanner.collectors import skus as sku_mod
+        from scanner.sources import skus as sku_mod
 
         if files:
             return sku_mod.load_sku_files(files), []
@@ -87,7 +87,7 @@ def catalog_loader(settings: Any, feed: Sequence[str] | str | None = None, catal
     catalogs = list(catalogs)
 
     def load() -> tuple:
-        from scanner.collectors.azure_updates import load_catalog
+        from scanner.sources.feed import load_catalog
 
         return load_catalog(settings, None, feed=feed, catalogs=catalogs, extra_file=extra_file)
 

@@ -3,7 +3,7 @@
     notify(changes, settings, now=..., outbox=..., queue=..., transports=...) -> NotifyReport
         1. under the notifications lock: finish half-recorded messages, read what each
            recipient set was told, render what is due now (notifiers.render), record each
-           message before anything is sent (notifiers.outbox);
+           message before anything is sent (scanner.tables.outbox);
         2. enqueue every unsent message id (this run's and earlier failures);
         3. `drain=True` (command line, no Functions host): send what it enqueued itself.
     send_from_queue_message(body, settings, ...)   the queue trigger's whole job
@@ -32,8 +32,8 @@ from typing import Any
 from notifiers import DeliveryError, Message, Recipient, channel_class
 from notifiers.render import build_messages
 from scanner.config import Settings
+from scanner.core.model import Change, ScopeError
 from scanner.errors import InputError
-from scanner.model import Change, ScopeError
 
 log = logging.getLogger("scanner.notify")
 
@@ -282,8 +282,8 @@ def send_from_queue_message(
     DeliveryError for a retryable failure, so the Functions host retries the message and, past
     its maxDequeueCount, moves it to the poison queue. Raises InputError for a malformed body.
     """
-    from notifiers.outbox import Outbox
-    from notifiers.queue import parse_body
+    from scanner.tables.outbox import Outbox
+    from scanner.tables.queues import parse_body
 
     message_id = parse_body(body)
     outbox = outbox or Outbox.from_settings(settings)
@@ -326,8 +326,8 @@ class ScanNotifier:
 
     def _open_outbox(self, required: bool):
         if self._outbox is None:
-            from notifiers.outbox import Outbox
-            from scanner.store import store_configured
+            from scanner.tables.outbox import Outbox
+            from scanner.tables.store import store_configured
 
             if self.store is not None and hasattr(self.store, "table"):
                 self._outbox = Outbox.from_store(self.store)
@@ -342,7 +342,7 @@ class ScanNotifier:
         if self._queue is None and self.use_queue:
             s = self.settings
             if s.storage_connection_string or s.storage_queue_endpoint:
-                from notifiers.queue import NotifyQueue
+                from scanner.tables.queues import NotifyQueue
 
                 self._queue = NotifyQueue.from_settings(s)
         return self._queue

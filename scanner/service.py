@@ -29,8 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from scanner import judge
-from scanner.model import Change, Finding, Inventory, ReviewItem, ScopeError, Severity, Status
+from scanner.core import judge
+from scanner.core.model import Change, Finding, Inventory, ReviewItem, ScopeError, Severity, Status
 
 log = logging.getLogger("scanner.service")
 

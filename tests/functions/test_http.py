@@ -203,7 +203,7 @@ def test_csv_pages_carry_the_continuation_in_headers(fn, scanned):
 def test_status_filter_follows_acks_and_resolution(fn, scanned, app_env, monkeypatch):
     from datetime import date, timedelta
 
-    from scanner.lifecycle import Suppression
+    from scanner.core.lifecycle import Suppression
 
     target = scanned["findings"][0]["id"]
     get_context().store().put_suppression(Suppression(target, date.today() + timedelta(days=30), "booked"))

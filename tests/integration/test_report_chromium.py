@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.report import SEVERITY_COLOURS, render_report
+from scanner.core.report import SEVERITY_COLOURS, render_report
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.integration

@@ -8,9 +8,9 @@ import logging
 import pytest
 
 from scanner import bootstrap
-from scanner.collectors.skus import fetch_skus, load_sku_files, needed_pairs
 from scanner.config import Settings
-from scanner.model import Inventory, VirtualMachine
+from scanner.core.model import Inventory, VirtualMachine
+from scanner.sources.skus import fetch_skus, load_sku_files, needed_pairs
 from tests.conftest import FIXTURES
 from tests.fakes.arm_server import FakeArm
 

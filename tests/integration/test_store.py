@@ -9,10 +9,10 @@ import pytest
 from azure.core.credentials import AzureNamedKeyCredential
 
 from scanner.config import Settings
+from scanner.core.lifecycle import RESOLVED, Suppression
+from scanner.core.model import Severity, Status
 from scanner.errors import ConfigError, StoreError
-from scanner.lifecycle import RESOLVED, Suppression
-from scanner.model import Severity, Status
-from scanner.store import TableFindingStore, apply_scan, open_store
+from scanner.tables.store import TableFindingStore, apply_scan, open_store
 from tests import factories
 
 pytestmark = pytest.mark.integration

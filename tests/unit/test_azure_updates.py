@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from scanner.collectors import azure_updates as au
+import scanner.sources.feed as au
 from scanner.errors import FeedError
 from tests.conftest import FIXTURES
 

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from scanner.cli import main
-from scanner.collectors.azure_updates import load_catalog
 from scanner.config import Settings
+from scanner.sources.feed import load_catalog
 from tests.conftest import FIXTURES
 
 API = str(FIXTURES / "feed" / "api-v2-retirements-2025-08-to-2026-08.json")
@@ -143,7 +143,7 @@ class _no_raise:
 
 
 def test_load_catalog_from_settings_keeps_builtin_when_feed_fails(dead_url, extra_toml):
-    from scanner.catalog import load_builtin
+    from scanner.core.catalog import load_builtin
 
     settings = Settings.from_env({"FEED_URL": dead_url, "FEED_FALLBACK_URL": dead_url + "/rss",
                                   "CATALOG_EXTRA_FILE": extra_toml})

@@ -15,9 +15,9 @@ from datetime import date
 
 import pytest
 
-from scanner import catalog as cat
-from scanner import sizes
-from scanner.collectors import azure_updates as au
+import scanner.sources.feed as au
+from scanner.core import catalog as cat
+from scanner.core import sizes
 from scanner.errors import FeedError
 from tests.conftest import FIXTURES
 

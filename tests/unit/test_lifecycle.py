@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from scanner.lifecycle import (
+from scanner.core.lifecycle import (
     OPEN,
     RESOLVED,
     Record,
@@ -14,7 +14,7 @@ from scanner.lifecycle import (
     parse_ignore_tag,
     severity_counts,
 )
-from scanner.model import Severity, Status
+from scanner.core.model import Severity, Status
 from tests import factories
 
 SUB_A = "11111111-1111-1111-1111-111111111111"
@@ -259,6 +259,6 @@ def test_lifecycle_is_pure_core():
     import subprocess
     import sys
 
-    code = "import scanner.lifecycle, sys; print(','.join(sorted(m for m in sys.modules if m.startswith('azure'))))"
+    code = "import scanner.core.lifecycle, sys; print(','.join(sorted(m for m in sys.modules if m.startswith('azure'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

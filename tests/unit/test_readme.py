@@ -284,19 +284,20 @@ def test_every_http_route_is_documented():
 
 
 def test_every_query_file_is_linked_and_the_cluster_query_is_shown_as_it_is():
-    queries = sorted((ROOT / "scanner" / "collectors" / "queries").glob("*.kql"))
+    queries = sorted((ROOT / "scanner" / "sources" / "queries").glob("*.kql"))
     assert queries
     for q in queries:
-        assert f"(scanner/collectors/queries/{q.name})" in README, f"README does not link {q.name}"
+        assert f"(scanner/sources/queries/{q.name})" in README, f"README does not link {q.name}"
     shown = re.search(r"```kusto\n(.*?)```", README, re.S).group(1)
-    kql = "\n".join(line for line in (ROOT / "scanner/collectors/queries/clusters.kql")
+    kql = "\n".join(line for line in (ROOT / "scanner/sources/queries/clusters.kql")
                     .read_text(encoding="utf-8").splitlines() if not line.startswith("//"))
     assert shown.strip() == kql.strip(), "the cluster query in the README differs from clusters.kql"
 
 
 def test_schema_names_are_the_code_ones():
-    from scanner import api, output
-    from scanner.commands import catalog
+    from scanner import api
+    from scanner.cli import catalog
+    from scanner.core import schema as output
 
     for schema in (output.SCHEMA, catalog.SCHEMA, api.FINDINGS_SCHEMA):
         assert f"`{schema}`" in README, f"README does not name schema {schema}"
@@ -308,7 +309,8 @@ def _json_blocks() -> list[dict]:
 
 def test_scan_example_has_the_shape_a_scan_produces():
     """The README's scan JSON has the keys an offline scan of the sample tenant produces today."""
-    from scanner import demo, output
+    from scanner import demo
+    from scanner.core import schema as output
     from scanner.service import ScanOptions, run_scan
 
     example = next(b for b in _json_blocks() if b.get("schema") == output.SCHEMA)
@@ -324,8 +326,8 @@ def test_scan_example_has_the_shape_a_scan_produces():
 
 
 def test_catalog_example_has_the_shape_of_the_catalog_json():
-    from scanner import catalog as catalog_module
-    from scanner.commands.catalog import to_json
+    from scanner.cli.catalog import to_json
+    from scanner.core import catalog as catalog_module
 
     example = next(b for b in _json_blocks() if "series" in b and "retires_on" in b)
     cat = catalog_module.merge(catalog_module.load_builtin(), [], [])

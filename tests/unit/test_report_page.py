@@ -1,4 +1,4 @@
-"""scanner.report.render_report: the HTML report page (summary, burn-down chart, findings table).
+"""scanner.core.report.render_report: the HTML report page (summary, burn-down chart, findings table).
 
 The page is parsed back with the standard library's HTMLParser, so the tests read what a browser
 would show (cards, SVG points, table rows), not exact bytes. Input: the sample tenant's real scan
@@ -16,8 +16,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from scanner.core.report import CSP, render_report, severity_counts
 from scanner.errors import InputError
-from scanner.report import CSP, render_report, severity_counts
 from tests.conftest import FIXTURES
 
 SCAN = json.loads((FIXTURES / "report" / "scan-sample-tenant.json").read_text())
@@ -301,6 +301,6 @@ def test_input_is_not_modified():
 
 
 def test_report_module_is_pure():
-    code = "import sys, scanner.report; print(sorted(m for m in sys.modules if m.startswith('azure')))"
+    code = "import sys, scanner.core.report; print(sorted(m for m in sys.modules if m.startswith('azure')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

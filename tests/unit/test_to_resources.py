@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from scanner.collectors.resource_graph import (
+from scanner.errors import InventoryError
+from scanner.sources.resource_graph import (
     aks_managed_scale_sets,
     load_inventory_files,
     retry_wait,
     to_resources,
 )
-from scanner.errors import InventoryError
 from tests.conftest import FIXTURES
 
 ARM = FIXTURES / "arm"
@@ -303,7 +303,7 @@ def test_parsing_modules_import_no_azure_sdk():
     import subprocess
     import sys
 
-    code = ("import sys, scanner.collectors.resource_graph, scanner.collectors.skus\n"
+    code = ("import sys, scanner.sources.resource_graph, scanner.sources.skus\n"
             "print(','.join(sorted(m for m in sys.modules if m.startswith('azure'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

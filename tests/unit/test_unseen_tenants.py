@@ -20,11 +20,11 @@ from datetime import date
 
 import pytest
 
-from scanner import judge
-from scanner.catalog import load_catalog
-from scanner.collectors.resource_graph import load_inventory_files
-from scanner.collectors.skus import load_sku_files
-from scanner.model import ResourceKind, Rule, Severity
+from scanner.core import judge
+from scanner.core.catalog import load_catalog
+from scanner.core.model import ResourceKind, Rule, Severity
+from scanner.sources.resource_graph import load_inventory_files
+from scanner.sources.skus import load_sku_files
 from tests.conftest import FIXTURES, ROOT
 
 TENANT = FIXTURES / "tenants"

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from notifiers import Message, Recipient, Told
 from scanner.errors import StoreError
 
-log = logging.getLogger("notifiers.outbox")
+log = logging.getLogger("scanner.tables.outbox")
 
 CHUNK = 60_000
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -77,7 +77,7 @@ class Claim:
 
 
 def table_name(prefix: str) -> str:
-    """Same name scanner.store gives its notifications table."""
+    """Same name scanner.tables.store gives its notifications table."""
     return f"{prefix}Notifications"
 
 
@@ -88,7 +88,7 @@ class Outbox:
 
     @classmethod
     def from_store(cls, store) -> Outbox:
-        """Use the notifications table of a scanner.store.TableFindingStore."""
+        """Use the notifications table of a scanner.tables.store.TableFindingStore."""
         return cls(store.table("notifications"))
 
     @classmethod
@@ -97,7 +97,7 @@ class Outbox:
         from azure.core.exceptions import AzureError
 
         from scanner.errors import ConfigError
-        from scanner.store import table_service
+        from scanner.tables.store import table_service
 
         name = table_name(settings.table_prefix)
         try:
@@ -132,7 +132,7 @@ class Outbox:
         from azure.core.exceptions import HttpResponseError, ResourceExistsError
         from azure.data.tables import UpdateMode
 
-        from scanner.store import resend_on_dropped_connection
+        from scanner.tables.store import resend_on_dropped_connection
 
         entity = {"PartitionKey": "lock", "RowKey": "notify", "owner": owner,
                   "expires": now + timedelta(seconds=ttl)}
@@ -189,7 +189,7 @@ class Outbox:
                     stages: Iterable[tuple[str, str, str, int | None]], now: datetime) -> None:
         from azure.data.tables import UpdateMode
 
-        from scanner.store import resend_on_dropped_connection
+        from scanner.tables.store import resend_on_dropped_connection
 
         rh = recipient_hash(recipient.key)
         ops = []

@@ -53,9 +53,9 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from scanner import sizes
+from scanner.core import sizes
+from scanner.core.model import Retirement, ReviewItem, ScopeError
 from scanner.errors import FeedError, SizeNameError
-from scanner.model import Retirement, ReviewItem, ScopeError
 
 log = logging.getLogger("scanner.feed")
 
@@ -1278,7 +1278,7 @@ def load_catalog(
     built-in or extra catalogue is a CatalogError (bad input the operator must fix).
     `today` is accepted for symmetry with the other loaders; dates are kept whether past or not.
     """
-    from scanner import catalog as cat
+    from scanner.core import catalog as cat
 
     if feed is None:
         feed = [settings.feed_url, settings.feed_fallback_url] if settings is not None else []

@@ -70,7 +70,7 @@ def _days(text: str) -> int:
 
 def run(args) -> int:
     from scanner.config import Settings
-    from scanner.store import open_store
+    from scanner.tables.store import open_store
 
     if args.format not in ("table", "json", "csv"):
         raise InputError(f"--format: {args.format!r} is not table, json or csv")

@@ -64,7 +64,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scanner.collectors.azure_updates import load_catalog
+    from scanner.sources.feed import load_catalog
 
     today = args.today or date.today()
     catalogs = list(args.catalog or ["builtin"])
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
 def to_json(catalog: Any, today: date, errors: list[Any] = ()) -> dict[str, Any]:
     """The documented JSON document for a Catalog (pure)."""
-    from scanner.catalog import retirement_to_dict
+    from scanner.core.catalog import retirement_to_dict
 
     rets = sorted(catalog.retirements, key=lambda r: (r.retires_on, r.id))
     return {
@@ -115,7 +115,7 @@ def to_json(catalog: Any, today: date, errors: list[Any] = ()) -> dict[str, Any]
 
 def _names(series: list[str], sizes: list[str], width: int = 48) -> str:
     """Series as written; explicit sizes summarised per series ("NVv3: 6 sizes") when long."""
-    from scanner.sizes import series_name
+    from scanner.core.sizes import series_name
 
     text = ", ".join(series + sizes)
     if len(text) > width and sizes:

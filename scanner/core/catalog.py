@@ -25,7 +25,7 @@ File format (scanner/data/retirements.toml; an extra file uses the same format):
     [[retirement]]
     id = "d-ds-dv2-dsv2-2028-05-01"          # stable, unique: [A-Za-z0-9][A-Za-z0-9._-]*
     title = "D, Ds, Dv2 and DSv2 series retire"
-    series = ["D", "Ds", "Dv2", "DSv2"]      # as announcements write them (scanner.sizes.parse_series)
+    series = ["D", "Ds", "Dv2", "DSv2"]      # as announcements write them (scanner.core.sizes.parse_series)
     sizes = []                               # explicit size names, when an announcement lists sizes
     retires_on = 2028-05-01                  # required
     announced_on = 2025-03-31                # optional
@@ -66,9 +66,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from importlib import resources
 
+from scanner.core.model import Retirement, ReviewItem, cloud_of, region_key
+from scanner.core.sizes import Series, parse_series, parse_size
 from scanner.errors import CatalogError, SizeNameError
-from scanner.model import Retirement, ReviewItem, cloud_of, region_key
-from scanner.sizes import Series, parse_series, parse_size
 
 try:  # Python 3.11+
     import tomllib

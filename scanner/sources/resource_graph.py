@@ -47,8 +47,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from scanner.core.model import Cluster, Inventory, NodePool, ScaleSet, ScopeError, VirtualMachine
 from scanner.errors import AzureReadError, InventoryError
-from scanner.model import Cluster, Inventory, NodePool, ScaleSet, ScopeError, VirtualMachine
 
 log = logging.getLogger("scanner.resource_graph")
 

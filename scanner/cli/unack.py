@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import os
 
-from scanner.commands.ack import parse_finding_id
+from scanner.cli.ack import parse_finding_id
 from scanner.errors import InputError
 
 
 def run(args) -> int:
     from scanner.config import Settings
-    from scanner.lifecycle import parse_ignore_tag
-    from scanner.store import open_store
+    from scanner.core.lifecycle import parse_ignore_tag
+    from scanner.tables.store import open_store
 
     fid = parse_finding_id(args.finding_id)
     store = open_store(Settings.from_env(os.environ))

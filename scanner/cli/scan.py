@@ -86,7 +86,7 @@ def build_deps(args, settings):
 
 def scan_store(settings):
     """The store a CLI scan writes to, or None (with a warning) when none is configured."""
-    from scanner.store import ScanStore, open_store, store_configured
+    from scanner.tables.store import ScanStore, open_store, store_configured
 
     if not store_configured(settings):
         print("warning: no store configured (set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT): "
@@ -107,10 +107,10 @@ def scan_notifier(settings, store):
 
 
 def run(args) -> int:
-    from scanner import output
     from scanner.config import Settings, parse_scope
-    from scanner.judge import Thresholds
-    from scanner.model import Severity
+    from scanner.core import schema as output
+    from scanner.core.judge import Thresholds
+    from scanner.core.model import Severity
     from scanner.service import ScanOptions, run_scan
 
     if args.scope:

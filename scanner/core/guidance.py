@@ -12,7 +12,7 @@
     series_key(vm_size) -> str                 "Standard_D4s_v5" -> "dsv5" (family+features+version)
     successors(vm_size) -> tuple[str, ...]     SUCCESSORS of the size's series (sizes.series_name)
 
-Size names are read by scanner.sizes.parse_size only (one parser for the whole scanner).
+Size names are read by scanner.core.sizes.parse_size only (one parser for the whole scanner).
 
 A replacement supports Gen2, has the same CPU architecture, no fewer vCPUs, no less memory, no
 fewer GPUs (and no GPU when the current size has none), keeps premium storage / ephemeral OS
@@ -34,12 +34,12 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from scanner import sizes
+from scanner.core import sizes
+from scanner.core.model import Cluster, NodePool, Replacement, ScaleSet, Sku, VirtualMachine
 from scanner.errors import SizeNameError
-from scanner.model import Cluster, NodePool, Replacement, ScaleSet, Sku, VirtualMachine
 
 # Natural successor lines, keyed by the canonical series of the current size
-# (scanner.sizes.series_name: "DSv2", "Dsv3", "NCv3", "Lsv2"); values are series_key()s in order
+# (scanner.core.sizes.series_name: "DSv2", "Dsv3", "NCv3", "Lsv2"); values are series_key()s in order
 # of preference. Facts from the Azure size migration guides; the order is our choice.
 _D_SUCCESSORS = ("dsv5", "ddsv5", "dasv5", "dadsv5", "dsv6", "ddsv6", "dasv6", "dadsv6", "dv5", "ddv5",
                  "esv5", "edsv5", "easv5", "esv6", "edsv6", "easv6")
@@ -76,7 +76,7 @@ SUCCESSORS: dict[str, tuple[str, ...]] = {
 
 
 def _size(vm_size: str) -> sizes.SizeName | None:
-    """The parsed size (scanner.sizes.parse_size, cached there), or None for other text."""
+    """The parsed size (scanner.core.sizes.parse_size, cached there), or None for other text."""
     try:
         return sizes.parse_size(vm_size)
     except (SizeNameError, TypeError):

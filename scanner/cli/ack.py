@@ -56,8 +56,8 @@ def _describe(record) -> str:
 
 def run(args) -> int:
     from scanner.config import Settings
-    from scanner.lifecycle import Suppression
-    from scanner.store import open_store
+    from scanner.core.lifecycle import Suppression
+    from scanner.tables.store import open_store
 
     now = datetime.now(timezone.utc)
     fid = parse_finding_id(args.finding_id)

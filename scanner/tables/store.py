@@ -53,12 +53,12 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
-from scanner import lifecycle
+from scanner.core import lifecycle
+from scanner.core.lifecycle import Record, Suppression
+from scanner.core.model import Change, Finding, Severity, Status
 from scanner.errors import ConfigError, StoreError
-from scanner.lifecycle import Record, Suppression
-from scanner.model import Change, Finding, Severity, Status
 
-log = logging.getLogger("scanner.store")
+log = logging.getLogger("scanner.tables.store")
 
 TABLES = {
     "findings": "Findings",

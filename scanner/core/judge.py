@@ -20,7 +20,7 @@ and the finding carries the retirement with that date as `retires_on`. A retirem
 the region (or in the pool's zones) is flagged `restricted`: the autoscaler cannot add nodes.
 
 `catalog` is anything with `retirements_for(vm_size) -> list[Retirement]` (soonest first) and
-`skus` a `scanner.collectors.skus.SkuIndex`.
+`skus` a `scanner.sources.skus.SkuIndex`.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from scanner import guidance
-from scanner.model import (
+from scanner.core import guidance
+from scanner.core.model import (
     CLOUD_PREFIXES,
     Cluster,
     Finding,
@@ -93,7 +93,7 @@ def applies_in(retirement: Retirement, location: str) -> bool:
 
     Locations are ARM names ("usgovvirginia", any case or spacing). Clouds: "usgov" is Azure
     Government (usgov*, usdod*, ussec*, usnat*), "china" is Azure operated by 21Vianet (china*);
-    see `scanner.model.cloud_of`. Any other exception must name the region exactly ("eastus" does
+    see `scanner.core.model.cloud_of`. Any other exception must name the region exactly ("eastus" does
     not exclude "eastus2")."""
     loc = region_key(location)
     cloud = cloud_of(loc)
@@ -388,5 +388,5 @@ def max_severity(findings: Iterable[Finding]) -> Severity | None:
 
 
 # `diff` lives with the finding lifecycle (store work); re-exported here when it exists.
-with contextlib.suppress(ImportError):  # until scanner/lifecycle.py lands
-    from scanner.lifecycle import diff  # noqa: F401
+with contextlib.suppress(ImportError):  # until scanner/core/lifecycle.py lands
+    from scanner.core.lifecycle import diff  # noqa: F401

@@ -31,8 +31,8 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from scanner.core.model import Inventory, ScopeError, Sku
 from scanner.errors import InputError
-from scanner.model import Inventory, ScopeError, Sku
 
 ANY_SUBSCRIPTION = "*"
 
@@ -193,7 +193,7 @@ def needed_pairs(inventory: Inventory) -> list[tuple[str, str]]:
 
 def load_sku_files(paths: list[str]) -> SkuIndex:
     """SkuIndex from `az vm list-skus -o json` output, REST pages, or folders of them."""
-    from scanner.collectors.resource_graph import _expand_paths, read_json_file
+    from scanner.sources.resource_graph import _expand_paths, read_json_file
 
     index = SkuIndex()
     try:
@@ -251,7 +251,7 @@ def fetch_skus(settings: Any, pairs: Iterable[tuple[str, str]], clients: Any = N
             skus, pages = _fetch_one(clients, sub, loc)
             return pair, skus, pages, ""
         except AzureError as exc:
-            from scanner.collectors.resource_graph import _http_error_text
+            from scanner.sources.resource_graph import _http_error_text
 
             return pair, None, 1, _http_error_text(exc)
         except InputError as exc:

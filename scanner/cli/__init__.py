@@ -1,6 +1,6 @@
 """python -m scanner COMMAND ...
 
-Each command lives in scanner/commands/<name>.py and exposes `register(subparsers)`, which adds
+Each command lives in scanner/cli/<name>.py and exposes `register(subparsers)`, which adds
 its parser and sets `func(args) -> int` as the default. Exit codes (a public contract):
 
     0  done
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     seen = set()
     for name in COMMANDS:
-        module = importlib.import_module(f"scanner.commands.{name.replace('-', '_')}")
+        module = importlib.import_module(f"scanner.cli.{name.replace('-', '_')}")
         if module in seen:
             continue
         seen.add(module)

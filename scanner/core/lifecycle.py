@@ -31,7 +31,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from scanner.model import Change, Finding, Severity, Status
+from scanner.core.model import Change, Finding, Severity, Status
 
 OPEN = "open"
 RESOLVED = "resolved"

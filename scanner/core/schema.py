@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Iterable
 
-from scanner.model import Finding, ResourceKind, Rule, Severity, Status
+from scanner.core.model import Finding, ResourceKind, Rule, Severity, Status
 
 SCHEMA = "retirement-scan/v1"
 FORMATS = ("table", "json", "csv", "markdown")

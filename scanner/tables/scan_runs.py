@@ -42,7 +42,7 @@ from typing import Any
 from scanner.config import Scope, parse_scope
 from scanner.errors import ConfigError, InputError, ScannerError, StoreError
 
-log = logging.getLogger("scanner.scan_runs")
+log = logging.getLogger("scanner.tables.scan_runs")
 
 SCAN_PARTITION = "http-scan"
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -174,7 +174,7 @@ class ScanRuns:
             raise StoreError(f"store: cannot read scan run {run_id} ({type(exc).__name__})") from None
 
     def get(self, run_id: str) -> dict[str, Any] | None:
-        from scanner.store import unpack_text
+        from scanner.tables.store import unpack_text
 
         e = self._entity(run_id)
         if e is None:
@@ -197,7 +197,7 @@ class ScanRuns:
                   "Started": now, "Attempt": 0, "Owner": "",
                   "Scope": str(request.scope) if request.scope else "", "DryRun": request.dry_run,
                   "Notify": request.notify}
-        from scanner.store import resend_on_dropped_connection
+        from scanner.tables.store import resend_on_dropped_connection
 
         try:
             resend_on_dropped_connection(lambda: self.table.create_entity(entity))
@@ -266,7 +266,7 @@ class ScanRuns:
         return False
 
     def finish(self, claim: Claim, doc: dict, now: datetime) -> bool:
-        from scanner.store import pack_text
+        from scanner.tables.store import pack_text
 
         text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
         try:
@@ -331,7 +331,7 @@ def execute(runs: ScanRuns, body: str | bytes, run_scan: Callable[[ScanRequest, 
     """Run the scan a queue message asks for, once. "done" / "failed" (kept on the run record),
     "skipped" (already finished, or no such run), "busy" (a live worker has it). InputError for a
     malformed message; StoreError when the record cannot be read or written (the host retries)."""
-    from scanner.output import report_to_json
+    from scanner.core.schema import report_to_json
 
     run_id, request = parse_request(body)
     owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
