@@ -32,6 +32,8 @@ from scanner.core.model import (
     NodePool,
     Replacement,
     ResourceKind,
+    ResourceRef,
+    Retirement,
     Rule,
     ScaleSet,
     Severity,
@@ -131,11 +133,12 @@ class IacResult:
 
 # --------------------------------------------------------------------------- rules
 
-_IAC_SUBSCRIPTION = "iac"  # SKU files answer for any subscription; the pseudo id only keys the index
+_IAC_SUBSCRIPTION = ""  # SKU files are filed for any subscription: "" has no list of its own
 
 
 def _resource_id(d: Declaration) -> str:
-    return f"iac:{d.size.spot.file}#{d.address}"
+    """Identity of a declaration: file, resource address and attribute (one cluster declares many pools)."""
+    return f"iac:{d.size.spot.file}#{d.address}#{d.attribute}"
 
 
 def _location(d: Declaration, region: str) -> str:
@@ -143,9 +146,10 @@ def _location(d: Declaration, region: str) -> str:
 
 
 def judge_templates(templates: Templates, catalog, skus, today: date,
-                    thresholds: judge.Thresholds = judge.Thresholds(), region: str = "") -> IacResult:
+                    thresholds: judge.Thresholds | None = None, region: str = "") -> IacResult:
     """Findings for every declaration whose size is known; the others are returned as not
     literal. `region` stands in for a location the template does not write literally."""
+    thresholds = thresholds or judge.Thresholds()
     known = [d for d in templates.declarations if d.size.known and isinstance(d.size.value, str) and d.size.value]
     not_literal = tuple(d for d in templates.declarations if d not in known)
     by_id: dict[str, Declaration] = {}
@@ -194,7 +198,8 @@ def judge_templates(templates: Templates, catalog, skus, today: date,
 def sort_findings(findings: list[IacFinding]) -> list[IacFinding]:
     def key(x: IacFinding):
         f = x.finding
-        return (x.declaration.size.spot, f.rule.value, -f.severity.rank)
+        d = x.declaration
+        return (d.size.source or d.size.spot, d.size.spot, d.address, f.rule.value)
     return sorted(findings, key=key)
 
 
@@ -245,10 +250,9 @@ def _windows_gen1(d: Declaration, skus, catalog, today: date, thresholds, region
                "`az aks nodepool add ... --aks-custom-headers UseWindowsGen2VM=true`, or move it to a Gen2-only size.")
     else:
         return None
-    retirement = judge._Judge(catalog, skus, today, thresholds, False).retirement(size, loc)
+    retirement = _retirement(catalog, size, loc)
     days = retirement.days_left(today) if retirement else None
     rid = _resource_id(d)
-    from scanner.core.model import ResourceRef
     ref = ResourceRef(kind=d.kind, id=rid, name=d.address, subscription_id=_IAC_SUBSCRIPTION, resource_group="",
                       location=loc, pool=d.pool)
     return Finding(
@@ -261,6 +265,15 @@ def _windows_gen1(d: Declaration, skus, catalog, today: date, thresholds, region
         days_left=days,
         message=why[0].upper() + why[1:],
     )
+
+
+def _retirement(catalog, vm_size: str, location: str) -> Retirement | None:
+    """The soonest retirement of the size that applies in `location`, with that location's date."""
+    found = [r for r in catalog.retirements_for(vm_size) if judge.applies_in(r, location)]
+    if not found:
+        return None
+    best = min(found, key=lambda r: (r.retires_on_in(location), r.id))
+    return replace(best, retires_on=best.retires_on_in(location))
 
 
 # --------------------------------------------------------------------------- replacement without facts
@@ -279,6 +292,22 @@ _LEGACY_NUMBERED = {
 # (https://learn.microsoft.com/azure/virtual-machines/sizes/general-purpose/dsv5-series, .../memory-optimized/esv5-series,
 # .../general-purpose/dlsv5-series, .../compute-optimized/falsv6-series).
 _GIB_PER_VCPU = {"d": 4, "dl": 2, "e": 8, "f": 2, "fa": 2, "fal": 2}
+# vCPU counts each common successor line offers (learn.microsoft.com size pages: Dv5/Dsv5/Ddsv5,
+# Dasv5/Dadsv5, Dsv6/Ddsv6, Dasv6/Dadsv6, Ev5/Esv5/Edsv5, Easv5/Eadsv5, Esv6/Edsv6, Easv6, Bsv2/Basv2,
+# Dlsv5/Dldsv5, Falsv6/Fasv6, Lsv3/Lasv3; https://learn.microsoft.com/azure/virtual-machines/sizes/overview).
+# Without SKU facts a replacement is only named on these lines, so no size is ever invented.
+_D5 = (2, 4, 8, 16, 32, 48, 64, 96)
+_LINE_VCPUS = {
+    "dsv5": _D5, "ddsv5": _D5, "dv5": _D5, "ddv5": _D5, "dasv5": _D5, "dadsv5": _D5,
+    "dsv6": (*_D5, 128), "ddsv6": (*_D5, 128), "dasv6": _D5, "dadsv6": _D5,
+    "esv5": (2, 4, 8, 16, 20, 32, 48, 64, 96, 104), "edsv5": (2, 4, 8, 16, 20, 32, 48, 64, 96, 104),
+    "ev5": (2, 4, 8, 16, 20, 32, 48, 64, 96, 104), "edv5": (2, 4, 8, 16, 20, 32, 48, 64, 96, 104),
+    "easv5": (2, 4, 8, 16, 20, 32, 48, 64, 96, 112), "eadsv5": (2, 4, 8, 16, 20, 32, 48, 64, 96, 112),
+    "esv6": (*_D5, 128, 192), "edsv6": (*_D5, 128, 192), "easv6": _D5,
+    "bsv2": (2, 4, 8, 16, 32), "basv2": (2, 4, 8, 16, 32),
+    "dlsv5": _D5, "dldsv5": _D5, "falsv6": (2, 4, 8, 16, 32, 48, 64), "fasv6": (2, 4, 8, 16, 32, 48, 64),
+    "lsv3": (8, 16, 32, 48, 64, 80), "lasv3": (8, 16, 32, 48, 64, 80),
+}
 _KEY = re.compile(r"^(?P<family>[a-z]+?)(?P<features>[a-z]*)v(?P<version>\d+)$")
 
 
@@ -293,6 +322,8 @@ def _current_shape(vm_size: str) -> tuple[int, float | None] | None:
     legacy_family = s.family.rstrip("S") if s.family in ("D", "DS", "G", "GS") else ""
     if legacy_family and (s.version or 1) <= 2:
         return _LEGACY_NUMBERED.get((legacy_family, s.vcpus))
+    if s.family == "A" and s.version == 2:  # Av2: 2 GiB per vCPU, Amv2 ("m"): 8 (the Av2-series size page)
+        return s.vcpus, float(s.vcpus * (8 if "m" in s.features else 2))
     return s.vcpus, None
 
 
@@ -317,8 +348,9 @@ def _candidate(key: str, vcpus: int) -> str | None:
 
 def successor_fit(vm_size: str, catalog) -> Replacement | None:
     """Without SKU facts: the first successor line (the retirement's own replacement series, then
-    guidance.SUCCESSORS) that has a size with the same vCPU count, enough memory when the size name
-    tells it (legacy numbered sizes), and is not retiring itself. None when no line gives one."""
+    guidance.SUCCESSORS) whose vCPU counts are known here (_LINE_VCPUS), at the smallest count not
+    below the size's, with enough memory when the size name tells it (legacy numbered sizes), and
+    not retiring itself. None when no line gives one."""
     shape = _current_shape(vm_size)
     if shape is None:
         return None
@@ -328,13 +360,14 @@ def successor_fit(vm_size: str, catalog) -> Replacement | None:
     for entry in guide.preferred_series(vm_size):
         key = re.sub(r"[^a-z0-9]", "", entry.lstrip("~").lower())
         key = re.sub(r"series$", "", key)
-        name = _candidate(key, vcpus)
+        offered = [n for n in _LINE_VCPUS.get(key, ()) if n >= vcpus]
+        name = _candidate(key, offered[0]) if offered else None
         if name is None or guide.is_retiring(name) or name.lower() == vm_size.lower():
             continue
         if memory is not None:
             m = _KEY.match(key)
             ratio = _GIB_PER_VCPU.get(m["family"] + ("l" if "l" in m["features"][:1] else "")) if m else None
-            if ratio is None or ratio * vcpus < memory:
+            if ratio is None or ratio * offered[0] < memory:
                 continue
         if name not in (n for n, _ in picked):
             picked.append((name, key))
@@ -344,8 +377,9 @@ def successor_fit(vm_size: str, catalog) -> Replacement | None:
         return None
     best, line = picked[0]
     mem = f", at least {memory:g} GiB" if memory is not None else ""
-    why = (f"successor line {line} at {vcpus} vCPUs{mem}; region not checked (Gen2, memory and availability "
-           "unverified: give --skus and --region to check)")
+    size = sizes.parse_size(best)
+    why = (f"successor line {line} with {size.vcpus} vCPUs (was {vcpus}){mem}; region not checked (Gen2, memory and "
+           "availability unverified: give --skus and --region to check)")
     return Replacement(best, why, tuple(n for n, _ in picked[1:]))
 
 

@@ -93,7 +93,7 @@ class _Reader:
             while True:
                 if kind != "str":
                     self.fail(at, "not valid JSON: expected a property name in double quotes")
-                    key = json.loads(tok)
+                key = json.loads(tok)
                 kind, tok, at2 = self.next()
                 if tok != ":":
                     self.fail(at2, f"not valid JSON: expected ':' after {key!r}")

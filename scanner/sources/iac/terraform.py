@@ -173,6 +173,10 @@ def parse_file(text: str, file: str) -> TfFile:
 def _syntax_message(exc: UnexpectedInput) -> str:
     if isinstance(exc, UnexpectedEOF):
         return "not valid HCL: unexpected end of file (an unclosed block or string?)"
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+        return "not valid HCL: unexpected end of file (an unclosed block, string or bracket above?)"
+    if isinstance(exc, UnexpectedToken) and not str(exc.token).strip():
+        return "not valid HCL: unexpected line break (an unclosed string or a missing value?)"
     if isinstance(exc, UnexpectedToken):
         return f"not valid HCL: unexpected {exc.token.type} {str(exc.token)!r}"[:200]
     if isinstance(exc, UnexpectedCharacters):
@@ -204,6 +208,7 @@ class _Env:
         self.prefix = prefix
         self.each: tuple[Any, Any] | None = None
         self.each_source: Spot | None = None
+        self.each_via = "for_each"
         self.locals: dict[str, Attr] = {}
         for b in module.blocks("locals"):
             self.locals.update(b.attrs)
@@ -364,7 +369,7 @@ def _reference(node, env: _Env) -> Any:
             raise NotLiteral("each.* outside a for_each over a literal map or set")
         if not steps or steps[0] not in (("attr", "key"), ("attr", "value")):
             raise NotLiteral("each.* other than each.key / each.value")
-        env.trace.append((env.each_source, "for_each"))
+        env.trace.append((env.each_source, env.each_via))
         return _walk(env.each[0] if steps[0][1] == "key" else env.each[1], steps[1:], env)
     if root in ("data", "module", "path", "terraform", "count", "self"):
         raise NotLiteral(f"{root}.* is known only when Terraform runs")
@@ -462,10 +467,13 @@ def _instances(block: Block, env: _Env) -> list[tuple[str, tuple[Any, Any] | Non
         if count is not None and _literal(count, env) == 0:
             return []  # count = 0: not created
         return [("", None, "")]
+    env.trace = []
     try:
         value = env.evaluate(fe.expr)
     except NotLiteral as exc:
         return [("[*]", None, f"for_each is not literal ({exc})")]
+    source, via = next(((s, v) for s, v in env.trace if s is not None), (fe.spot, "for_each"))
+    env.each_source, env.each_via = source, f"for_each ({via})" if via != "for_each" else via
     if isinstance(value, dict):
         return [(f'["{k}"]', (k, v), "") for k, v in value.items()]
     if isinstance(value, list):
@@ -491,7 +499,6 @@ def _module_declarations(modules, module: TfModule, variables: dict[str, _Var], 
             continue
         for suffix, each, why in _instances(block, env):
             env.each = each
-            env.each_source = block.attrs["for_each"].spot if "for_each" in block.attrs else None
             out.extend(_resource(block, env, f"{prefix}{block.labels[0]}.{block.labels[1]}{suffix}", why))
             env.each = None
     for block in module.blocks("module"):
@@ -510,7 +517,6 @@ def _module_declarations(modules, module: TfModule, variables: dict[str, _Var], 
             continue
         for suffix, each, why in _instances(block, env):
             env.each = each
-            env.each_source = block.attrs["for_each"].spot if "for_each" in block.attrs else None
             given: dict[str, _Var] = {}
             for name, attr in block.attrs.items():
                 if name in ("source", "version", "for_each", "count", "providers", "depends_on"):
