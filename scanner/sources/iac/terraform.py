@@ -198,6 +198,13 @@ class _Var:
     source: Spot | None = None
     via: str = ""
     reason: str = ""
+    node: Any = None  # the literal's syntax tree, to point at an element of a collection
+
+    def spot_of(self, keys: list) -> Spot | None:
+        """Where the element at `keys` of this value is written (the value's own spot for [])."""
+        if not keys or self.node is None or self.source is None:
+            return self.source
+        return _locate(self.node, keys, self.source.file) or self.source
 
 
 class _Env:
@@ -209,6 +216,7 @@ class _Env:
         self.each: tuple[Any, Any] | None = None
         self.each_source: Spot | None = None
         self.each_via = "for_each"
+        self.each_origin: _Var | None = None  # the for_each collection's variable, when it is one
         self.locals: dict[str, Attr] = {}
         for b in module.blocks("locals"):
             self.locals.update(b.attrs)
@@ -323,7 +331,7 @@ def _path(node) -> tuple[str, list]:
     raise NotLiteral("an expression that is not a reference")
 
 
-def _walk(value: Any, steps: list, env: _Env) -> Any:
+def _walk(value: Any, steps: list, env: _Env, keys: list | None = None) -> Any:
     for kind, step in steps:
         key = _eval(step, env) if kind == "index" else step
         if isinstance(value, dict) and str(key) in value:
@@ -332,7 +340,39 @@ def _walk(value: Any, steps: list, env: _Env) -> Any:
             value = value[key]
         else:
             raise NotLiteral(f"{key!r} is not in the value")
+        if keys is not None:
+            keys.append(key)
     return value
+
+
+def _locate(node, keys: list, file: str) -> Spot | None:
+    """The spot of the element at `keys` inside a literal collection's syntax tree."""
+    for key in keys:
+        while isinstance(node, Tree) and node.data == "expr_term" and len(node.children) == 1:
+            node = node.children[0]
+        if not isinstance(node, Tree):
+            return None
+        kids = _strip_newlines(node.children)
+        if node.data == "object":
+            found = None
+            for elem in kids:
+                if isinstance(elem, Tree) and elem.data == "object_elem":
+                    key_node = elem.children[0].children[0] if elem.children[0].children else elem.children[0]
+                    while isinstance(key_node, Tree) and key_node.data == "expr_term" and len(key_node.children) == 1:
+                        key_node = key_node.children[0]
+                    if _name_of(key_node) == str(key):
+                        found = elem.children[-1]
+            if found is None:
+                return None
+            node = found
+        elif node.data == "tuple" and isinstance(key, int):
+            items = [c for c in kids if isinstance(c, Tree)]
+            if not 0 <= key < len(items):
+                return None
+            node = items[key]
+        else:
+            return None
+    return _spot_of(node, file)
 
 
 def _reference(node, env: _Env) -> Any:
@@ -346,8 +386,10 @@ def _reference(node, env: _Env) -> Any:
             raise NotLiteral(f"var.{name} is not declared in {env.module.directory or '.'}")
         if not var.known:
             raise NotLiteral(var.reason or f"var.{name} has no literal value")
-        env.trace.append((var.source, var.via))
-        return _walk(var.value, steps[1:], env)
+        keys: list = []
+        value = _walk(var.value, steps[1:], env, keys)
+        env.trace.append((var.spot_of(keys), var.via))
+        return value
     if root == "local":
         if not steps or steps[0][0] != "attr":
             raise NotLiteral("a reference to local without a name")
@@ -369,8 +411,11 @@ def _reference(node, env: _Env) -> Any:
             raise NotLiteral("each.* outside a for_each over a literal map or set")
         if not steps or steps[0] not in (("attr", "key"), ("attr", "value")):
             raise NotLiteral("each.* other than each.key / each.value")
-        env.trace.append((env.each_source, env.each_via))
-        return _walk(env.each[0] if steps[0][1] == "key" else env.each[1], steps[1:], env)
+        keys = [] if steps[0][1] == "key" else [env.each[0]]
+        value = _walk(env.each[0] if steps[0][1] == "key" else env.each[1], steps[1:], env, keys)
+        origin = env.each_origin
+        env.trace.append(((origin.spot_of(keys) if origin is not None else None) or env.each_source, env.each_via))
+        return value
     if root in ("data", "module", "path", "terraform", "count", "self"):
         raise NotLiteral(f"{root}.* is known only when Terraform runs")
     # <resource type>.<name>.<attribute> of a resource in the same module
@@ -428,7 +473,7 @@ def parse_tfvars(tf: TfFile) -> tuple[dict[str, _Var], list[Problem]]:
             continue
         for name, attr in block.attrs.items():
             try:
-                out[name] = _Var(True, _eval(attr.expr, env), attr.spot, f"{tf.file}")
+                out[name] = _Var(True, _eval(attr.expr, env), attr.spot, f"{tf.file}", node=attr.expr)
             except NotLiteral as exc:
                 out[name] = _Var(False, reason=f"var.{name} in {tf.file} is not literal ({exc})")
     return out, problems
@@ -453,10 +498,18 @@ def _variables(module: TfModule, given: dict[str, _Var]) -> dict[str, _Var]:
                                            "or a module argument)")
             continue
         try:
-            out[name] = _Var(True, _eval(default.expr, env), default.spot, f"default of var.{name}")
+            out[name] = _Var(True, _eval(default.expr, env), default.spot, f"default of var.{name}", node=default.expr)
         except NotLiteral as exc:
             out[name] = _Var(False, reason=f"the default of var.{name} is not literal ({exc})")
     return out
+
+
+def _is_reference(node) -> bool:
+    try:
+        _path(node)
+    except NotLiteral:
+        return False
+    return True
 
 
 def _instances(block: Block, env: _Env) -> list[tuple[str, tuple[Any, Any] | None, str]]:
@@ -468,10 +521,16 @@ def _instances(block: Block, env: _Env) -> list[tuple[str, tuple[Any, Any] | Non
             return []  # count = 0: not created
         return [("", None, "")]
     env.trace = []
+    env.each_origin = None
     try:
         value = env.evaluate(fe.expr)
     except NotLiteral as exc:
         return [("[*]", None, f"for_each is not literal ({exc})")]
+    root, steps = _path(fe.expr) if _is_reference(fe.expr) else ("", [])
+    if root == "var" and len(steps) == 1 and steps[0][0] == "attr":
+        env.each_origin = env.variables.get(steps[0][1])
+    elif root == "" and env.each_origin is None:
+        env.each_origin = _Var(True, value, fe.spot, "for_each", node=fe.expr)
     source, via = next(((s, v) for s, v in env.trace if s is not None), (fe.spot, "for_each"))
     env.each_source, env.each_via = source, f"for_each ({via})" if via != "for_each" else via
     if isinstance(value, dict):
@@ -523,7 +582,8 @@ def _module_declarations(modules, module: TfModule, variables: dict[str, _Var], 
                     continue
                 v = _value(attr, env, attr.spot)
                 where = f"module.{block.labels[0]}{suffix} argument {name}"
-                given[name] = (_Var(True, v.value, v.source or v.spot, where) if v.known
+                given[name] = (_Var(True, v.value, v.source or v.spot, where,
+                                    node=attr.expr if v.source is None else None) if v.known
                                else _Var(False, reason=f"{where} is not literal ({v.reason})" + (f"; {why}" if why else "")))
             env.each = None
             _module_declarations(modules, child, _variables(child, given),
