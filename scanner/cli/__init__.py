@@ -1,4 +1,4 @@
-"""python -m scanner COMMAND ...
+"""aks-retire COMMAND ... (or python -m scanner COMMAND ...)
 
 Each command lives in scanner/cli/<name>.py and exposes `register(subparsers)`, which adds
 its parser and sets `func(args) -> int` as the default. Exit codes (a public contract):
@@ -14,13 +14,20 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
+from scanner import __version__
 from scanner.errors import ScannerError
 
-COMMANDS = ("catalog", "scan", "scan-iac", "ack", "unack", "history")
+COMMANDS = ("catalog", "scan", "scan-iac", "findings", "show", "ack", "unack", "history")
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_FINDINGS = 0, 1, 2, 3
+
+
+def lower_choice(text: str) -> str:
+    """argparse `type` for case-blind choices: `--format JSON` is `--format json`."""
+    return text.strip().lower()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,9 +36,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def program_name(argv0: str | None = None) -> str:
+    """How the user ran us: the console script's name, or `python -m scanner`."""
+    base = os.path.basename(argv0 if argv0 is not None else (sys.argv[0] if sys.argv else ""))
+    if not base or base in ("__main__.py", "-c", "-m") or base.startswith("python"):
+        return "python -m scanner"
+    return base.removesuffix(".exe")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m scanner", description=__doc__.split("\n")[0])
+    parser = _Parser(prog=program_name(), description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument("--version", action="version", version=f"aks-retirement-scanner {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     seen = set()
     for name in COMMANDS:
