@@ -282,11 +282,12 @@ def _location(spot: Spot, address: str = "", message: str = "", ident: int | Non
 
 def _message(x: IacFinding) -> str:
     f, d = x.finding, x.declaration
-    where = f" ({d.size.via})" if d.size.via else ""
-    text = f"{d.address}{' pool ' + d.pool if d.pool else ''}: {f.message}{where}"
+    text = f"{d.address}{' pool ' + d.pool if d.pool else ''}: {f.message}"
+    if d.size.via:
+        text += f" The value comes from {d.size.via}, used by {d.attribute} at {d.size.spot}."
     if f.replacement is not None:
-        region = f"checked in {x.region}" if x.region else "region not checked"
-        text += f" Replace with {f.replacement.vm_size} ({region}; {f.replacement.why})."
+        checked = f"checked in {x.region}: " if x.region else ""
+        text += f" Replace with {f.replacement.vm_size} ({checked}{f.replacement.why})."
         if f.replacement.alternatives:
             text += f" Alternatives: {', '.join(f.replacement.alternatives)}."
     return text

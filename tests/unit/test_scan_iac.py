@@ -240,3 +240,14 @@ def test_python_dash_m_runs_scan_iac():
     doc = json.loads(proc.stdout)
     assert doc["schema"] == "retirement-scan-iac/v1"
     assert {f["vm_size"] for f in doc["findings"]} == {"Standard_B2ms", "Standard_F2s_v2"}
+
+
+def test_readme_annotation_example_is_the_preview_of_our_own_sarif():
+    from scanner.devtools import sarif_preview
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Scan Terraform, Bicep and ARM templates"):]
+    shown = section[section.index("```text\n") + len("```text\n"):]
+    shown = shown[:shown.index("```")]
+    sarif = json.loads((GOLDEN / "scan.sarif").read_text(encoding="utf-8"))
+    assert shown == sarif_preview.render(sarif, ["Standard_DS2_v2", "Standard_NC6s_v3", "size-not-literal"])
