@@ -82,19 +82,21 @@ EXPECTED = {
     "910403": E(sizes=["Standard_NV4as_v4_Promo"], when=date(2030, 6, 30)),  # RSS "[Retirement]", table
     "910499": E(["Dsv4"], when=D30),                             # RSS item without guid: id from its link
     "910501": E(["Dv2"], when=date(2031, 9, 30)),                # RSS served as windows-1252
-    # ---- retire no size
-    "910101": I("reserved"),
-    "910102": I("Low-priority"),
+    # ---- retire no size. Those tagged Virtual Machines or titled "... VMs ... retire" go to review
+    # with the reason (R): a VM retirement notice is never dropped silently (issue 12); the rest (I)
+    # are ignored.
+    "910101": R("reserved"),
+    "910102": R("Low-priority"),
     "910103": I("hosts"),
     "910104": I(),
-    "910105": I("disks"),
-    "910106": I("classic"),                                      # "move to ... Dsv5-series" is no retirement
+    "910105": R("disks"),
+    "910106": R("classic"),                                      # "move to ... Dsv5-series" is no retirement
     "910107": I("agent"),
-    "910108": I("Ubuntu"),
-    "910109": I("Windows Server"),
+    "910108": R("Ubuntu"),
+    "910109": R("Windows Server"),
     "910110": I("AKS 1.27"),
     "910111": I("Linux"),
-    "910112": I("driver"),
+    "910112": R("driver"),
     "910113": I("HPC Pack"),
     "910114": I("Cloud Services"),                               # replacement sizes only
     "910115": I("not a retirement"),                             # GA notice naming a retirement date
