@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from scanner.core import judge
-from scanner.core.model import Change, Finding, Inventory, ReviewItem, ScopeError, Severity, Status
+from scanner.core.model import Change, Finding, Inventory, ReviewItem, ScopeError, ScopeKind, Severity, Status
 
 log = logging.getLogger("scanner.service")
 
@@ -92,8 +92,9 @@ def missing_sku_regions(inventory: Inventory, skus) -> list[ScopeError]:
     for sub, loc in seen:
         by_loc.setdefault(loc, []).append(sub)
     return [
-        ScopeError(f"skus:{loc}", f"no SKU facts for {loc} ({len(subs)} subscription(s)): "
-                                  "Gen1 rules and replacements were skipped there")
+        ScopeError(ScopeKind.REGION_SKUS, region=loc,
+                   detail=f"no SKU facts for {loc} ({len(subs)} subscription(s)): "
+                          "Gen1 rules and replacements were skipped there")
         for loc, subs in sorted(by_loc.items())
     ]
 

@@ -20,9 +20,14 @@ import sys
 from scanner import __version__
 from scanner.errors import ScannerError
 
-COMMANDS = ("catalog", "scan", "ack", "unack", "history")
+COMMANDS = ("catalog", "scan", "findings", "show", "ack", "unack", "history")
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_FINDINGS = 0, 1, 2, 3
+
+
+def lower_choice(text: str) -> str:
+    """argparse `type` for case-blind choices: `--format JSON` is `--format json`."""
+    return text.strip().lower()
 
 
 class _Parser(argparse.ArgumentParser):

@@ -44,6 +44,8 @@ def _day(text: str) -> date:
 
 
 def register(sub: Any) -> None:
+    from scanner.cli import lower_choice
+
     p = sub.add_parser(
         "catalog",
         help="print the retirement catalogue (built-in, feed, extra files) and what needs review",
@@ -57,7 +59,7 @@ def register(sub: Any) -> None:
                    help="catalogues to merge: 'builtin' (default), 'none' (the feed alone) or TOML files")
     p.add_argument("--retries", type=int, default=3, metavar="N",
                    help="retries per feed request on 429/5xx/connection errors (default 3)")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--format", type=lower_choice, choices=("table", "json"), default="table")
     p.add_argument("--today", type=_day, default=None, metavar="YYYY-MM-DD",
                    help="the day 'days left' counts from (default: today)")
     p.set_defaults(func=run)

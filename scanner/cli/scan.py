@@ -23,6 +23,8 @@ EXIT_OK, EXIT_FINDINGS = 0, 3
 
 
 def register(sub) -> None:
+    from scanner.cli import lower_choice
+
     p = sub.add_parser(
         "scan",
         help="scan for node pools, VMs and scale sets on retiring or Gen1-only VM sizes",
@@ -39,9 +41,9 @@ def register(sub) -> None:
                    help="exported SKU facts: az vm list-skus -o json (a file per region or a folder)")
     p.add_argument("--scope", metavar="tenant|mg:NAME|sub:ID,...", help="what to read from Azure (default: SCAN_SCOPE)")
     p.add_argument("--today", metavar="YYYY-MM-DD", type=_date, help="judge as of this day (default: today, UTC)")
-    p.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table")
+    p.add_argument("--format", type=lower_choice, choices=("table", "json", "csv", "markdown"), default="table")
     p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
-    p.add_argument("--fail-on", choices=("critical", "high", "medium", "low"),
+    p.add_argument("--fail-on", type=lower_choice, choices=("critical", "high", "medium", "low"),
                    help="exit 3 when a finding is at or above this severity")
     p.add_argument("--no-store", action="store_true",
                    help="do not read or write stored findings. By default findings are stored (status, "
@@ -140,6 +142,30 @@ def run(args) -> int:
             raise InputError(f"--output: cannot write {args.output!r} ({exc.strerror or exc})") from None
     else:
         sys.stdout.write(text)
-    if args.fail_on and report.at_or_above(Severity.parse(args.fail_on)):
-        return EXIT_FINDINGS
+    if args.fail_on:
+        crossed = report.at_or_above(Severity.parse(args.fail_on))
+        if crossed:
+            sys.stderr.write(fail_on_text(args.fail_on, crossed))
+            return EXIT_FINDINGS
     return EXIT_OK
+
+
+MAX_FAIL_LINES = 20
+
+
+def fail_on_text(threshold: str, crossed) -> str:
+    """What made --fail-on exit 3, for stderr: one line per finding (most urgent first)."""
+    from scanner.core.judge import sort_findings
+    from scanner.core.schema import short_id
+
+    crossed = list(sort_findings(crossed))
+    lines = [f"--fail-on {threshold}: {len(crossed)} finding(s) at or above {threshold} "
+             "(exit 3; suppressed ones are not counted):"]
+    for f in crossed[:MAX_FAIL_LINES]:
+        r = f.resource
+        where = r.name + (f"/{r.pool}" if r.pool else "")
+        days = "" if f.days_left is None else f", {f.days_left} days left"
+        lines.append(f"  {short_id(f.id)}  {f.severity.value:<8}  {where}  {f.vm_size}  {f.rule.value}{days}")
+    if len(crossed) > MAX_FAIL_LINES:
+        lines.append(f"  ... and {len(crossed) - MAX_FAIL_LINES} more")
+    return "\n".join(lines) + "\n"

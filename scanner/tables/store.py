@@ -55,7 +55,7 @@ from azure.data.tables import TableClient, TableServiceClient, TableTransactionE
 
 from scanner.core import lifecycle
 from scanner.core.lifecycle import Record, Suppression
-from scanner.core.model import Change, Finding, Severity, Status
+from scanner.core.model import Change, Finding, ScopeError, Severity, Status
 from scanner.errors import ConfigError, StoreError
 
 log = logging.getLogger("scanner.tables.store")
@@ -769,7 +769,7 @@ def apply_scan(
     *,
     now: datetime,
     scopes_seen: Iterable[str] | None = None,
-    scopes_failed: Iterable[str] = (),
+    scopes_failed: Iterable[ScopeError] = (),
     errors: Iterable[str] = (),
     started: datetime | None = None,
     finished: datetime | None = None,
@@ -866,7 +866,7 @@ def apply_scan(
         "lost": lost_total,
         "transactions": result_total.transactions,
         "scopes_seen": seen,
-        "scopes_failed": failed,
+        "scopes_failed": [e.scope for e in failed],
         "errors": list(errors),
         "warnings": list(d.warnings),
     }
@@ -902,7 +902,7 @@ class ScanStore:
         outcome = apply_scan(
             self.store, report.findings, now=now,
             scopes_seen=frozenset(seen or ()),
-            scopes_failed=[e.scope for e in errors],
+            scopes_failed=errors,
             errors=[f"{e.scope}: {e.error}" for e in errors],
             started=getattr(report, "generated_at", None) or now,
             source=self.source, dry_run=dry_run,

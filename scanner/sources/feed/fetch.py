@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from scanner.core.model import ScopeError
+from scanner.core.model import ScopeError, ScopeKind
 from scanner.errors import FeedError
 from scanner.sources.feed.records import RETIREMENTS_TAG, Announcement, parse_feed
 from scanner.sources.http import retry_after, safe_url
@@ -251,7 +251,7 @@ def fetch_with_fallback(locations: Sequence[str], **kwargs: Any) -> tuple[FeedRe
             result = fetch(location, **args)
         except FeedError as exc:
             log.warning("feed: %s", exc)
-            errors.append(ScopeError(scope=f"feed:{safe_url(location)}", error=str(exc)))
+            errors.append(ScopeError(ScopeKind.FEED, name=safe_url(location), detail=str(exc)))
             continue
         except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, OverflowError,
                 UnicodeError) as exc:
