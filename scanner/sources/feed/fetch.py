@@ -258,8 +258,8 @@ def fetch_with_fallback(locations: Sequence[str], **kwargs: Any) -> tuple[FeedRe
             # A body this reader trips over is that source's failure, not the scan's: say so and
             # try the next source. (Names the exception type only: its text may quote the body.)
             log.warning("feed: %s could not be read", safe_url(location), exc_info=True)
-            errors.append(ScopeError(scope=f"feed:{safe_url(location)}",
-                                     error=f"{safe_url(location)}: the body could not be read ({type(exc).__name__})"))
+            errors.append(ScopeError(ScopeKind.FEED, name=safe_url(location),
+                                     detail=f"{safe_url(location)}: the body could not be read ({type(exc).__name__})"))
             continue
         return result, errors
     return None, errors

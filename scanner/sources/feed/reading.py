@@ -47,8 +47,8 @@ _WEAK = re.compile(r"\bstop\w{0,40}|\bno longer\b|\bdeallocat\w{0,40}|\bwill end
 _RESERVATION = re.compile(r"\breserv(?:ed|ation|ations)\b|\bRIs?\b|\bsavings plans?\b", re.I)
 _REPLACEMENT = re.compile(r"\brecommend\w{0,40}|\breplace\w{0,40}|\bmigrat\w{0,40}\s{1,8}(?:\w{1,40}\s{1,8}){0,6}?to\b|\bsucceeded by\b"
                           r"|\bsuccessor\w{0,40}|\bnewer\b|\binstead\b|\balternative\w{0,40}|\btransition\w{0,40} to\b"
-                          r"|\bupgrad\w{0,40}\s{1,8}(?:[\w.-]+\s{1,8}){0,6}?to\b|\bmov(?:e|ing)\s{1,8}(?:[\w.-]+\s{1,8}){0,6}?to\b|\bswitch to\b"
-                          r"|\bresiz\w{0,40}\s{1,8}(?:[\w.-]+\s{1,8}){0,6}?to\b|\bchange \w{1,40} (?:\w{1,40} ){0,4}to\b", re.I)
+                          r"|\bupgrad\w{0,40}\s{1,8}(?:[\w.-]{1,40}\s{1,8}){0,6}?to\b|\bmov(?:e|ing)\s{1,8}(?:[\w.-]{1,40}\s{1,8}){0,6}?to\b|\bswitch to\b"
+                          r"|\bresiz\w{0,40}\s{1,8}(?:[\w.-]{1,40}\s{1,8}){0,6}?to\b|\bchange \w{1,40} (?:\w{1,40} ){0,4}to\b", re.I)
 _EXTENDED = re.compile(r"\bextend\w{0,40}|\bpostpone\w{0,40}|\bdelay\w{0,40}|\bmoved\b|\bnew (?:retirement )?date\b|\bnow\b", re.I)
 _OTHER_SUBJECT = re.compile(
     r"\bdrivers?\b|\bextensions?\b|\bagents?\b|\b(?:marketplace |OS |node |VM )?images?\b|\bOS\b|\boperating systems?\b"
