@@ -218,6 +218,8 @@ def notify(
         rendered = build_messages(changes, told, settings, now, channels)
         report.messages = rendered.messages
         report.notes += rendered.notes
+        for m in report.notes:  # a dry run is where people check their alert setup: same warnings
+            log.warning("notify: %s", m)
         return report
     if outbox is None:
         raise InputError("notify: a notifications table is needed to send (or use --dry-run / --no-notify)")

@@ -30,6 +30,27 @@ def lower_choice(text: str) -> str:
     return text.strip().lower()
 
 
+def check_source(flag: str, value: str) -> None:
+    """A --feed style value: an http(s) URL, or a file that exists and can be read (else exit 2
+    naming the flag; a URL that cannot be fetched is the run's problem, reported by it)."""
+    from pathlib import Path
+
+    from scanner.errors import InputError
+
+    if "://" in value:
+        if not value.lower().startswith(("https://", "http://")):
+            raise InputError(f"{flag}: {value!r} is not an http(s) URL or a file")
+        return
+    path = Path(value)
+    if not path.is_file():
+        raise InputError(f"{flag}: {value}: no such file (give a feed URL or an existing JSON/RSS file)")
+    try:
+        with path.open("rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise InputError(f"{flag}: {value}: cannot read it ({exc.strerror or exc})") from None
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse exits 2 too; keep its message short
         self.print_usage(sys.stderr)
@@ -56,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         seen.add(module)
         module.register(sub)
+    for command in sub.choices.values():  # -v works after the command too: `scan ... -v`
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help="log progress to stderr (as before the command)")
     return parser
 
 

@@ -66,8 +66,14 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+    import os
+
+    from scanner.cli import check_source
+    from scanner.config import Settings
     from scanner.sources.feed import load_catalog
 
+    settings = Settings.from_env(os.environ)  # CATALOG_EXTRA_FILE is merged, as in a scan
     today = args.today or date.today()
     catalogs = list(args.catalog or ["builtin"])
     if "none" in catalogs and len(catalogs) > 1:
@@ -80,8 +86,21 @@ def run(args: argparse.Namespace) -> int:
     if args.retries < 0:
         print("error: --retries must be 0 or more", file=sys.stderr)
         return 2
-    catalog, errors = load_catalog(None, today, feed=feed, catalogs=catalogs, extra_file="",
-                                   fetch_options={"retries": args.retries, "backoff": 0.5})
+    for flag, value in (("--feed", args.feed), ("--feed-fallback", args.feed_fallback)):
+        if value:
+            check_source(flag, value)
+    # This command says on stderr what the feed reader logs: once, not twice (-v shows the log).
+    feed_log = logging.getLogger("scanner.feed")
+    quiet = not getattr(args, "verbose", False) and feed_log.level < logging.ERROR
+    level = feed_log.level
+    if quiet:
+        feed_log.setLevel(logging.ERROR)
+    try:
+        catalog, errors = load_catalog(None, today, feed=feed, catalogs=catalogs,
+                                       extra_file=settings.catalog_extra_file,
+                                       fetch_options={"retries": args.retries, "backoff": 0.5})
+    finally:
+        feed_log.setLevel(level)
     for err in errors:
         print(f"warning: {err.error}", file=sys.stderr)
     if feed and len(errors) == len(feed):
@@ -132,13 +151,24 @@ def _names(series: list[str], sizes: list[str], width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
+MAX_URL = 110  # the table keeps lines readable; every URL is in --format json
+
+
+def _first_url(urls: list[str]) -> str:
+    """The first source URL (whole when it fits, so it stays clickable) and how many more."""
+    if not urls:
+        return "-"
+    first = urls[0] if len(urls[0]) <= MAX_URL else urls[0][: MAX_URL - 1] + "\u2026"
+    return first + (f" (+{len(urls) - 1} more)" if len(urls) > 1 else "")
+
+
 def to_table(doc: dict[str, Any]) -> str:
     """Plain-text rendering of the JSON document (pure)."""
     header = ("ID", "SERIES / SIZES", "RETIRES ON", "DAYS LEFT", "SOURCE", "SOURCES")
     rows = [header]
     for r in doc["retirements"]:
         rows.append((r["id"], _names(r["series"], r["sizes"]), r["retires_on"], str(r["days_left"]), r["source"],
-                     " ".join(r["urls"]) or "-"))
+                     _first_url(r["urls"])))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = []
     for row in rows:

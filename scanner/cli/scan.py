@@ -74,13 +74,17 @@ def build_deps(args, settings):
         if c not in ("builtin", "none") and not Path(c).is_file():
             raise InputError(f"--catalog: {c!r} is not 'builtin', 'none' or a readable file")
     if args.feed is not None:
+        from scanner.cli import check_source
+
+        if args.feed:
+            check_source("--feed", args.feed)
         feed = args.feed
     else:
         feed = "" if offline else [settings.feed_url, settings.feed_fallback_url]
     scope = parse_scope(args.scope) if args.scope and not offline else None
     return ScanDeps(
-        load_catalog=loaders.catalog_loader(settings, feed=feed, catalogs=catalogs,
-                                            extra_file=None if not offline else ""),
+        # CATALOG_EXTRA_FILE is merged offline too (a missing file is exit 2, naming it).
+        load_catalog=loaders.catalog_loader(settings, feed=feed, catalogs=catalogs, extra_file=None),
         load_inventory=loaders.inventory_loader(settings, scope, list(args.inventory or ())),
         load_skus=loaders.sku_loader(settings, list(args.skus or ()), offline=offline),
     )
@@ -125,6 +129,38 @@ def scan_notifier(settings, store):
     return ScanNotifier(settings, store=getattr(store, "store", None), drain=True)
 
 
+def credential_causes(exc: BaseException) -> str:
+    """The reasons DefaultAzureCredential gives per credential it tried ("AzureCliCredential:
+    Azure CLI not found on path"), one line each, or the first line of the error."""
+    text = str(exc)
+    causes = []
+    if "Attempted credentials:" in text:
+        for line in text.split("Attempted credentials:", 1)[1].splitlines():
+            line = " ".join(line.split())
+            if not line or line.lower().startswith(("to mitigate", "visit", "for more")):
+                continue
+            causes.append(line if len(line) <= 200 else line[:199] + "\u2026")
+    if causes:
+        return "\n" + "\n".join(f"  {c}" for c in causes) + "\n"
+    return " " + (text.splitlines()[0] if text else type(exc).__name__) + ". "
+
+
+def check_credential(settings) -> None:
+    """Get one ARM token first, so a live scan without credentials fails at once with the cause
+    (e.g. "Azure CLI not found on path") instead of after the feed's retries."""
+    from scanner import bootstrap
+    from scanner.errors import AzureReadError
+
+    try:
+        bootstrap.credential(settings).get_token(settings.arm_scope)
+    except Exception as exc:  # noqa: BLE001 - every credential failure is reported the same way
+        raise AzureReadError(
+            f"no Azure credential could get a token for {settings.arm_endpoint}:{credential_causes(exc)}"
+            "Run `az login`, use a managed identity (AZURE_CLIENT_ID for a user-assigned one), "
+            "or scan exported files with --inventory"
+        ) from None
+
+
 def run(args) -> int:
     from scanner.config import Settings, parse_scope
     from scanner.core import schema as output
@@ -135,6 +171,8 @@ def run(args) -> int:
     if args.scope:
         parse_scope(args.scope)  # bad usage fails before anything is read
     settings = Settings.from_env(os.environ)  # a malformed setting is named, offline too (exit 2)
+    if not args.inventory:
+        check_credential(settings)  # before the feed and the inventory: say the real cause at once
     now = datetime.now(timezone.utc).replace(microsecond=0)
     today = args.today or now.date()
     args.today = today

@@ -145,3 +145,21 @@ def test_show_and_findings_list_the_store_with_the_api_filters(env, capsys):
 def test_bad_input_names_the_flag(env, capsys, argv, message):
     code, out, err = cli(capsys, *argv)
     assert code == 2 and message in err, err
+
+
+def test_dry_run_shows_the_configuration_warnings_of_a_real_run(azurite_env, tmp_path):
+    """Item 7: EMAIL_TO with no email transport is said by --dry-run as by a real run."""
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8", **azurite_env,
+           "EMAIL_TO": "platform@example.com"}
+    warning = "EMAIL_TO is set but no email transport"
+    outs = {}
+    for mode in ("--dry-run", "--no-notify", None):
+        argv = [sys.executable, "-m", "scanner", "scan", *SAMPLES, "--format", "json", *([mode] if mode else [])]
+        outs[mode] = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+        assert outs[mode].returncode == 0, outs[mode].stderr
+    assert warning in outs["--dry-run"].stderr
+    assert warning in outs[None].stderr
+    assert warning not in outs["--no-notify"].stderr  # nothing is sent: nothing to warn about
