@@ -9,8 +9,7 @@ SHARED = ROOT.parent / "shared" / "reference"
 FIXTURES = ROOT / "tests" / "fixtures"
 
 # Azurite (tables, queues, blobs) on loopback for integration tests: see tests/fakes/azurite.py.
-from tests.fakes.azurite import azurite_env, azurite_server  # noqa: E402, F401
-
+from tests.fakes.azurite import azurite_env, azurite_server  # noqa: E402, F401, I001
 
 # Property tests (hypothesis): the same examples every run (derandomize), no example database on
 # disk, no per-example deadline (CI machines are shared); each test sets its own max_examples.
