@@ -349,6 +349,7 @@ def render_markdown(report) -> str:
     out += ["| severity | findings |", "|---|---:|"]
     out += [f"| {k} | {n} |" for k, n in s["by_severity"].items()]
     out.append("")
+    printed: dict[tuple, str] = {}
     for label, items in group_findings(report.findings):
         out += [f"## {_md(label)}", ""]
         out += ["| " + " | ".join(_HEADER).lower() + " |", "|" + "---|" * len(_HEADER)]
@@ -362,7 +363,11 @@ def render_markdown(report) -> str:
             if f.replacement:
                 alt = ", ".join(f.replacement.alternatives) or "none"
                 out += [f"Move to **{f.replacement.vm_size}**: {_md(f.replacement.why)}. Alternatives: {alt}.", ""]
-            if f.commands:
+            key = (f.resource.id.lower(), f.resource.pool, tuple(f.commands))
+            if f.commands and key in printed:  # one pool, two rules, one rebuild: print it once
+                out += [f"Same commands as the {printed[key]} finding above: one rebuild fixes both.", ""]
+            elif f.commands:
+                printed[key] = f.rule.value
                 out += ["```bash", *f.commands, "```", ""]
     if report.needs_review:
         out += ["## Needs review", ""]
