@@ -18,13 +18,22 @@ Public functions (signatures are a contract):
                       clock=time.monotonic, batch_size=1000) -> Inventory
         Live. Lists the subscriptions the identity can see (GET /subscriptions, Lighthouse
         delegations included), narrows them to the scope (tenant | mg:... via ResourceContainers
-        ancestors | sub:...), then runs queries/*.kql through the ResourceGraphClient's pipeline
-        (raw JSON: the generated model is 3x slower on large pages) in batches of at most 1000
-        subscriptions, pages of 1000 rows with `$skipToken`. Per batch, queries/subscriptions.kql
-        first confirms which subscriptions Resource Graph can read (ARG silently omits the rest).
-        Requests = 1 token + subscription-list pages + ARG pages (no per-subscription calls). Never calls ARM per
-        subscription or per cluster. Throttling: waits when `x-ms-user-quota-remaining` reaches 0
-        (for `x-ms-user-quota-resets-after`), retries 429/5xx with Retry-After or backoff.
+        ancestors | sub:...), then runs queries/*.kql through the shared ARM JSON client
+        (sources/arm.py: raw JSON parsed once; the generated model is 3x slower on large pages)
+        in batches of at most 1000 subscriptions, pages of 1000 rows with `$skipToken`. Per
+        batch, queries/subscriptions.kql first confirms which subscriptions Resource Graph can
+        read (ARG silently omits the rest). Streamed: each page becomes model values as it
+        arrives (clusters first, so AKS scale sets and VMs fold into their pools) and its rows
+        are dropped. Requests = 1 token + subscription-list pages + ARG pages (no per-subscription
+        calls). Throttling: waits when `x-ms-user-quota-remaining` reaches 0 (for
+        `x-ms-user-quota-resets-after`), retries 429/5xx with Retry-After or backoff, and a
+        connection reset or a body cut short like a 5xx. Bounded: a `$skipToken` or subscriptions
+        `nextLink` that repeats, or more pages than `totalRecords` could need, stops that listing
+        with an error naming the scope. A 200 that is not JSON (an HTML page) is retried once,
+        then fails its batch, not the run. `resultTruncated: "true"` without a `$skipToken` keeps
+        the rows read but names every subscription of the batch as not read completely
+        (ScopeKind.SUBSCRIPTION), so nothing there is resolved. A subscription listing that stops
+        after its first page keeps what it listed and adds a ScopeKind.TENANT error.
         A subscription or management group that cannot be read becomes a ScopeError and the
         rest is scanned; `subscriptions_seen` lists what was read, `requests` counts ARM calls.
 
@@ -49,6 +58,8 @@ from typing import Any
 
 from scanner.core.model import Cluster, Inventory, NodePool, ScaleSet, ScopeError, ScopeKind, VirtualMachine
 from scanner.errors import AzureReadError, InventoryError
+from scanner.sources.arm import MAX_WAIT_SECONDS, ArmJson, ArmPagingError, ArmReadError, retry_wait  # noqa: F401
+from scanner.sources.arm import parse_duration as _parse_duration
 
 log = logging.getLogger("scanner.resource_graph")
 
@@ -61,11 +72,9 @@ TYPE_VMSS = "microsoft.compute/virtualmachinescalesets"
 
 ARG_MAX_SUBSCRIPTIONS = 1000  # subscriptions per Resource Graph request
 ARG_PAGE_SIZE = 1000  # rows per page ($top maximum)
+ARG_MAX_PAGES = 5000  # per query and batch, whatever totalRecords says (5 million rows)
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"
 ARG_API_VERSION = "2021-03-01"  # what azure-mgmt-resourcegraph 8.0.1 sends
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_RETRIES = 6
-MAX_WAIT_SECONDS = 120.0
 _GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _SKIP_STATES = {"disabled", "deleted"}
 
@@ -385,6 +394,30 @@ def _parsed(rows: Iterable[tuple[int, Mapping]], parse: Callable[[Mapping], Any]
             errors.append(_row_error(str(_get(row, "id", "")) or f"row {n}", str(exc)))
 
 
+def _owner_of(clusters: Iterable[Cluster]) -> Callable[[str, str, Mapping[str, str]], tuple[Cluster | None, str]]:
+    """owner(subscription, resource group, tags) -> (the AKS cluster whose node pool this scale set
+    or VM is, or None; the pool name from its tag). Pure."""
+    clusters = list(clusters)
+    # AKS node resource groups -> cluster (same subscription)
+    by_node_rg = {(c.subscription_id, c.node_resource_group.lower()): c for c in clusters if c.node_resource_group}
+    by_id = {c.id.lower(): c for c in clusters}
+
+    def owner(sub: str, rg: str, tags: Mapping[str, str]) -> tuple[Cluster | None, str]:
+        pool = _tag(tags, "aks-managed-poolName")
+        cluster = by_node_rg.get((sub, rg.lower()))
+        if cluster is None:
+            cname, crg = _tag(tags, "aks-managed-cluster-name"), _tag(tags, "aks-managed-cluster-rg")
+            if cname and crg:
+                cluster = by_id.get(_cluster_id(sub, crg, cname).lower())
+        if cluster is not None and not pool:
+            return None, ""  # something else living in the node resource group
+        if cluster is not None and not any(p.name.lower() == pool.lower() for p in cluster.pools):
+            return None, pool  # pool no longer in the cluster's profile: report it on its own
+        return cluster, pool
+
+    return owner
+
+
 def to_resources(rows: Iterable[Mapping]) -> Inventory:
     """Typed inventory from ARM-shaped rows (see the module docstring). Pure."""
     if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
@@ -419,23 +452,7 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
         else:
             vmss_rows.append((n, row))
 
-    # AKS node resource groups -> cluster (same subscription)
-    by_node_rg = {(c.subscription_id, c.node_resource_group.lower()): c for c in clusters if c.node_resource_group}
-    by_id = {c.id.lower(): c for c in clusters}
-
-    def owner(sub: str, rg: str, tags: Mapping[str, str]) -> tuple[Cluster | None, str]:
-        pool = _tag(tags, "aks-managed-poolName")
-        cluster = by_node_rg.get((sub, rg.lower()))
-        if cluster is None:
-            cname, crg = _tag(tags, "aks-managed-cluster-name"), _tag(tags, "aks-managed-cluster-rg")
-            if cname and crg:
-                cluster = by_id.get(_cluster_id(sub, crg, cname).lower())
-        if cluster is not None and not pool:
-            return None, ""  # something else living in the node resource group
-        if cluster is not None and not any(p.name.lower() == pool.lower() for p in cluster.pools):
-            return None, pool  # pool no longer in the cluster's profile: report it on its own
-        return cluster, pool
-
+    owner = _owner_of(clusters)
     scale_sets: list[ScaleSet] = []
     for ss in _parsed(vmss_rows, _parse_vmss, errors):
         cluster, pool = owner(ss.subscription_id, ss.resource_group, ss.tags)
@@ -575,43 +592,6 @@ def load_query(name: str) -> str:
 INVENTORY_QUERIES = ("clusters", "scale_sets", "vms")
 
 
-def _parse_duration(text: str) -> float | None:
-    """'00:00:05' (hh:mm:ss) or '5' -> seconds."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        if ":" in text:
-            h, m, s = text.split(":")
-            return int(h) * 3600 + int(m) * 60 + float(s)
-        return float(text)
-    except ValueError:
-        return None
-
-
-def retry_wait(headers: Mapping[str, str], attempt: int, base: float = 1.0) -> float:
-    """Seconds to wait before retry `attempt` (0-based): the server's word, else backoff."""
-    h = {k.lower(): v for k, v in (headers or {}).items()}
-    for name, scale in (("retry-after-ms", 0.001), ("x-ms-retry-after-ms", 0.001)):
-        val = _parse_duration(h.get(name, ""))
-        if val is not None:
-            return min(max(val * scale, 0.0), MAX_WAIT_SECONDS)
-    val = _parse_duration(h.get("retry-after", ""))
-    if val is None and h.get("retry-after"):
-        from email.utils import parsedate_to_datetime
-
-        try:
-            when = parsedate_to_datetime(h["retry-after"])
-            val = max(0.0, when.timestamp() - time.time())
-        except (TypeError, ValueError):
-            val = None
-    if val is None:
-        val = _parse_duration(h.get("x-ms-user-quota-resets-after", ""))
-    if val is None:
-        val = base * (2 ** attempt)
-    return min(max(val, 0.0), MAX_WAIT_SECONDS)
-
-
 @dataclass
 class _Counters:
     requests: int = 0
@@ -619,12 +599,20 @@ class _Counters:
     waits: list[float] = field(default_factory=list)
 
 
-class ArgSession:
-    """Pages one query through ResourceGraphClient, throttle-aware. One per run."""
+class ArgTruncated(ArmReadError):
+    """Resource Graph said `resultTruncated: "true"` and gave no `$skipToken`: the rows are incomplete."""
 
-    def __init__(self, client: Any, sleep: Callable[[float], None] = time.sleep,
+
+class ArgSession:
+    """Pages Resource Graph queries through the shared ARM client (raw JSON), throttle-aware. One per run.
+
+    pages(query, subscriptions) yields each page's rows as it arrives. Bounded: a `$skipToken` seen
+    before, or more pages than `totalRecords` rows could need (plus one), raises ArmPagingError; a
+    truncated result with no token raises ArgTruncated after its rows were yielded."""
+
+    def __init__(self, arm: ArmJson, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic, page_size: int = ARG_PAGE_SIZE) -> None:
-        self.client = client
+        self.arm = arm
         self.sleep = sleep
         self.clock = clock
         self.page_size = page_size
@@ -638,7 +626,12 @@ class ArgSession:
         self.counters.waits.append(seconds)
         self.sleep(seconds)
 
-    def _note_quota(self, headers: Mapping[str, str]) -> None:
+    # Throttle protocol (sources.arm): wait out a spent per-user quota before each request.
+    def before(self) -> None:
+        self.counters.requests += 1
+        self._wait(self._quota_free_at - self.clock(), "Resource Graph quota spent")
+
+    def after(self, headers: Mapping[str, str]) -> None:
         h = {k.lower(): v for k, v in (headers or {}).items()}
         remaining = h.get("x-ms-user-quota-remaining")
         if remaining is None:
@@ -651,52 +644,55 @@ class ArgSession:
             resets = _parse_duration(h.get("x-ms-user-quota-resets-after", "")) or 1.0
             self._quota_free_at = self.clock() + min(resets, MAX_WAIT_SECONDS)
 
-    def _post(self, body: dict) -> dict:
-        from azure.core.exceptions import HttpResponseError
-        from azure.core.rest import HttpRequest
-        from azure.mgmt.core.exceptions import ARMErrorFormat
-
+    def _post(self, body: dict, what: str) -> dict:
         payload: dict[str, Any] = {"query": body["query"],
                                    "options": {"$top": self.page_size, "resultFormat": "objectArray"}}
         if body.get("subscriptions"):
             payload["subscriptions"] = body["subscriptions"]
-        if body.get("management_groups"):
-            payload["managementGroups"] = body["management_groups"]
         if body.get("skip_token"):
             payload["options"]["$skipToken"] = body["skip_token"]
-        attempt = 0
-        while True:
-            self._wait(self._quota_free_at - self.clock(), "Resource Graph quota spent")
-            self.counters.requests += 1
-            # The client's own pipeline (token, TLS, connection retries); the raw JSON is read
-            # directly because the generated model walks every row value (3x slower on big pages).
-            request = HttpRequest("POST", f"/providers/Microsoft.ResourceGraph/resources?api-version={ARG_API_VERSION}",
-                                  json=payload)
-            response = self.client._send_request(request)
-            self._note_quota(response.headers)
-            if response.status_code == 200:
-                self.counters.arg_pages += 1
-                return response.json()
-            if response.status_code in RETRY_STATUSES and attempt < MAX_RETRIES:
-                self._wait(retry_wait(response.headers, attempt), f"HTTP {response.status_code}, retry {attempt + 1}")
-                attempt += 1
-                continue
-            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        # Raw JSON, parsed once: the generated model walks every row value (3x slower on big pages).
+        page = self.arm.post(f"/providers/Microsoft.ResourceGraph/resources?api-version={ARG_API_VERSION}",
+                             payload, "arg", scope=what, throttle=self)
+        self.counters.arg_pages += 1
+        return page
 
-    def query(self, query: str, subscriptions: list[str] | None = None) -> list[dict]:
-        rows: list[dict] = []
+    def pages(self, query: str, subscriptions: list[str] | None = None, name: str = "query") -> Iterator[list]:
+        what = f"Resource Graph {name} query over {len(subscriptions or [])} subscription(s)"
         token = None
+        tokens: set[str] = set()
+        pages = rows = 0
+        limit = ARG_MAX_PAGES
         while True:
-            page = self._post({"query": query, "subscriptions": subscriptions, "skip_token": token})
+            page = self._post({"query": query, "subscriptions": subscriptions, "skip_token": token}, what)
+            pages += 1
             data = page.get("data")
             if not isinstance(data, list):
-                raise AzureReadError("Resource Graph returned no objectArray 'data' in its response")
-            rows.extend(data)
+                raise ArmReadError(f"{what}: no objectArray 'data' in the response (page {pages})", status_code=200)
+            rows += len(data)
+            total = page.get("totalRecords")
+            if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+                limit = min(limit, -(-total // self.page_size) + 1)
+            yield data
             token = page.get("$skipToken")
             if not token:
                 if str(page.get("resultTruncated", "false")).lower() == "true":
-                    log.warning("resource_graph: result truncated without $skipToken (%d rows)", len(rows))
-                return rows
+                    raise ArgTruncated(f"{what}: Resource Graph truncated the result ({rows} rows"
+                                       + (f" of {total}" if isinstance(total, int) else "")
+                                       + ") and gave no $skipToken to read the rest", status_code=200)
+                return
+            token = str(token)
+            if token in tokens:
+                raise ArmPagingError(f"{what}: a $skipToken came back a second time after {pages} pages "
+                                     "(stopped: the paging would never end)", status_code=200)
+            if pages >= limit:
+                raise ArmPagingError(f"{what}: more than {limit} pages for {total if total is not None else '?'} "
+                                     "rows (stopped: more pages than the rows could need)", status_code=200)
+            tokens.add(token)
+
+    def query(self, query: str, subscriptions: list[str] | None = None) -> list[dict]:
+        """Every row of a query (small results only: membership, visibility)."""
+        return [row for page in self.pages(query, subscriptions) for row in page]
 
 
 def _http_error_text(exc: Exception) -> str:
@@ -712,28 +708,29 @@ def _http_error_text(exc: Exception) -> str:
     return " ".join(parts) + f": {msg}"
 
 
-def list_subscriptions(arm_client: Any, counters: _Counters | None = None) -> dict[str, dict]:
-    """GET /subscriptions (follows nextLink): lower-case id -> {name, state}."""
-    from azure.core.exceptions import HttpResponseError
-    from azure.core.rest import HttpRequest
-
+def list_subscriptions(arm: ArmJson) -> tuple[dict[str, dict], ScopeError | None]:
+    """GET /subscriptions (follows nextLink): lower-case id -> {name, state}, and an error when the
+    listing stopped early (a repeated nextLink, too many pages, a page that cannot be read after
+    the first): what was listed is kept, the error says the rest was not."""
     out: dict[str, dict] = {}
-    url = arm_client.format_url(f"/subscriptions?api-version={SUBSCRIPTIONS_API_VERSION}")
-    while url:
-        if counters is not None:
-            counters.requests += 1
-        resp = arm_client.send_request(HttpRequest("GET", url))
-        if resp.status_code != 200:
-            from azure.mgmt.core.exceptions import ARMErrorFormat
-
-            raise HttpResponseError(response=resp, error_format=ARMErrorFormat)
-        doc = resp.json()
-        for item in doc.get("value", []) or []:
-            sid = str(item.get("subscriptionId") or "").lower()
-            if sid:
-                out[sid] = {"name": item.get("displayName", ""), "state": str(item.get("state") or "Enabled")}
-        url = doc.get("nextLink") or None
-    return out
+    pages = 0
+    try:
+        for doc in arm.pages(f"/subscriptions?api-version={SUBSCRIPTIONS_API_VERSION}", "subscriptions",
+                             scope="subscription listing"):
+            pages += 1
+            for item in doc.get("value", []) or []:
+                if not isinstance(item, Mapping):
+                    continue
+                sid = str(item.get("subscriptionId") or "").lower()
+                if sid:
+                    out[sid] = {"name": item.get("displayName", ""), "state": str(item.get("state") or "Enabled")}
+    except ArmReadError as exc:
+        if not pages:
+            raise
+        return out, ScopeError(ScopeKind.TENANT, detail=(
+            f"the subscription listing stopped after {pages} page(s) and {len(out)} subscriptions: {exc.reason}; "
+            "subscriptions beyond them were not scanned"))
+    return out, None
 
 
 def _mg_query(names: Iterable[str]) -> str:
@@ -745,15 +742,67 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+class _Fold:
+    """Model values from Resource Graph pages as they arrive; the raw rows of a page are dropped once
+    it is parsed. Queries run clusters first, so a scale set or VM of an AKS pool finds its cluster
+    (they share the subscription, and a batch holds whole subscriptions)."""
+
+    def __init__(self) -> None:
+        self.clusters: list[Cluster] = []
+        self.vms: list[VirtualMachine] = []
+        self.scale_sets: list[ScaleSet] = []
+        self.errors: list[ScopeError] = []
+        self._owner = _owner_of(())
+
+    def add(self, name: str, rows: list) -> None:
+        inv = to_resources(rows)
+        self.errors.extend(inv.errors)
+        if inv.clusters:
+            self.clusters.extend(inv.clusters)
+            self._owner = _owner_of(self.clusters)
+        for ss in inv.scale_sets:
+            cluster, _pool = self._owner(ss.subscription_id, ss.resource_group, ss.tags)
+            if cluster is None:
+                self.scale_sets.append(ss)
+        for vm in inv.vms:
+            cluster, _pool = self._owner(vm.subscription_id, vm.resource_group, vm.tags)
+            if cluster is None:
+                self.vms.append(vm)
+
+    def extend(self, other: _Fold) -> None:
+        self.clusters.extend(other.clusters)
+        self.vms.extend(other.vms)
+        self.scale_sets.extend(other.scale_sets)
+        self.errors.extend(other.errors)
+
+
+class _Rows:
+    """Keeps the rows themselves (small results: management group membership)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(self, name: str, rows: list) -> None:
+        self.rows.extend(rows)
+
+    def extend(self, other: _Rows) -> None:
+        self.rows.extend(other.rows)
+
+
 class _BatchRunner:
-    """Runs every inventory query for a batch of subscriptions; isolates subscriptions that fail."""
+    """Runs every inventory query for a batch of subscriptions; isolates subscriptions that fail.
+
+    What a batch read is kept only when the batch ends: a batch that fails and is split is read
+    again, never counted twice. A truncated result keeps what was read and names every
+    subscription of the batch as not read completely."""
 
     def __init__(self, session: ArgSession, queries: dict[str, str], bisect_budget: int = 64,
-                 check_visible: bool = True) -> None:
+                 check_visible: bool = True, sink: Callable[[], Any] = _Fold) -> None:
         self.session = session
         self.queries = queries
         self.visible_query = load_query("subscriptions") if check_visible else ""
-        self.rows: list[dict] = []
+        self.sink = sink
+        self.out = sink()
         self.seen: set[str] = set()
         self.errors: list[ScopeError] = []
         self.bisect_budget = bisect_budget
@@ -763,7 +812,7 @@ class _BatchRunner:
 
         if not batch:
             return
-        rows: list[dict] = []
+        got = self.sink()
         try:
             if self.visible_query:
                 readable = {str(r.get("subscriptionId") or "").lower()
@@ -775,12 +824,18 @@ class _BatchRunner:
                 batch = [s for s in batch if s in readable]
                 if not batch:
                     return
-            for text in self.queries.values():
-                rows.extend(self.session.query(text, batch))
+            for name, text in self.queries.items():
+                for rows in self.session.pages(text, batch, name):
+                    got.add(name, rows)
         except ClientAuthenticationError:
             raise
-        except HttpResponseError as exc:
-            text = _http_error_text(exc)
+        except ArgTruncated as exc:
+            self.out.extend(got)  # real rows, but not all of them: nothing here may be resolved
+            for sid in batch:
+                self.errors.append(_sub_error(sid, exc.reason))
+            return
+        except (HttpResponseError, ArmReadError) as exc:
+            text = exc.reason if isinstance(exc, ArmReadError) else _http_error_text(exc)
             named = {g.lower() for g in _GUID_RE.findall(str(exc))} & set(batch)
             status = exc.status_code or 0
             if named and len(named) < len(batch):
@@ -797,7 +852,7 @@ class _BatchRunner:
             for sid in batch:
                 self.errors.append(_sub_error(sid, text))
             return
-        self.rows.extend(rows)
+        self.out.extend(got)
         self.seen.update(batch)
 
 
@@ -812,15 +867,19 @@ def collect_inventory(settings: Any, scope: Any, clients: Any = None, *,
         from scanner import bootstrap
 
         clients = bootstrap.clients(settings)
-    session = ArgSession(clients.resource_graph, sleep=sleep, clock=clock)
+    arm = ArmJson(clients.arm_pipeline, sleep=sleep, clock=clock)
+    session = ArgSession(arm, sleep=sleep, clock=clock)
     errors: list[ScopeError] = []
     try:
-        visible = list_subscriptions(clients.arm, session.counters)
+        visible, listing_error = list_subscriptions(arm)
     except ClientAuthenticationError as exc:
         raise AzureReadError(f"{scope}: could not get an Azure token ({str(exc).splitlines()[0]}); "
                              "check the managed identity or run az login") from None
-    except (HttpResponseError, ServiceRequestError) as exc:
-        raise AzureReadError(f"{scope}: listing subscriptions failed ({_http_error_text(exc)})") from None
+    except (HttpResponseError, ServiceRequestError, ArmReadError) as exc:
+        text = exc.reason if isinstance(exc, ArmReadError) else _http_error_text(exc)
+        raise AzureReadError(f"{scope}: listing subscriptions failed ({text})") from None
+    if listing_error is not None:
+        errors.append(listing_error)
 
     readable = [s for s, info in visible.items() if info["state"].lower() not in _SKIP_STATES]
     try:
@@ -837,14 +896,15 @@ def collect_inventory(settings: Any, scope: Any, clients: Any = None, *,
         elif scope.kind == "mg":
             # Membership is read like the inventory: a subscription Resource Graph refuses is named
             # and left out, never the end of the scan (it may not even be under these groups).
-            members = _BatchRunner(session, {"membership": _mg_query(scope.values)}, check_visible=False)
+            members = _BatchRunner(session, {"membership": _mg_query(scope.values)}, check_visible=False,
+                                   sink=_Rows)
             for batch in _chunks(sorted(readable), batch_size):
                 members.run(batch)
             errors.extend(replace(e, detail=f"{e.error} (so it is not known whether it is under {scope})")
                           for e in members.errors)
             subs_set: set[str] = set()
             found: set[str] = set()
-            for row in members.rows:
+            for row in members.out.rows:
                 sid = str(row.get("subscriptionId") or "").lower()
                 if sid:
                     subs_set.add(sid)
@@ -865,15 +925,18 @@ def collect_inventory(settings: Any, scope: Any, clients: Any = None, *,
             runner.run(batch)
     except ClientAuthenticationError as exc:
         raise AzureReadError(f"{scope}: could not get an Azure token ({str(exc).splitlines()[0]})") from None
-    except HttpResponseError as exc:  # the membership query itself failed
-        raise AzureReadError(f"{scope}: Resource Graph query failed ({_http_error_text(exc)})") from None
+    except (HttpResponseError, ArmReadError) as exc:  # the membership query itself failed
+        text = exc.reason if isinstance(exc, ArmReadError) else _http_error_text(exc)
+        raise AzureReadError(f"{scope}: Resource Graph query failed ({text})") from None
 
-    inv = to_resources(runner.rows)
-    inv = replace(
-        inv,
+    fold = runner.out
+    inv = Inventory(
+        clusters=tuple(fold.clusters),
+        vms=tuple(fold.vms),
+        scale_sets=tuple(fold.scale_sets),
         subscriptions_seen=frozenset(runner.seen),
-        errors=tuple(errors) + tuple(runner.errors) + inv.errors,
-        requests=session.counters.requests,
+        errors=tuple(errors) + tuple(runner.errors) + tuple(fold.errors),
+        requests=arm.requests,
     )
     log.info("resource_graph: %s", summary(inv, pages=session.counters.arg_pages))
     return inv

@@ -310,7 +310,7 @@ def fetch_skus(settings: Any, pairs: Iterable[tuple[str, str]], clients: Any = N
     subscription that has it, and files the facts under every subscription."""
     from azure.core.exceptions import AzureError
 
-    from scanner.sources.arm import ArmJson
+    from scanner.sources.arm import ArmJson, ArmReadError
 
     if arm is None:
         if clients is None:
@@ -340,6 +340,8 @@ def fetch_skus(settings: Any, pairs: Iterable[tuple[str, str]], clients: Any = N
         try:
             skus, pages = _fetch_one(arm, shared, sub, loc)
             return pair, skus, pages, ""
+        except ArmReadError as exc:
+            return pair, None, 1, exc.reason
         except AzureError as exc:
             from scanner.sources.resource_graph import _http_error_text
 
