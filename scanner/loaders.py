@@ -86,12 +86,16 @@ def sku_loader(settings: Any, files: Sequence[str] = (), offline: bool = False) 
 
 
 def catalog_loader(settings: Any, feed: Sequence[str] | str | None = None, catalogs: Sequence[str] = ("builtin",),
-                   extra_file: str | None = None) -> Callable[[], tuple]:
+                   extra_file: str | None = None, previous: Callable[[], Sequence[Any]] | None = None,
+                   on_items: Callable[[Sequence[Any]], Any] | None = None) -> Callable[[], tuple]:
+    """`previous`/`on_items`: the stored feed snapshot, read before and kept after (see
+    scanner.sources.feed.load_catalog): a feed answering with fewer records never shrinks the catalogue."""
     catalogs = list(catalogs)
 
     def load() -> tuple:
         from scanner.sources.feed import load_catalog
 
-        return load_catalog(settings, None, feed=feed, catalogs=catalogs, extra_file=extra_file)
+        return load_catalog(settings, None, feed=feed, catalogs=catalogs, extra_file=extra_file,
+                            previous=previous or (), on_items=on_items)
 
     return load

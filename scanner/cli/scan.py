@@ -102,6 +102,23 @@ def scan_store(settings):
     return ScanStore(open_store(settings), source="cli")
 
 
+def feed_with_snapshot(settings, args, store, now):
+    """The catalogue loader for a stored scan of FEED_URL (the default, or --feed naming it): the feed snapshot in the store is the
+    baseline (a feed answering with fewer records is an error of kind FEED, and the catalogue keeps
+    the stored announcements), and what the feed answered is kept in it (not on --dry-run)."""
+    from scanner import feed_ingest, loaders
+
+    table_store = store.store
+
+    def remember(items):
+        if not args.dry_run:
+            feed_ingest.remember(table_store, items, now)
+
+    return loaders.catalog_loader(settings, feed=[settings.feed_url, settings.feed_fallback_url],
+                                  catalogs=args.catalog or ["builtin"],
+                                  previous=lambda: feed_ingest.stored_items(table_store), on_items=remember)
+
+
 def scan_notifier(settings, store):
     """The notifier a CLI scan uses, or None when nobody is set up to be told. From the command
     line there is no queue trigger, so the scan sends what it enqueued itself (drain)."""
@@ -169,6 +186,9 @@ def run(args) -> int:
     )
     if not args.no_store:
         deps.store = scan_store(settings)
+        reads_feed_url = (args.feed is None and not args.inventory) or (args.feed and args.feed == settings.feed_url)
+        if deps.store is not None and reads_feed_url:
+            deps.load_catalog = feed_with_snapshot(settings, args, deps.store, now)
     if not args.no_notify:
         deps.notifier = scan_notifier(settings, deps.store)
     report = run_scan(deps, now, options)
