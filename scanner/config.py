@@ -234,6 +234,7 @@ class Settings:
     # "subscription": SKU facts (restrictions) per (subscription, region); "region": each region read
     # once, through one subscription, and its restrictions taken for every subscription there.
     sku_scope: str = "subscription"
+    sku_cache_hours: int = 24  # SKU facts kept in the store this long (0: no cache)
     critical_days: int = 30
     high_days: int = 90
     medium_days: int = 365
@@ -339,6 +340,7 @@ class Settings:
 
         return cls(
             sku_scope=sku_scope,
+            sku_cache_hours=_int(env, "SKU_CACHE_HOURS", 24),
             scan_schedule=_ncrontab(env, "SCAN_SCHEDULE", "0 0 2 * * *"),
             feed_schedule=_ncrontab(env, "FEED_SCHEDULE", "0 0 * * * *"),
             feed_url=get("FEED_URL", DEFAULT_FEED_URL),
