@@ -6,7 +6,8 @@
         Resource Graph over `scope` (default settings.scan_scope).
     sku_loader(settings, files=(), offline=False) -> (Inventory) -> (SkuIndex, [ScopeError])
         files: exported SKU lists; offline without files: no SKU facts (the scan reports the
-        regions it could not judge); else the live Compute resource SKUs of the needed regions.
+        regions it could not judge); else the live Compute resource SKUs of the needed regions,
+        through the SKU cache of the configured store (tables.cache; SKU_CACHE_HOURS).
     quota_loader(settings, quota_dir="", offline=False) -> (pairs) -> (QuotaBook, [ScopeError]) | None
         a folder of `az vm list-usage` exports, the live usages, or None (no quota checks).
     catalog_loader(settings, feed=None, catalogs=("builtin",), extra_file=None) -> () -> (Catalog, errors)
@@ -79,7 +80,9 @@ def sku_loader(settings: Any, files: Sequence[str] = (), offline: bool = False) 
             return sku_mod.load_sku_files(files), []
         if offline:
             return sku_mod.SkuIndex(), []  # service reports the regions without facts
-        return sku_mod.fetch_skus(settings, sku_mod.needed_pairs(inventory))
+        from scanner.tables.cache import sku_cache
+
+        return sku_mod.fetch_skus(settings, sku_mod.needed_pairs(inventory), cache=sku_cache(settings))
 
     return load
 
