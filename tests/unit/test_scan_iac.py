@@ -53,7 +53,7 @@ PLANTED = [
     ("arm/export.json", "Standard_D2s_v3", "retiring-size", "Microsoft.ContainerService/managedClusters/aks-legacy"),
     ("arm/export.json", "Standard_D8s_v5", "gen1-node-image", "Microsoft.ContainerService/managedClusters/aks-legacy"),
     ("arm/export.json", "Standard_D2s_v3", "retiring-size",  # the second line writing it: the agentPools resource
-     "Microsoft.ContainerService/managedClusters/agentPools/[concat(parameters('managedClusters_aks_legacy_name'), '/nodepool1')]",
+     "Microsoft.ContainerService/managedClusters/agentPools/aks-legacy/nodepool1",
      1),
     ("arm/azuredeploy.parameters.json", "Standard_F4s", "retiring-size", "Microsoft.Compute/virtualMachines/report01"),
 ]
