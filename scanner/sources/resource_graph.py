@@ -6,14 +6,18 @@ Public functions (signatures are a contract):
         Pure. Rows in the ARM resource shape (`id, name, type, location, subscriptionId,
         resourceGroup, tags, sku, zones, properties`), as returned by our KQL files, by
         `az graph query -o json`, or flattened (no `properties` wrapper) as printed by
-        `az aks list -o json`, `az vm list -o json` and `az vmss list -o json`. Key lookups are
-        case-insensitive. Rows of other types are ignored; duplicate ids are read once. A row
+        `az aks list -o json`, `az vm list -o json` and `az vmss list -o json`, and the agentPool
+        rows of `az aks nodepool list -o json` (grouped into their cluster by id; that export has
+        no location, so an `az aks list` row of the same cluster wins). Key lookups are
+        case-insensitive. Rows of other types are counted by type (Inventory.unread_types);
+        duplicate ids are read once. A row
         that cannot be read becomes a ScopeError (scope = resource id or "row N", error names
         the field) in Inventory.errors; the other rows are still returned.
-    load_inventory_files(paths: list[str], strict: bool = True) -> Inventory
-        Files or folders (*.json) of the exports above: a JSON list of rows, `{"data": [...]}`
-        (az graph query / ARG REST), `{"value": [...]}` (ARM list) or a single resource. Errors
-        name the file; with strict=True a bad row raises InventoryError naming file, id, field.
+    load_inventory_files(paths: list[str], strict: bool = False) -> Inventory
+        Files or folders (*.json) of the exports above (scanner.sources.inventory_files): a row
+        that cannot be read is a ScopeError naming file, id and field and the rest is read (with
+        strict=True it raises InventoryError); reading no resource at all is an InventoryError
+        naming the files and the shapes accepted.
     collect_inventory(settings, scope, clients=None, *, sleep=time.sleep,
                       clock=time.monotonic, batch_size=1000) -> Inventory
         Live. Lists the subscriptions the identity can see (GET /subscriptions, Lighthouse
@@ -47,7 +51,6 @@ cluster is not in the inventory are kept (nothing is dropped unseen).
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 import time
@@ -145,8 +148,8 @@ def _int(value: Any, where: str) -> int | None:
                 raise ValueError
             return int(value)
         return int(str(value).strip())
-    except ValueError:
-        raise _RowError(f"field '{where}' is {value!r}, expected a whole number") from None
+    except (ValueError, OverflowError, TypeError):  # "3.5", Infinity, 5000 digits, a list
+        raise _RowError(f"field '{where}' is {_shown(value)}, expected a whole number") from None
 
 
 def _float(value: Any, where: str) -> float | None:
@@ -156,8 +159,15 @@ def _float(value: Any, where: str) -> float | None:
         raise _RowError(f"field '{where}' is a boolean, expected a number")
     try:
         return float(value)
-    except (TypeError, ValueError):
-        raise _RowError(f"field '{where}' is {value!r}, expected a number") from None
+    except (TypeError, ValueError, OverflowError):
+        raise _RowError(f"field '{where}' is {_shown(value)}, expected a number") from None
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message: short, and never the whole of a big or nested value."""
+    if isinstance(value, (str, int, float, bool)) and len(text := repr(value)) <= 60:
+        return text
+    return f"a {type(value).__name__}" if not isinstance(value, str) else repr(value[:40] + "...")
 
 
 def _bool(value: Any, where: str) -> bool:
@@ -167,7 +177,7 @@ def _bool(value: Any, where: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise _RowError(f"field '{where}' is {value!r}, expected true or false")
+    raise _RowError(f"field '{where}' is {_shown(value)}, expected true or false")
 
 
 def _strs(value: Any, where: str) -> tuple[str, ...]:
@@ -418,6 +428,44 @@ def _owner_of(clusters: Iterable[Cluster]) -> Callable[[str, str, Mapping[str, s
     return owner
 
 
+def _agent_pool_clusters(rows: list[tuple[int, Mapping]], errors: list[ScopeError]) -> list[tuple[int, dict]]:
+    """`az aks nodepool list -o json` rows (one agentPool each, properties flattened, no location)
+    -> one managedCluster row per cluster their ids name, its pools in agentPoolProfiles. The
+    location is not in that export: "unknown" until an `az aks list` row of the same cluster gives
+    it (that row then wins, see to_resources)."""
+    by_cluster: dict[str, tuple[int, dict]] = {}
+    for n, row in rows:
+        rid = str(_get(row, "id", "") or "")
+        m = re.match(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.containerservice/"
+                     r"managedclusters/[^/]+)/agentpools/([^/]+)$", rid, re.I)
+        if not m:
+            errors.append(_row_error(rid or f"row {n}", "an agentPool row whose id does not name its cluster "
+                                     "(/subscriptions/../managedClusters/<name>/agentPools/<pool>)", index=None if rid else n))
+            continue
+        cid = m.group(1)
+        parts = _id_parts(cid)
+        if isinstance(_get(row, "properties"), Mapping):  # REST shape: the pool's type is properties.type
+            pool = dict(_get(row, "properties"))
+        else:  # az CLI shape: flattened, the pool's type renamed typePropertiesType (`type` is the resource's)
+            pool = {k: v for k, v in row.items() if not (isinstance(k, str) and k.lower() == "type")}
+            ptype = _get(row, "typePropertiesType")
+            if ptype is not None:
+                pool["type"] = ptype
+        pool.setdefault("name", m.group(2))
+        entry = by_cluster.get(cid.lower())
+        if entry is None:
+            entry = (n, {"id": cid, "name": parts.get("managedclusters", ""), "type": TYPE_CLUSTER,
+                         "subscriptionId": parts.get("subscriptions", ""), "resourceGroup": parts.get("resourcegroups", ""),
+                         "location": _str(_get(row, "location"), "location") or UNKNOWN_LOCATION,
+                         "properties": {"agentPoolProfiles": []}})
+            by_cluster[cid.lower()] = entry
+        entry[1]["properties"]["agentPoolProfiles"].append(pool)
+    return list(by_cluster.values())
+
+
+UNKNOWN_LOCATION = "unknown"
+
+
 def to_resources(rows: Iterable[Mapping]) -> Inventory:
     """Typed inventory from ARM-shaped rows (see the module docstring). Pure."""
     if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
@@ -426,17 +474,25 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
     clusters: list[Cluster] = []
     vm_rows: list[tuple[int, Mapping]] = []
     vmss_rows: list[tuple[int, Mapping]] = []
+    pool_rows: list[tuple[int, Mapping]] = []
+    unread: dict[str, int] = {}
     errors: list[ScopeError] = []
     for n, row in enumerate(rows):
         if not isinstance(row, Mapping):
             errors.append(_row_error(f"row {n}", f"is {type(row).__name__}, expected an object", index=n))
             continue
-        rid = str(_get(row, "id", "") or "")
-        rtype = str(_get(row, "type", "") or "").lower()
+        rid = _get(row, "id", "")
+        rid = rid if isinstance(rid, str) else ""
+        rtype = _get(row, "type", "")
+        rtype = rtype.lower() if isinstance(rtype, str) else ""
         if not rtype:
             errors.append(_row_error(rid or f"row {n}", "missing field 'type'", index=None if rid else n))
             continue
+        if rtype == TYPE_AGENTPOOL:
+            pool_rows.append((n, row))
+            continue
         if rtype not in (TYPE_CLUSTER, TYPE_VM, TYPE_VMSS):
+            unread[rtype[:120]] = unread.get(rtype[:120], 0) + 1
             continue
         if rid:
             if rid.lower() in seen_ids:
@@ -451,6 +507,22 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
             vm_rows.append((n, row))
         else:
             vmss_rows.append((n, row))
+
+    for _n, row in _agent_pool_clusters(pool_rows, errors):
+        if row["id"].lower() in seen_ids:
+            continue  # the cluster's own row (az aks list) was read: it has every pool and its location
+        seen_ids.add(row["id"].lower())
+        try:
+            cluster = _parse_cluster(row)
+        except _RowError as exc:
+            errors.append(_row_error(row["id"], f"agentPool row: {exc}"))
+            continue
+        clusters.append(cluster)
+        if cluster.location == UNKNOWN_LOCATION:
+            errors.append(ScopeError(ScopeKind.ROW, name=cluster.id, subscription=cluster.subscription_id or None,
+                                     detail="az aks nodepool list gives no location: the cluster's region is unknown, "
+                                            "so its SKU facts (Gen1, restrictions, replacements) were not read; add "
+                                            "`az aks list -o json` to --inventory"))
 
     owner = _owner_of(clusters)
     scale_sets: list[ScaleSet] = []
@@ -469,7 +541,8 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
             continue  # a node of an AKS VirtualMachines pool
         vms.append(vm)
 
-    return Inventory(clusters=tuple(clusters), vms=tuple(vms), scale_sets=tuple(scale_sets), errors=tuple(errors))
+    return Inventory(clusters=tuple(clusters), vms=tuple(vms), scale_sets=tuple(scale_sets), errors=tuple(errors),
+                     unread_types=tuple(sorted(unread.items(), key=lambda kv: (-kv[1], kv[0]))))
 
 
 def aks_managed_scale_sets(rows: Iterable[Mapping]) -> list[ScaleSet]:
@@ -495,79 +568,24 @@ def aks_managed_scale_sets(rows: Iterable[Mapping]) -> list[ScaleSet]:
 # --------------------------------------------------------------------------- files
 
 
-def _rows_from_document(doc: Any, source: str) -> list:
-    if isinstance(doc, list):
-        return doc
-    if isinstance(doc, Mapping):
-        if isinstance(doc.get("data"), list):
-            return doc["data"]
-        if isinstance(doc.get("data"), Mapping) and "columns" in doc["data"]:
-            raise InventoryError(f"{source}: Resource Graph 'table' result format; export with "
-                                 "resultFormat objectArray (az graph query -o json does this)")
-        if isinstance(doc.get("value"), list):
-            return doc["value"]
-        if "id" in doc and "type" in doc:
-            return [doc]
-    raise InventoryError(
-        f"{source}: expected a JSON list of resources, {{\"data\": [...]}} or {{\"value\": [...]}}"
-    )
-
-
+# The file loaders live in scanner.sources.inventory_files; these names stay for their callers.
 def _expand_paths(paths: Iterable[str], pattern: str = "*.json") -> list[Path]:
-    out: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            files = sorted(f for f in p.rglob(pattern) if f.is_file())
-            if not files:
-                raise InventoryError(f"{raw}: folder has no {pattern} files")
-            out.extend(files)
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise InventoryError(f"{raw}: no such file or folder")
-    return out
+    from scanner.sources.inventory_files import expand_paths
+
+    return expand_paths(paths, pattern)
 
 
 def read_json_file(path: Path, error_cls: type[Exception] = InventoryError) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise error_cls(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise error_cls(f"{path}: not UTF-8 text") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise error_cls(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    from scanner.sources.inventory_files import read_json_file as read
+
+    return read(path, error_cls)
 
 
-def load_inventory_files(paths: list[str], strict: bool = True) -> Inventory:
-    """Inventory from exported files (see the module docstring). Errors name the file."""
-    rows: list = []
-    origin: list[str] = []
-    for path in _expand_paths(paths):
-        got = _rows_from_document(read_json_file(path), str(path))
-        rows.extend(got)
-        origin.extend([str(path)] * len(got))
-    inv = to_resources(rows)
-    if inv.errors:
-        # Name the file each problem came from.
-        id_to_file = {str(_get(r, "id", "")).lower(): origin[i] for i, r in enumerate(rows) if isinstance(r, Mapping)}
-        named = []
-        for e in inv.errors:
-            if e.name.startswith("row ") and e.name[4:].isdigit():  # a row with no id: name its place
-                idx = int(e.name[4:])
-                named.append(replace(e, name=f"{origin[idx]}: item {idx}"))
-            else:
-                named.append(replace(e, name=f"{id_to_file.get(e.name.lower(), '?')}: {e.name}"))
-        if strict:
-            shown = "; ".join(f"{e.scope}: {e.error}" for e in named[:10])
-            more = f" (and {len(named) - 10} more)" if len(named) > 10 else ""
-            raise InventoryError(f"inventory: {len(named)} unreadable item(s): {shown}{more}")
-        inv = replace(inv, errors=tuple(named))
-    log.info("inventory files: %s", summary(inv))
-    return inv
+def load_inventory_files(paths: list[str], strict: bool = False) -> Inventory:
+    """Inventory from exported files (see scanner.sources.inventory_files). Errors name the file."""
+    from scanner.sources.inventory_files import load_files
+
+    return load_files(paths, strict=strict)
 
 
 def summary(inv: Inventory, pages: int | None = None) -> str:
