@@ -1,13 +1,17 @@
 """Scale: a live scan of a big tenant against the fake ARM, cold and warm, beside a naive peer.
 
     python bench/bench_scale.py                      # 1,000 subscriptions (with the peer), then the
-                                                     # growth table at 10%, 30%, 100% of 3,000
-    python bench/bench_scale.py --sizes 100 --peer-max 100   # quick look
+                                                     # growth table at 10%, 30%, 100% of 300k
+    python bench/bench_scale.py --sizes 100:10:20 --peer-max 100   # quick look
     python bench/bench_scale.py --code /tmp/old-tree # the same runs with another checkout's scanner
 
-Every run is its own process (so peak RSS is the run's own): the fake ARM (bench/scale_tenant.py:
-1,000 subscriptions = 10k clusters, 30k pools, 20k VMs; 3,000 = 300k resources, each subscription
-over three regions), Azurite for the SKU cache, and each client:
+A size is SUBSCRIPTIONS:CLUSTERS_PER_SUB:VMS_PER_SUB (three pools a cluster). The defaults are
+issue 14's two tenants: 1000:10:20 (10k clusters, 30k pools, 20k VMs) and 3000:20:40 (60k
+clusters, 180k pools, 120k VMs: 300k resources), the latter also at 10% and 30% of its
+subscriptions for the growth table; every subscription spreads over three regions.
+
+Every run is its own process (so peak RSS is the run's own): the fake ARM (bench/scale_tenant.py),
+Azurite for the SKU cache, and each client:
 
   ours cold   `python -m scanner scan --scope tenant --feed "" --catalog builtin --format json
                --output F --no-store --no-notify --today 2026-06-01` with an empty SKU cache
@@ -105,9 +109,10 @@ def child_main(kind: str, out: str) -> int:
 
 
 class Tenant:
-    def __init__(self, subscriptions: int) -> None:
+    def __init__(self, subscriptions: int, clusters: int, vms: int) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "scale_tenant.py"), "--subscriptions", str(subscriptions)],
+            [sys.executable, str(ROOT / "bench" / "scale_tenant.py"), "--subscriptions", str(subscriptions),
+             "--clusters-per-sub", str(clusters), "--vms-per-sub", str(vms)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         first = json.loads(self.proc.stdout.readline())
         self.env, self.rows = first["env"], first["rows"]
@@ -162,15 +167,17 @@ def requests(c: dict) -> int:
     return sum(v for k, v in c.items() if k != "token")
 
 
-def bench_size(subs: int, code: Path, with_peer: bool, storage: str) -> dict:
-    tenant = Tenant(subs)
+def bench_size(size: tuple[int, int, int], code: Path, with_peer: bool, storage: str) -> dict:
+    subs, cps, vps = size
+    tenant = Tenant(subs, cps, vps)
     pairs = subs * 3
-    resources = subs * (10 * 3 + 20)  # node pools + standalone VMs
-    print(f"\n== {subs} subscriptions: {subs * 10} clusters, {subs * 30} node pools, {subs * 20} VMs "
+    resources = subs * (cps * 3 + vps)  # node pools + standalone VMs
+    print(f"\n== {subs} subscriptions: {subs * cps} clusters, {subs * cps * 3} node pools, {subs * vps} VMs "
           f"({resources} resources, {tenant.rows} ARG rows, {pairs} subscription/region pairs)", flush=True)
     env = {**tenant.env, "AzureWebJobsStorage": storage, "TABLE_PREFIX": f"bench{os.getpid()}x{subs}",
            "AZURE_CLIENT_ID": ""}
-    res: dict = {"subs": subs, "resources": resources, "rows": tenant.rows, "pairs": pairs}
+    res: dict = {"subs": subs, "cps": cps, "vps": vps, "resources": resources, "rows": tenant.rows,
+                 "pairs": pairs}
     try:
         tenant.stats()  # start counting now
         with tempfile.TemporaryDirectory() as tmp:
@@ -200,8 +207,11 @@ def report(results: list[dict], import_s: float) -> None:
     for res in results:
         cold, warm = res["cold"], res["warm"]
         arg = warm["counts"].get("arg", 0)
-        batches = -(-res["subs"] // 1000)
-        minimum = batches * (1 + sum(-(-n // 1000) for n in (res["subs"] * 10, res["subs"] * 20, res["subs"] * 20)))
+        # ceil(rows / 1000) per query and batch of 1000 subscriptions, plus one visibility query per batch
+        minimum = 0
+        for start in range(0, res["subs"], 1000):
+            n = min(1000, res["subs"] - start)
+            minimum += 1 + sum(-(-rows // 1000) for rows in (n * res["cps"], n * res["cps"] * 2, n * res["vps"]))
         print(f"{res['subs']} subscriptions:")
         print(f"  ARG requests {arg} vs minimum {minimum}: {arg / minimum:.3f}x (target <= 1.05x)")
         print(f"  SKU requests cold {cold['counts'].get('skus', 0)} (pairs {res['pairs']}), "
@@ -229,8 +239,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--child", choices=("ours", "peer"), help=argparse.SUPPRESS)
     ap.add_argument("--out", default="", help=argparse.SUPPRESS)
-    ap.add_argument("--sizes", default="1000,300,900,3000",
-                    help="subscription counts to run (default: 1000, then 10%%, 30%%, 100%% of 3000)")
+    ap.add_argument("--sizes", default="1000:10:20,300:20:40,900:20:40,3000:20:40",
+                    help="SUBS:CLUSTERS_PER_SUB:VMS_PER_SUB,... (default: issue 14's 1,000-subscription tenant, "
+                         "then 10%%, 30%%, 100%% of its 300k-resource one)")
     ap.add_argument("--peer-max", type=int, default=1000, help="run the naive peer up to this many subscriptions")
     ap.add_argument("--code", default=str(ROOT), help="checkout whose scanner runs (default: this one)")
     args = ap.parse_args()
@@ -241,14 +252,17 @@ def main() -> int:
     from scanner.devtools.azurite import azurite
 
     code = Path(args.code).resolve()
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    if any(s < 1 or s > 5000 for s in sizes):
-        ap.error("--sizes: each between 1 and 5000")
+    try:
+        sizes = [tuple(int(x) for x in (s.split(":") + ["10", "20"])[:3]) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        ap.error(f"--sizes: {args.sizes!r} is not SUBS[:CLUSTERS_PER_SUB[:VMS_PER_SUB]],...")
+    if any(not (1 <= s <= 5000 and 0 <= c <= 50 and 0 <= v <= 100) for s, c, v in sizes):
+        ap.error("--sizes: at most 5000 subscriptions, 50 clusters and 100 VMs per subscription")
     print(f"scanner code: {code}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
     results = []
     with azurite() as az:
-        for subs in sizes:
-            results.append(bench_size(subs, code, subs <= args.peer_max, az.connection_string))
+        for size in sizes:
+            results.append(bench_size(size, code, size[0] <= args.peer_max, az.connection_string))
     report(results, import_time(code))
     return 0
 
