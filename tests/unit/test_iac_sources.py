@@ -236,3 +236,45 @@ def test_successor_fit_without_facts_names_a_real_size_of_the_successor_line(siz
 def test_successor_fit_gives_nothing_rather_than_a_guess():
     # NCv3's successors are accelerator lines whose sizes this table does not hold.
     assert successor_fit("Standard_NC6s_v3", cat.load_catalog()) is None
+
+
+def test_arm_nested_deployment_reads_the_inline_template_with_its_parameters():
+    """What `az bicep build` makes of a module: Microsoft.Resources/deployments with an inline template."""
+    text = ('{\n  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",\n'
+            '  "contentVersion": "1.0.0.0",\n'
+            '  "parameters": {"size": {"type": "string", "defaultValue": "Standard_B2ms"}},\n'
+            '  "resources": [{\n'
+            '    "type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "jumpbox",\n'
+            '    "properties": {\n'
+            '      "expressionEvaluationOptions": {"scope": "inner"}, "mode": "Incremental",\n'
+            '      "parameters": {"vmSize": {"value": "[parameters(\'size\')]"}, "other": {"value": "Standard_F2s_v2"}},\n'
+            '      "template": {\n'
+            '        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",\n'
+            '        "contentVersion": "1.0.0.0",\n'
+            '        "parameters": {"vmSize": {"type": "string"}, "other": {"type": "string"}},\n'
+            '        "resources": [\n'
+            '          {"type": "Microsoft.Compute/virtualMachines", "name": "vm",\n'
+            '           "properties": {"hardwareProfile": {"vmSize": "[parameters(\'vmSize\')]"}}},\n'
+            '          {"type": "Microsoft.Compute/virtualMachineScaleSets", "name": "ss",\n'
+            '           "sku": {"name": "[parameters(\'other\')]"}}\n'
+            '        ]\n      }\n    }\n  }]\n}\n')
+    decls, problems = arm.declarations(arm.parse_json(text, "main.json"), "main.json", {})
+    assert problems == []
+    got = [(d.address, d.size.value, str(d.size.source), d.size.via) for d in decls]
+    assert got == [
+        ("Microsoft.Resources/deployments/jumpbox.Microsoft.Compute/virtualMachines/vm", "Standard_B2ms",
+         "main.json:4:61", "defaultValue of parameter size"),
+        ("Microsoft.Resources/deployments/jumpbox.Microsoft.Compute/virtualMachineScaleSets/ss", "Standard_F2s_v2",
+         "main.json:9:86", "Microsoft.Resources/deployments/jumpbox parameter other"),
+    ]
+
+
+def test_terraform_orchestrated_scale_set_mix_reads_every_size_of_the_profile():
+    text = ('resource "azurerm_orchestrated_virtual_machine_scale_set" "mix" {\n  sku_name = "Mix"\n'
+            '  sku_profile {\n    allocation_strategy = "LowestPrice"\n'
+            '    vm_sizes = ["Standard_D4s_v5", "Standard_F4s_v2"]\n  }\n}\n')
+    decls, _ = _tf({"main.tf": text})
+    assert [(d.attribute, d.size.value, str(d.size.spot)) for d in decls] == [
+        ("sku_profile.vm_sizes[0]", "Standard_D4s_v5", "main.tf:5:17"),
+        ("sku_profile.vm_sizes[1]", "Standard_F4s_v2", "main.tf:5:36"),
+    ]

@@ -218,6 +218,22 @@ def test_fail_on_exit_codes_match_scan(fail_on, code):
     assert got == code
 
 
+def test_fail_on_names_on_stderr_what_crossed_the_line_and_accepts_any_case():
+    got, _out, err = _run(*ARGS, "--fail-on", "CRITICAL")
+    assert got == 3
+    assert err.splitlines() == [
+        "--fail-on critical: 1 finding(s) at or above critical (exit 3):",
+        f"  {F}/terraform/aks/variables.tf:34:19  critical  azurerm_kubernetes_cluster_node_pool.user[\"gpu\"]  "
+        "Standard_NC6s_v3  retiring-size, -152 days left",
+    ]
+
+
+def test_an_unreadable_file_outranks_fail_on():
+    got, _out, err = _run("scan-iac", f"{F}/broken", "--today", "2026-03-01", "--fail-on", "low")
+    assert got == 2
+    assert "--fail-on low: 1 finding(s)" in err and "bad.tf:3:" in err
+
+
 def test_fail_on_is_not_reached_by_lower_severities():
     # modules/vm only: low findings (2028 retirements), no critical ones.
     got, _out, _err = _run("scan-iac", f"{F}/terraform/modules/vm", "--today", "2026-03-01", "--fail-on", "medium")

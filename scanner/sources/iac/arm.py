@@ -163,6 +163,7 @@ class Var:
     node: Node | None = None  # the literal as written (structure keeps positions)
     via: str = ""
     reason: str = ""
+    struct: Any = None  # already resolved (a nested deployment's parameter, evaluated by its parent)
 
 
 def parameter_values(node: Node, file: str) -> tuple[dict[str, Var], list[Problem]]:
@@ -222,6 +223,14 @@ class _Env:
                     return Value(spot=node.spot, known=False, text=v, reason=f"parameter {name} is not declared")
                 if not var.known:
                     return Value(spot=node.spot, known=False, text=v, reason=var.reason)
+                if var.struct is not None:
+                    inner = var.struct
+                    if isinstance(inner, Value):
+                        if not inner.known:
+                            return Value(spot=node.spot, known=False, text=v, reason=inner.reason)
+                        return Value(spot=node.spot, known=True, value=inner.value, text=v,
+                                     source=inner.source or inner.spot, via=inner.via or var.via)
+                    return inner
                 return self._resolved(var.node, node, v, var.via)
             target = self.variables.get(name.lower())
             if target is None:
@@ -263,7 +272,47 @@ def declarations(template: Node, file: str, given: dict[str, Var]) -> tuple[list
     return out, problems
 
 
-def _resources(resources: Node, env: _Env, out, problems, parent_type: str, parent_name: str, parent) -> None:
+DEPLOYMENTS = "microsoft.resources/deployments"
+MAX_DEPTH = 8
+
+
+def _nested(node: Node, body: Any, env: _Env, address: str, out, problems, depth: int) -> None:
+    """A nested deployment with an inline template (what `az bicep build` makes of a module):
+    its parameters are evaluated here and its resources read with them."""
+    props = node.value.get("properties")
+    template = props.value.get("template") if props is not None and isinstance(props.value, dict) else None
+    if template is None or not isinstance(template.value, dict):
+        return  # templateLink: another file, not read
+    if depth >= MAX_DEPTH:
+        problems.append(Problem(node.spot, f"nested deployments deeper than {MAX_DEPTH}"))
+        return
+    given: dict[str, Var] = {}
+    params = props.value.get("parameters")
+    for name, entry in (params.value.items() if params is not None and isinstance(params.value, dict) else []):
+        if isinstance(entry.value, dict) and "value" in entry.value:
+            struct = env.struct(entry.value["value"])
+            given[name.lower()] = Var(True, via=f"{address} parameter {name}",
+                                      struct=_label(struct, f"{address} parameter {name}"))
+        else:
+            given[name.lower()] = Var(False, reason=f"{address} parameter {name} is a reference, known at deployment")
+    inner = _Env(template, given, env.file)
+    resources = template.value.get("resources")
+    if resources is not None:
+        _resources(resources, inner, out, problems, "", "", None, f"{address}.", depth + 1)
+
+
+def _label(struct: Any, via: str) -> Any:
+    if isinstance(struct, dict):
+        return {k: _label(v, via) for k, v in struct.items()}
+    if isinstance(struct, list):
+        return [_label(v, via) for v in struct]
+    if isinstance(struct, Value) and struct.known and struct.source is None:
+        return Value(spot=struct.spot, known=True, value=struct.value, text=struct.text, source=struct.spot, via=via)
+    return struct
+
+
+def _resources(resources: Node, env: _Env, out, problems, parent_type: str, parent_name: str, parent,
+               prefix: str = "", depth: int = 0) -> None:
     if isinstance(resources.value, dict):  # languageVersion 2.0: symbolic names
         entries = list(resources.value.items())
     elif isinstance(resources.value, list):
@@ -284,10 +333,13 @@ def _resources(resources: Node, env: _Env, out, problems, parent_type: str, pare
         else:
             full_type = rtype
         full_name = f"{parent_name}/{name}" if parent_name and name and not name.startswith(parent_name) else name
-        address = symbol or f"{full_type}/{full_name}"
+        address = prefix + (symbol or f"{full_type}/{full_name}")
+        if full_type.lower() == DEPLOYMENTS:
+            _nested(node, body, env, address, out, problems, depth)
+            continue
         if "copy" in node.value:  # every instance has the size written here
             address += "[copy]"
         out.extend(arm_shape.declarations(full_type, body, address, node.spot, "arm", parent))
         children = node.value.get("resources")
         if children is not None:
-            _resources(children, env, out, problems, full_type, full_name, body)
+            _resources(children, env, out, problems, full_type, full_name, body, prefix, depth)

@@ -23,7 +23,7 @@ and .../orchestrated_virtual_machine_scale_set): see SIZE_ATTRIBUTES.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import hcl2
@@ -629,7 +629,31 @@ def _resource(block: Block, env: _Env, address: str, why: str) -> list[Declarati
         return [_declaration(block, env, rtype, address, size_name, kind, location, str(version) if version else "",
                              why, mode_default="User")]
     decl = _declaration(block, env, rtype, address, size_name, kind, location, "", why)
-    return [decl]
+    mixed = _mix_sizes(block, env, decl) if rtype == "azurerm_orchestrated_virtual_machine_scale_set" else None
+    return mixed or [decl]
+
+
+def _mix_sizes(block: Block, env: _Env, decl: Declaration) -> list[Declaration] | None:
+    """sku_name = "Mix": one declaration per size of sku_profile.vm_sizes (when that list is literal)."""
+    if decl.size.text.strip() != '"Mix"':
+        return None
+    profile = next((b for b in block.blocks if b.type == "sku_profile"), None)
+    attr = profile.attrs.get("vm_sizes") if profile is not None else None
+    if attr is None:
+        return None
+    value = _value(attr, env, attr.spot)
+    if not value.known or not isinstance(value.value, list):
+        return [replace(decl, attribute="sku_profile.vm_sizes", size=Value(
+            spot=attr.spot, known=False, text=attr.text, reason=value.reason or "not a list"))]
+    out = []
+    for i, size in enumerate(value.value):
+        where = _locate(attr.expr, [i], attr.spot.file) if value.source is None else None
+        spot = where or attr.spot
+        out.append(replace(decl, attribute=f"sku_profile.vm_sizes[{i}]", size=Value(
+            spot=spot, known=isinstance(size, str), value=size if isinstance(size, str) else None,
+            text=attr.text, source=value.source, via=value.via,
+            reason="" if isinstance(size, str) else f"not a string ({size!r})")))
+    return out
 
 
 def _cluster_of(block: Block, env: _Env) -> Block | None:
@@ -652,7 +676,7 @@ def _declaration(block: Block, env: _Env, rtype: str, address: str, attribute: s
         size = Value(spot=block.spot, known=False, reason=f"{attribute} is not set")
     if rtype == "azurerm_orchestrated_virtual_machine_scale_set" and size.known and size.value == "Mix":
         size = Value(spot=size.spot, known=False, text=size.text,
-                     reason="sku_name Mix: the sizes are in sku_profile.vm_sizes, which this scanner does not read yet")
+                     reason="sku_name Mix without a literal sku_profile.vm_sizes list")
 
     def lit(name: str) -> str:
         v = _literal(block.attrs.get(name), env)
