@@ -20,7 +20,7 @@ both generations (a template cannot send the UseWindowsGen2VM header the Gen2 pa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -68,9 +68,6 @@ class Value:
     source: Spot | None = None
     via: str = ""
     reason: str = ""
-
-    def text_or(self, default: str = "") -> str:
-        return str(self.value) if self.known and self.value is not None else default
 
 
 @dataclass(frozen=True)
@@ -125,7 +122,6 @@ class IacResult:
     files: tuple[str, ...] = ()
     declarations: int = 0
     regions_without_facts: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def at_or_above(self, threshold: Severity) -> list[IacFinding]:
         return [f for f in self.findings if f.finding.severity.rank >= threshold.rank]

@@ -512,6 +512,15 @@ def parse_tfvars(tf: TfFile) -> tuple[dict[str, _Var], list[Problem]]:
     return out, problems
 
 
+def tfvars_from_json(node, file: str) -> tuple[dict[str, _Var], list[Problem]]:
+    """A .tfvars.json file (an object of variable values), parsed by sources.iac.arm.parse_json."""
+    from scanner.sources.iac.arm import plain
+
+    if not isinstance(node.value, dict):
+        return {}, [Problem(node.spot, "a .tfvars.json file must be a JSON object of variable values")]
+    return {name: _Var(True, plain(entry), entry.spot, file) for name, entry in node.value.items()}, []
+
+
 # --------------------------------------------------------------------------- declarations
 
 
