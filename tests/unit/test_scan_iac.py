@@ -285,3 +285,10 @@ def test_tfvars_json_and_auto_tfvars_are_read_like_terraform_reads_them(tmp_path
                    "azurerm_linux_virtual_machine.b": ("Standard_F2s_v2", "x.auto.tfvars", 1),
                    "azurerm_linux_virtual_machine.c": ("Standard_B2ms", "prod.tfvars.json", 1)}
     assert code == 0
+
+
+def test_readme_names_the_iac_schema_and_documents_every_flag():
+    from scanner.core import iac_schema
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"`{iac_schema.SCHEMA}`" in readme
