@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from scanner.core import judge
+from scanner.core import judge, node_os
 from scanner.core.model import Change, Finding, Inventory, ReviewItem, ScopeError, ScopeKind, Severity, Status
 
 log = logging.getLogger("scanner.service")
@@ -167,7 +167,8 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
 
     # 4. judge (pure)
     t = time.perf_counter()
-    findings = judge.evaluate(inventory, catalog, skus, options.today, options.thresholds, quotas=quotas)
+    findings = judge.evaluate(inventory, catalog, skus, options.today, options.thresholds, quotas=quotas,
+                              node_os=node_os.load_builtin())
     log.info("judge: %d findings", len(findings))
     timings["judge"] = _lap(t)
 
