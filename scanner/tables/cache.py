@@ -122,8 +122,7 @@ class SkuCache:
                         if base is None:
                             raise KeyError(name)
                         r = restricted.get(name)
-                        skus.append(replace(base, restricted=bool(r[0]), restricted_zones=frozenset(r[1]))
-                                    if r else base)
+                        skus.append(shared.variant(base, bool(r[0]), frozenset(str(z) for z in r[1])) if r else base)
                     out[(sub, loc)] = skus
             except (ValueError, KeyError, TypeError, IndexError) as exc:  # unreadable or stale layout: read live
                 log.info("skucache: region %s not used (%s: %s)", loc, type(exc).__name__, exc)
