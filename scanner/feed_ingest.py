@@ -1,11 +1,11 @@
 """The feed between runs: a stored snapshot of the announcements that matter, refreshed incrementally.
 
-    refresh(store, settings, now) -> IngestResult
+    refresh(snapshots, settings, now) -> IngestResult
         Read the snapshot (Catalog table, row "feed"), ask the feed only for what changed since
         its watermark (`modified ge <watermark>`, If-None-Match with the stored ETag), merge the
         answer into the snapshot, store it (ETag-conditional: two instances never lose each
         other's items) and say which retirement ids are new to the merged catalogue.
-    catalog_for_scan(store, settings, now) -> (Catalog, [ScopeError])
+    catalog_for_scan(snapshots, settings, now) -> (Catalog, [ScopeError])
         The catalogue a Functions scan uses: built-in + snapshot + extra file, refreshing first
         when no snapshot exists yet.
     build_catalog(settings, items) -> Catalog                   pure apart from reading the
@@ -19,7 +19,6 @@ failure is returned as a ScopeError (scope "feed:<url>") like everywhere else.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -28,11 +27,11 @@ from typing import Any
 
 from scanner.core.model import ScopeError
 from scanner.errors import StoreError
+from scanner.tables.snapshots import TableSnapshots, snapshot_from_text, snapshot_to_text
 
 log = logging.getLogger("scanner.feed_ingest")
 
 SNAPSHOT = "feed"
-FORMAT = 1
 MAX_CONFLICT_RETRIES = 3
 
 
@@ -46,36 +45,6 @@ class IngestResult:
     not_modified: bool = False
     stored: bool = False  # the snapshot was written
     first: bool = False  # there was no snapshot before
-
-
-# --------------------------------------------------------------------------- snapshot codec (pure)
-
-
-def snapshot_to_text(items: Iterable[Any]) -> str:
-    from scanner.tables.store import to_jsonable
-
-    ordered = sorted(items, key=lambda a: a.id)
-    return json.dumps({"format": FORMAT, "items": [to_jsonable(a) for a in ordered]},
-                      separators=(",", ":"), sort_keys=True)
-
-
-def snapshot_from_text(text: str, where: str = "feed snapshot") -> list[Any]:
-    from scanner.sources.feed import Announcement
-    from scanner.tables.store import from_jsonable
-
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        raise StoreError(f"{where}: stored JSON is not readable") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("items"), list):
-        raise StoreError(f"{where}: not a format-{FORMAT} snapshot (keys 'format' and 'items')")
-    out = []
-    for i, item in enumerate(doc["items"]):
-        try:
-            out.append(from_jsonable(Announcement, item, f"{where}.items[{i}]"))
-        except (ValueError, TypeError, KeyError) as exc:
-            raise StoreError(f"{where}: items[{i}] is not readable ({exc})") from None
-    return out
 
 
 def _stamp(a: Any) -> datetime:
@@ -119,11 +88,13 @@ def _ids(catalog: Any) -> set[str]:
 # --------------------------------------------------------------------------- I/O
 
 
-def _read(store: Any) -> tuple[dict | None, list[Any]]:
-    snap = store.get_snapshot(SNAPSHOT)
+def _read(snapshots: TableSnapshots) -> tuple[dict | None, list[Any]]:
+    from scanner.sources.feed import Announcement
+
+    snap = snapshots.get_snapshot(SNAPSHOT)
     if snap is None:
         return None, []
-    return snap, snapshot_from_text(snap["body"], f"feed snapshot ({store.table_name('catalog')})")
+    return snap, snapshot_from_text(snap["body"], Announcement, f"feed snapshot ({snapshots.table_name})")
 
 
 def _watermark(text: str) -> datetime | None:
@@ -136,12 +107,12 @@ def _watermark(text: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def refresh(store: Any, settings: Any, now: datetime, *, session: Any = None,
+def refresh(snapshots: TableSnapshots, settings: Any, now: datetime, *, session: Any = None,
             fetch_options: dict[str, Any] | None = None) -> IngestResult:
     """See the module docstring."""
     from scanner.sources.feed import fetch_with_fallback
 
-    snap, old_items = _read(store)
+    snap, old_items = _read(snapshots)
     first = snap is None
     before = build_catalog(settings, old_items)
     sources = [s for s in (settings.feed_url, settings.feed_fallback_url) if s]
@@ -168,12 +139,12 @@ def refresh(store: Any, settings: Any, now: datetime, *, session: Any = None,
             and (snap.get("feed_etag") or "") == new_etag
         if unchanged:
             break
-        if store.put_snapshot(SNAPSHOT, body, watermark=new_wm, feed_etag=new_etag, now=now,
+        if snapshots.put_snapshot(SNAPSHOT, body, watermark=new_wm, feed_etag=new_etag, now=now,
                               if_match=snap["etag"] if snap else ""):
             stored = True
             break
         # Another instance stored a snapshot since we read it: merge ours into theirs and retry.
-        snap, theirs = _read(store)
+        snap, theirs = _read(snapshots)
         items = merge_items(theirs, items)
     else:
         raise StoreError(f"feed snapshot: kept changing under this refresh after {MAX_CONFLICT_RETRIES} attempts")
@@ -187,12 +158,12 @@ def refresh(store: Any, settings: Any, now: datetime, *, session: Any = None,
                         stored=stored, first=first)
 
 
-def catalog_for_scan(store: Any, settings: Any, now: datetime, *, refresh_first: bool = False,
+def catalog_for_scan(snapshots: TableSnapshots, settings: Any, now: datetime, *, refresh_first: bool = False,
                      session: Any = None, fetch_options: dict[str, Any] | None = None) -> tuple[Any, list[ScopeError]]:
     """The catalogue from the stored snapshot; refreshed first when asked or when there is none."""
     if not refresh_first:
-        snap, items = _read(store)
+        snap, items = _read(snapshots)
         if snap is not None:
             return build_catalog(settings, items), []
-    result = refresh(store, settings, now, session=session, fetch_options=fetch_options)
+    result = refresh(snapshots, settings, now, session=session, fetch_options=fetch_options)
     return result.catalog, list(result.errors)

@@ -85,25 +85,29 @@ def build_deps(args, settings):
 
 
 def scan_store(settings):
-    """The store a CLI scan writes to, or None (with a warning) when none is configured."""
-    from scanner.tables.store import ScanStore, open_store, store_configured
+    """The store a CLI scan writes to and its notifications table, or (None, None) (with a
+    warning) when none is configured."""
+    from scanner import bootstrap
+    from scanner.service import ScanStore
+    from scanner.tables.kit import storage_configured
 
-    if not store_configured(settings):
+    if not storage_configured(settings):
         print("warning: no store configured (set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT): "
               "findings are not stored, so every one shows as new; --no-store silences this",
               file=sys.stderr)
-        return None
-    return ScanStore(open_store(settings), source="cli")
+        return None, None
+    storage = bootstrap.storage(settings)
+    return ScanStore(storage.findings, storage.runs, source="cli"), storage.outbox
 
 
-def scan_notifier(settings, store):
+def scan_notifier(settings, outbox):
     """The notifier a CLI scan uses, or None when nobody is set up to be told. From the command
     line there is no queue trigger, so the scan sends what it enqueued itself (drain)."""
     from scanner.notify import ScanNotifier, notifications_configured
 
     if not notifications_configured(settings):
         return None
-    return ScanNotifier(settings, store=getattr(store, "store", None), drain=True)
+    return ScanNotifier(settings, outbox=outbox, drain=True)
 
 
 def run(args) -> int:
@@ -127,10 +131,11 @@ def run(args) -> int:
         no_notify=args.no_notify,
         dry_run=args.dry_run,
     )
+    outbox = None
     if not args.no_store:
-        deps.store = scan_store(settings)
+        deps.store, outbox = scan_store(settings)
     if not args.no_notify:
-        deps.notifier = scan_notifier(settings, deps.store)
+        deps.notifier = scan_notifier(settings, outbox)
     report = run_scan(deps, now, options)
     text = output.render(report, args.format)
     if args.output:

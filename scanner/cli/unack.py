@@ -14,12 +14,12 @@ from scanner.errors import InputError
 
 
 def run(args) -> int:
+    from scanner import bootstrap
     from scanner.config import Settings
     from scanner.core.lifecycle import parse_ignore_tag
-    from scanner.tables.store import open_store
 
     fid = parse_finding_id(args.finding_id)
-    store = open_store(Settings.from_env(os.environ))
+    store = bootstrap.storage(Settings.from_env(os.environ)).findings
     if not store.delete_suppression(fid):
         raise InputError(f"FINDING_ID: {fid} has no acknowledgement to remove")
     print(f"unacknowledged {fid}: it is reported and notified again from the next scan")
