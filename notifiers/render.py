@@ -26,9 +26,7 @@ A tag never holds a URL: it names a TEAMS_WEBHOOK_* setting, which holds the URL
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -41,6 +39,7 @@ from typing import Any
 from notifiers import Message, Recipient, Told
 from scanner.config import WEBHOOK_SETTING_PREFIX, Settings
 from scanner.core.model import Change, Finding, ResourceKind, Severity, Status
+from scanner.core.schema import findings_csv
 
 TAG_TEAMS = "retirement-scanner:teams"
 TAG_EMAIL = "retirement-scanner:email"
@@ -581,32 +580,6 @@ def _jinja():
     )
 
 
-CSV_COLUMNS = ["stage", "severity", "resource_kind", "subscription_id", "resource_group", "resource", "pool",
-               "location", "vm_size", "rule", "retirement_id", "retires_on", "days_left", "replacement",
-               "replacement_why", "announcement", "portal", "commands", "resource_id", "finding_id"]
-
-
-def _csv_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheet formula injection: a text cell must not start with = + - @ (numbers are fine).
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(r"-?\d+(\.\d+)?", text):
-        text = "'" + text
-    return text
-
-
-def findings_csv(groups: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(CSV_COLUMNS)
-    for g in groups:
-        for v in g["items"]:
-            row = dict(v)
-            row["commands"] = "\n".join(v["commands"])
-            row["finding_id"] = v["id"]
-            w.writerow([_csv_cell(row.get(c)) for c in CSV_COLUMNS])
-    return buf.getvalue()
-
-
 def email_bodies(groups: list[dict[str, Any]], title: str, summary: str, report_url: str,
                  notes: Iterable[str], now: datetime, max_detail: int = MAX_EMAIL_DETAIL) -> tuple[str, str]:
     """(plain text, HTML) of one digest. Beyond `max_detail` findings, groups are only counted."""
@@ -665,8 +638,9 @@ def render(p: Plan, settings: Settings, now: datetime) -> list[Message]:
             messages.append(Message(mid, rcpt, subject, stages, counts, teams_posts=posts))
         else:
             text, html = email_bodies(groups, subject, summary, report_url, notes, now)
+            # The attachment has the one CSV layout of every findings CSV (scanner.core.schema).
             messages.append(Message(mid, rcpt, subject, stages, counts, text=text, html=html,
-                                    csv=findings_csv(groups)))
+                                    csv=findings_csv(n.finding for n in notices)))
     return messages
 
 

@@ -28,9 +28,7 @@ thread of this instance instead, as before.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 import logging
 import re
@@ -41,7 +39,6 @@ from concurrent.futures import Executor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
-from types import SimpleNamespace
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -535,7 +532,7 @@ def _link(deps: ApiDeps, path: str, params: Mapping[str, str]) -> str:
 
 
 def findings(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
-    from scanner.core.schema import finding_to_json, render_csv
+    from scanner.core.schema import finding_to_json, findings_csv
 
     _method(method, "GET")
     q = parse_findings_query(query)
@@ -544,17 +541,12 @@ def findings(method: str, route_params: dict, query: dict, body: bytes, deps: Ap
     token = encode_continuation(q, *after) if after else None
     next_link = _link(deps, "/api/findings", {**query, "continuation": token}) if token else None
     if q.fmt == "csv":
-        rows = list(csv.reader(io.StringIO(render_csv(SimpleNamespace(findings=items)))))
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow([*rows[0], "status", "first_seen"])
-        for f, row in zip(items, rows[1:], strict=True):
-            w.writerow([*row, f.status.value, f.first_seen.isoformat() if f.first_seen else ""])
+        text = findings_csv(items)  # the one CSV layout (scanner.core.schema)
         headers = {"Content-Type": "text/csv; charset=utf-8"}
         if token:
             headers["X-Continuation"] = token
             headers["Link"] = f'<{next_link}>; rel="next"'
-        return Response(200, headers, buf.getvalue().encode("utf-8"))
+        return Response(200, headers, text.encode("utf-8"))
     doc = {"schema": FINDINGS_SCHEMA, "generated_at": now.isoformat(), "today": now.date().isoformat(),
            "count": len(items), "findings": [finding_to_json(f) for f in items],
            "continuation": token, "nextLink": next_link}
@@ -565,7 +557,7 @@ def findings(method: str, route_params: dict, query: dict, body: bytes, deps: Ap
 
 
 def catalog(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
-    from scanner.cli.catalog import to_json
+    from scanner.core.schema import catalog_to_json as to_json
 
     _method(method, "GET")
     _params(query, frozenset())

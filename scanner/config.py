@@ -225,6 +225,9 @@ class Settings:
     feed_fallback_url: str = DEFAULT_FEED_FALLBACK_URL
     catalog_extra_file: str = ""
     scan_scope: Scope = field(default_factory=Scope)
+    # "subscription": SKU facts (restrictions) per (subscription, region); "region": each region read
+    # once, through one subscription, and its restrictions taken for every subscription there.
+    sku_scope: str = "subscription"
     critical_days: int = 30
     high_days: int = 90
     medium_days: int = 365
@@ -320,7 +323,12 @@ class Settings:
         if not re.match(r"^[A-Za-z][A-Za-z0-9]{0,39}$", prefix):
             raise ConfigError(f"TABLE_PREFIX: {prefix!r} must be letters and digits, starting with a letter")
 
+        sku_scope = get("SKU_SCOPE", "subscription").lower()
+        if sku_scope not in ("subscription", "region"):
+            raise ConfigError(f"SKU_SCOPE: {sku_scope!r} is not 'subscription' or 'region'")
+
         return cls(
+            sku_scope=sku_scope,
             scan_schedule=_ncrontab(env, "SCAN_SCHEDULE", "0 0 2 * * *"),
             feed_schedule=_ncrontab(env, "FEED_SCHEDULE", "0 0 * * * *"),
             feed_url=get("FEED_URL", DEFAULT_FEED_URL),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -47,38 +47,25 @@ class IngestResult:
     first: bool = False  # there was no snapshot before
 
 
-def _stamp(a: Any) -> datetime:
-    t = a.modified or a.created
-    if t is None:
-        return datetime.min.replace(tzinfo=timezone.utc)
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
 def merge_items(old: Iterable[Any], new: Iterable[Any]) -> list[Any]:
-    """Announcements by id, the most recently modified winning; only those that retire VM sizes
-    or need review are kept."""
-    from scanner.sources.feed import read_announcement
+    """Announcements by id, newest winning, only those worth keeping (scanner.sources.feed.derive)."""
+    from scanner.sources.feed.derive import merge_items as merge
 
-    by_id: dict[str, Any] = {}
-    for a in (*old, *new):
-        prev = by_id.get(a.id)
-        if prev is None or _stamp(a) >= _stamp(prev):
-            by_id[a.id] = a
-    return [a for a in by_id.values() if read_announcement(a).kind in ("entry", "review")]
+    return merge(old, new)
 
 
 def build_catalog(settings: Any, items: Sequence[Any]) -> Any:
-    """Built-in catalogue + what the announcements say + the extra file (CATALOG_EXTRA_FILE)."""
+    """Built-in catalogue + what the announcements say + the extra file (CATALOG_EXTRA_FILE),
+    composed by scanner.core.catalog.compose like every other catalogue."""
     from scanner.core import catalog as cat
     from scanner.sources.feed import derive_retirements
 
     derived = derive_retirements(items)
-    extra_file = getattr(settings, "catalog_extra_file", "") or ""
-    extra = list(cat.load_extra(extra_file)) if extra_file else []
-    merged = cat.merge(cat.load_builtin(), list(derived.retirements), extra, needs_review=derived.needs_review)
-    if derived.conflicts:
-        merged = replace(merged, conflicts=tuple(derived.conflicts) + tuple(merged.conflicts))
-    return merged
+    builtin, extra = cat.load_sources(("builtin",), getattr(settings, "catalog_extra_file", "") or "")
+    return cat.compose(builtin, extra, feed=derived.retirements, needs_review=derived.needs_review,
+                       feed_conflicts=derived.conflicts)
 
 
 def _ids(catalog: Any) -> set[str]:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from scanner.core.model import ScopeKind
 from scanner.core.schema import report_to_json
 from scanner.errors import ConfigError, InputError, StoreError, client_message
 from scanner.tables.queues import ScanRequest, parse_request
@@ -45,7 +46,7 @@ def _summary(report: Any) -> str:
     s = summary(report)
     sev = ", ".join(f"{n} {k}" for k, n in s["by_severity"].items() if n) or "none"
     ch = ", ".join(f"{n} {k}" for k, n in s["changes"].items() if n and k != "unchanged") or "no changes"
-    undelivered = sum(1 for e in report.errors if e.scope.startswith("notify:"))
+    undelivered = sum(1 for e in report.errors if e.kind is ScopeKind.NOTIFY)
     return (f"{s['findings']} findings ({sev}); {ch}; {len(report.messages)} notification(s); "
             f"{s['errors'] - undelivered} scope error(s); {undelivered} recipient set(s) with undeliverable alerts")
 
@@ -59,7 +60,7 @@ def nightly_scan(ctx: Any, now: datetime, past_due: bool = False) -> Any:
                           "(findings, their history and notifications live there)")
     report = ctx.run_scan(now, refresh_feed=True, source="timer")
     for e in report.errors:
-        what = "delivery problem" if e.scope.startswith("notify:") else "not scanned"
+        what = "delivery problem" if e.kind is ScopeKind.NOTIFY else "not scanned"
         log.warning("nightly_scan: %s: %s: %s", what, e.scope, e.error)
     log.info("nightly_scan: %s", _summary(report))
     return report

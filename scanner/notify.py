@@ -32,7 +32,7 @@ from typing import Any
 from notifiers import DeliveryError, Message, Recipient, channel_class
 from notifiers.render import build_messages
 from scanner.config import Settings
-from scanner.core.model import Change, ScopeError
+from scanner.core.model import Change, ScopeError, ScopeKind
 from scanner.errors import InputError
 
 log = logging.getLogger("scanner.notify")
@@ -150,13 +150,13 @@ def failure_reason(exc: DeliveryError, recipient: Recipient, transports: Transpo
 
 def delivery_errors(outbox) -> list[ScopeError]:
     """One error per recipient set with messages whose last send failed, e.g.
-    ScopeError("notify:TEAMS_WEBHOOK_OPS", "3 message(s) undeliverable since 2026-11-18: HTTP 404
+    ScopeError(ScopeKind.NOTIFY, name="TEAMS_WEBHOOK_OPS", detail="3 message(s) undeliverable since 2026-11-18: HTTP 404
     (last tried 2026-11-21)"). Teams sets are named by their setting, email sets by their
     addresses ("notify:email:a@x.com,b@y.com"): never a URL."""
     out = []
     for u in outbox.undeliverable():
-        scope = f"notify:{u.recipient}" if u.channel == "teams" else f"notify:{u.channel}:{u.recipient}"
-        out.append(ScopeError(scope, f"{u.messages} message(s) undeliverable since {u.since.date().isoformat()}: "
+        name = u.recipient if u.channel == "teams" else f"{u.channel}:{u.recipient}"
+        out.append(ScopeError(ScopeKind.NOTIFY, name=name, detail=f"{u.messages} message(s) undeliverable since {u.since.date().isoformat()}: "
                                      f"{u.last_reason} (last tried {u.last_tried.date().isoformat()})"))
     return out
 
@@ -218,6 +218,8 @@ def notify(
         rendered = build_messages(changes, told, settings, now, channels)
         report.messages = rendered.messages
         report.notes += rendered.notes
+        for m in report.notes:  # a dry run is where people check their alert setup: same warnings
+            log.warning("notify: %s", m)
         return report
     if outbox is None:
         raise InputError("notify: a notifications table is needed to send (or use --dry-run / --no-notify)")

@@ -34,7 +34,7 @@ from typing import Any
 
 from scanner.core import judge, lifecycle
 from scanner.core.lifecycle import Record
-from scanner.core.model import Change, Finding, Inventory, ReviewItem, ScopeError, Severity, Status
+from scanner.core.model import Change, Finding, Inventory, ReviewItem, ScopeError, ScopeKind, Severity, Status
 from scanner.errors import StoreError
 from scanner.ports import FindingRepo, RunLog, WriteResult
 
@@ -98,8 +98,9 @@ def missing_sku_regions(inventory: Inventory, skus) -> list[ScopeError]:
     for sub, loc in seen:
         by_loc.setdefault(loc, []).append(sub)
     return [
-        ScopeError(f"skus:{loc}", f"no SKU facts for {loc} ({len(subs)} subscription(s)): "
-                                  "Gen1 rules and replacements were skipped there")
+        ScopeError(ScopeKind.REGION_SKUS, region=loc,
+                   detail=f"no SKU facts for {loc} ({len(subs)} subscription(s)): "
+                          "Gen1 rules and replacements were skipped there")
         for loc, subs in sorted(by_loc.items())
     ]
 
@@ -250,7 +251,7 @@ def apply_scan(
     *,
     now: datetime,
     scopes_seen: Iterable[str] | None = None,
-    scopes_failed: Iterable[str] = (),
+    scopes_failed: Iterable[ScopeError] = (),
     errors: Iterable[str] = (),
     started: datetime | None = None,
     finished: datetime | None = None,
@@ -347,7 +348,7 @@ def apply_scan(
         "lost": lost_total,
         "transactions": result_total.transactions,
         "scopes_seen": seen,
-        "scopes_failed": failed,
+        "scopes_failed": [e.scope for e in failed],
         "errors": list(errors),
         "warnings": list(d.warnings),
     }
@@ -384,7 +385,7 @@ class ScanStore:
         outcome = apply_scan(
             self.repo, self.runs, report.findings, now=now,
             scopes_seen=frozenset(seen or ()),
-            scopes_failed=[e.scope for e in errors],
+            scopes_failed=errors,
             errors=[f"{e.scope}: {e.error}" for e in errors],
             started=getattr(report, "generated_at", None) or now,
             source=self.source, dry_run=dry_run,

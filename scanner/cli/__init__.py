@@ -1,4 +1,4 @@
-"""python -m scanner COMMAND ...
+"""aks-retire COMMAND ... (or python -m scanner COMMAND ...)
 
 Each command lives in scanner/cli/<name>.py and exposes `register(subparsers)`, which adds
 its parser and sets `func(args) -> int` as the default. Exit codes (a public contract):
@@ -14,13 +14,41 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
+from scanner import __version__
 from scanner.errors import ScannerError
 
-COMMANDS = ("catalog", "scan", "ack", "unack", "history")
+COMMANDS = ("catalog", "scan", "findings", "show", "ack", "unack", "history")
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_FINDINGS = 0, 1, 2, 3
+
+
+def lower_choice(text: str) -> str:
+    """argparse `type` for case-blind choices: `--format JSON` is `--format json`."""
+    return text.strip().lower()
+
+
+def check_source(flag: str, value: str) -> None:
+    """A --feed style value: an http(s) URL, or a file that exists and can be read (else exit 2
+    naming the flag; a URL that cannot be fetched is the run's problem, reported by it)."""
+    from pathlib import Path
+
+    from scanner.errors import InputError
+
+    if "://" in value:
+        if not value.lower().startswith(("https://", "http://")):
+            raise InputError(f"{flag}: {value!r} is not an http(s) URL or a file")
+        return
+    path = Path(value)
+    if not path.is_file():
+        raise InputError(f"{flag}: {value}: no such file (give a feed URL or an existing JSON/RSS file)")
+    try:
+        with path.open("rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise InputError(f"{flag}: {value}: cannot read it ({exc.strerror or exc})") from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,9 +57,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def program_name(argv0: str | None = None) -> str:
+    """How the user ran us: the console script's name, or `python -m scanner`."""
+    base = os.path.basename(argv0 if argv0 is not None else (sys.argv[0] if sys.argv else ""))
+    if not base or base in ("__main__.py", "-c", "-m") or base.startswith("python"):
+        return "python -m scanner"
+    return base.removesuffix(".exe")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m scanner", description=__doc__.split("\n")[0])
+    parser = _Parser(prog=program_name(), description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument("--version", action="version", version=f"aks-retirement-scanner {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     seen = set()
     for name in COMMANDS:
@@ -40,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         seen.add(module)
         module.register(sub)
+    for command in sub.choices.values():  # -v works after the command too: `scan ... -v`
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help="log progress to stderr (as before the command)")
     return parser
 
 

@@ -31,9 +31,9 @@ import sys
 from datetime import date
 from typing import Any
 
+from scanner.core.schema import CATALOG_SCHEMA as SCHEMA  # noqa: F401  (named by the README test)
+from scanner.core.schema import catalog_to_json as to_json  # the document is a schema value (API and CLI)
 from scanner.errors import FeedError
-
-SCHEMA = "retirement-catalog/v1"
 
 
 def _day(text: str) -> date:
@@ -44,6 +44,8 @@ def _day(text: str) -> date:
 
 
 def register(sub: Any) -> None:
+    from scanner.cli import lower_choice
+
     p = sub.add_parser(
         "catalog",
         help="print the retirement catalogue (built-in, feed, extra files) and what needs review",
@@ -57,15 +59,21 @@ def register(sub: Any) -> None:
                    help="catalogues to merge: 'builtin' (default), 'none' (the feed alone) or TOML files")
     p.add_argument("--retries", type=int, default=3, metavar="N",
                    help="retries per feed request on 429/5xx/connection errors (default 3)")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--format", type=lower_choice, choices=("table", "json"), default="table")
     p.add_argument("--today", type=_day, default=None, metavar="YYYY-MM-DD",
                    help="the day 'days left' counts from (default: today)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+    import os
+
+    from scanner.cli import check_source
+    from scanner.config import Settings
     from scanner.sources.feed import load_catalog
 
+    settings = Settings.from_env(os.environ)  # CATALOG_EXTRA_FILE is merged, as in a scan
     today = args.today or date.today()
     catalogs = list(args.catalog or ["builtin"])
     if "none" in catalogs and len(catalogs) > 1:
@@ -78,8 +86,21 @@ def run(args: argparse.Namespace) -> int:
     if args.retries < 0:
         print("error: --retries must be 0 or more", file=sys.stderr)
         return 2
-    catalog, errors = load_catalog(None, today, feed=feed, catalogs=catalogs, extra_file="",
-                                   fetch_options={"retries": args.retries, "backoff": 0.5})
+    for flag, value in (("--feed", args.feed), ("--feed-fallback", args.feed_fallback)):
+        if value:
+            check_source(flag, value)
+    # This command says on stderr what the feed reader logs: once, not twice (-v shows the log).
+    feed_log = logging.getLogger("scanner.feed")
+    quiet = not getattr(args, "verbose", False) and feed_log.level < logging.ERROR
+    level = feed_log.level
+    if quiet:
+        feed_log.setLevel(logging.ERROR)
+    try:
+        catalog, errors = load_catalog(None, today, feed=feed, catalogs=catalogs,
+                                       extra_file=settings.catalog_extra_file,
+                                       fetch_options={"retries": args.retries, "backoff": 0.5})
+    finally:
+        feed_log.setLevel(level)
     for err in errors:
         print(f"warning: {err.error}", file=sys.stderr)
     if feed and len(errors) == len(feed):
@@ -94,23 +115,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(to_table(doc))
     return 0
-
-
-def to_json(catalog: Any, today: date, errors: list[Any] = ()) -> dict[str, Any]:
-    """The documented JSON document for a Catalog (pure)."""
-    from scanner.core.catalog import retirement_to_dict
-
-    rets = sorted(catalog.retirements, key=lambda r: (r.retires_on, r.id))
-    return {
-        "schema": SCHEMA,
-        "today": today.isoformat(),
-        "retirements": [{**retirement_to_dict(r), "days_left": r.days_left(today)} for r in rets],
-        "needs_review": [
-            {"id": i.id, "title": i.title, "url": i.url, "reason": i.reason} for i in catalog.needs_review
-        ],
-        "conflicts": list(catalog.conflicts),
-        "errors": [{"scope": e.scope, "error": e.error} for e in errors],
-    }
 
 
 def _names(series: list[str], sizes: list[str], width: int = 48) -> str:
@@ -130,13 +134,24 @@ def _names(series: list[str], sizes: list[str], width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
+MAX_URL = 110  # the table keeps lines readable; every URL is in --format json
+
+
+def _first_url(urls: list[str]) -> str:
+    """The first source URL (whole when it fits, so it stays clickable) and how many more."""
+    if not urls:
+        return "-"
+    first = urls[0] if len(urls[0]) <= MAX_URL else urls[0][: MAX_URL - 1] + "\u2026"
+    return first + (f" (+{len(urls) - 1} more)" if len(urls) > 1 else "")
+
+
 def to_table(doc: dict[str, Any]) -> str:
     """Plain-text rendering of the JSON document (pure)."""
     header = ("ID", "SERIES / SIZES", "RETIRES ON", "DAYS LEFT", "SOURCE", "SOURCES")
     rows = [header]
     for r in doc["retirements"]:
         rows.append((r["id"], _names(r["series"], r["sizes"]), r["retires_on"], str(r["days_left"]), r["source"],
-                     " ".join(r["urls"]) or "-"))
+                     _first_url(r["urls"])))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = []
     for row in rows:

@@ -82,8 +82,10 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
+    from scanner.cli import lower_choice
+
     p = sub.add_parser("history", help="open findings by severity per day, from stored runs",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--days", type=_days, default=30, metavar="N", help="how many days, ending today (default 30)")
-    p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
+    p.add_argument("--format", type=lower_choice, choices=("table", "json", "csv"), default="table", help="output format")
     p.set_defaults(func=run)

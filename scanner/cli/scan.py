@@ -23,6 +23,8 @@ EXIT_OK, EXIT_FINDINGS = 0, 3
 
 
 def register(sub) -> None:
+    from scanner.cli import lower_choice
+
     p = sub.add_parser(
         "scan",
         help="scan for node pools, VMs and scale sets on retiring or Gen1-only VM sizes",
@@ -39,9 +41,9 @@ def register(sub) -> None:
                    help="exported SKU facts: az vm list-skus -o json (a file per region or a folder)")
     p.add_argument("--scope", metavar="tenant|mg:NAME|sub:ID,...", help="what to read from Azure (default: SCAN_SCOPE)")
     p.add_argument("--today", metavar="YYYY-MM-DD", type=_date, help="judge as of this day (default: today, UTC)")
-    p.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table")
+    p.add_argument("--format", type=lower_choice, choices=("table", "json", "csv", "markdown"), default="table")
     p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
-    p.add_argument("--fail-on", choices=("critical", "high", "medium", "low"),
+    p.add_argument("--fail-on", type=lower_choice, choices=("critical", "high", "medium", "low"),
                    help="exit 3 when a finding is at or above this severity")
     p.add_argument("--no-store", action="store_true",
                    help="do not read or write stored findings. By default findings are stored (status, "
@@ -72,13 +74,17 @@ def build_deps(args, settings):
         if c not in ("builtin", "none") and not Path(c).is_file():
             raise InputError(f"--catalog: {c!r} is not 'builtin', 'none' or a readable file")
     if args.feed is not None:
+        from scanner.cli import check_source
+
+        if args.feed:
+            check_source("--feed", args.feed)
         feed = args.feed
     else:
         feed = "" if offline else [settings.feed_url, settings.feed_fallback_url]
     scope = parse_scope(args.scope) if args.scope and not offline else None
     return ScanDeps(
-        load_catalog=loaders.catalog_loader(settings, feed=feed, catalogs=catalogs,
-                                            extra_file=None if not offline else ""),
+        # CATALOG_EXTRA_FILE is merged offline too (a missing file is exit 2, naming it).
+        load_catalog=loaders.catalog_loader(settings, feed=feed, catalogs=catalogs, extra_file=None),
         load_inventory=loaders.inventory_loader(settings, scope, list(args.inventory or ())),
         load_skus=loaders.sku_loader(settings, list(args.skus or ()), offline=offline),
     )
@@ -110,6 +116,38 @@ def scan_notifier(settings, outbox):
     return ScanNotifier(settings, outbox=outbox, drain=True)
 
 
+def credential_causes(exc: BaseException) -> str:
+    """The reasons DefaultAzureCredential gives per credential it tried ("AzureCliCredential:
+    Azure CLI not found on path"), one line each, or the first line of the error."""
+    text = str(exc)
+    causes = []
+    if "Attempted credentials:" in text:
+        for line in text.split("Attempted credentials:", 1)[1].splitlines():
+            line = " ".join(line.split())
+            if not line or line.lower().startswith(("to mitigate", "visit", "for more")):
+                continue
+            causes.append(line if len(line) <= 200 else line[:199] + "\u2026")
+    if causes:
+        return "\n" + "\n".join(f"  {c}" for c in causes) + "\n"
+    return " " + (text.splitlines()[0] if text else type(exc).__name__) + ". "
+
+
+def check_credential(settings) -> None:
+    """Get one ARM token first, so a live scan without credentials fails at once with the cause
+    (e.g. "Azure CLI not found on path") instead of after the feed's retries."""
+    from scanner import bootstrap
+    from scanner.errors import AzureReadError
+
+    try:
+        bootstrap.credential(settings).get_token(settings.arm_scope)
+    except Exception as exc:  # noqa: BLE001 - every credential failure is reported the same way
+        raise AzureReadError(
+            f"no Azure credential could get a token for {settings.arm_endpoint}:{credential_causes(exc)}"
+            "Run `az login`, use a managed identity (AZURE_CLIENT_ID for a user-assigned one), "
+            "or scan exported files with --inventory"
+        ) from None
+
+
 def run(args) -> int:
     from scanner.config import Settings, parse_scope
     from scanner.core import schema as output
@@ -120,6 +158,8 @@ def run(args) -> int:
     if args.scope:
         parse_scope(args.scope)  # bad usage fails before anything is read
     settings = Settings.from_env(os.environ)  # a malformed setting is named, offline too (exit 2)
+    if not args.inventory:
+        check_credential(settings)  # before the feed and the inventory: say the real cause at once
     now = datetime.now(timezone.utc).replace(microsecond=0)
     today = args.today or now.date()
     args.today = today
@@ -145,6 +185,30 @@ def run(args) -> int:
             raise InputError(f"--output: cannot write {args.output!r} ({exc.strerror or exc})") from None
     else:
         sys.stdout.write(text)
-    if args.fail_on and report.at_or_above(Severity.parse(args.fail_on)):
-        return EXIT_FINDINGS
+    if args.fail_on:
+        crossed = report.at_or_above(Severity.parse(args.fail_on))
+        if crossed:
+            sys.stderr.write(fail_on_text(args.fail_on, crossed))
+            return EXIT_FINDINGS
     return EXIT_OK
+
+
+MAX_FAIL_LINES = 20
+
+
+def fail_on_text(threshold: str, crossed) -> str:
+    """What made --fail-on exit 3, for stderr: one line per finding (most urgent first)."""
+    from scanner.core.judge import sort_findings
+    from scanner.core.schema import short_id
+
+    crossed = list(sort_findings(crossed))
+    lines = [f"--fail-on {threshold}: {len(crossed)} finding(s) at or above {threshold} "
+             "(exit 3; suppressed ones are not counted):"]
+    for f in crossed[:MAX_FAIL_LINES]:
+        r = f.resource
+        where = r.name + (f"/{r.pool}" if r.pool else "")
+        days = "" if f.days_left is None else f", {f.days_left} days left"
+        lines.append(f"  {short_id(f.id)}  {f.severity.value:<8}  {where}  {f.vm_size}  {f.rule.value}{days}")
+    if len(crossed) > MAX_FAIL_LINES:
+        lines.append(f"  ... and {len(crossed) - MAX_FAIL_LINES} more")
+    return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from scanner.cli.ack import parse_finding_id
+from scanner.cli.ack import resolve_finding_id
 from scanner.errors import InputError
 
 
@@ -18,8 +18,8 @@ def run(args) -> int:
     from scanner.config import Settings
     from scanner.core.lifecycle import parse_ignore_tag
 
-    fid = parse_finding_id(args.finding_id)
     store = bootstrap.storage(Settings.from_env(os.environ)).findings
+    fid = resolve_finding_id(store, args.finding_id)
     if not store.delete_suppression(fid):
         raise InputError(f"FINDING_ID: {fid} has no acknowledgement to remove")
     print(f"unacknowledged {fid}: it is reported and notified again from the next scan")
@@ -34,5 +34,5 @@ def run(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("unack", help="remove an acknowledgement made with ack", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("finding_id", metavar="FINDING_ID", help="the finding's id, as in `scan` output")
+    p.add_argument("finding_id", metavar="FINDING_ID", help="the finding's id, or its short form, as in `scan` output")
     p.set_defaults(func=run)

@@ -18,6 +18,9 @@ Also provided:
 
     load_extra(path: str) -> list[Retirement]                 source="extra"; errors name the file
     load_catalog(extra_file="", feed_derived=(), needs_review=()) -> Catalog   the three, merged
+    load_sources(catalogs=("builtin",), extra_file="") -> (builtin, extra)   the reviewed files a scan names
+    compose(builtin, extra, feed=, needs_review=, feed_conflicts=) -> Catalog   the one place a scan's
+                                                              catalogue is put together (CLI, Functions, demo)
     retirement_to_dict(r: Retirement) -> dict                 JSON-ready (CLI listing, GET /api/catalog)
 
 File format (scanner/data/retirements.toml; an extra file uses the same format)::
@@ -77,9 +80,11 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 __all__ = [
     "Catalog",
+    "compose",
     "load_builtin",
     "load_catalog",
     "load_extra",
+    "load_sources",
     "merge",
     "parse_catalog",
     "retirement_to_dict",
@@ -462,6 +467,40 @@ def load_catalog(extra_file: str = "", feed_derived: Iterable[Retirement] = (),
     """Built-in + feed-derived + the extra file (when a path is given), merged."""
     extra = load_extra(extra_file) if extra_file else []
     return merge(load_builtin(), feed_derived, extra, needs_review)
+
+
+def load_sources(catalogs: Iterable[str] = ("builtin",), extra_file: str = "") -> tuple[list[Retirement], list[Retirement]]:
+    """The reviewed catalogues a scan names -> (built-in entries, extra entries).
+
+    `catalogs`: "builtin", "none" (or "") for nothing, or paths of extra catalogue files (the
+    CLI's --catalog); `extra_file`: CATALOG_EXTRA_FILE. CatalogError names a file it cannot read."""
+    builtin: list[Retirement] = []
+    extra: list[Retirement] = []
+    for c in catalogs:
+        if c == "builtin":
+            builtin += load_builtin()
+        elif c not in ("none", ""):
+            extra += load_extra(c)
+    if extra_file:
+        extra += load_extra(extra_file)
+    return builtin, extra
+
+
+def compose(
+    builtin: Iterable[Retirement],
+    extra: Iterable[Retirement] = (),
+    *,
+    feed: Iterable[Retirement] = (),
+    needs_review: Iterable[ReviewItem] = (),
+    feed_conflicts: Iterable[str] = (),
+) -> Catalog:
+    """The one place a scan's catalogue is put together: built-in + feed-derived + extra (merge
+    rules in the module docstring), with the feed reader's own date disagreements listed first."""
+    merged = merge(builtin, feed, extra, needs_review=needs_review)
+    feed_conflicts = tuple(feed_conflicts)
+    if feed_conflicts:
+        merged = replace(merged, conflicts=feed_conflicts + tuple(merged.conflicts))
+    return merged
 
 
 def retirement_to_dict(r: Retirement) -> dict:

@@ -31,7 +31,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from scanner.core.model import Change, Finding, Severity, Status
+from scanner.core.model import Change, Finding, ScopeError, ScopeKind, Severity, Status
 
 OPEN = "open"
 RESOLVED = "resolved"
@@ -182,31 +182,40 @@ def active_suppression(
 
 @dataclass(frozen=True)
 class _Unread:
-    """What the run's failed scopes leave unread, as far as their text says."""
+    """What the run's scope errors leave unread."""
 
     subscriptions: frozenset[str] = frozenset()
-    regions: frozenset[str] = frozenset()  # SKU facts missing for a region (any subscription)
-    feed: bool = False  # the feed could not be read: feed-derived retirements may be missing
-    unknown: bool = False  # a failure naming no subscription, region or feed: resolve nothing
+    # SKU facts missing for (subscription, region); subscription None: the region for everyone
+    regions: frozenset[tuple[str | None, str]] = frozenset()
+    feed: bool = False  # the feed was not read whole: feed-derived retirements may be missing
+    extra: bool = False  # an extra catalogue file was not read: its retirements may be missing
+    unknown: bool = False  # a failure naming no subscription, region or catalogue source: resolve nothing
 
 
-def _unread(scopes_failed: Iterable[str]) -> _Unread:
+# Kinds that say nothing about what was read: a channel that could not be told, the store's own
+# trouble, quota or price facts (they shape guidance, never whether a finding exists).
+_NOT_ABOUT_READING = frozenset({ScopeKind.NOTIFY, ScopeKind.STORE, ScopeKind.QUOTA, ScopeKind.PRICES})
+
+
+def _unread(errors: Iterable[ScopeError]) -> _Unread:
     subs: set[str] = set()
-    regions: set[str] = set()
-    feed = unknown = False
-    for scope in scopes_failed:
-        text = str(scope).strip()
-        found = _GUID.findall(text)
-        low = text.lower()
-        if found:
-            subs.update(s.lower() for s in found)
-        elif low.startswith("feed"):
+    regions: set[tuple[str | None, str]] = set()
+    feed = extra = unknown = False
+    for e in errors:
+        k = e.kind
+        if k in _NOT_ABOUT_READING:
+            continue
+        if k is ScopeKind.REGION_SKUS and e.region:
+            regions.add(((e.subscription or "").lower() or None, e.region.lower()))
+        elif k is ScopeKind.FEED:
             feed = True
-        elif low.startswith("skus") and re.split(r"[:/\s]+", low)[-1] not in ("", "skus"):
-            regions.add(re.split(r"[:/\s]+", low)[-1])
+        elif k is ScopeKind.CATALOG:
+            feed = extra = True
+        elif k in (ScopeKind.SUBSCRIPTION, ScopeKind.ROW) and e.subscription:
+            subs.add(e.subscription.lower())
         else:
             unknown = True
-    return _Unread(frozenset(subs), frozenset(regions), feed, unknown)
+    return _Unread(frozenset(subs), frozenset(regions), feed, extra, unknown)
 
 
 def _dedupe(current: Iterable[Finding]) -> dict[str, Finding]:
@@ -224,17 +233,18 @@ def diff(
     *,
     now: datetime,
     scopes_seen: Collection[str] | None = None,
-    scopes_failed: Iterable[str] = (),
+    scopes_failed: Iterable[ScopeError] = (),
     suppressions: Mapping[str, Suppression] | None = None,
 ) -> Diff:
     """Compare stored records with tonight's findings.
 
     `scopes_seen`: subscription ids the run read (None: every scope was read). `scopes_failed`:
-    the scopes of the run's errors (ScopeError.scope). A finding missing tonight is resolved only
-    when nothing says its scope went unread: not a failure naming its subscription ("subscription
-    <id>", "skus <id>/<region>", an ARM path), not missing SKU facts for its region ("skus:<region>"),
-    not a feed failure ("feed:...") when its retirement came from the feed, and not a failure
-    naming none of these (a management group, an unreadable row): then nothing is resolved.
+    the run's ScopeErrors. A finding missing tonight is resolved only when nothing says its scope
+    went unread: not a failure of its subscription (or of a row in it), not missing SKU facts for
+    its region (in its subscription or for everyone), not a feed or catalogue failure when its
+    retirement came from there, and not a failure naming none of these (a management group, the
+    tenant, a row with no subscription): then nothing is resolved. Delivery, store, quota and
+    price errors say nothing about what was read.
     `suppressions`: acks by finding id.
     """
     prev = dict(previous) if isinstance(previous, Mapping) else {r.id: r for r in previous}
@@ -248,9 +258,11 @@ def diff(
         f = rec.finding
         if unread.unknown or rec.scope in unread.subscriptions:
             return False
-        if (f.resource.location or "").lower() in unread.regions:
+        loc = (f.resource.location or "").lower()
+        if (None, loc) in unread.regions or (rec.scope, loc) in unread.regions:
             return False
-        if unread.feed and f.retirement is not None and f.retirement.source == "feed":
+        source = f.retirement.source if f.retirement is not None else None
+        if (unread.feed and source == "feed") or (unread.extra and source not in (None, "builtin")):
             return False
         return seen is None or rec.scope in seen
 

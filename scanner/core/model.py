@@ -240,12 +240,58 @@ class ScaleSet:
     aks_pool: str = ""
 
 
+class ScopeKind(str, enum.Enum):
+    """What kind of scope a run could not read (or deliver to). Decisions read this, never text."""
+
+    TENANT = "tenant"
+    MANAGEMENT_GROUP = "management-group"
+    SUBSCRIPTION = "subscription"
+    ROW = "row"  # one inventory row or file item that could not be read
+    REGION_SKUS = "region-skus"
+    FEED = "feed"
+    CATALOG = "catalog"
+    NOTIFY = "notify"
+    STORE = "store"
+    QUOTA = "quota"
+    PRICES = "prices"
+
+
 @dataclass(frozen=True)
 class ScopeError:
-    """A scope (subscription, management group, region SKU list, feed) the run could not read."""
+    """A scope the run could not read completely (or a channel it could not deliver to).
 
-    scope: str
-    error: str
+    `subscription` (lower-case id) and `region` (ARM name, lower-case) say what was not read;
+    `name` names the scope where it is neither (management group, masked feed location, notify
+    setting, inventory row). `scope` is the spelling the JSON, CLI and stored runs have always
+    shown; nothing decides anything by parsing it.
+    """
+
+    kind: ScopeKind
+    detail: str
+    subscription: str | None = None
+    region: str | None = None
+    name: str = ""
+
+    @property
+    def error(self) -> str:
+        return self.detail
+
+    @property
+    def scope(self) -> str:
+        k = self.kind
+        if k is ScopeKind.SUBSCRIPTION:
+            return f"subscription {self.subscription or self.name}"
+        if k is ScopeKind.REGION_SKUS:
+            return f"skus {self.subscription}/{self.region}" if self.subscription else f"skus:{self.region}"
+        if k is ScopeKind.MANAGEMENT_GROUP:
+            return f"management group {self.name}"
+        if k is ScopeKind.TENANT:
+            return "tenant"
+        if k in (ScopeKind.FEED, ScopeKind.NOTIFY, ScopeKind.STORE, ScopeKind.CATALOG, ScopeKind.QUOTA,
+                 ScopeKind.PRICES):
+            where = "/".join(x for x in (self.subscription, self.region) if x)
+            return f"{k.value}:{self.name or where}"
+        return self.name  # ROW: the row's id or label, as it was read
 
 
 @dataclass(frozen=True)

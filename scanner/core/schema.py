@@ -11,11 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
+from datetime import date
+from typing import Any, TextIO
 
-from scanner.core.model import Finding, ResourceKind, Rule, Severity, Status
+from scanner.core.catalog import retirement_to_dict
+from scanner.core.model import Finding, ResourceKind, Rule, ScopeKind, Severity, Status
 
 SCHEMA = "retirement-scan/v1"
+CATALOG_SCHEMA = "retirement-catalog/v1"
 FORMATS = ("table", "json", "csv", "markdown")
 
 
@@ -169,10 +174,21 @@ def _days(f: Finding) -> str:
     return "" if f.days_left is None else str(f.days_left)
 
 
+SHORT_ID = 8  # characters of a finding id shown in tables; `ack`, `unack` and `show` accept them
+
+
+def short_id(finding_id: str) -> str:
+    return finding_id[:SHORT_ID]
+
+
 def _row(f: Finding) -> list[str]:
     repl = f.replacement.vm_size if f.replacement else "-"
+    suppressed = f.status is Status.SUPPRESSED
+    severity = f.severity.value + ("!" if f.restricted else "")
     return [
-        f.severity.value + ("!" if f.restricted else ""),
+        short_id(f.id),
+        f.status.value,
+        f"({severity})" if suppressed else severity,  # not counted, not --fail-on
         _days(f),
         f.resource.pool or "-",
         f.rule.value,
@@ -182,35 +198,56 @@ def _row(f: Finding) -> list[str]:
     ]
 
 
-_HEADER = ["SEVERITY", "DAYS", "POOL", "RULE", "SIZE", "RETIRES", "MOVE TO"]
+_HEADER = ["ID", "STATUS", "SEVERITY", "DAYS", "POOL", "RULE", "SIZE", "RETIRES", "MOVE TO"]
+_DAYS_COLUMN = _HEADER.index("DAYS")
+
+
+def count_line(findings) -> str:
+    """"12 findings (1 critical, 3 high, ...)" over the findings that count (not suppressed), and
+    ", 2 suppressed (not counted)" apart."""
+    findings = list(findings)
+    active = [f for f in findings if f.status is not Status.SUPPRESSED]
+    by_severity = {s.value: 0 for s in Severity}
+    for f in active:
+        by_severity[f.severity.value] += 1
+    sev = ", ".join(f"{n} {k}" for k, n in by_severity.items() if n)
+    text = f"{len(active)} finding{'s' if len(active) != 1 else ''}" + (f" ({sev})" if sev else "")
+    suppressed = len(findings) - len(active)
+    if suppressed:
+        text += f", {suppressed} suppressed (acknowledged or tagged; not counted)"
+    return text
 
 
 def _headline(report) -> str:
-    s = summary(report)
-    sev = ", ".join(f"{n} {k}" for k, n in s["by_severity"].items() if n)
     sc = report.scanned
     scanned = (f"{sc.get('clusters', 0)} clusters ({sc.get('node_pools', 0)} pools), {sc.get('vms', 0)} VMs, "
                f"{sc.get('scale_sets', 0)} scale sets")
-    return (f"Retirement scan for {report.today.isoformat()}: {s['findings']} findings"
-            + (f" ({sev})" if sev else "") + f" in {scanned}")
+    return f"Retirement scan for {report.today.isoformat()}: {count_line(report.findings)} in {scanned}"
+
+
+def findings_table(findings) -> list[str]:
+    """The grouped table lines (one block per cluster, VM or scale set), for scan and findings."""
+    lines: list[str] = []
+    for label, items in group_findings(findings):
+        rows = [_HEADER] + [_row(f) for f in items]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADER))]
+        lines.append(label)
+        for r in rows:
+            cells = [c.rjust(widths[i]) if i == _DAYS_COLUMN else c.ljust(widths[i]) for i, c in enumerate(r)]
+            lines.append("  " + "  ".join(cells).rstrip())
+        lines.append("")
+    return lines
 
 
 def render_table(report) -> str:
     lines = [_headline(report), ""]
     if not report.findings:
         lines.append("No retiring or Generation-1-only sizes found.")
-    for label, items in group_findings(report.findings):
-        rows = [_HEADER] + [_row(f) for f in items]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADER))]
-        lines.append(label)
-        for r in rows:
-            cells = [c.rjust(widths[i]) if i == 1 else c.ljust(widths[i]) for i, c in enumerate(r)]
-            lines.append("  " + "  ".join(cells).rstrip())
-        lines.append("")
+    lines += findings_table(report.findings)
     if any(f.restricted for f in report.findings):
         lines.append("! the size is restricted for the subscription in that region: no scale-out on it.")
     if report.findings:
-        lines.append("Replacement reasons and ready-to-paste commands: --format markdown or --format json.")
+        lines.append("Replacement reasons and ready-to-paste commands: `show ID`, --format markdown or --format json.")
     if report.needs_review:
         lines.append("")
         lines.append(f"Needs review ({len(report.needs_review)} announcements the scanner could not read with confidence):")
@@ -233,33 +270,73 @@ def render_table(report) -> str:
 def split_errors(errors) -> tuple[list, list]:
     """(scopes not scanned, notifications not delivered): the latter have scope "notify:..."."""
     errors = list(errors)
-    undelivered = [e for e in errors if e.scope.startswith("notify:")]
-    return [e for e in errors if not e.scope.startswith("notify:")], undelivered
+    undelivered = [e for e in errors if e.kind is ScopeKind.NOTIFY]
+    return [e for e in errors if e.kind is not ScopeKind.NOTIFY], undelivered
 
 
 # --------------------------------------------------------------------------- CSV
+# One layout and one writer for every CSV of findings: `scan --format csv`, `findings --format csv`,
+# GET /api/findings?format=csv and the email attachment. The first 18 columns are the original
+# `scan --format csv` ones, in their order; later columns are appended, never inserted.
 
 CSV_COLUMNS = ["severity", "days_left", "rule", "kind", "subscription_id", "resource_group", "location",
                "name", "pool", "vm_size", "retires_on", "retirement_id", "replacement", "alternatives",
-               "restricted", "id", "resource_id", "message"]
+               "restricted", "id", "resource_id", "message",
+               "status", "first_seen", "suppressed_until", "announcement", "commands"]
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def csv_cell(value) -> str:
+    """A cell as text; a text that a spreadsheet would run as a formula (= + - @ first) gets a
+    leading apostrophe (numbers are left alone)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(text):
+        text = "'" + text
+    return text
+
+
+def csv_row(f: Finding) -> list[str]:
+    """One finding in CSV_COLUMNS order (commands one per line inside their cell)."""
+    r = f.resource
+    ret = f.retirement
+    announcement = next((u for u in (ret.urls if ret else ()) if u.startswith(("https://", "http://"))), "")
+    values = [
+        f.severity.value, _days(f), f.rule.value, r.kind.value, r.subscription_id, r.resource_group,
+        r.location, r.name, r.pool, f.vm_size,
+        ret.retires_on.isoformat() if ret else "",
+        ret.id if ret else "",
+        f.replacement.vm_size if f.replacement else "",
+        " ".join(f.replacement.alternatives) if f.replacement else "",
+        "yes" if f.restricted else "no", f.id, r.id, f.message,
+        f.status.value,
+        f.first_seen.isoformat() if f.first_seen else "",
+        f.suppressed_until.isoformat() if f.suppressed_until else "",
+        announcement,
+        "\n".join(f.commands),
+    ]
+    return [csv_cell(v) for v in values]
+
+
+def write_csv(findings: Iterable[Finding], out: TextIO, header: bool = True) -> int:
+    """Write findings as CSV rows to `out` as they come (streams); returns how many were written."""
+    w = csv.writer(out, lineterminator="\n")
+    if header:
+        w.writerow(CSV_COLUMNS)
+    n = 0
+    for f in findings:
+        w.writerow(csv_row(f))
+        n += 1
+    return n
+
+
+def findings_csv(findings: Iterable[Finding]) -> str:
+    buf = io.StringIO()
+    write_csv(findings, buf)
+    return buf.getvalue()
 
 
 def render_csv(report) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    for f in report.findings:
-        r = f.resource
-        w.writerow([
-            f.severity.value, _days(f), f.rule.value, r.kind.value, r.subscription_id, r.resource_group,
-            r.location, r.name, r.pool, f.vm_size,
-            f.retirement.retires_on.isoformat() if f.retirement else "",
-            f.retirement.id if f.retirement else "",
-            f.replacement.vm_size if f.replacement else "",
-            " ".join(f.replacement.alternatives) if f.replacement else "",
-            "yes" if f.restricted else "no", f.id, r.id, f.message,
-        ])
-    return buf.getvalue()
+    return findings_csv(report.findings)
 
 
 # --------------------------------------------------------------------------- markdown
@@ -316,3 +393,18 @@ def render(report, fmt: str = "table") -> str:
     if fmt == "table":
         return render_table(report)
     raise ValueError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+
+
+def catalog_to_json(catalog: Any, today: date, errors: Iterable[Any] = ()) -> dict[str, Any]:
+    """The documented JSON document for a Catalog (pure)."""
+    rets = sorted(catalog.retirements, key=lambda r: (r.retires_on, r.id))
+    return {
+        "schema": CATALOG_SCHEMA,
+        "today": today.isoformat(),
+        "retirements": [{**retirement_to_dict(r), "days_left": r.days_left(today)} for r in rets],
+        "needs_review": [
+            {"id": i.id, "title": i.title, "url": i.url, "reason": i.reason} for i in catalog.needs_review
+        ],
+        "conflicts": list(catalog.conflicts),
+        "errors": [{"scope": e.scope, "error": e.error} for e in errors],
+    }

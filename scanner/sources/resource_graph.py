@@ -47,7 +47,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from scanner.core.model import Cluster, Inventory, NodePool, ScaleSet, ScopeError, VirtualMachine
+from scanner.core.model import Cluster, Inventory, NodePool, ScaleSet, ScopeError, ScopeKind, VirtualMachine
 from scanner.errors import AzureReadError, InventoryError
 
 log = logging.getLogger("scanner.resource_graph")
@@ -361,6 +361,17 @@ def _parse_vmss(row: Mapping) -> ScaleSet:
     )
 
 
+def _row_error(label: str, detail: str, index: int | None = None) -> ScopeError:
+    """An inventory row that could not be read, named by its id (or `row N`); the subscription in
+    its id, when it has one, is the scope left unread."""
+    m = _GUID_RE.search(label) if index is None else None
+    return ScopeError(ScopeKind.ROW, detail=detail, name=label, subscription=m.group(0).lower() if m else None)
+
+
+def _sub_error(sid: str, detail: str) -> ScopeError:
+    return ScopeError(ScopeKind.SUBSCRIPTION, detail=detail, subscription=sid.lower())
+
+
 def _cluster_id(sub: str, rg: str, name: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}"
 
@@ -371,7 +382,7 @@ def _parsed(rows: Iterable[tuple[int, Mapping]], parse: Callable[[Mapping], Any]
         try:
             yield parse(row)
         except _RowError as exc:
-            errors.append(ScopeError(str(_get(row, "id", "")) or f"row {n}", str(exc)))
+            errors.append(_row_error(str(_get(row, "id", "")) or f"row {n}", str(exc)))
 
 
 def to_resources(rows: Iterable[Mapping]) -> Inventory:
@@ -385,12 +396,12 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
     errors: list[ScopeError] = []
     for n, row in enumerate(rows):
         if not isinstance(row, Mapping):
-            errors.append(ScopeError(f"row {n}", f"is {type(row).__name__}, expected an object"))
+            errors.append(_row_error(f"row {n}", f"is {type(row).__name__}, expected an object", index=n))
             continue
         rid = str(_get(row, "id", "") or "")
         rtype = str(_get(row, "type", "") or "").lower()
         if not rtype:
-            errors.append(ScopeError(rid or f"row {n}", "missing field 'type'"))
+            errors.append(_row_error(rid or f"row {n}", "missing field 'type'", index=None if rid else n))
             continue
         if rtype not in (TYPE_CLUSTER, TYPE_VM, TYPE_VMSS):
             continue
@@ -402,7 +413,7 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
             try:
                 clusters.append(_parse_cluster(row))
             except _RowError as exc:
-                errors.append(ScopeError(rid or f"row {n}", str(exc)))
+                errors.append(_row_error(rid or f"row {n}", str(exc), index=None if rid else n))
         elif rtype == TYPE_VM:
             vm_rows.append((n, row))
         else:
@@ -528,11 +539,11 @@ def load_inventory_files(paths: list[str], strict: bool = True) -> Inventory:
         id_to_file = {str(_get(r, "id", "")).lower(): origin[i] for i, r in enumerate(rows) if isinstance(r, Mapping)}
         named = []
         for e in inv.errors:
-            if e.scope.startswith("row "):
-                idx = int(e.scope.split()[1])
-                named.append(ScopeError(f"{origin[idx]}: item {idx}", e.error))
+            if e.name.startswith("row ") and e.name[4:].isdigit():  # a row with no id: name its place
+                idx = int(e.name[4:])
+                named.append(replace(e, name=f"{origin[idx]}: item {idx}"))
             else:
-                named.append(ScopeError(f"{id_to_file.get(e.scope.lower(), '?')}: {e.scope}", e.error))
+                named.append(replace(e, name=f"{id_to_file.get(e.name.lower(), '?')}: {e.name}"))
         if strict:
             shown = "; ".join(f"{e.scope}: {e.error}" for e in named[:10])
             more = f" (and {len(named) - 10} more)" if len(named) > 10 else ""
@@ -759,7 +770,7 @@ class _BatchRunner:
                             for r in self.session.query(self.visible_query, batch)}
                 unseen = [s for s in batch if s not in readable]
                 for sid in unseen:
-                    self.errors.append(ScopeError(f"subscription {sid}", "Resource Graph returned nothing for it "
+                    self.errors.append(_sub_error(sid, "Resource Graph returned nothing for it "
                                                   "(no read access to the subscription?)"))
                 batch = [s for s in batch if s in readable]
                 if not batch:
@@ -774,7 +785,7 @@ class _BatchRunner:
             status = exc.status_code or 0
             if named and len(named) < len(batch):
                 for sid in sorted(named):
-                    self.errors.append(ScopeError(f"subscription {sid}", text))
+                    self.errors.append(_sub_error(sid, text))
                 self.run([s for s in batch if s not in named])
                 return
             if len(batch) > 1 and status in (400, 403, 404) and self.bisect_budget > 0:
@@ -784,7 +795,7 @@ class _BatchRunner:
                 self.run(batch[half:])
                 return
             for sid in batch:
-                self.errors.append(ScopeError(f"subscription {sid}", text))
+                self.errors.append(_sub_error(sid, text))
             return
         self.rows.extend(rows)
         self.seen.update(batch)
@@ -818,9 +829,9 @@ def collect_inventory(settings: Any, scope: Any, clients: Any = None, *,
             for sid in dict.fromkeys(v.lower() for v in scope.values):
                 info = visible.get(sid)
                 if info is None:
-                    errors.append(ScopeError(f"subscription {sid}", "not found, or this identity has no role on it"))
+                    errors.append(_sub_error(sid, "not found, or this identity has no role on it"))
                 elif info["state"].lower() in _SKIP_STATES:
-                    errors.append(ScopeError(f"subscription {sid}", f"state is {info['state']}: not scanned"))
+                    errors.append(_sub_error(sid, f"state is {info['state']}: not scanned"))
                 else:
                     subs.append(sid)
         elif scope.kind == "mg":
@@ -829,7 +840,7 @@ def collect_inventory(settings: Any, scope: Any, clients: Any = None, *,
             members = _BatchRunner(session, {"membership": _mg_query(scope.values)}, check_visible=False)
             for batch in _chunks(sorted(readable), batch_size):
                 members.run(batch)
-            errors.extend(ScopeError(e.scope, f"{e.error} (so it is not known whether it is under {scope})")
+            errors.extend(replace(e, detail=f"{e.error} (so it is not known whether it is under {scope})")
                           for e in members.errors)
             subs_set: set[str] = set()
             found: set[str] = set()
@@ -840,13 +851,13 @@ def collect_inventory(settings: Any, scope: Any, clients: Any = None, *,
                     found.update(str(m).lower() for m in row.get("managementGroups") or [])
             for mg in scope.values:
                 if mg.lower() not in found:
-                    errors.append(ScopeError(f"management group {mg}",
+                    errors.append(ScopeError(ScopeKind.MANAGEMENT_GROUP, name=mg, detail=
                                              "no readable subscriptions under it (not found, empty, or no access)"))
             subs = sorted(subs_set)
         else:
             subs = sorted(readable)
             if not subs:
-                errors.append(ScopeError("tenant", "this identity can read no subscriptions (give it the Reader "
+                errors.append(ScopeError(ScopeKind.TENANT, detail="this identity can read no subscriptions (give it the Reader "
                                                    "role on the subscriptions or management groups to scan)"))
 
         runner = _BatchRunner(session, {name: load_query(name) for name in INVENTORY_QUERIES})

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from notifiers import Message, Recipient, Told
+from scanner.core.messages import Message, Recipient, Told
 from scanner.errors import StoreError
 from scanner.tables.kit import (
     EPOCH,

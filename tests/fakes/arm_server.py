@@ -64,6 +64,7 @@ class Logged:
     status: int
     at: float
     headers: dict = field(default_factory=dict)
+    peer: tuple = ()  # the client's (host, port): one per TCP connection
 
 
 def _hms(seconds: float) -> str:
@@ -344,7 +345,7 @@ def _make_handler(fake: FakeArm):
                 body_json = raw.decode("utf-8", "replace")
             with fake._lock:
                 fake.log.append(Logged(self.command, parts.path, query, body_json, status, time.monotonic(),
-                                       dict(out_headers)))
+                                       dict(out_headers), tuple(self.client_address[:2])))
             data = json.dumps(doc).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
