@@ -8,6 +8,8 @@
     catalog_for_scan(snapshots, settings, now) -> (Catalog, [ScopeError])
         The catalogue a Functions scan uses: built-in + snapshot + extra file, refreshing first
         when no snapshot exists yet.
+    stored_items(snapshots) -> [Announcement]                       the snapshot's announcements ([] if none)
+    remember(snapshots, items, now) -> bool                      merge a full read (CLI scan) into it
     build_catalog(settings, items) -> Catalog                   pure apart from reading the
         built-in catalogue and CATALOG_EXTRA_FILE.
 
@@ -94,6 +96,46 @@ def _watermark(text: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def _store(snapshots: TableSnapshots, snap: dict | None, items: list[Any], watermark: str, feed_etag: str,
+           now: datetime) -> tuple[bool, list[Any]]:
+    """Write the snapshot (ETag-conditional); on a race, merge ours into theirs and retry.
+    -> (written, the items now stored)."""
+    for _attempt in range(MAX_CONFLICT_RETRIES):
+        body = snapshot_to_text(items)
+        unchanged = snap is not None and snap["body"] == body and snap["watermark"] == watermark \
+            and (snap.get("feed_etag") or "") == feed_etag
+        if unchanged:
+            return False, items
+        if snapshots.put_snapshot(SNAPSHOT, body, watermark=watermark, feed_etag=feed_etag, now=now,
+                              if_match=snap["etag"] if snap else ""):
+            return True, items
+        # Another instance stored a snapshot since we read it: merge ours into theirs and retry.
+        snap, theirs = _read(snapshots)
+        items = merge_items(theirs, items)
+    raise StoreError(f"feed snapshot: kept changing under this refresh after {MAX_CONFLICT_RETRIES} attempts")
+
+
+def remember(snapshots: TableSnapshots, items: Sequence[Any], now: datetime) -> bool:
+    """Merge announcements read in full (the CLI's scan) into the stored snapshot, keeping its
+    watermark and ETag (they belong to the incremental refresh). -> whether it was written."""
+    snap, old = _read(snapshots)
+    if snap is not None:
+        watermark, etag = snap["watermark"], snap.get("feed_etag") or ""
+    else:
+        from scanner.sources.feed.derive import _stamp
+
+        stamps = [_stamp(a) for a in items if (a.modified or a.created) is not None]
+        watermark, etag = (max(stamps).isoformat() if stamps else ""), ""
+    return _store(snapshots, snap, merge_items(old, items), watermark, etag, now)[0]
+
+
+def stored_items(snapshots: TableSnapshots) -> list[Any]:
+    """The announcements of the stored feed snapshot ([] when there is none); StoreError when it
+    cannot be read. The CLI passes them to load_catalog so a feed that answers with fewer records
+    never shrinks the catalogue silently."""
+    return _read(snapshots)[1]
+
+
 def refresh(snapshots: TableSnapshots, settings: Any, now: datetime, *, session: Any = None,
             fetch_options: dict[str, Any] | None = None) -> IngestResult:
     """See the module docstring."""
@@ -118,23 +160,7 @@ def refresh(snapshots: TableSnapshots, settings: Any, now: datetime, *, session:
 
     new_etag = (result.etag or "") if result.url == sources[0] else ""
     new_wm = result.watermark.isoformat() if result.watermark is not None else (snap or {}).get("watermark", "")
-    stored = False
-    items = merge_items(old_items, result.items)
-    for _attempt in range(MAX_CONFLICT_RETRIES):
-        body = snapshot_to_text(items)
-        unchanged = snap is not None and snap["body"] == body and snap["watermark"] == new_wm \
-            and (snap.get("feed_etag") or "") == new_etag
-        if unchanged:
-            break
-        if snapshots.put_snapshot(SNAPSHOT, body, watermark=new_wm, feed_etag=new_etag, now=now,
-                              if_match=snap["etag"] if snap else ""):
-            stored = True
-            break
-        # Another instance stored a snapshot since we read it: merge ours into theirs and retry.
-        snap, theirs = _read(snapshots)
-        items = merge_items(theirs, items)
-    else:
-        raise StoreError(f"feed snapshot: kept changing under this refresh after {MAX_CONFLICT_RETRIES} attempts")
+    stored, items = _store(snapshots, snap, merge_items(old_items, result.items), new_wm, new_etag, now)
 
     after = build_catalog(settings, items)
     new_ids = tuple(sorted(_ids(after) - _ids(before)))

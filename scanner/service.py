@@ -162,6 +162,8 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
             "scale_sets": len(inventory.scale_sets),
             "retirements": len(retirements),
             "skus": len(skus),
+            # rows of resource types the scanner does not read (named in the log); only when there are some
+            **({"unread_rows": sum(n for _, n in inventory.unread_types)} if inventory.unread_types else {}),
         },
         conflicts=tuple(getattr(catalog, "conflicts", ())),
         timings=timings,

@@ -6,7 +6,7 @@ its parser and sets `func(args) -> int` as the default. Exit codes (a public con
     0  done
     1  unexpected error
     2  bad usage or unreadable input (the message names it)
-    3  findings at or above --fail-on (scan)
+    3  findings at or above --fail-on (scan, scan-iac)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 from scanner import __version__
 from scanner.errors import ScannerError
 
-COMMANDS = ("catalog", "scan", "findings", "show", "ack", "unack", "history")
+COMMANDS = ("catalog", "scan", "scan-iac", "findings", "show", "ack", "unack", "history")
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_FINDINGS = 0, 1, 2, 3
 

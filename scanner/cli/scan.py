@@ -2,7 +2,7 @@
 
     python -m scanner scan [--feed URL|FILE] [--catalog builtin|none|FILE ...]
         [--inventory FILE ...] [--skus FILE|DIR ...] [--scope tenant|mg:NAME|sub:ID,...]
-        [--today YYYY-MM-DD] [--format table|json|csv|markdown] [--output FILE]
+        [--today YYYY-MM-DD] [--format table|json|csv|markdown] [--output FILE] [--pretty]
         [--fail-on critical|high|medium|low] [--no-store] [--no-notify] [--dry-run]
 
 With --inventory (and --skus) it runs offline on exported files; without them it reads Azure.
@@ -12,6 +12,7 @@ Exit codes: 0 done, 3 findings at or above --fail-on, 2 bad usage or unreadable 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from datetime import date, datetime, timezone
@@ -43,6 +44,8 @@ def register(sub) -> None:
     p.add_argument("--today", metavar="YYYY-MM-DD", type=_date, help="judge as of this day (default: today, UTC)")
     p.add_argument("--format", type=lower_choice, choices=("table", "json", "csv", "markdown"), default="table")
     p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--pretty", action="store_true",
+                   help="indent JSON output (by 2); by default it is compact (the same JSON once parsed)")
     p.add_argument("--fail-on", type=lower_choice, choices=("critical", "high", "medium", "low"),
                    help="exit 3 when a finding is at or above this severity")
     p.add_argument("--no-store", action="store_true",
@@ -91,8 +94,8 @@ def build_deps(args, settings):
 
 
 def scan_store(settings):
-    """The store a CLI scan writes to and its notifications table, or (None, None) (with a
-    warning) when none is configured."""
+    """The store a CLI scan writes to and the tables behind it, or (None, None) (with a warning)
+    when none is configured."""
     from scanner import bootstrap
     from scanner.service import ScanStore
     from scanner.tables.kit import storage_configured
@@ -103,7 +106,22 @@ def scan_store(settings):
               file=sys.stderr)
         return None, None
     storage = bootstrap.storage(settings)
-    return ScanStore(storage.findings, storage.runs, source="cli"), storage.outbox
+    return ScanStore(storage.findings, storage.runs, source="cli"), storage
+
+
+def feed_with_snapshot(settings, args, snapshots, now):
+    """The catalogue loader for a stored scan of FEED_URL (the default, or --feed naming it): the feed snapshot in the store is the
+    baseline (a feed answering with fewer records is an error of kind FEED, and the catalogue keeps
+    the stored announcements), and what the feed answered is kept in it (not on --dry-run)."""
+    from scanner import feed_ingest, loaders
+
+    def remember(items):
+        if not args.dry_run:
+            feed_ingest.remember(snapshots, items, now)
+
+    return loaders.catalog_loader(settings, feed=[settings.feed_url, settings.feed_fallback_url],
+                                  catalogs=args.catalog or ["builtin"],
+                                  previous=lambda: feed_ingest.stored_items(snapshots), on_items=remember)
 
 
 def scan_notifier(settings, outbox):
@@ -150,7 +168,6 @@ def check_credential(settings) -> None:
 
 def run(args) -> int:
     from scanner.config import Settings, parse_scope
-    from scanner.core import schema as output
     from scanner.core.judge import Thresholds
     from scanner.core.model import Severity
     from scanner.service import ScanOptions, run_scan
@@ -173,24 +190,42 @@ def run(args) -> int:
     )
     outbox = None
     if not args.no_store:
-        deps.store, outbox = scan_store(settings)
+        deps.store, storage = scan_store(settings)
+        outbox = storage.outbox if storage is not None else None
+        reads_feed_url = (args.feed is None and not args.inventory) or (args.feed and args.feed == settings.feed_url)
+        if storage is not None and reads_feed_url:
+            deps.load_catalog = feed_with_snapshot(settings, args, storage.snapshots, now)
     if not args.no_notify:
         deps.notifier = scan_notifier(settings, outbox)
     report = run_scan(deps, now, options)
-    text = output.render(report, args.format)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"--output: cannot write {args.output!r} ({exc.strerror or exc})") from None
-    else:
-        sys.stdout.write(text)
+    write_report(report, args)
     if args.fail_on:
         crossed = report.at_or_above(Severity.parse(args.fail_on))
         if crossed:
             sys.stderr.write(fail_on_text(args.fail_on, crossed))
             return EXIT_FINDINGS
     return EXIT_OK
+
+
+def write_report(report, args) -> None:
+    """The report to --output (written beside it and renamed into place when whole) or stdout, as it
+    is produced: JSON compact unless --pretty."""
+    from scanner.core import schema as output
+
+    pretty = bool(getattr(args, "pretty", False))
+    if not args.output:
+        output.write(report, args.format, sys.stdout, pretty=pretty)
+        return
+    target = Path(args.output)
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as fh:
+            output.write(report, args.format, fh, pretty=pretty)
+        os.replace(partial, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise InputError(f"--output: cannot write {args.output!r} ({exc.strerror or exc})") from None
 
 
 MAX_FAIL_LINES = 20

@@ -304,6 +304,9 @@ class Inventory:
     subscriptions_seen: frozenset[str] = frozenset()
     errors: tuple[ScopeError, ...] = ()
     requests: int = 0  # ARM requests made to build it (0 for file inputs)
+    # Rows of resource types this scanner does not read, by type (lower-case) and count: said
+    # aloud (log, CLI) so a file of storage accounts never reads as "0 findings, all clear".
+    unread_types: tuple[tuple[str, int], ...] = ()
 
 
 # --------------------------------------------------------------------------- SKU facts

@@ -117,6 +117,23 @@ def _safe_url(url: str) -> str:
     return url.strip() if low.startswith(("https://", "http://")) else ""
 
 
+def link_label(url: str) -> str:
+    """A readable name for a source link: "Azure Updates 500573", "Learn: ncv3-retirement",
+    else the host and the last path segment (never "announcement 2")."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    host = parts.netloc.lower().removeprefix("www.")
+    segments = [seg for seg in parts.path.split("/") if seg]
+    if host == "azure.microsoft.com" and "updates" in segments:
+        ids = parse_qs(parts.query).get("id")
+        tail = ids[0] if ids else (segments[-1] if segments[-1] != "updates" else "")
+        return f"Azure Updates {tail}".strip()
+    if host == "learn.microsoft.com":
+        return f"Learn: {segments[-1]}" if segments else "Microsoft Learn"
+    return f"{host}: {segments[-1]}" if segments else host
+
+
 # --------------------------------------------------------------------------- view model
 
 
@@ -149,6 +166,12 @@ class _Row:
     first_seen: str
     restricted: bool
     message: str
+    same_as: str = ""  # id of an earlier finding on the same pool with the same commands
+    same_as_rule: str = ""
+
+    @property
+    def links(self) -> tuple[tuple[str, str], ...]:
+        return tuple((u, link_label(u)) for u in self.retirement_urls)
 
     @property
     def active(self) -> bool:
@@ -279,9 +302,9 @@ def _days(history: Any) -> list[_Day]:
         if day in seen:
             raise _err(where, f"date {day.isoformat()} already given at history[{seen[day]}]")
         seen[day] = i
+        if "open" in item and item["open"] is None:
+            continue  # before the first stored run: nothing was known, so nothing is drawn (not 0)
         raw_open = item.get("open", {})
-        if raw_open is None:
-            raw_open = {}
         if not isinstance(raw_open, Mapping):
             raise _err(f"{where}.open", "must be an object of severity -> count")
         counts = {s: 0 for s in SEVERITIES}
@@ -425,7 +448,7 @@ def render_report(
         findings = []
     if isinstance(findings, (str, bytes, Mapping)) or not isinstance(findings, Sequence):
         raise _err("findings", "must be a list of finding objects (the scan JSON 'findings')")
-    rows = sorted((_row(i, f, portal_url) for i, f in enumerate(findings)), key=_Row.sort_key)
+    rows = _same_commands(sorted((_row(i, f, portal_url) for i, f in enumerate(findings)), key=_Row.sort_key))
     ids: dict[str, int] = {}
     for i, item in enumerate(findings):
         fid = item["id"]
@@ -456,6 +479,24 @@ def render_report(
         "delivery_problems": _delivery_problems(delivery_problems),
     }
     return _TEMPLATE.render(**context)
+
+
+def _same_commands(rows: list[_Row]) -> list[_Row]:
+    """A pool with two findings (retiring size and Gen1 node image) has one rebuild: the later
+    row points at the first one instead of printing the same commands again."""
+    from dataclasses import replace
+
+    first: dict[tuple, _Row] = {}
+    out = []
+    for r in rows:
+        key = (r.resource_id.lower() or r.name, r.pool, r.commands)
+        earlier = first.get(key) if r.commands else None
+        if earlier is not None and earlier.active == r.active:
+            r = replace(r, same_as=earlier.id, same_as_rule=earlier.rule_label)
+        else:
+            first.setdefault(key, r)
+        out.append(r)
+    return out
 
 
 def _delivery_problems(items: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
@@ -523,6 +564,17 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
               margin: 16px 0 0; background: #fce8e6; }
   .problems h2 { border: none; margin: 0 0 4px; color: #b3261e; }
   .problems ul { margin: 4px 0; padding-left: 20px; }
+  .guid { white-space: nowrap; font-variant-numeric: tabular-nums; }
+  @media (max-width: 700px) {
+    body { padding: 12px; }
+    table.findings thead { display: none; }
+    table.findings, table.findings tbody, table.findings tr, table.findings td { display: block; width: 100%; }
+    table.findings tr.finding { border-top: 1px solid var(--line); padding-top: 6px; }
+    table.findings td { padding: 2px 0; }
+    table.findings td.num { text-align: left; }
+    table.findings tr.commands td:first-child { display: none; }
+    .guid { font-size: 11px; }
+  }
   @media print {
     body { padding: 0; max-width: none; font-size: 11px; }
     a { color: inherit; text-decoration: none; }
@@ -643,23 +695,24 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
           {% if r.resource_url %}<a href="{{ r.resource_url }}">{{ r.name }}</a>{% else %}<strong>{{ r.name }}</strong>{% endif %}
           {% if r.pool %} / pool <strong>{{ r.pool }}</strong>{% endif %}
           <span class="sub">{{ r.kind_label }}{% if r.location %} &middot; {{ r.location }}{% endif %}{% if r.resource_group %} &middot; {{ r.resource_group }}{% endif %}</span>
-          {% if r.subscription_id %}<span class="sub">subscription {{ r.subscription_id }}</span>{% endif %}
+          {% if r.subscription_id %}<span class="sub">subscription <span class="guid">{{ r.subscription_id }}</span></span>{% endif %}
         </td>
         <td><code>{{ r.vm_size }}</code>{% if r.restricted %}<span class="sub restricted">restricted in region</span>{% endif %}</td>
         <td>{{ r.rule_label }}{% if r.retirement_title %}<span class="sub">{{ r.retirement_title }}</span>{% endif %}
-          {% for u in r.retirement_urls %}<span class="sub"><a href="{{ u }}" rel="noreferrer noopener">announcement{{ '' if loop.length == 1 else ' ' ~ loop.index }}</a></span>{% endfor %}
+          {% for u, label in r.links %}<span class="sub"><a href="{{ u }}" rel="noreferrer noopener">{{ label }}</a></span>{% endfor %}
           {% if r.message %}<span class="sub">{{ r.message }}</span>{% endif %}
         </td>
         <td class="num">{% if r.retires_on %}{{ r.retires_on }}{% else %}&mdash;{% endif %}
           {% if r.days_left is not none %}<span class="sub">{% if r.days_left < 0 %}{{ -r.days_left }} days ago{% else %}in {{ r.days_left }} day{{ '' if r.days_left == 1 else 's' }}{% endif %}</span>{% endif %}</td>
         <td>{% if r.replacement %}<code>{{ r.replacement }}</code>{% if r.replacement_why %}<span class="sub">{{ r.replacement_why }}</span>{% endif %}
           {% if r.alternatives %}<span class="sub">or {{ r.alternatives|join(', ') }}</span>{% endif %}
+          {% elif r.rule == "gen1-node-image" %}<span class="sub">keep {{ r.vm_size }}: move the pool to a Gen2 node image (commands below)</span>
           {% else %}<span class="sub">no fitting size found: review by hand</span>{% endif %}</td>
         <td>{{ r.status }}{% if r.first_seen %}<span class="sub">since {{ r.first_seen }}</span>{% endif %}</td>
       </tr>
       <tr class="commands{{ '' if r.active else ' inactive' }}">
         <td></td>
-        <td colspan="6">{% if r.commands %}<pre>{{ r.commands|join('\\n') }}</pre>{% else %}<span class="sub">no commands</span>{% endif %}</td>
+        <td colspan="6">{% if r.same_as %}<span class="sub same-as">same rebuild as the <a href="#f-{{ r.same_as }}">{{ r.same_as_rule|lower }} finding</a> of this pool: one set of commands fixes both</span>{% elif r.commands %}<pre>{{ r.commands|join('\\n') }}</pre>{% else %}<span class="sub">no commands</span>{% endif %}</td>
       </tr>
     {% endfor %}
     </tbody>

@@ -2,7 +2,10 @@
 
     report_to_json(report) -> dict          "schema": "retirement-scan/v1" (reused by the HTTP API)
     finding_to_json(finding) -> dict
-    render(report, fmt) -> str              fmt: table | json | csv | markdown
+    iter_json(report, pretty=False) -> Iterator[str]   the same JSON in pieces, one finding at a time;
+                                            compact, or indented by 2 (pretty)
+    write(report, fmt, out, pretty=False)   to a text stream: JSON and CSV as they are produced
+    render(report, fmt) -> str              fmt: table | json (indented) | csv | markdown
     group_findings(findings) -> [(label, [Finding])]   by cluster (or VM / scale set), most urgent first
 """
 
@@ -12,7 +15,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any, TextIO
 
@@ -116,12 +119,19 @@ def _resolved(report) -> list[Finding]:
 
 
 def report_to_json(report) -> dict:
+    doc = report_to_json_head(report)
+    doc["findings"] = [finding_to_json(f) for f in (*report.findings, *_resolved(report))]
+    return doc
+
+
+def report_to_json_head(report) -> dict:
+    """report_to_json without the findings' content (the key is there, in its place, as None)."""
     doc = {
         "schema": SCHEMA,
         "generated_at": report.generated_at.isoformat(),
         "today": report.today.isoformat(),
         "summary": summary(report),
-        "findings": [finding_to_json(f) for f in (*report.findings, *_resolved(report))],
+        "findings": None,
         "needs_review": [
             {"id": r.id, "title": r.title, "url": r.url, "reason": r.reason} for r in report.needs_review
         ],
@@ -132,6 +142,47 @@ def report_to_json(report) -> dict:
     if messages:  # notifications this run rendered (--dry-run: the full messages) or recorded and sent
         doc["notifications"] = messages
     return doc
+
+
+_FINDINGS_SLOT = "\u0000findings\u0000"
+
+
+def iter_json(report, pretty: bool = False) -> Iterator[str]:
+    """The report as JSON text, in pieces, findings encoded one at a time (never the whole document
+    as one string nor every finding dict at once). Parsed, it is exactly report_to_json(report).
+    Compact (no spaces) by default; pretty: indented by 2, as json.dumps(doc, indent=2) writes it."""
+    doc = report_to_json_head(report)
+    doc["findings"] = _FINDINGS_SLOT
+    text = json.dumps(doc, indent=2) if pretty else json.dumps(doc, separators=(",", ":"))
+    before, after = text.split(json.dumps(_FINDINGS_SLOT), 1)
+    yield before
+    findings = (finding_to_json(f) for f in (*report.findings, *_resolved(report)))
+    first = True
+    for item in findings:
+        if pretty:
+            body = json.dumps(item, indent=2).replace("\n", "\n    ")
+            yield ("[\n    " if first else ",\n    ") + body
+        else:
+            yield ("[" if first else ",") + json.dumps(item, separators=(",", ":"))
+        first = False
+    yield ("[]" if first else ("\n  ]" if pretty else "]")) + after + "\n"
+
+
+def write_json(report, out: TextIO, pretty: bool = False) -> None:
+    """Write iter_json(report) to `out` as it is produced."""
+    for piece in iter_json(report, pretty):
+        out.write(piece)
+
+
+def write(report, fmt: str, out: TextIO, pretty: bool = False) -> None:
+    """Write the report in `fmt` to `out`: JSON and CSV as they are produced, table and markdown
+    (one string per report, small beside the findings) in one piece."""
+    if fmt == "json":
+        write_json(report, out, pretty)
+    elif fmt == "csv":
+        write_csv(report.findings, out)
+    else:
+        out.write(render(report, fmt))
 
 
 # --------------------------------------------------------------------------- grouping
@@ -352,6 +403,7 @@ def render_markdown(report) -> str:
     out += ["| severity | findings |", "|---|---:|"]
     out += [f"| {k} | {n} |" for k, n in s["by_severity"].items()]
     out.append("")
+    printed: dict[tuple, str] = {}
     for label, items in group_findings(report.findings):
         out += [f"## {_md(label)}", ""]
         out += ["| " + " | ".join(_HEADER).lower() + " |", "|" + "---|" * len(_HEADER)]
@@ -365,7 +417,11 @@ def render_markdown(report) -> str:
             if f.replacement:
                 alt = ", ".join(f.replacement.alternatives) or "none"
                 out += [f"Move to **{f.replacement.vm_size}**: {_md(f.replacement.why)}. Alternatives: {alt}.", ""]
-            if f.commands:
+            key = (f.resource.id.lower(), f.resource.pool, tuple(f.commands))
+            if f.commands and key in printed:  # one pool, two rules, one rebuild: print it once
+                out += [f"Same commands as the {printed[key]} finding above: one rebuild fixes both.", ""]
+            elif f.commands:
+                printed[key] = f.rule.value
                 out += ["```bash", *f.commands, "```", ""]
     if report.needs_review:
         out += ["## Needs review", ""]
@@ -385,7 +441,7 @@ def render_markdown(report) -> str:
 
 def render(report, fmt: str = "table") -> str:
     if fmt == "json":
-        return json.dumps(report_to_json(report), indent=2, sort_keys=False) + "\n"
+        return "".join(iter_json(report, pretty=True))
     if fmt == "csv":
         return render_csv(report)
     if fmt == "markdown":

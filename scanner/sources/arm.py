@@ -21,9 +21,9 @@ is built). Retries (at most max_retries, waits bounded by MAX_WAIT_SECONDS):
   - a connection reset or a body cut short (IncompleteRead, a JSON document that ends early),
     like a 5xx.
 A 200 whose body is not JSON (an HTML page from a proxy) is retried once, then raised as
-ArmReadError naming what came back. Errors are azure.core HttpResponseError subclasses, so
-callers that isolate a failing scope (resource_graph, skus) treat them like any HTTP error; the
-text never carries the token or request headers.
+ArmReadError naming what came back; a final non-200 status raises azure.core's HttpResponseError
+(ARM error format). Callers that isolate a failing scope (resource_graph, skus) catch both; the
+text never carries the token or request headers. Importing this module imports no Azure SDK.
 
 A `throttle` object (optional, per call) lets Resource Graph wait for its per-user quota before a
 request (`before()`) and read the quota headers after it (`after(headers)`).
@@ -37,13 +37,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
-from azure.core.exceptions import (
-    HttpResponseError,
-    IncompleteReadError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
-
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRIES = 6
 MAX_WAIT_SECONDS = 120.0
@@ -51,11 +44,12 @@ MAX_PAGES = 10_000  # a listing longer than this is a loop, not data
 NOT_JSON_RETRIES = 1
 
 
-class ArmReadError(HttpResponseError):
-    """A response that could not be read: not JSON, cut short, or the connection dropped (past retries)."""
+class ArmReadError(Exception):
+    """A response that could not be read: not JSON, cut short, or the connection dropped (past retries).
+    (Not an azure.core class, so this module imports no Azure SDK until a request is sent.)"""
 
     def __init__(self, message: str, status_code: int | None = None) -> None:
-        super().__init__(message=message)
+        super().__init__(message)
         self.status_code = status_code
         self.reason = message
 
@@ -107,7 +101,8 @@ def retry_wait(headers: Mapping[str, str], attempt: int, base: float = 1.0) -> f
     return min(max(val, 0.0), MAX_WAIT_SECONDS)
 
 
-def _status_error(response: Any) -> HttpResponseError:
+def _status_error(response: Any) -> Exception:
+    from azure.core.exceptions import HttpResponseError
     from azure.mgmt.core.exceptions import ARMErrorFormat
 
     return HttpResponseError(response=response, error_format=ARMErrorFormat)
@@ -148,6 +143,7 @@ class ArmJson:
     def send(self, method: str, url: str, kind: str, *, body: Mapping | None = None, scope: str = "",
              throttle: Throttle | None = None) -> dict:
         """One request (with retries); the parsed JSON object of its 200 answer."""
+        from azure.core.exceptions import IncompleteReadError, ServiceRequestError, ServiceResponseError
         from azure.core.rest import HttpRequest
 
         where = f"{scope}: " if scope else ""

@@ -6,25 +6,38 @@ Public functions (signatures are a contract):
         Pure. Rows in the ARM resource shape (`id, name, type, location, subscriptionId,
         resourceGroup, tags, sku, zones, properties`), as returned by our KQL files, by
         `az graph query -o json`, or flattened (no `properties` wrapper) as printed by
-        `az aks list -o json`, `az vm list -o json` and `az vmss list -o json`. Key lookups are
-        case-insensitive. Rows of other types are ignored; duplicate ids are read once. A row
+        `az aks list -o json`, `az vm list -o json` and `az vmss list -o json`, and the agentPool
+        rows of `az aks nodepool list -o json` (grouped into their cluster by id; that export has
+        no location, so an `az aks list` row of the same cluster wins). Key lookups are
+        case-insensitive. Rows of other types are counted by type (Inventory.unread_types);
+        duplicate ids are read once. A row
         that cannot be read becomes a ScopeError (scope = resource id or "row N", error names
         the field) in Inventory.errors; the other rows are still returned.
-    load_inventory_files(paths: list[str], strict: bool = True) -> Inventory
-        Files or folders (*.json) of the exports above: a JSON list of rows, `{"data": [...]}`
-        (az graph query / ARG REST), `{"value": [...]}` (ARM list) or a single resource. Errors
-        name the file; with strict=True a bad row raises InventoryError naming file, id, field.
+    load_inventory_files(paths: list[str], strict: bool = False) -> Inventory
+        Files or folders (*.json) of the exports above (scanner.sources.inventory_files): a row
+        that cannot be read is a ScopeError naming file, id and field and the rest is read (with
+        strict=True it raises InventoryError); reading no resource at all is an InventoryError
+        naming the files and the shapes accepted.
     collect_inventory(settings, scope, clients=None, *, sleep=time.sleep,
                       clock=time.monotonic, batch_size=1000) -> Inventory
         Live. Lists the subscriptions the identity can see (GET /subscriptions, Lighthouse
         delegations included), narrows them to the scope (tenant | mg:... via ResourceContainers
-        ancestors | sub:...), then runs queries/*.kql through the ResourceGraphClient's pipeline
-        (raw JSON: the generated model is 3x slower on large pages) in batches of at most 1000
-        subscriptions, pages of 1000 rows with `$skipToken`. Per batch, queries/subscriptions.kql
-        first confirms which subscriptions Resource Graph can read (ARG silently omits the rest).
-        Requests = 1 token + subscription-list pages + ARG pages (no per-subscription calls). Never calls ARM per
-        subscription or per cluster. Throttling: waits when `x-ms-user-quota-remaining` reaches 0
-        (for `x-ms-user-quota-resets-after`), retries 429/5xx with Retry-After or backoff.
+        ancestors | sub:...), then runs queries/*.kql through the shared ARM JSON client
+        (sources/arm.py: raw JSON parsed once; the generated model is 3x slower on large pages)
+        in batches of at most 1000 subscriptions, pages of 1000 rows with `$skipToken`. Per
+        batch, queries/subscriptions.kql first confirms which subscriptions Resource Graph can
+        read (ARG silently omits the rest). Streamed: each page becomes model values as it
+        arrives (clusters first, so AKS scale sets and VMs fold into their pools) and its rows
+        are dropped. Requests = 1 token + subscription-list pages + ARG pages (no per-subscription
+        calls). Throttling: waits when `x-ms-user-quota-remaining` reaches 0 (for
+        `x-ms-user-quota-resets-after`), retries 429/5xx with Retry-After or backoff, and a
+        connection reset or a body cut short like a 5xx. Bounded: a `$skipToken` or subscriptions
+        `nextLink` that repeats, or more pages than `totalRecords` could need, stops that listing
+        with an error naming the scope. A 200 that is not JSON (an HTML page) is retried once,
+        then fails its batch, not the run. `resultTruncated: "true"` without a `$skipToken` keeps
+        the rows read but names every subscription of the batch as not read completely
+        (ScopeKind.SUBSCRIPTION), so nothing there is resolved. A subscription listing that stops
+        after its first page keeps what it listed and adds a ScopeKind.TENANT error.
         A subscription or management group that cannot be read becomes a ScopeError and the
         rest is scanned; `subscriptions_seen` lists what was read, `requests` counts ARM calls.
 
@@ -38,7 +51,6 @@ cluster is not in the inventory are kept (nothing is dropped unseen).
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 import time
@@ -49,6 +61,8 @@ from typing import Any
 
 from scanner.core.model import Cluster, Inventory, NodePool, ScaleSet, ScopeError, ScopeKind, VirtualMachine
 from scanner.errors import AzureReadError, InventoryError
+from scanner.sources.arm import MAX_WAIT_SECONDS, ArmJson, ArmPagingError, ArmReadError, retry_wait  # noqa: F401
+from scanner.sources.arm import parse_duration as _parse_duration
 
 log = logging.getLogger("scanner.resource_graph")
 
@@ -61,11 +75,9 @@ TYPE_VMSS = "microsoft.compute/virtualmachinescalesets"
 
 ARG_MAX_SUBSCRIPTIONS = 1000  # subscriptions per Resource Graph request
 ARG_PAGE_SIZE = 1000  # rows per page ($top maximum)
+ARG_MAX_PAGES = 5000  # per query and batch, whatever totalRecords says (5 million rows)
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"
 ARG_API_VERSION = "2021-03-01"  # what azure-mgmt-resourcegraph 8.0.1 sends
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_RETRIES = 6
-MAX_WAIT_SECONDS = 120.0
 _GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _SKIP_STATES = {"disabled", "deleted"}
 
@@ -136,8 +148,8 @@ def _int(value: Any, where: str) -> int | None:
                 raise ValueError
             return int(value)
         return int(str(value).strip())
-    except ValueError:
-        raise _RowError(f"field '{where}' is {value!r}, expected a whole number") from None
+    except (ValueError, OverflowError, TypeError):  # "3.5", Infinity, 5000 digits, a list
+        raise _RowError(f"field '{where}' is {_shown(value)}, expected a whole number") from None
 
 
 def _float(value: Any, where: str) -> float | None:
@@ -147,8 +159,15 @@ def _float(value: Any, where: str) -> float | None:
         raise _RowError(f"field '{where}' is a boolean, expected a number")
     try:
         return float(value)
-    except (TypeError, ValueError):
-        raise _RowError(f"field '{where}' is {value!r}, expected a number") from None
+    except (TypeError, ValueError, OverflowError):
+        raise _RowError(f"field '{where}' is {_shown(value)}, expected a number") from None
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message: short, and never the whole of a big or nested value."""
+    if isinstance(value, (str, int, float, bool)) and len(text := repr(value)) <= 60:
+        return text
+    return f"a {type(value).__name__}" if not isinstance(value, str) else repr(value[:40] + "...")
 
 
 def _bool(value: Any, where: str) -> bool:
@@ -158,7 +177,7 @@ def _bool(value: Any, where: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise _RowError(f"field '{where}' is {value!r}, expected true or false")
+    raise _RowError(f"field '{where}' is {_shown(value)}, expected true or false")
 
 
 def _strs(value: Any, where: str) -> tuple[str, ...]:
@@ -385,40 +404,10 @@ def _parsed(rows: Iterable[tuple[int, Mapping]], parse: Callable[[Mapping], Any]
             errors.append(_row_error(str(_get(row, "id", "")) or f"row {n}", str(exc)))
 
 
-def to_resources(rows: Iterable[Mapping]) -> Inventory:
-    """Typed inventory from ARM-shaped rows (see the module docstring). Pure."""
-    if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
-        raise InventoryError(f"inventory rows must be a list of objects, got {type(rows).__name__}")
-    seen_ids: set[str] = set()
-    clusters: list[Cluster] = []
-    vm_rows: list[tuple[int, Mapping]] = []
-    vmss_rows: list[tuple[int, Mapping]] = []
-    errors: list[ScopeError] = []
-    for n, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            errors.append(_row_error(f"row {n}", f"is {type(row).__name__}, expected an object", index=n))
-            continue
-        rid = str(_get(row, "id", "") or "")
-        rtype = str(_get(row, "type", "") or "").lower()
-        if not rtype:
-            errors.append(_row_error(rid or f"row {n}", "missing field 'type'", index=None if rid else n))
-            continue
-        if rtype not in (TYPE_CLUSTER, TYPE_VM, TYPE_VMSS):
-            continue
-        if rid:
-            if rid.lower() in seen_ids:
-                continue
-            seen_ids.add(rid.lower())
-        if rtype == TYPE_CLUSTER:
-            try:
-                clusters.append(_parse_cluster(row))
-            except _RowError as exc:
-                errors.append(_row_error(rid or f"row {n}", str(exc), index=None if rid else n))
-        elif rtype == TYPE_VM:
-            vm_rows.append((n, row))
-        else:
-            vmss_rows.append((n, row))
-
+def _owner_of(clusters: Iterable[Cluster]) -> Callable[[str, str, Mapping[str, str]], tuple[Cluster | None, str]]:
+    """owner(subscription, resource group, tags) -> (the AKS cluster whose node pool this scale set
+    or VM is, or None; the pool name from its tag). Pure."""
+    clusters = list(clusters)
     # AKS node resource groups -> cluster (same subscription)
     by_node_rg = {(c.subscription_id, c.node_resource_group.lower()): c for c in clusters if c.node_resource_group}
     by_id = {c.id.lower(): c for c in clusters}
@@ -436,6 +425,106 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
             return None, pool  # pool no longer in the cluster's profile: report it on its own
         return cluster, pool
 
+    return owner
+
+
+def _agent_pool_clusters(rows: list[tuple[int, Mapping]], errors: list[ScopeError]) -> list[tuple[int, dict]]:
+    """`az aks nodepool list -o json` rows (one agentPool each, properties flattened, no location)
+    -> one managedCluster row per cluster their ids name, its pools in agentPoolProfiles. The
+    location is not in that export: "unknown" until an `az aks list` row of the same cluster gives
+    it (that row then wins, see to_resources)."""
+    by_cluster: dict[str, tuple[int, dict]] = {}
+    for n, row in rows:
+        rid = str(_get(row, "id", "") or "")
+        m = re.match(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.containerservice/"
+                     r"managedclusters/[^/]+)/agentpools/([^/]+)$", rid, re.I)
+        if not m:
+            errors.append(_row_error(rid or f"row {n}", "an agentPool row whose id does not name its cluster "
+                                     "(/subscriptions/../managedClusters/<name>/agentPools/<pool>)", index=None if rid else n))
+            continue
+        cid = m.group(1)
+        parts = _id_parts(cid)
+        if isinstance(_get(row, "properties"), Mapping):  # REST shape: the pool's type is properties.type
+            pool = dict(_get(row, "properties"))
+        else:  # az CLI shape: flattened, the pool's type renamed typePropertiesType (`type` is the resource's)
+            pool = {k: v for k, v in row.items() if not (isinstance(k, str) and k.lower() == "type")}
+            ptype = _get(row, "typePropertiesType")
+            if ptype is not None:
+                pool["type"] = ptype
+        pool.setdefault("name", m.group(2))
+        entry = by_cluster.get(cid.lower())
+        if entry is None:
+            entry = (n, {"id": cid, "name": parts.get("managedclusters", ""), "type": TYPE_CLUSTER,
+                         "subscriptionId": parts.get("subscriptions", ""), "resourceGroup": parts.get("resourcegroups", ""),
+                         "location": _str(_get(row, "location"), "location") or UNKNOWN_LOCATION,
+                         "properties": {"agentPoolProfiles": []}})
+            by_cluster[cid.lower()] = entry
+        entry[1]["properties"]["agentPoolProfiles"].append(pool)
+    return list(by_cluster.values())
+
+
+UNKNOWN_LOCATION = "unknown"
+
+
+def to_resources(rows: Iterable[Mapping]) -> Inventory:
+    """Typed inventory from ARM-shaped rows (see the module docstring). Pure."""
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
+        raise InventoryError(f"inventory rows must be a list of objects, got {type(rows).__name__}")
+    seen_ids: set[str] = set()
+    clusters: list[Cluster] = []
+    vm_rows: list[tuple[int, Mapping]] = []
+    vmss_rows: list[tuple[int, Mapping]] = []
+    pool_rows: list[tuple[int, Mapping]] = []
+    unread: dict[str, int] = {}
+    errors: list[ScopeError] = []
+    for n, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            errors.append(_row_error(f"row {n}", f"is {type(row).__name__}, expected an object", index=n))
+            continue
+        rid = _get(row, "id", "")
+        rid = rid if isinstance(rid, str) else ""
+        rtype = _get(row, "type", "")
+        rtype = rtype.lower() if isinstance(rtype, str) else ""
+        if not rtype:
+            errors.append(_row_error(rid or f"row {n}", "missing field 'type'", index=None if rid else n))
+            continue
+        if rtype == TYPE_AGENTPOOL:
+            pool_rows.append((n, row))
+            continue
+        if rtype not in (TYPE_CLUSTER, TYPE_VM, TYPE_VMSS):
+            unread[rtype[:120]] = unread.get(rtype[:120], 0) + 1
+            continue
+        if rid:
+            if rid.lower() in seen_ids:
+                continue
+            seen_ids.add(rid.lower())
+        if rtype == TYPE_CLUSTER:
+            try:
+                clusters.append(_parse_cluster(row))
+            except _RowError as exc:
+                errors.append(_row_error(rid or f"row {n}", str(exc), index=None if rid else n))
+        elif rtype == TYPE_VM:
+            vm_rows.append((n, row))
+        else:
+            vmss_rows.append((n, row))
+
+    for _n, row in _agent_pool_clusters(pool_rows, errors):
+        if row["id"].lower() in seen_ids:
+            continue  # the cluster's own row (az aks list) was read: it has every pool and its location
+        seen_ids.add(row["id"].lower())
+        try:
+            cluster = _parse_cluster(row)
+        except _RowError as exc:
+            errors.append(_row_error(row["id"], f"agentPool row: {exc}"))
+            continue
+        clusters.append(cluster)
+        if cluster.location == UNKNOWN_LOCATION:
+            errors.append(ScopeError(ScopeKind.ROW, name=cluster.id, subscription=cluster.subscription_id or None,
+                                     detail="az aks nodepool list gives no location: the cluster's region is unknown, "
+                                            "so its SKU facts (Gen1, restrictions, replacements) were not read; add "
+                                            "`az aks list -o json` to --inventory"))
+
+    owner = _owner_of(clusters)
     scale_sets: list[ScaleSet] = []
     for ss in _parsed(vmss_rows, _parse_vmss, errors):
         cluster, pool = owner(ss.subscription_id, ss.resource_group, ss.tags)
@@ -452,7 +541,8 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
             continue  # a node of an AKS VirtualMachines pool
         vms.append(vm)
 
-    return Inventory(clusters=tuple(clusters), vms=tuple(vms), scale_sets=tuple(scale_sets), errors=tuple(errors))
+    return Inventory(clusters=tuple(clusters), vms=tuple(vms), scale_sets=tuple(scale_sets), errors=tuple(errors),
+                     unread_types=tuple(sorted(unread.items(), key=lambda kv: (-kv[1], kv[0]))))
 
 
 def aks_managed_scale_sets(rows: Iterable[Mapping]) -> list[ScaleSet]:
@@ -478,79 +568,24 @@ def aks_managed_scale_sets(rows: Iterable[Mapping]) -> list[ScaleSet]:
 # --------------------------------------------------------------------------- files
 
 
-def _rows_from_document(doc: Any, source: str) -> list:
-    if isinstance(doc, list):
-        return doc
-    if isinstance(doc, Mapping):
-        if isinstance(doc.get("data"), list):
-            return doc["data"]
-        if isinstance(doc.get("data"), Mapping) and "columns" in doc["data"]:
-            raise InventoryError(f"{source}: Resource Graph 'table' result format; export with "
-                                 "resultFormat objectArray (az graph query -o json does this)")
-        if isinstance(doc.get("value"), list):
-            return doc["value"]
-        if "id" in doc and "type" in doc:
-            return [doc]
-    raise InventoryError(
-        f"{source}: expected a JSON list of resources, {{\"data\": [...]}} or {{\"value\": [...]}}"
-    )
-
-
+# The file loaders live in scanner.sources.inventory_files; these names stay for their callers.
 def _expand_paths(paths: Iterable[str], pattern: str = "*.json") -> list[Path]:
-    out: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            files = sorted(f for f in p.rglob(pattern) if f.is_file())
-            if not files:
-                raise InventoryError(f"{raw}: folder has no {pattern} files")
-            out.extend(files)
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise InventoryError(f"{raw}: no such file or folder")
-    return out
+    from scanner.sources.inventory_files import expand_paths
+
+    return expand_paths(paths, pattern)
 
 
 def read_json_file(path: Path, error_cls: type[Exception] = InventoryError) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise error_cls(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise error_cls(f"{path}: not UTF-8 text") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise error_cls(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    from scanner.sources.inventory_files import read_json_file as read
+
+    return read(path, error_cls)
 
 
-def load_inventory_files(paths: list[str], strict: bool = True) -> Inventory:
-    """Inventory from exported files (see the module docstring). Errors name the file."""
-    rows: list = []
-    origin: list[str] = []
-    for path in _expand_paths(paths):
-        got = _rows_from_document(read_json_file(path), str(path))
-        rows.extend(got)
-        origin.extend([str(path)] * len(got))
-    inv = to_resources(rows)
-    if inv.errors:
-        # Name the file each problem came from.
-        id_to_file = {str(_get(r, "id", "")).lower(): origin[i] for i, r in enumerate(rows) if isinstance(r, Mapping)}
-        named = []
-        for e in inv.errors:
-            if e.name.startswith("row ") and e.name[4:].isdigit():  # a row with no id: name its place
-                idx = int(e.name[4:])
-                named.append(replace(e, name=f"{origin[idx]}: item {idx}"))
-            else:
-                named.append(replace(e, name=f"{id_to_file.get(e.name.lower(), '?')}: {e.name}"))
-        if strict:
-            shown = "; ".join(f"{e.scope}: {e.error}" for e in named[:10])
-            more = f" (and {len(named) - 10} more)" if len(named) > 10 else ""
-            raise InventoryError(f"inventory: {len(named)} unreadable item(s): {shown}{more}")
-        inv = replace(inv, errors=tuple(named))
-    log.info("inventory files: %s", summary(inv))
-    return inv
+def load_inventory_files(paths: list[str], strict: bool = False) -> Inventory:
+    """Inventory from exported files (see scanner.sources.inventory_files). Errors name the file."""
+    from scanner.sources.inventory_files import load_files
+
+    return load_files(paths, strict=strict)
 
 
 def summary(inv: Inventory, pages: int | None = None) -> str:
@@ -575,43 +610,6 @@ def load_query(name: str) -> str:
 INVENTORY_QUERIES = ("clusters", "scale_sets", "vms")
 
 
-def _parse_duration(text: str) -> float | None:
-    """'00:00:05' (hh:mm:ss) or '5' -> seconds."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        if ":" in text:
-            h, m, s = text.split(":")
-            return int(h) * 3600 + int(m) * 60 + float(s)
-        return float(text)
-    except ValueError:
-        return None
-
-
-def retry_wait(headers: Mapping[str, str], attempt: int, base: float = 1.0) -> float:
-    """Seconds to wait before retry `attempt` (0-based): the server's word, else backoff."""
-    h = {k.lower(): v for k, v in (headers or {}).items()}
-    for name, scale in (("retry-after-ms", 0.001), ("x-ms-retry-after-ms", 0.001)):
-        val = _parse_duration(h.get(name, ""))
-        if val is not None:
-            return min(max(val * scale, 0.0), MAX_WAIT_SECONDS)
-    val = _parse_duration(h.get("retry-after", ""))
-    if val is None and h.get("retry-after"):
-        from email.utils import parsedate_to_datetime
-
-        try:
-            when = parsedate_to_datetime(h["retry-after"])
-            val = max(0.0, when.timestamp() - time.time())
-        except (TypeError, ValueError):
-            val = None
-    if val is None:
-        val = _parse_duration(h.get("x-ms-user-quota-resets-after", ""))
-    if val is None:
-        val = base * (2 ** attempt)
-    return min(max(val, 0.0), MAX_WAIT_SECONDS)
-
-
 @dataclass
 class _Counters:
     requests: int = 0
@@ -619,12 +617,20 @@ class _Counters:
     waits: list[float] = field(default_factory=list)
 
 
-class ArgSession:
-    """Pages one query through ResourceGraphClient, throttle-aware. One per run."""
+class ArgTruncated(ArmReadError):
+    """Resource Graph said `resultTruncated: "true"` and gave no `$skipToken`: the rows are incomplete."""
 
-    def __init__(self, client: Any, sleep: Callable[[float], None] = time.sleep,
+
+class ArgSession:
+    """Pages Resource Graph queries through the shared ARM client (raw JSON), throttle-aware. One per run.
+
+    pages(query, subscriptions) yields each page's rows as it arrives. Bounded: a `$skipToken` seen
+    before, or more pages than `totalRecords` rows could need (plus one), raises ArmPagingError; a
+    truncated result with no token raises ArgTruncated after its rows were yielded."""
+
+    def __init__(self, arm: ArmJson, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic, page_size: int = ARG_PAGE_SIZE) -> None:
-        self.client = client
+        self.arm = arm
         self.sleep = sleep
         self.clock = clock
         self.page_size = page_size
@@ -638,7 +644,12 @@ class ArgSession:
         self.counters.waits.append(seconds)
         self.sleep(seconds)
 
-    def _note_quota(self, headers: Mapping[str, str]) -> None:
+    # Throttle protocol (sources.arm): wait out a spent per-user quota before each request.
+    def before(self) -> None:
+        self.counters.requests += 1
+        self._wait(self._quota_free_at - self.clock(), "Resource Graph quota spent")
+
+    def after(self, headers: Mapping[str, str]) -> None:
         h = {k.lower(): v for k, v in (headers or {}).items()}
         remaining = h.get("x-ms-user-quota-remaining")
         if remaining is None:
@@ -651,52 +662,55 @@ class ArgSession:
             resets = _parse_duration(h.get("x-ms-user-quota-resets-after", "")) or 1.0
             self._quota_free_at = self.clock() + min(resets, MAX_WAIT_SECONDS)
 
-    def _post(self, body: dict) -> dict:
-        from azure.core.exceptions import HttpResponseError
-        from azure.core.rest import HttpRequest
-        from azure.mgmt.core.exceptions import ARMErrorFormat
-
+    def _post(self, body: dict, what: str) -> dict:
         payload: dict[str, Any] = {"query": body["query"],
                                    "options": {"$top": self.page_size, "resultFormat": "objectArray"}}
         if body.get("subscriptions"):
             payload["subscriptions"] = body["subscriptions"]
-        if body.get("management_groups"):
-            payload["managementGroups"] = body["management_groups"]
         if body.get("skip_token"):
             payload["options"]["$skipToken"] = body["skip_token"]
-        attempt = 0
-        while True:
-            self._wait(self._quota_free_at - self.clock(), "Resource Graph quota spent")
-            self.counters.requests += 1
-            # The client's own pipeline (token, TLS, connection retries); the raw JSON is read
-            # directly because the generated model walks every row value (3x slower on big pages).
-            request = HttpRequest("POST", f"/providers/Microsoft.ResourceGraph/resources?api-version={ARG_API_VERSION}",
-                                  json=payload)
-            response = self.client._send_request(request)
-            self._note_quota(response.headers)
-            if response.status_code == 200:
-                self.counters.arg_pages += 1
-                return response.json()
-            if response.status_code in RETRY_STATUSES and attempt < MAX_RETRIES:
-                self._wait(retry_wait(response.headers, attempt), f"HTTP {response.status_code}, retry {attempt + 1}")
-                attempt += 1
-                continue
-            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        # Raw JSON, parsed once: the generated model walks every row value (3x slower on big pages).
+        page = self.arm.post(f"/providers/Microsoft.ResourceGraph/resources?api-version={ARG_API_VERSION}",
+                             payload, "arg", scope=what, throttle=self)
+        self.counters.arg_pages += 1
+        return page
 
-    def query(self, query: str, subscriptions: list[str] | None = None) -> list[dict]:
-        rows: list[dict] = []
+    def pages(self, query: str, subscriptions: list[str] | None = None, name: str = "query") -> Iterator[list]:
+        what = f"Resource Graph {name} query over {len(subscriptions or [])} subscription(s)"
         token = None
+        tokens: set[str] = set()
+        pages = rows = 0
+        limit = ARG_MAX_PAGES
         while True:
-            page = self._post({"query": query, "subscriptions": subscriptions, "skip_token": token})
+            page = self._post({"query": query, "subscriptions": subscriptions, "skip_token": token}, what)
+            pages += 1
             data = page.get("data")
             if not isinstance(data, list):
-                raise AzureReadError("Resource Graph returned no objectArray 'data' in its response")
-            rows.extend(data)
+                raise ArmReadError(f"{what}: no objectArray 'data' in the response (page {pages})", status_code=200)
+            rows += len(data)
+            total = page.get("totalRecords")
+            if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+                limit = min(limit, -(-total // self.page_size) + 1)
+            yield data
             token = page.get("$skipToken")
             if not token:
                 if str(page.get("resultTruncated", "false")).lower() == "true":
-                    log.warning("resource_graph: result truncated without $skipToken (%d rows)", len(rows))
-                return rows
+                    raise ArgTruncated(f"{what}: Resource Graph truncated the result ({rows} rows"
+                                       + (f" of {total}" if isinstance(total, int) else "")
+                                       + ") and gave no $skipToken to read the rest", status_code=200)
+                return
+            token = str(token)
+            if token in tokens:
+                raise ArmPagingError(f"{what}: a $skipToken came back a second time after {pages} pages "
+                                     "(stopped: the paging would never end)", status_code=200)
+            if pages >= limit:
+                raise ArmPagingError(f"{what}: more than {limit} pages for {total if total is not None else '?'} "
+                                     "rows (stopped: more pages than the rows could need)", status_code=200)
+            tokens.add(token)
+
+    def query(self, query: str, subscriptions: list[str] | None = None) -> list[dict]:
+        """Every row of a query (small results only: membership, visibility)."""
+        return [row for page in self.pages(query, subscriptions) for row in page]
 
 
 def _http_error_text(exc: Exception) -> str:
@@ -712,28 +726,29 @@ def _http_error_text(exc: Exception) -> str:
     return " ".join(parts) + f": {msg}"
 
 
-def list_subscriptions(arm_client: Any, counters: _Counters | None = None) -> dict[str, dict]:
-    """GET /subscriptions (follows nextLink): lower-case id -> {name, state}."""
-    from azure.core.exceptions import HttpResponseError
-    from azure.core.rest import HttpRequest
-
+def list_subscriptions(arm: ArmJson) -> tuple[dict[str, dict], ScopeError | None]:
+    """GET /subscriptions (follows nextLink): lower-case id -> {name, state}, and an error when the
+    listing stopped early (a repeated nextLink, too many pages, a page that cannot be read after
+    the first): what was listed is kept, the error says the rest was not."""
     out: dict[str, dict] = {}
-    url = arm_client.format_url(f"/subscriptions?api-version={SUBSCRIPTIONS_API_VERSION}")
-    while url:
-        if counters is not None:
-            counters.requests += 1
-        resp = arm_client.send_request(HttpRequest("GET", url))
-        if resp.status_code != 200:
-            from azure.mgmt.core.exceptions import ARMErrorFormat
-
-            raise HttpResponseError(response=resp, error_format=ARMErrorFormat)
-        doc = resp.json()
-        for item in doc.get("value", []) or []:
-            sid = str(item.get("subscriptionId") or "").lower()
-            if sid:
-                out[sid] = {"name": item.get("displayName", ""), "state": str(item.get("state") or "Enabled")}
-        url = doc.get("nextLink") or None
-    return out
+    pages = 0
+    try:
+        for doc in arm.pages(f"/subscriptions?api-version={SUBSCRIPTIONS_API_VERSION}", "subscriptions",
+                             scope="subscription listing"):
+            pages += 1
+            for item in doc.get("value", []) or []:
+                if not isinstance(item, Mapping):
+                    continue
+                sid = str(item.get("subscriptionId") or "").lower()
+                if sid:
+                    out[sid] = {"name": item.get("displayName", ""), "state": str(item.get("state") or "Enabled")}
+    except ArmReadError as exc:
+        if not pages:
+            raise
+        return out, ScopeError(ScopeKind.TENANT, detail=(
+            f"the subscription listing stopped after {pages} page(s) and {len(out)} subscriptions: {exc.reason}; "
+            "subscriptions beyond them were not scanned"))
+    return out, None
 
 
 def _mg_query(names: Iterable[str]) -> str:
@@ -745,15 +760,67 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+class _Fold:
+    """Model values from Resource Graph pages as they arrive; the raw rows of a page are dropped once
+    it is parsed. Queries run clusters first, so a scale set or VM of an AKS pool finds its cluster
+    (they share the subscription, and a batch holds whole subscriptions)."""
+
+    def __init__(self) -> None:
+        self.clusters: list[Cluster] = []
+        self.vms: list[VirtualMachine] = []
+        self.scale_sets: list[ScaleSet] = []
+        self.errors: list[ScopeError] = []
+        self._owner = _owner_of(())
+
+    def add(self, name: str, rows: list) -> None:
+        inv = to_resources(rows)
+        self.errors.extend(inv.errors)
+        if inv.clusters:
+            self.clusters.extend(inv.clusters)
+            self._owner = _owner_of(self.clusters)
+        for ss in inv.scale_sets:
+            cluster, _pool = self._owner(ss.subscription_id, ss.resource_group, ss.tags)
+            if cluster is None:
+                self.scale_sets.append(ss)
+        for vm in inv.vms:
+            cluster, _pool = self._owner(vm.subscription_id, vm.resource_group, vm.tags)
+            if cluster is None:
+                self.vms.append(vm)
+
+    def extend(self, other: _Fold) -> None:
+        self.clusters.extend(other.clusters)
+        self.vms.extend(other.vms)
+        self.scale_sets.extend(other.scale_sets)
+        self.errors.extend(other.errors)
+
+
+class _Rows:
+    """Keeps the rows themselves (small results: management group membership)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(self, name: str, rows: list) -> None:
+        self.rows.extend(rows)
+
+    def extend(self, other: _Rows) -> None:
+        self.rows.extend(other.rows)
+
+
 class _BatchRunner:
-    """Runs every inventory query for a batch of subscriptions; isolates subscriptions that fail."""
+    """Runs every inventory query for a batch of subscriptions; isolates subscriptions that fail.
+
+    What a batch read is kept only when the batch ends: a batch that fails and is split is read
+    again, never counted twice. A truncated result keeps what was read and names every
+    subscription of the batch as not read completely."""
 
     def __init__(self, session: ArgSession, queries: dict[str, str], bisect_budget: int = 64,
-                 check_visible: bool = True) -> None:
+                 check_visible: bool = True, sink: Callable[[], Any] = _Fold) -> None:
         self.session = session
         self.queries = queries
         self.visible_query = load_query("subscriptions") if check_visible else ""
-        self.rows: list[dict] = []
+        self.sink = sink
+        self.out = sink()
         self.seen: set[str] = set()
         self.errors: list[ScopeError] = []
         self.bisect_budget = bisect_budget
@@ -763,7 +830,7 @@ class _BatchRunner:
 
         if not batch:
             return
-        rows: list[dict] = []
+        got = self.sink()
         try:
             if self.visible_query:
                 readable = {str(r.get("subscriptionId") or "").lower()
@@ -775,12 +842,18 @@ class _BatchRunner:
                 batch = [s for s in batch if s in readable]
                 if not batch:
                     return
-            for text in self.queries.values():
-                rows.extend(self.session.query(text, batch))
+            for name, text in self.queries.items():
+                for rows in self.session.pages(text, batch, name):
+                    got.add(name, rows)
         except ClientAuthenticationError:
             raise
-        except HttpResponseError as exc:
-            text = _http_error_text(exc)
+        except ArgTruncated as exc:
+            self.out.extend(got)  # real rows, but not all of them: nothing here may be resolved
+            for sid in batch:
+                self.errors.append(_sub_error(sid, exc.reason))
+            return
+        except (HttpResponseError, ArmReadError) as exc:
+            text = exc.reason if isinstance(exc, ArmReadError) else _http_error_text(exc)
             named = {g.lower() for g in _GUID_RE.findall(str(exc))} & set(batch)
             status = exc.status_code or 0
             if named and len(named) < len(batch):
@@ -797,7 +870,7 @@ class _BatchRunner:
             for sid in batch:
                 self.errors.append(_sub_error(sid, text))
             return
-        self.rows.extend(rows)
+        self.out.extend(got)
         self.seen.update(batch)
 
 
@@ -812,15 +885,19 @@ def collect_inventory(settings: Any, scope: Any, clients: Any = None, *,
         from scanner import bootstrap
 
         clients = bootstrap.clients(settings)
-    session = ArgSession(clients.resource_graph, sleep=sleep, clock=clock)
+    arm = ArmJson(clients.arm_pipeline, sleep=sleep, clock=clock)
+    session = ArgSession(arm, sleep=sleep, clock=clock)
     errors: list[ScopeError] = []
     try:
-        visible = list_subscriptions(clients.arm, session.counters)
+        visible, listing_error = list_subscriptions(arm)
     except ClientAuthenticationError as exc:
         raise AzureReadError(f"{scope}: could not get an Azure token ({str(exc).splitlines()[0]}); "
                              "check the managed identity or run az login") from None
-    except (HttpResponseError, ServiceRequestError) as exc:
-        raise AzureReadError(f"{scope}: listing subscriptions failed ({_http_error_text(exc)})") from None
+    except (HttpResponseError, ServiceRequestError, ArmReadError) as exc:
+        text = exc.reason if isinstance(exc, ArmReadError) else _http_error_text(exc)
+        raise AzureReadError(f"{scope}: listing subscriptions failed ({text})") from None
+    if listing_error is not None:
+        errors.append(listing_error)
 
     readable = [s for s, info in visible.items() if info["state"].lower() not in _SKIP_STATES]
     try:
@@ -837,14 +914,15 @@ def collect_inventory(settings: Any, scope: Any, clients: Any = None, *,
         elif scope.kind == "mg":
             # Membership is read like the inventory: a subscription Resource Graph refuses is named
             # and left out, never the end of the scan (it may not even be under these groups).
-            members = _BatchRunner(session, {"membership": _mg_query(scope.values)}, check_visible=False)
+            members = _BatchRunner(session, {"membership": _mg_query(scope.values)}, check_visible=False,
+                                   sink=_Rows)
             for batch in _chunks(sorted(readable), batch_size):
                 members.run(batch)
             errors.extend(replace(e, detail=f"{e.error} (so it is not known whether it is under {scope})")
                           for e in members.errors)
             subs_set: set[str] = set()
             found: set[str] = set()
-            for row in members.rows:
+            for row in members.out.rows:
                 sid = str(row.get("subscriptionId") or "").lower()
                 if sid:
                     subs_set.add(sid)
@@ -865,15 +943,18 @@ def collect_inventory(settings: Any, scope: Any, clients: Any = None, *,
             runner.run(batch)
     except ClientAuthenticationError as exc:
         raise AzureReadError(f"{scope}: could not get an Azure token ({str(exc).splitlines()[0]})") from None
-    except HttpResponseError as exc:  # the membership query itself failed
-        raise AzureReadError(f"{scope}: Resource Graph query failed ({_http_error_text(exc)})") from None
+    except (HttpResponseError, ArmReadError) as exc:  # the membership query itself failed
+        text = exc.reason if isinstance(exc, ArmReadError) else _http_error_text(exc)
+        raise AzureReadError(f"{scope}: Resource Graph query failed ({text})") from None
 
-    inv = to_resources(runner.rows)
-    inv = replace(
-        inv,
+    fold = runner.out
+    inv = Inventory(
+        clusters=tuple(fold.clusters),
+        vms=tuple(fold.vms),
+        scale_sets=tuple(fold.scale_sets),
         subscriptions_seen=frozenset(runner.seen),
-        errors=tuple(errors) + tuple(runner.errors) + inv.errors,
-        requests=session.counters.requests,
+        errors=tuple(errors) + tuple(runner.errors) + tuple(fold.errors),
+        requests=arm.requests,
     )
     log.info("resource_graph: %s", summary(inv, pages=session.counters.arg_pages))
     return inv

@@ -190,6 +190,10 @@ class SharedFacts:
     def __len__(self) -> int:
         return len(self._by_key)
 
+    def put(self, sku: Sku) -> Sku:
+        """The shared value equal in key to this (unrestricted) one, kept if it is the first."""
+        return self._by_key.setdefault((sku.location, sku.name.lower(), sku.zones), sku)
+
     def get(self, item: Mapping, name: str, loc: str, zones: frozenset[str], subscription_id: str) -> Sku:
         key = (loc, name.lower(), zones)
         sku = self._by_key.get(key)
@@ -310,7 +314,7 @@ def fetch_skus(settings: Any, pairs: Iterable[tuple[str, str]], clients: Any = N
     subscription that has it, and files the facts under every subscription."""
     from azure.core.exceptions import AzureError
 
-    from scanner.sources.arm import ArmJson
+    from scanner.sources.arm import ArmJson, ArmReadError
 
     if arm is None:
         if clients is None:
@@ -340,6 +344,8 @@ def fetch_skus(settings: Any, pairs: Iterable[tuple[str, str]], clients: Any = N
         try:
             skus, pages = _fetch_one(arm, shared, sub, loc)
             return pair, skus, pages, ""
+        except ArmReadError as exc:
+            return pair, None, 1, exc.reason
         except AzureError as exc:
             from scanner.sources.resource_graph import _http_error_text
 
@@ -357,8 +363,10 @@ def fetch_skus(settings: Any, pairs: Iterable[tuple[str, str]], clients: Any = N
             errors.append(ScopeError(ScopeKind.REGION_SKUS, subscription=sub, region=loc, detail=err))
             continue
         fetched[(sub, loc)] = skus
-    if cache is not None and fetched:
-        cache.save(fetched)
+    if cache is not None:
+        if fetched:
+            cache.save(fetched)
+        errors.extend(cache.errors)  # kind STORE: named, never a reason to keep or resolve a finding
     for (sub, loc), skus in (*cached.items(), *fetched.items()):
         owner = ANY_SUBSCRIPTION if scope_mode == "region" else sub
         index._by_scope.setdefault((owner, loc), {})  # known region, even with no VM sizes offered

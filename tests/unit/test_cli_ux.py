@@ -147,3 +147,12 @@ def test_feed_warnings_are_said_once():
     assert out.returncode == 0
     assert out.stderr.count("ConnectionError") == 1, out.stderr
     assert "printing the catalogue without it" in out.stderr
+
+
+def test_one_pool_with_two_rules_prints_one_rebuild_in_markdown(capsys, clean_env):
+    code, out, _ = run(capsys, "scan", *SAMPLES, "--no-store", "--format", "markdown", "--today", "2026-09-10")
+    assert code == 0
+    blocks = out.split("```bash\n")[1:]
+    bodies = [b.split("```", 1)[0] for b in blocks]
+    assert len(bodies) == len(set(bodies)), "the same commands are printed twice"
+    assert out.count("Same commands as the ") >= 2 and "finding above: one rebuild fixes both" in out

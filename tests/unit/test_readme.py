@@ -190,7 +190,12 @@ def example_env(row: Row) -> dict[str, str]:
         assert sep and name.startswith(prefix) and name != prefix, \
             f"{row.name}: example must read `{prefix}NAME=value`, got {row.example!r}"
         return {name: value}
-    return {row.name: value}
+    env = {row.name: value}
+    # A route may name only a webhook setting that is set (config refuses the others): give the
+    # NOTIFY_ROUTES example the settings it names, as its README row says to.
+    for name in re.findall(r"TEAMS_WEBHOOK_[A-Z0-9_]+", value if row.name == "NOTIFY_ROUTES" else ""):
+        env[name] = "https://example.environment.api.powerplatform.com/powerautomate/automations/direct/workflows/x"
+    return env
 
 
 def changed_fields(env: Mapping[str, str]) -> dict[str, object]:

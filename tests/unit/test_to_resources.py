@@ -243,11 +243,12 @@ def test_file_errors_name_the_file_item_and_field(tmp_path):
     bad = tmp_path / "export.json"
     bad.write_text(json.dumps(rows))
     with pytest.raises(InventoryError) as err:
-        load_inventory_files([str(bad)])
+        load_inventory_files([str(bad)], strict=True)
     text = str(err.value)
     assert "export.json" in text and "virtualMachines/jumpbox" in text and "hardwareProfile.vmSize" in text
-    lenient = load_inventory_files([str(bad)], strict=False)
+    lenient = load_inventory_files([str(bad)])  # the default since issue 12: the scan goes on
     assert len(lenient.vms) == 2 and "export.json" in lenient.errors[0].scope
+    assert "hardwareProfile.vmSize" in lenient.errors[0].error
 
 
 @pytest.mark.parametrize(
@@ -255,7 +256,7 @@ def test_file_errors_name_the_file_item_and_field(tmp_path):
     [
         ("{not json", "not valid JSON"),
         ('{"data": {"columns": [], "rows": []}}', "objectArray"),
-        ('"text"', "expected a JSON list"),
+        ('"text"', "not an inventory export; expected `az aks list -o json`"),
     ],
     ids=["broken-json", "table-format", "string"],
 )

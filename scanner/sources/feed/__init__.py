@@ -44,11 +44,12 @@ Reading rules (what turns an announcement into a retirement):
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from scanner.core.model import ScopeError
+from scanner.core.model import ScopeError, ScopeKind
+from scanner.errors import StoreError
 from scanner.sources.feed.derive import ID_PREFIX, Derived, derive_retirements, merge_items
 from scanner.sources.feed.fetch import FeedResult, build_api_url, fetch, fetch_with_fallback
 from scanner.sources.feed.reading import Reading, read_announcement
@@ -65,6 +66,7 @@ from scanner.sources.feed.records import (
     parse_json,
     parse_rss,
 )
+from scanner.sources.http import safe_url
 
 log = logging.getLogger("scanner.feed")
 
@@ -78,6 +80,8 @@ def load_catalog(
     extra_file: str | None = None,
     session: Any = None,
     fetch_options: dict[str, Any] | None = None,
+    previous: Callable[[], Sequence[Announcement]] | Sequence[Announcement] = (),
+    on_items: Callable[[Sequence[Announcement]], Any] | None = None,
 ) -> tuple[Any, list[ScopeError]]:
     """Built-in catalogue + feed-derived retirements + extra file -> (Catalog, errors).
 
@@ -90,6 +94,13 @@ def load_catalog(
     (scope "feed:<url>") and the catalogue is built from what could be read. An unreadable
     built-in or extra catalogue is a CatalogError (bad input the operator must fix).
     `today` is accepted for symmetry with the other loaders; dates are kept whether past or not.
+
+    `previous`: the announcements a store kept from earlier reads (the feed snapshot), or a
+    callable returning them. The catalogue never shrinks below them silently: when the feed
+    answers (200) without some of them, or cannot be read at all, they are used as well and a
+    ScopeError(kind=FEED) names what the feed no longer lists, so the lifecycle keeps the findings
+    they produced open rather than telling a false "resolved". `on_items` is called with what a
+    successful read returned (the CLI keeps it in the snapshot); its StoreError is logged, not raised.
     """
     from scanner.core import catalog as cat
 
@@ -105,16 +116,60 @@ def load_catalog(
     derived = Derived()
     if sources:
         result, errors = fetch_with_fallback(sources, session=session, **(fetch_options or {}))
+        kept, kept_errors = _previous(previous)
+        errors += kept_errors
         if result is not None:
-            derived = derive_retirements(result.items)
+            items = list(result.items)
+            missing = _missing(kept, items)
+            if missing:
+                errors.append(_shrunk(result.url, len(items), missing, len(kept)))
+                items = merge_items(kept, items)
+            derived = derive_retirements(items)
+            if on_items is not None:
+                try:
+                    on_items(result.items)
+                except StoreError as exc:
+                    log.warning("feed: could not keep the announcements in the snapshot: %s", exc)
             log.info("feed: %d retirement(s), %d to review, %d conflict(s) from %d item(s)",
                      len(derived.retirements), len(derived.needs_review), len(derived.conflicts),
                      len(result.items))
+        elif kept:
+            log.warning("feed: no source could be read; using the %d stored announcements", len(kept))
+            derived = derive_retirements(kept)
         else:
             log.warning("feed: no source could be read; using the catalogue without the feed")
     catalog = cat.compose(builtin, extra, feed=derived.retirements, needs_review=derived.needs_review,
                           feed_conflicts=derived.conflicts)
     return catalog, errors
+
+
+def _previous(previous: Callable[[], Sequence[Announcement]] | Sequence[Announcement]
+              ) -> tuple[list[Announcement], list[ScopeError]]:
+    if not callable(previous):
+        return list(previous), []
+    try:
+        return list(previous()), []
+    except StoreError as exc:
+        # Without the snapshot nobody can tell whether the feed shrank: findings the feed produced
+        # stay open tonight (kind FEED), and the reason is the real one.
+        return [], [ScopeError(ScopeKind.FEED, name="snapshot", detail=f"feed snapshot: {exc}; cannot tell "
+                               "whether the feed still lists every retirement it listed before")]
+
+
+def _missing(kept: Sequence[Announcement], fresh: Sequence[Announcement]) -> list[Announcement]:
+    """Stored announcements that retire VM sizes (or need review) and that the feed no longer lists."""
+    if not kept:
+        return []
+    fresh_ids = {a.id for a in fresh}
+    return [a for a in merge_items(kept, ()) if a.id not in fresh_ids]
+
+
+def _shrunk(url: str, answered: int, missing: Sequence[Announcement], stored: int) -> ScopeError:
+    ids = ", ".join(a.id for a in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return ScopeError(ScopeKind.FEED, name=safe_url(url), detail=(
+        f"{safe_url(url)} answered {answered} record(s) but no longer lists {len(missing)} of the {stored} stored "
+        f"announcement(s) that retire VM sizes ({ids}); they are kept from the stored snapshot, and findings "
+        "the feed produced stay open until it lists them again"))
 
 
 __all__ = [

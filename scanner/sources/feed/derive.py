@@ -93,6 +93,15 @@ def _newer(a: Announcement, b: Announcement) -> bool:
     return (a.modified or a.created or floor, a.id) > (b.modified or b.created or floor, b.id)
 
 
+def _read_safely(a: Announcement) -> Reading:
+    """read_announcement, except that a record it cannot read goes to review instead of sinking the
+    feed (the fuzz tests found none left; this is the guard that keeps it so)."""
+    try:
+        return read_announcement(a)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, OverflowError) as exc:
+        return Reading("review", f"{a.source} item {a.id} could not be read ({type(exc).__name__}); read it")
+
+
 def derive_retirements(items: Iterable[Announcement]) -> Derived:
     """Read every announcement and merge repeated announcements of the same retirement.
 
@@ -118,12 +127,18 @@ def derive_retirements(items: Iterable[Announcement]) -> Derived:
     entries: list[_Entry] = []
     conflicts: list[str] = []
     for a in ordered:
-        r = read_announcement(a)
+        r = _read_safely(a)
         readings[a.id] = r
         conflicts += _version_conflicts(a, r, versions.get(a.id, ()))
         if r.kind == "review":
             review.append(ReviewItem(id=a.id, title=a.title or f"(untitled item {a.id})", url=a.url, reason=r.reason))
             continue
+        if r.kind == "entry" and a.problems:
+            # Read as an entry, but part of the record is malformed (a +24:00 offset in `modified`,
+            # `availabilities: 5`): the entry stands and people are told which record to check.
+            review.append(ReviewItem(id=a.id, title=a.title, url=a.url, reason=(
+                f"{a.source} item {a.id} is malformed ({'; '.join(a.problems)}); read anyway as "
+                f"{', '.join(r.sizes or r.series)} retiring {r.retires_on}: check the record")))
         if r.kind != "entry" or r.retires_on is None:
             continue
         touching = [e for e in entries if _overlap(e.series, e.sizes, r.series, r.sizes)]

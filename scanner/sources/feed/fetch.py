@@ -253,6 +253,14 @@ def fetch_with_fallback(locations: Sequence[str], **kwargs: Any) -> tuple[FeedRe
             log.warning("feed: %s", exc)
             errors.append(ScopeError(ScopeKind.FEED, name=safe_url(location), detail=str(exc)))
             continue
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, OverflowError,
+                UnicodeError) as exc:
+            # A body this reader trips over is that source's failure, not the scan's: say so and
+            # try the next source. (Names the exception type only: its text may quote the body.)
+            log.warning("feed: %s could not be read", safe_url(location), exc_info=True)
+            errors.append(ScopeError(ScopeKind.FEED, name=safe_url(location),
+                                     detail=f"{safe_url(location)}: the body could not be read ({type(exc).__name__})"))
+            continue
         return result, errors
     return None, errors
 

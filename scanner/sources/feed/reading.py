@@ -11,7 +11,7 @@ from datetime import date
 
 from scanner.core import sizes
 from scanner.errors import SizeNameError
-from scanner.sources.feed.records import _RETIREMENT_TITLE, Announcement
+from scanner.sources.feed.records import _RETIREMENT_TITLE, TITLE_SAYS_VMS_RETIRE, Announcement
 
 
 @dataclass(frozen=True)
@@ -32,56 +32,56 @@ _MONTHS = {m: i for i, m in enumerate(
      "october", "november", "december"], start=1)}
 _MONTH_RE = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
              r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
-_DATE_MDY = re.compile(_MONTH_RE + r"\s+(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(\d{4})\b", re.I)
-_DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?(?:\s+(?:of\s+)?|-)" + _MONTH_RE + r"(?:\s*,?\s*|-)(\d{4})\b", re.I)
+_DATE_MDY = re.compile(_MONTH_RE + r"\s{1,8}(\d{1,2})(?:st|nd|rd|th)?\s{0,8},?\s{0,8}(\d{4})\b", re.I)
+_DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?(?:\s{1,8}(?:of\s{1,8})?|-)" + _MONTH_RE + r"(?:\s{0,8},?\s{0,8}|-)(\d{4})\b", re.I)
 _DATE_ISO = re.compile(r"(?<![\w/-])(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?![\w/-])")
 # A date written as the one being replaced: "(previously May 1, 2028)", "originally planned for ...".
 _SUPERSEDED = re.compile(r"\b(?:previously|originally|formerly|initially|instead of|rather than)\b[^.;:()]{0,30}$", re.I)
 _DATE_NUM = re.compile(r"(?<![\w/.])(\d{1,2})/(\d{1,2})/(\d{4})(?![\w/])")
-_DATE_MY = re.compile(r"\b" + _MONTH_RE + r"\s+(?:of\s+)?(\d{4})\b", re.I)
+_DATE_MY = re.compile(r"\b" + _MONTH_RE + r"\s{1,8}(?:of\s{1,8})?(\d{4})\b", re.I)
 
 _STRONG = re.compile(r"\bretir(?:e|es|ed|ing|ement|ements)\b|\bend[- ]of[- ](?:life|support|sale)\b"
-                     r"|\bdeprecat\w*|\bdecommission\w*|\bsunset\w*|\bphas(?:e|ed|ing) out\b", re.I)
-_WEAK = re.compile(r"\bstop\w*|\bno longer\b|\bdeallocat\w*|\bwill end\b|\bdisabled?\b|\bunavailable\b"
+                     r"|\bdeprecat\w{0,40}|\bdecommission\w{0,40}|\bsunset\w{0,40}|\bphas(?:e|ed|ing) out\b", re.I)
+_WEAK = re.compile(r"\bstop\w{0,40}|\bno longer\b|\bdeallocat\w{0,40}|\bwill end\b|\bdisabled?\b|\bunavailable\b"
                    r"|\bcannot be (?:created|used|deployed)\b", re.I)
 _RESERVATION = re.compile(r"\breserv(?:ed|ation|ations)\b|\bRIs?\b|\bsavings plans?\b", re.I)
-_REPLACEMENT = re.compile(r"\brecommend\w*|\breplace\w*|\bmigrat\w*\s+(?:\w+\s+){0,6}?to\b|\bsucceeded by\b"
-                          r"|\bsuccessor\w*|\bnewer\b|\binstead\b|\balternative\w*|\btransition\w* to\b"
-                          r"|\bupgrad\w*\s+(?:[\w.-]+\s+){0,6}?to\b|\bmov(?:e|ing)\s+(?:[\w.-]+\s+){0,6}?to\b|\bswitch to\b"
-                          r"|\bresiz\w*\s+(?:[\w.-]+\s+){0,6}?to\b|\bchange \w+ (?:\w+ ){0,4}to\b", re.I)
-_EXTENDED = re.compile(r"\bextend\w*|\bpostpone\w*|\bdelay\w*|\bmoved\b|\bnew (?:retirement )?date\b|\bnow\b", re.I)
+_REPLACEMENT = re.compile(r"\brecommend\w{0,40}|\breplace\w{0,40}|\bmigrat\w{0,40}\s{1,8}(?:\w{1,40}\s{1,8}){0,6}?to\b|\bsucceeded by\b"
+                          r"|\bsuccessor\w{0,40}|\bnewer\b|\binstead\b|\balternative\w{0,40}|\btransition\w{0,40} to\b"
+                          r"|\bupgrad\w{0,40}\s{1,8}(?:[\w.-]{1,40}\s{1,8}){0,6}?to\b|\bmov(?:e|ing)\s{1,8}(?:[\w.-]{1,40}\s{1,8}){0,6}?to\b|\bswitch to\b"
+                          r"|\bresiz\w{0,40}\s{1,8}(?:[\w.-]{1,40}\s{1,8}){0,6}?to\b|\bchange \w{1,40} (?:\w{1,40} ){0,4}to\b", re.I)
+_EXTENDED = re.compile(r"\bextend\w{0,40}|\bpostpone\w{0,40}|\bdelay\w{0,40}|\bmoved\b|\bnew (?:retirement )?date\b|\bnow\b", re.I)
 _OTHER_SUBJECT = re.compile(
     r"\bdrivers?\b|\bextensions?\b|\bagents?\b|\b(?:marketplace |OS |node |VM )?images?\b|\bOS\b|\boperating systems?\b"
-    r"|\bKubernetes\b|\bAKS \d+(?:\.\d+)*|\bversions?\b|\b\d+\.(?:\d+|x)\b|\b(?:un)?managed disks?\b|\bdisks?\b"
-    r"|\bpublic IPs?\b|\bIP address\w*|\bclassic\b|\bHPC Pack\b|\bWindows Server\b|\bWindows \d+\b|\bUbuntu\b"
+    r"|\bKubernetes\b|\bAKS \d{1,4}(?:\.\d{1,4}){0,6}|\bversions?\b|\b\d{1,4}\.(?:\d{1,4}|x)\b|\b(?:un)?managed disks?\b|\bdisks?\b"
+    r"|\bpublic IPs?\b|\bIP address\w{0,40}|\bclassic\b|\bHPC Pack\b|\bWindows Server\b|\bWindows \d{1,4}\b|\bUbuntu\b"
     r"|\bRHEL\b|\bCentOS\b|\bSUSE\b|\bDebian\b|\bLinux\b|\bSQL Server\b|\bruntimes?\b|\bSDKs?\b|\bAPIs?\b"
-    r"|\blow[- ]priority\b|\bSpot\b|\bhosts?\b|\bnodes?\b(?!\s+pools?)|\bCloud Services\b|\bLab Services\b"
-    r"|\bExtended Security Updates\b|\bESU\b|\bcertificates?\b|\bTLS\b|\bprotocols?\b|\blicen[cs]\w*|\bfeatures?\b",
+    r"|\blow[- ]priority\b|\bSpot\b|\bhosts?\b|\bnodes?\b(?!\s{1,8}pools?)|\bCloud Services\b|\bLab Services\b"
+    r"|\bExtended Security Updates\b|\bESU\b|\bcertificates?\b|\bTLS\b|\bprotocols?\b|\blicen[cs]\w{0,40}|\bfeatures?\b",
     re.I)
 _LINK_WORD = re.compile(r"\b(?:for|on|in|with|using|running|of|across|from|supported)\b", re.I)
 _NOT_AFFECTED = re.compile(
-    r"\bnot (?:be )?(?:affected|impacted|retir\w*|included|in scope|part of this)\b|\bunaffected\b"
+    r"\bnot (?:be )?(?:affected|impacted|retir\w{0,40}|included|in scope|part of this)\b|\bunaffected\b"
     r"|\b(?:remain|remains|continue|continues) (?:to be )?(?:available|supported|unaffected)\b", re.I)
 _EXCEPT = re.compile(r"\bexcept\b|\bexcluding\b|\bother than\b|\bwith the exception of\b|\bapart from\b", re.I)
-_TRUNCATED_SIZE = re.compile(r"\b(?:Standard|Basic)_[A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*[-_](?![A-Za-z0-9])")
-_SIZE_RANGE = re.compile(r"\b(?:Standard|Basic)_[A-Za-z0-9_-]+\s+(?:through|thru|to|until|\u2013|\u2014|-)\s+"
-                         r"(?:Standard|Basic)_[A-Za-z0-9_-]+", re.I)
-_TRUNCATED_LIST = re.compile(r"\b(?:Standard|Basic)_[A-Za-z0-9_-]+\s*,?\s*(?:\u2026|\.\.\.|\betc\b)")
+_TRUNCATED_SIZE = re.compile(r"\b(?:Standard|Basic)_[A-Za-z0-9]{0,40}(?:[-_][A-Za-z0-9]{1,40}){0,8}[-_](?![A-Za-z0-9])")
+_SIZE_RANGE = re.compile(r"\b(?:Standard|Basic)_[A-Za-z0-9_-]{1,40}\s{1,8}(?:through|thru|to|until|\u2013|\u2014|-)\s{1,8}"
+                         r"(?:Standard|Basic)_[A-Za-z0-9_-]{1,40}", re.I)
+_TRUNCATED_LIST = re.compile(r"\b(?:Standard|Basic)_[A-Za-z0-9_-]{1,40}\s{0,8},?\s{0,8}(?:\u2026|\.\.\.|\betc\b)")
 _LIST_LEAD = re.compile(r"\bseries\b|\bsizes\b|\bSKUs\b", re.I)
-_BARE_ITEM = re.compile(r"^[A-Z][A-Za-z0-9_]{0,23}(?:\s*(?:,|/|\band\b|\bor\b)\s*[A-Z][A-Za-z0-9_]{0,23}){0,9}\.?$")
-_SIZE_TITLE = re.compile(r"\bseries\b|\bVM sizes?\b|\bvirtual machine sizes?\b|\bVM SKUs?\b|\bStandard_\w+", re.I)
+_BARE_ITEM = re.compile(r"^[A-Z][A-Za-z0-9_]{0,23}(?:\s{0,8}(?:,|/|\band\b|\bor\b)\s{0,8}[A-Z][A-Za-z0-9_]{0,23}){0,9}\.?$")
+_SIZE_TITLE = re.compile(r"\bseries\b|\bVM sizes?\b|\bvirtual machine sizes?\b|\bVM SKUs?\b|\bStandard_\w{1,40}", re.I)
 
 # A VM size name: Standard_ + letters/digits/underscores/hyphens (constrained vCPU: DS11-1_v2).
-_SIZE = re.compile(r"\b(?:Standard|Basic)_[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*\b")
+_SIZE = re.compile(r"\b(?:Standard|Basic)_[A-Za-z][A-Za-z0-9]{0,40}(?:[-_][A-Za-z0-9]{1,40}){0,8}\b")
 # A series token: starts with a family capital; may be "Basic A".
-_TOKEN = r"(?:Basic[ _])?[A-Z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?: [A-Z]{1,3}\d+[A-Za-z]?)?(?: v\d+)?"
-_SEP = r"(?:\s*,\s*(?:and\s+|or\s+|&\s+)?|\s*/\s*|\s+(?:and|or|&)\s+)"
+_TOKEN = r"(?:Basic[ _])?[A-Z][A-Za-z0-9]{0,40}(?:_[A-Za-z0-9]{1,40}){0,8}(?: [A-Z]{1,3}\d{1,4}[A-Za-z]?)?(?: v\d{1,4})?"
+_SEP = r"(?:\s{0,8},\s{0,8}(?:and\s{1,8}|or\s{1,8}|&\s{1,8})?|\s{0,8}/\s{0,8}|\s{1,8}(?:and|or|&)\s{1,8})"
 # Words written between series names and "series": "Msv2/Mdsv2 Medium Memory series".
-_DESCRIPTOR = (r"(?:\s+(?i:(?:very\s+)?high\s+memory|medium\s+memory|(?:memory|storage|compute)[\s-]optimi[sz]ed"
+_DESCRIPTOR = (r"(?:\s{1,8}(?i:(?:very\s{1,8})?high\s{1,8}memory|medium\s{1,8}memory|(?:memory|storage|compute)[\s-]optimi[sz]ed"
                r"|general[\s-]purpose|gpu(?:[\s-]accelerated)?|confidential|azure))?")
 _LIST_RE = re.compile(
-    rf"((?:{_TOKEN}(?i:-\s?series)?{_SEP})*{_TOKEN}){_DESCRIPTOR}\s*((?i:-\s?series\b|\s+series\b)|\s+SKUs?\b|\s+VMs?\b"
-    rf"|\s+sizes\b|\s+virtual machines?\b)",
+    rf"(?<![\w-])((?:{_TOKEN}(?i:-\s?series)?{_SEP}){{0,39}}{_TOKEN}){_DESCRIPTOR}\s{{0,8}}((?i:-\s?series\b|\s{{1,8}}series\b)|\s{{1,8}}SKUs?\b|\s{{1,8}}VMs?\b"
+    rf"|\s{{1,8}}sizes\b|\s{{1,8}}virtual machines?\b)",
 )
 _FAMILY_START = set("ABDEFGHLMN")
 _NOT_SERIES = {"VM", "VMS", "SKU", "SKUS", "AZURE", "THE", "AND", "OR", "GPU", "CPU", "AMD", "INTEL", "NVIDIA",
@@ -114,7 +114,7 @@ def _split_list(chunk: str) -> list[str]:
 
 _ANCHOR_WORD = re.compile(r"series|SKU|VM|sizes|virtual machine", re.I)
 _VM_CONTEXT = re.compile(r"\bVMs?\b|\bvirtual machines?\b|\bStandard_", re.I)
-_VERSIONED = re.compile(r"(?<![\w-])([A-Z]{1,3}[a-z]*(?:[A-Z]\d+[a-z]*|_[A-Z]\d+[a-z]*)?_?v\d+)(?![\w-])")
+_VERSIONED = re.compile(r"(?<![\w-])([A-Z]{1,3}[a-z]{0,40}(?:[A-Z]\d{1,4}[a-z]{0,40}|_[A-Z]\d{1,4}[a-z]{0,40})?_?v\d{1,4})(?![\w-])")
 
 
 def _series_in(text: str, loose: bool = False) -> tuple[list[str], list[str]]:
@@ -333,8 +333,64 @@ def _availability_note(a: Announcement, d: date) -> str:
     return ""
 
 
+_VM_PRODUCTS = frozenset({"virtual machines", "virtual machine scale sets"})
+# Azure region display names as notices write them ("West Europe", "East US 2", "UK South",
+# "Germany West Central", "US Gov Virginia"): a direction word and a geography, either order.
+_DIRECTION = r"(?:North|South|East|West|Central|Southeast|Southwest|Northeast|Northwest|West Central|North Central|South Central)"
+_GEOGRAPHY = (r"(?:US|Europe|Asia|India|Japan|Australia|Brazil|Canada|France|Germany|Korea|Norway|Switzerland|UAE|UK"
+              r"|South Africa|Africa|Sweden|Italy|Poland|Qatar|Israel|Spain|Mexico|New Zealand|Taiwan|Indonesia"
+              r"|Malaysia|Chile|Austria|Belgium|Denmark|Greece|Finland|China)")
+_REGION = re.compile(
+    rf"\b(?:in|within|across|for)\s(?:the\s)?((?:{_DIRECTION}\s{_GEOGRAPHY}|{_GEOGRAPHY}\s{_DIRECTION}|US Gov\s[A-Z][a-z]{{2,20}}"
+    rf"|US DoD\s[A-Z][a-z]{{2,20}})(?:\s\d)?)\b(?:\s(?:and|or|,)\s(?:the\s)?(?:{_DIRECTION}\s{_GEOGRAPHY}|{_GEOGRAPHY}\s{_DIRECTION})(?:\s\d)?\b)?"
+    rf"(?!\s(?:and\s)?(?:Azure\s)?Government)")
+
+
+def _about_vms(a: Announcement) -> str:
+    """Why a retirement notice is about Virtual Machines ("" when nothing says so)."""
+    if any(p.strip().lower() in _VM_PRODUCTS for p in (*a.products, *a.tags)):
+        return "a retirement notice tagged Virtual Machines"
+    if TITLE_SAYS_VMS_RETIRE.search(a.title):
+        return "a notice whose title says VMs retire"
+    return ""
+
+
+def _regions(a: Announcement) -> list[str]:
+    """Regions a notice limits its retirement to ("... VMs in West Europe will be retired")."""
+    found: list[str] = []
+    texts = [a.title] + [s for _, s in _sentences(a.text) if _STRONG.search(s) or _WEAK.search(s)]
+    for text in texts:
+        for m in _REGION.finditer(text):
+            for name in re.split(r"\s(?:and|or|,)\s(?:the\s)?", m.group(0).split(" ", 1)[1].removeprefix("the ")):
+                if name not in found:
+                    found.append(name)
+    return found
+
+
 def read_announcement(a: Announcement) -> Reading:
-    """What one announcement retires, read from its title and text (pure)."""
+    """What one announcement retires, read from its title and text (pure).
+
+    Nothing about a VM retirement is dropped: a notice tagged Virtual Machines, or whose title says
+    VMs retire, that reads as nothing is sent to review with the reason; a notice limited to some
+    regions ("in West Europe") goes to review naming them, as a catalogue entry cannot say "only
+    there"."""
+    r = _read(a)
+    if r.kind == "ignore" and a.is_retirement:
+        why = _about_vms(a)
+        if why:
+            return Reading("review", f"{why}, but {r.reason}: check whether it retires a size")
+    if r.kind == "entry":
+        regions = _regions(a)
+        if regions:
+            names = ", ".join(r.sizes or r.series)
+            when = r.retires_on.isoformat() if r.retires_on else "?"
+            return Reading("review", f"the retirement of {names} on {when} is limited to {', '.join(regions)}; "
+                           "a catalogue entry would date it everywhere", series=r.series, sizes=r.sizes,
+                           retires_on=r.retires_on)
+    return r
+
+
+def _read(a: Announcement) -> Reading:
     if not a.is_retirement:
         return Reading("ignore", "not a retirement notice")
     if a.problems and (not a.title or not a.text or a.id.startswith("#")):

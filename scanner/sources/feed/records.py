@@ -31,7 +31,14 @@ from scanner.errors import FeedError
 
 RETIREMENTS_TAG = "Retirements"
 UPDATE_URL = "https://azure.microsoft.com/updates?id={id}"
-_RETIREMENT_TITLE = re.compile(r"^\s*(\[retire\w*\]|retire\w*\s*:)", re.I)
+MAX_ID = 128  # an item id longer than this is not an Azure Updates id (they are digits or a slug)
+# A title that says VMs retire, tagged or not: "Nested confidential (cc_v5) VMs will be retired on
+# September 1, 2026" (the Learn retirements table lists DCas_cc_v5/DCads_cc_v5 and ECas_cc_v5/ECads_cc_v5
+# as retiring 09/01/26: /work/shared/reference/docs/azure-compute-docs__sizes_lifecycle_retirements-and-capacity-restrictions.md).
+TITLE_SAYS_VMS_RETIRE = re.compile(
+    r"\b(?:VMs?|virtual machines?|VM sizes?|VM SKUs?|VM series)\b[^.:;]{0,80}?\b(?:retir\w{0,10}|end of life|deprecat\w{0,10})\b"
+    r"|\bretir(?:e|es|ed|ing)\b[^.:;]{0,80}?\b(?:VMs?|virtual machines?|VM sizes?|VM SKUs?)\b", re.I)
+_RETIREMENT_TITLE = re.compile(r"^\s{0,8}(\[retire\w{0,40}\]|retire\w{0,40}\s{0,8}:)", re.I)
 
 
 @dataclass(frozen=True)
@@ -54,23 +61,27 @@ class Announcement:
     def is_retirement(self) -> bool:
         if any(t.strip().lower() == RETIREMENTS_TAG.lower() for t in self.tags):
             return True
-        return bool(_RETIREMENT_TITLE.match(self.title))
+        return bool(_RETIREMENT_TITLE.match(self.title) or TITLE_SAYS_VMS_RETIRE.search(self.title))
 
 
 # --------------------------------------------------------------------------- HTML -> text
 
 # Regular expressions rather than html.parser: descriptions are written by an editor (spans with
 # inline styles around every word), and a 10,000-item feed must read in seconds.
-_SKIP_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.S | re.I)
-_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""
+_SKIP_OPEN = re.compile(r"<!--|<(script|style)\b", re.I)
+_SKIP_CLOSE = {"": re.compile(r"-->"), "script": re.compile(r"</script\s{0,64}>", re.I),
+               "style": re.compile(r"</style\s{0,64}>", re.I)}
+# A tag never runs past the next "<" (not even inside quotes): a body of unclosed tags ("<a <a <a")
+# is then read in one pass instead of one pass per "<" (tests/unit/test_feed_linear.py).
+_ATTRS = r"""(?:[^<>"']|"[^"<]{0,4000}"|'[^'<]{0,4000}'){0,4000}"""
 _LI_RE = re.compile(rf"<li\b{_ATTRS}>", re.I)
 _BLOCK_RE = re.compile(
     rf"</?(?:p|div|li|ul|ol|br|tr|table|h[1-6]|section|article|blockquote|dd|dt|hr)\b{_ATTRS}/?>", re.I)
-_TAG_RE = re.compile(rf"</?[A-Za-z][\w:-]*{_ATTRS}/?>")
+_TAG_RE = re.compile(rf"</?[A-Za-z][\w:-]{{0,64}}{_ATTRS}/?>")
 
 
 _TABLE_OPEN = re.compile(r"<table\b", re.I)
-_TABLE_CLOSE = re.compile(r"</table\s*>", re.I)
+_TABLE_CLOSE = re.compile(r"</table\s{0,64}>", re.I)
 _CELL_EDGE = re.compile(rf"</?t[dh]\b{_ATTRS}/?>", re.I)
 _ROW_RE = re.compile(r"<tr\b.*?(?:</tr\s*>|(?=<tr\b)|$)", re.S | re.I)
 _CELL_RE = re.compile(rf"<t([dh])\b{_ATTRS}>(.*?)(?=</t[dh]\s*>|<t[dh]\b|</tr|$)", re.S | re.I)
@@ -115,6 +126,24 @@ def _table_to_text(table: str) -> str:
     return "\n" + "\n".join(lines) + "\n"
 
 
+def _strip_skipped(html: str) -> str:
+    """Comments, scripts and styles out, in one pass: each opening is searched for once and its close
+    once (a regex with `.*?` would rescan the rest of the body for every unclosed "<!--"). An
+    unclosed one is left as it is, and nothing after it is skipped."""
+    out, pos = [], 0
+    while True:
+        m = _SKIP_OPEN.search(html, pos)
+        if not m:
+            break
+        end = _SKIP_CLOSE[(m.group(1) or "").lower()].search(html, m.end())
+        if not end:
+            break
+        out.append(html[pos:m.start()])
+        pos = end.end()
+    out.append(html[pos:])
+    return "".join(out)
+
+
 def html_to_text(html: str) -> str:
     """Plain text of an HTML fragment: one block (paragraph, list item, line) per line.
 
@@ -123,7 +152,7 @@ def html_to_text(html: str) -> str:
     if not html:
         return ""
     if "<" in html:
-        html = _SKIP_RE.sub("", html)
+        html = _strip_skipped(html)
         if "<t" in html or "<T" in html:
             html = _tables_to_text(html)
         html = _LI_RE.sub("\n\u2022 ", html)
@@ -134,7 +163,7 @@ def html_to_text(html: str) -> str:
     return _tidy(html)
 
 
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")  # one run per match: linear
 _INVISIBLE = re.compile(r"[\u200b\u2060\u00ad\ufeff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _HYPHENS = re.compile(r"[\u2010\u2011]")
@@ -208,16 +237,20 @@ def _decode(body: bytes | str, source: str, charset: str = "") -> str:
 
 
 def _parse_dt(value: Any) -> datetime | None:
-    """ISO 8601 (JSON API, a10:updated) or RFC 822 (RSS pubDate, with 'Z' as zone), as UTC."""
-    if not isinstance(value, str) or not value.strip():
+    """ISO 8601 (JSON API, a10:updated) or RFC 822 (RSS pubDate, with 'Z' as zone), as UTC; None
+    when it is not a date this reader can place in time (a +24:00 offset, year 0, month 13)."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
         return None
-    raw = value.strip()
+    try:
+        return _parse_dt_text(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _parse_dt_text(raw: str) -> datetime | None:
     m = _ISO_DT.match(raw)
     if m:
-        try:
-            dt = datetime.fromisoformat(m.group(1))
-        except ValueError:
-            return None
+        dt = datetime.fromisoformat(m.group(1))
         frac = m.group(2) or ""
         if frac:  # .NET writes 7 fractional digits; keep microseconds
             dt = dt.replace(microsecond=int((frac[1:] + "000000")[:6]))
@@ -226,17 +259,21 @@ def _parse_dt(value: Any) -> datetime | None:
             return dt.replace(tzinfo=timezone.utc)
         sign = 1 if zone[0] == "+" else -1
         offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[-2:])) * sign
-        return dt.replace(tzinfo=timezone(offset)).astimezone(timezone.utc)
-    try:
-        dt = email.utils.parsedate_to_datetime(re.sub(r"\sZ$", " +0000", raw))
-    except (TypeError, ValueError, IndexError):
-        return None
+        return dt.replace(tzinfo=timezone(offset)).astimezone(timezone.utc)  # |offset| >= 24h: ValueError
+    dt = email.utils.parsedate_to_datetime(re.sub(r"\sZ$", " +0000", raw))
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)
 
 
-_ISO_DT = re.compile(r"^(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?)(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
+def _show(value: Any) -> str:
+    """A field's value for a problem message: short, never the whole of a big or nested value."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return repr(value if not isinstance(value, str) else value[:40])
+    return f"a {type(value).__name__}"
+
+
+_ISO_DT = re.compile(r"^(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?)(\.\d{1,12})?(Z|[+-]\d{2}:?\d{2})?$")
 
 
 def _strs(value: Any) -> tuple[str, ...] | None:
@@ -260,11 +297,13 @@ def announcement_from_record(record: Any, source: str, index: int = 0) -> Announ
                             problems=(f"item #{index} is a {type(record).__name__}, not an object",))
     problems: list[str] = []
     raw_id = record.get("id")
-    if isinstance(raw_id, (str, int)) and str(raw_id).strip():
-        item_id = str(raw_id).strip()
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool) and 0 <= raw_id < 10**18:
+        raw_id = str(raw_id)
+    if isinstance(raw_id, str) and raw_id.strip() and len(raw_id.strip()) <= MAX_ID:
+        item_id = raw_id.strip()
     else:
         item_id = f"#{index}"
-        problems.append("missing field 'id'")
+        problems.append("missing field 'id'" if raw_id is None else f"field 'id' is {_show(raw_id)}, not an item id")
     title = record.get("title")
     if not isinstance(title, str) or not title.strip():
         problems.append("missing field 'title'")
@@ -282,13 +321,23 @@ def announcement_from_record(record: Any, source: str, index: int = 0) -> Announ
         tags = ()
     products = _strs(record.get("products")) or ()
     avail: list[tuple[int, str]] = []
-    for a in record.get("availabilities") or []:
-        if isinstance(a, dict) and isinstance(a.get("year"), int) and isinstance(a.get("month"), str):
-            avail.append((a["year"], a["month"]))
+    raw_avail = record.get("availabilities")
+    if raw_avail is not None and not isinstance(raw_avail, list):
+        problems.append(f"field 'availabilities' is {_show(raw_avail)}, not a list")
+    for a in raw_avail if isinstance(raw_avail, list) else ():
+        if (isinstance(a, dict) and isinstance(a.get("year"), int) and not isinstance(a.get("year"), bool)
+                and 1 <= a["year"] <= 9999 and isinstance(a.get("month"), str)):
+            avail.append((a["year"], a["month"][:20]))
+        else:
+            problems.append(f"an entry of field 'availabilities' is not {{year, month}}: {_show(a)}")
+            break
     created = _parse_dt(record.get("created"))
-    modified = _parse_dt(record.get("modified")) or created
-    if record.get("modified") is not None and _parse_dt(record.get("modified")) is None:
-        problems.append(f"field 'modified' is not a date: {str(record.get('modified'))[:40]!r}")
+    if record.get("created") is not None and created is None:
+        problems.append(f"field 'created' is not a date: {_show(record.get('created'))}")
+    modified = _parse_dt(record.get("modified"))
+    if record.get("modified") is not None and modified is None:
+        problems.append(f"field 'modified' is not a date: {_show(record.get('modified'))}")
+    modified = modified or created
     return Announcement(
         id=item_id, title=_title(title), text=html_to_text(desc), url=_url_for(item_id),
         source=source, created=created, modified=modified, tags=tags, products=products,
@@ -305,6 +354,10 @@ def parse_json(body: bytes | str, source: str = "<json>", charset: str = "") -> 
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FeedError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise FeedError(f"{source}: JSON nested too deeply to be an Azure Updates page") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise FeedError(f"{source}: not valid JSON ({exc})") from None
     next_link = None
     if isinstance(data, dict):
         if "value" not in data:
@@ -327,7 +380,7 @@ def parse_rss(body: bytes | str, source: str = "<rss>") -> list[Announcement]:
     """RSS 2.0: the v2 feed (numeric guid, categories, a10:updated) and the legacy
     azure.microsoft.com/updates/feed/ shape (slug guid, atom:content)."""
     if isinstance(body, str):
-        body = body.encode("utf-8")
+        body = body.encode("utf-8", "replace")  # a lone surrogate reads as "?" rather than failing
     if not body.strip():
         raise FeedError(f"{source}: empty body (expected an RSS document)")
     try:
@@ -343,10 +396,17 @@ def parse_rss(body: bytes | str, source: str = "<rss>") -> list[Announcement]:
         problems = []
         guid = (item.findtext("guid") or "").strip()
         link = (item.findtext("link") or "").strip()
-        link_id = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(link).query)).get("id", "")
+        try:
+            link_id = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(link).query)).get("id", "")
+        except ValueError:  # "http://[" : not a URL
+            link_id, link = "", ""
+            problems.append("field 'link' is not a URL")
         item_id = guid or link_id or link.rstrip("/").rsplit("/", 1)[-1] or f"#{index}"
         if not guid:
             problems.append("missing field 'guid'")
+        if len(item_id) > MAX_ID:
+            problems.append(f"field 'guid' is {len(item_id)} characters long, not an item id")
+            item_id = f"#{index}"
         title = _title(item.findtext("title") or "")
         if not title:
             problems.append("missing field 'title'")
