@@ -39,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = "2026-06-01"
+KEEP = ""  # --keep DIR: copy each run's output there
 
 
 # --------------------------------------------------------------------------- child processes
@@ -188,6 +189,10 @@ def bench_size(size: tuple[int, int, int], code: Path, with_peer: bool, storage:
                 r["findings"], r["digest"], r["errors"] = findings_digest(out)
                 r["json_mib"] = Path(out).stat().st_size / 2**20
                 res[label] = r
+                if KEEP:
+                    import shutil
+
+                    shutil.copy(out, Path(KEEP) / f"{code.name}-{subs}-{label}.json")
                 print(f"ours {label}: {r['wall']:6.1f} s wall, {r['rss_mib']:6.0f} MiB peak RSS, "
                       f"{fmt_counts(r['counts'])}; {r['findings']} findings ({r['digest']}), {r['errors']} errors, "
                       f"{r['json_mib']:.0f} MiB of JSON", flush=True)
@@ -244,7 +249,10 @@ def main() -> int:
                          "then 10%%, 30%%, 100%% of its 300k-resource one)")
     ap.add_argument("--peer-max", type=int, default=1000, help="run the naive peer up to this many subscriptions")
     ap.add_argument("--code", default=str(ROOT), help="checkout whose scanner runs (default: this one)")
+    ap.add_argument("--keep", default="", help="copy each run's JSON output into this folder")
     args = ap.parse_args()
+    global KEEP
+    KEEP = args.keep
     if args.child:
         return child_main(args.child, args.out)
 

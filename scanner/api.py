@@ -51,6 +51,15 @@ from scanner.tables.runs import RunClaim, stale
 log = logging.getLogger("scanner.api")
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_PARAM_CHARS = 8192  # one query parameter's value (a list of 50 resource ids fits)
+MAX_LIST_ITEMS = 50  # values in one comma-separated filter parameter
+MAX_ITEM_CHARS = 1024  # one value of a list: an ARM id, a Table key (at most 1 KiB)
+MAX_CONTINUATION_CHARS = 2048  # our tokens are about 200 characters
+MAX_SHOWN = 80  # characters of a bad value echoed back in an error
+# Azure Table Storage: "no more than 15 discrete comparisons are permitted within a $filter string"
+# (https://learn.microsoft.com/en-us/rest/api/storageservices/Querying-Tables-and-Entities). The
+# findings query sends what fits and filters the rest in memory (FindingQuery.server_filter).
+MAX_FILTER_COMPARISONS = 15
 MAX_TOP = 1000
 DEFAULT_TOP = 100
 RETRY_AFTER_SECONDS = 15
@@ -104,7 +113,8 @@ class ApiDeps:
 
 
 def _json(status: int, doc: Any, headers: Mapping[str, str] | None = None) -> Response:
-    body = json.dumps(doc, ensure_ascii=False, indent=None, separators=(",", ":")).encode("utf-8")
+    # "replace": a lone surrogate that got this far becomes "?" rather than a 500
+    body = json.dumps(doc, ensure_ascii=False, indent=None, separators=(",", ":")).encode("utf-8", "replace")
     return Response(status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, body)
 
 
@@ -113,16 +123,48 @@ def _method(method: str, allowed: str) -> None:
         raise ApiError(405, "method_not_allowed", f"{(method or '').upper() or '?'} is not allowed here; use {allowed}")
 
 
+def _shown(value: Any) -> str:
+    """A caller's value for an error message: short, printable, never a lone surrogate."""
+    text = value if isinstance(value, str) else type(value).__name__
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return repr(text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "...")
+
+
+def _text(value: Any, name: str, limit: int = MAX_PARAM_CHARS) -> str:
+    """A parameter's text, checked: a string, at most `limit` characters, valid Unicode (a lone
+    surrogate cannot be stored or sent anywhere), no control characters. 400 naming `name`."""
+    if not isinstance(value, str):
+        raise ApiError(400, "bad_parameter", f"{name}: must be text, not {type(value).__name__}", name)
+    if len(value) > limit:
+        raise ApiError(400, "bad_parameter", f"{name}: {len(value)} characters; at most {limit}", name)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "bad_parameter", f"{name}: not valid Unicode text (a lone surrogate)", name) from None
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ApiError(400, "bad_parameter", f"{name}: contains control characters", name)
+    return value
+
+
 def _params(query: Mapping[str, str] | None, allowed: set[str] | frozenset[str]) -> dict[str, str]:
     out = {}
     for key, value in (query or {}).items():
         if key in RESERVED_QUERY:
             continue
         if key not in allowed:
+            name = key if isinstance(key, str) and len(key) <= MAX_SHOWN and _printable(key) else _shown(key)
             raise ApiError(400, "unknown_parameter",
-                           f"unknown parameter {key!r}; allowed: {', '.join(sorted(allowed)) or 'none'}", key)
-        out[key] = value
+                           f"unknown parameter {_shown(key)}; allowed: {', '.join(sorted(allowed)) or 'none'}", name)
+        out[key] = _text(value, key, MAX_CONTINUATION_CHARS if key == "continuation" else MAX_PARAM_CHARS)
     return out
+
+
+def _printable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return text.isprintable()
 
 
 def _bool(value: Any, name: str) -> bool:
@@ -133,7 +175,7 @@ def _bool(value: Any, name: str) -> bool:
         return True
     if text in ("0", "false", "no", "off", ""):
         return False
-    raise ApiError(400, "bad_parameter", f"{name}: {value!r} is not true or false", name)
+    raise ApiError(400, "bad_parameter", f"{name}: {_shown(value) if isinstance(value, str) else repr(value)} is not true or false", name)
 
 
 def _store(deps: ApiDeps) -> Any:
@@ -176,17 +218,29 @@ def parse_scan_request(query: Mapping[str, str], body: bytes, settings: Settings
         raise ApiError(400, "body_too_large", f"request body is {len(body)} bytes; at most {MAX_BODY_BYTES}", "body")
     values: dict[str, Any] = dict(_params(query, SCAN_PARAMS))
     if body.strip():
+        if _nesting(body) > MAX_BODY_NESTING:
+            raise ApiError(400, "malformed_json", f"request body nests deeper than {MAX_BODY_NESTING} levels; "
+                           "it is one flat JSON object such as {\"scope\": \"sub:ID\", \"dry_run\": true}", "body")
         try:
             doc = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             where = f" ({exc.msg} at position {exc.pos})" if isinstance(exc, json.JSONDecodeError) else " (not UTF-8)"
             raise ApiError(400, "malformed_json", f"request body is not valid JSON{where}", "body") from None
+        except (RecursionError, ValueError) as exc:  # a 5000-digit number
+            raise ApiError(400, "malformed_json", f"request body is not valid JSON ({type(exc).__name__})",
+                           "body") from None
         if not isinstance(doc, dict):
             raise ApiError(400, "malformed_json", "request body must be a JSON object", "body")
         for key, value in doc.items():
             if key not in SCAN_PARAMS:
+                name = key if _printable(key) and len(key) <= MAX_SHOWN else "body"
                 raise ApiError(400, "unknown_parameter",
-                               f"unknown parameter {key!r}; allowed: {', '.join(sorted(SCAN_PARAMS))}", key)
+                               f"unknown parameter {_shown(key)}; allowed: {', '.join(sorted(SCAN_PARAMS))}", name)
+            if isinstance(value, str):
+                _text(value, key)
+            elif not isinstance(value, (bool, int, float)) and value is not None:
+                raise ApiError(400, "bad_parameter", f"{key}: must be text or true/false, not "
+                               f"{'an object' if isinstance(value, dict) else 'a list'}", key)
             if key in values and str(values[key]).strip().lower() != str(value).strip().lower():
                 raise ApiError(400, "bad_parameter", f"{key}: given differently in the query and the body", key)
             values[key] = value
@@ -205,6 +259,35 @@ def parse_scan_request(query: Mapping[str, str], body: bytes, settings: Settings
                            "(this app reads SCAN_INVENTORY_FILES); use 'tenant' or 'sub:ID[,ID...]'", "scope")
     return ScanRequest(scope=scope, dry_run=_bool(values.get("dry_run", False), "dry_run"),
                        notify=_bool(values.get("notify", False), "notify"))
+
+
+MAX_BODY_NESTING = 4
+
+
+def _nesting(body: bytes) -> int:
+    """The deepest nesting of [ and { in a JSON body, outside strings (one pass; json.loads would
+    recurse once per level and fail with RecursionError on a deep enough body)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_BODY_NESTING:
+                    return deepest
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
 
 
 def scan_start(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
@@ -306,7 +389,7 @@ def scan_status(method: str, route_params: dict, query: dict, body: bytes, deps:
     _params(query, frozenset())
     run_id = (route_params.get("run_id") or "").strip().lower()
     if not _RUN_ID.match(run_id):
-        raise ApiError(404, "not_found", f"no scan run {route_params.get('run_id', '')!r} (run ids are 32 hex "
+        raise ApiError(404, "not_found", f"no scan run {_shown(route_params.get('run_id', ''))} (run ids are 32 hex "
                                          "characters, from POST /api/scan)", "run_id")
     run = _store(deps).scan_runs.get(run_id)
     if run is None:
@@ -381,9 +464,13 @@ class FindingQuery:
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     def server_filter(self) -> tuple[str, dict[str, Any]]:
-        """OData filter over the Findings table's columns, with its parameters."""
+        """OData filter over the Findings table's columns, with its parameters: at most
+        MAX_FILTER_COMPARISONS comparisons. The paging key (3) and the state (1) always go to the
+        server; each list filter goes there while it fits, smallest first, and `matches` checks
+        every filter again in memory, so any accepted query answers the same either way."""
         parts: list[str] = []
         params: dict[str, Any] = {}
+        budget = MAX_FILTER_COMPARISONS
 
         def any_of(column: str, values, prefix: str) -> None:
             names = []
@@ -392,28 +479,37 @@ class FindingQuery:
                 names.append(f"{column} eq @{prefix}{i}")
             parts.append("( " + " or ".join(names) + " )")  # the SDK finds @names between spaces
 
-        if self.severities:
-            any_of("Severity", self.severities, "sev")
-        if self.rules:
-            any_of("Rule", self.rules, "rule")
-        if self.subscriptions:
-            any_of("PartitionKey", self.subscriptions, "sub")
-        ids = {c for c in self.clusters if c.startswith("/subscriptions/")}
-        if ids and ids == set(self.clusters):
-            any_of("ResourceId", ids, "rid")
+        if self.after is not None:
+            params["apk"], params["ark"] = self.after
+            parts.append("( PartitionKey gt @apk or ( PartitionKey eq @apk and RowKey gt @ark ) )")
+            budget -= 3
         wants_resolved = "resolved" in self.statuses
         wants_open = bool(self.statuses - {"resolved"})
         if wants_resolved and not wants_open:
             parts.append("State eq 'resolved'")
+            budget -= 1
         elif wants_open and not wants_resolved:
             parts.append("State eq 'open'")
-        if self.after is not None:
-            params["apk"], params["ark"] = self.after
-            parts.append("( PartitionKey gt @apk or ( PartitionKey eq @apk and RowKey gt @ark ) )")
+            budget -= 1
+        ids = {c for c in self.clusters if c.startswith("/subscriptions/")}
+        lists = [("Severity", self.severities, "sev"), ("Rule", self.rules, "rule"),
+                 ("PartitionKey", self.subscriptions, "sub"),
+                 ("ResourceId", ids if ids and ids == set(self.clusters) else frozenset(), "rid")]
+        for column, values, prefix in sorted(lists, key=lambda x: len(x[1])):
+            if values and len(values) <= budget:
+                any_of(column, values, prefix)
+                budget -= len(values)
         return " and ".join(parts), params
 
     def matches(self, f: Finding) -> bool:
+        """Every filter, in memory (the server filter may have left some out, see server_filter)."""
         if f.status.value not in self.statuses:
+            return False
+        if self.severities and f.severity.value not in self.severities:
+            return False
+        if self.rules and f.rule.value not in self.rules:
+            return False
+        if self.subscriptions and (f.resource.subscription_id or "").lower() not in self.subscriptions:
             return False
         if self.sizes and f.vm_size.lower() not in self.sizes:
             return False
@@ -421,18 +517,24 @@ class FindingQuery:
             r = f.resource
             if not ({r.id.lower(), r.name.lower()} & self.clusters):
                 return False
-        return True  # severity, rule, subscription: the server filter
+        return True
 
 
 def _list(value: str, name: str, allowed: tuple[str, ...] | None = None, lower: bool = True) -> frozenset[str]:
     items = [v.strip() for v in (value or "").split(",") if v.strip()]
     if not items:
         raise ApiError(400, "bad_parameter", f"{name}: empty; give one or more comma-separated values", name)
+    if len(items) > MAX_LIST_ITEMS:
+        raise ApiError(400, "bad_parameter", f"{name}: {len(items)} values; at most {MAX_LIST_ITEMS}", name)
+    for v in items:
+        if len(v) > MAX_ITEM_CHARS:
+            raise ApiError(400, "bad_parameter", f"{name}: a value of {len(v)} characters; at most {MAX_ITEM_CHARS}",
+                           name)
     items = [v.lower() for v in items] if lower else items
     if allowed is not None:
         for v in items:
             if v not in allowed:
-                raise ApiError(400, "bad_parameter", f"{name}: {v!r} is not one of {', '.join(allowed)}", name)
+                raise ApiError(400, "bad_parameter", f"{name}: {_shown(v)} is not one of {', '.join(allowed)}", name)
     return frozenset(items)
 
 
@@ -446,11 +548,17 @@ def _decode_continuation(token: str, q: FindingQuery) -> tuple[str, str]:
                                          "(take it from 'continuation' or 'nextLink')", "continuation")
     try:
         doc = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise bad from None
     if not isinstance(doc, dict) or doc.get("v") != 1 or not isinstance(doc.get("pk"), str) \
             or not isinstance(doc.get("rk"), str):
         raise bad
+    if len(doc["pk"]) > MAX_ITEM_CHARS or len(doc["rk"]) > MAX_ITEM_CHARS:
+        raise bad
+    try:
+        (doc["pk"] + doc["rk"]).encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad from None
     if doc.get("q") != q.fingerprint():
         raise ApiError(400, "bad_parameter", "continuation: the token belongs to a query with other filters; "
                                              "keep the filters of the first page", "continuation")
@@ -479,7 +587,7 @@ def parse_findings_query(query: Mapping[str, str]) -> FindingQuery:
         subs = _list(p["subscription"], "subscription")
         for s in subs:
             if not _GUID.match(s):
-                raise ApiError(400, "bad_parameter", f"subscription: {s!r} is not a subscription id (a GUID)",
+                raise ApiError(400, "bad_parameter", f"subscription: {_shown(s)} is not a subscription id (a GUID)",
                                "subscription")
         kw["subscriptions"] = subs
     if "cluster" in p:
@@ -489,13 +597,13 @@ def parse_findings_query(query: Mapping[str, str]) -> FindingQuery:
     if "format" in p:
         fmt = p["format"].strip().lower()
         if fmt not in ("json", "csv"):
-            raise ApiError(400, "bad_parameter", f"format: {p['format']!r} is not json or csv", "format")
+            raise ApiError(400, "bad_parameter", f"format: {_shown(p['format'])} is not json or csv", "format")
         kw["fmt"] = fmt
     if "top" in p:
         try:
             top = int(p["top"])
         except ValueError:
-            raise ApiError(400, "bad_parameter", f"top: {p['top']!r} is not a whole number", "top") from None
+            raise ApiError(400, "bad_parameter", f"top: {_shown(p['top'])} is not a whole number", "top") from None
         if not 1 <= top <= MAX_TOP:
             raise ApiError(400, "bad_parameter", f"top: {top} is not between 1 and {MAX_TOP}", "top")
         kw["top"] = top
@@ -614,7 +722,7 @@ def report(method: str, route_params: dict, query: dict, body: bytes, deps: ApiD
         try:
             days = int(p["days"])
         except ValueError:
-            raise ApiError(400, "bad_parameter", f"days: {p['days']!r} is not a whole number", "days") from None
+            raise ApiError(400, "bad_parameter", f"days: {_shown(p['days'])} is not a whole number", "days") from None
         if not 1 <= days <= 366:
             raise ApiError(400, "bad_parameter", f"days: {days} is not between 1 and 366", "days")
     html = report_page(_store(deps), deps.settings, deps.clock(), days)

@@ -25,6 +25,8 @@ EXIT_OK, EXIT_USAGE, EXIT_FINDINGS = 0, 2, 3
 
 
 def register(sub) -> None:
+    from scanner.cli import lower_choice
+
     p = sub.add_parser(
         "scan-iac",
         help="scan Terraform, Bicep and ARM templates for retiring or Gen1-only VM sizes (SARIF for pull requests)",
@@ -45,9 +47,9 @@ def register(sub) -> None:
     p.add_argument("--catalog", nargs="+", action="extend", metavar="builtin|none|FILE",
                    help="retirement catalogues to use (default: builtin)")
     p.add_argument("--today", metavar="YYYY-MM-DD", type=_date, help="judge as of this day (default: today, UTC)")
-    p.add_argument("--format", choices=("table", "json", "markdown", "sarif"), default="table")
+    p.add_argument("--format", type=lower_choice, choices=("table", "json", "markdown", "sarif"), default="table")
     p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
-    p.add_argument("--fail-on", choices=("critical", "high", "medium", "low"),
+    p.add_argument("--fail-on", type=lower_choice, choices=("critical", "high", "medium", "low"),
                    help="exit 3 when a finding is at or above this severity")
     p.set_defaults(func=run)
 
@@ -94,8 +96,26 @@ def run(args) -> int:
         sys.stdout.write(text)
     for problem in result.problems:
         print(f"error: {problem}", file=sys.stderr)
+    crossed = result.at_or_above(Severity.parse(args.fail_on)) if args.fail_on else []
+    if crossed:
+        sys.stderr.write(fail_on_text(args.fail_on, crossed))
     if result.problems:
-        return EXIT_USAGE
-    if args.fail_on and result.at_or_above(Severity.parse(args.fail_on)):
-        return EXIT_FINDINGS
-    return EXIT_OK
+        return EXIT_USAGE  # the scan is incomplete: that outranks findings (exit 3)
+    return EXIT_FINDINGS if crossed else EXIT_OK
+
+
+MAX_FAIL_LINES = 20
+
+
+def fail_on_text(threshold: str, crossed) -> str:
+    """What made --fail-on exit 3, for stderr: one line per finding, where its size is written."""
+    from scanner.core.iac_schema import written_at
+
+    lines = [f"--fail-on {threshold}: {len(crossed)} finding(s) at or above {threshold} (exit 3):"]
+    for x in crossed[:MAX_FAIL_LINES]:
+        f, d = x.finding, x.declaration
+        days = "" if f.days_left is None else f", {f.days_left} days left"
+        lines.append(f"  {written_at(d)}  {f.severity.value:<8}  {d.address}  {f.vm_size}  {f.rule.value}{days}")
+    if len(crossed) > MAX_FAIL_LINES:
+        lines.append(f"  ... and {len(crossed) - MAX_FAIL_LINES} more")
+    return "\n".join(lines) + "\n"

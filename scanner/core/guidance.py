@@ -168,6 +168,7 @@ class Guide:
         self._preferred: dict[str, tuple[str, ...]] = {}
         self._facts: dict[tuple[str, str], tuple] = {}
         self._keep: list = []
+        self._lists: dict[tuple[int, ...], int] = {}
 
     # ------------------------------------------------------------------ facts
     def is_retiring(self, vm_size: str) -> bool:
@@ -221,7 +222,11 @@ class Guide:
         key = self._facts.get(pair)
         if key is None:
             listed = self.skus.sizes(subscription_id, location)
-            key = (location.lower(), id(listed[0]), len(listed)) if listed else pair
+            # Same values (by identity) = same list: live SKU facts share one value per size between
+            # subscriptions (sources.skus.SharedFacts), and only a subscription's own restrictions
+            # make a copy, so the whole list decides, not its first entry.
+            ids = tuple(id(s) for s in listed)
+            key = (location.lower(), self._lists.setdefault(ids, len(self._lists))) if listed else pair
             self._facts[pair] = key
             self._keep.append(listed)  # keep the objects alive so their ids stay unique
         return key

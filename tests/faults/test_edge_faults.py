@@ -158,3 +158,133 @@ def test_primary_feed_that_trips_the_reader_falls_back_to_rss(feed_server, fault
                         unexpected_exits=0 if rss_hits else 1, findings_lost=0 if catalog.retirements else 1)
     assert rss_hits and catalog.retirements
     assert [e.kind.value for e in errors] == ["feed"] and "nested too deeply" in errors[0].error
+
+
+# --------------------------------------------------------------------------- HTTP API: oversized and odd inputs
+
+SUBS = [f"{i:08x}-1111-4111-8111-{i:012x}" for i in range(1, 21)]
+SIZES = ["Standard_A2_v2", "Standard_DS2_v2", "Standard_F4s_v2", "Standard_NC6s_v3"]
+
+
+def _findings():
+    from datetime import date
+
+    from scanner.core.model import Finding, ResourceKind, ResourceRef, Retirement, Rule, Severity, finding_id
+
+    ret = Retirement(id="av2", title="Av2", retires_on=date(2028, 11, 15), series=("Av2",))
+    sevs = list(Severity)
+    out = []
+    for i in range(60):
+        sub = SUBS[i % len(SUBS)]
+        rid = f"/subscriptions/{sub}/resourceGroups/rg{i % 3}/providers/Microsoft.Compute/virtualMachines/vm{i}"
+        rule = (Rule.RETIRING_SIZE, Rule.GEN1_ONLY_SIZE)[i % 2]
+        out.append(Finding(id=finding_id(rid, "", rule.value, ret.id), rule=rule, severity=sevs[i % len(sevs)],
+                           vm_size=SIZES[i % len(SIZES)],
+                           resource=ResourceRef(ResourceKind.VM, rid, f"vm{i}", sub, f"rg{i % 3}", "westeurope"),
+                           retirement=ret))
+    return out
+
+
+@pytest.fixture(scope="module")
+def api_store(azurite_server):
+    from datetime import datetime, timezone
+
+    from scanner.config import Settings
+    from scanner.tables.store import apply_scan, open_store
+    from tests.fakes.azurite import unique_name
+
+    store = open_store(Settings.from_env({"AzureWebJobsStorage": azurite_server.connection_string,
+                                          "TABLE_PREFIX": unique_name("t")}))
+    found = _findings()
+    apply_scan(store, found, now=datetime(2026, 6, 1, tzinfo=timezone.utc))
+    return store, found
+
+
+def _api(handler, api_store, method="GET", query=None, body=b"", route=None):
+    from datetime import datetime, timezone
+
+    from scanner import api
+    from scanner.config import Settings
+
+    store, _ = api_store
+
+    def no_scan(request, now):  # a request that passes validation would scan: none of these must
+        raise AssertionError("a bad request reached the scan")
+
+    deps = api.ApiDeps(settings=Settings(), store=lambda: store, run_scan=no_scan,
+                       clock=lambda: datetime(2026, 6, 2, tzinfo=timezone.utc), base_url="https://x.example")
+    status, _headers, raw = api.handle(handler, method, route or {}, query or {}, body, deps)
+    return status, json.loads(raw) if raw.startswith(b"{") else raw
+
+
+LONG = "a" * 40_000
+BAD_INPUTS = [
+    ("findings", {"continuation": LONG}, b"", "continuation"),
+    ("findings", {"continuation": "eyJ2IjoxLCJxIjoiIiwicGsiOiJ" + "A" * 3000}, b"", "continuation"),
+    ("findings", {"cluster": LONG}, b"", "cluster"),
+    ("findings", {"size": ",".join(["Standard_D2s_v3"] * 200)}, b"", "size"),
+    ("findings", {"cluster": ",".join(f"/subscriptions/{SUBS[0]}/resourceGroups/rg/providers/"
+                                      f"Microsoft.ContainerService/managedClusters/c{i}" for i in range(200))},
+     b"", "cluster"),
+    ("findings", {"subscription": LONG}, b"", "subscription"),
+    ("findings", {"cluster": "aks-\ud800"}, b"", "cluster"),
+    ("findings", {"severity": "high\x00"}, b"", "severity"),
+    ("findings", {"top": "9" * 5000}, b"", "top"),
+    ("findings", {"x" * 5000: "1"}, b"", None),
+    ("scan_start", {}, b"[" * 60_000, "body"),
+    ("scan_start", {}, b'{"scope": ' + b"[" * 5000 + b"]" * 5000 + b"}", "body"),
+    ("scan_start", {}, b'{"scope": "sub:\\ud800"}', "scope"),
+    ("scan_start", {}, b'{"scope": "' + LONG.encode() + b'"}', "scope"),
+    ("scan_start", {}, b'{"dry_run": {"a": 1}}', "dry_run"),
+    ("scan_start", {}, b'{"dry_run": 1' + b"0" * 5000 + b"}", "body"),
+    ("scan_start", {"scope": "tenant\ud800"}, b"", "scope"),
+    ("scan_status", {}, b"", "run_id"),
+    ("report", {"days": LONG}, b"", "days"),
+]
+
+
+@pytest.mark.parametrize("handler,query,body,parameter", BAD_INPUTS,
+                         ids=[f"{h}-{i}" for i, (h, *_rest) in enumerate(BAD_INPUTS)])
+def test_http_api_bad_input_is_400_naming_the_parameter_never_5xx(api_store, handler, query, body, parameter,
+                                                                  fault_ledger):
+    from scanner import api
+
+    method = "POST" if handler == "scan_start" else "GET"
+    route = {"run_id": LONG} if handler == "scan_status" else None
+    status, doc = _api(getattr(api, handler), api_store, method, query, body, route)
+    fault_ledger.record("http api: oversize / nesting / surrogate / control-character inputs",
+                        http_5xx=int(status >= 500))
+    assert status in (400, 404), doc
+    if parameter is not None:
+        assert doc["error"]["parameter"] == parameter, doc
+    assert len(json.dumps(doc)) < 2000  # the bad value is never echoed whole
+
+
+@pytest.mark.parametrize("query", [
+    {"subscription": ",".join(SUBS)},                              # 20 values: more than 15 comparisons
+    {"subscription": ",".join(SUBS), "severity": "low,medium,high,critical", "rule": "retiring-size,gen1-only-size"},
+    {"cluster": ",".join(f"/subscriptions/{s}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm{i}"
+                         for i, s in enumerate(SUBS * 2))},
+    {"subscription": ",".join(SUBS[:14]), "status": "all", "top": "7"},
+], ids=["20-subscriptions", "every-filter", "40-resource-ids", "paged"])
+def test_findings_filters_beyond_15_comparisons_answer_exactly_on_azurite(api_store, query, fault_ledger):
+    from scanner import api
+
+    store, found = api_store
+    q = api.parse_findings_query(query)
+    want = {f.id for f in found if q.matches(f)}
+    flt, _params = q.server_filter()
+    comparisons = flt.count(" eq ") + flt.count(" gt ")
+    got: list[str] = []
+    params = dict(query)
+    for _page in range(40):
+        status, doc = _api(api.findings, api_store, query=params)
+        assert status == 200, doc
+        got += [f["id"] for f in doc["findings"]]
+        if not doc["continuation"]:
+            break
+        params = {**query, "continuation": doc["continuation"]}
+    fault_ledger.record("http api: findings filter of more than 15 comparisons (Azurite)",
+                        findings_lost=len(want - set(got)), http_5xx=0)
+    assert comparisons <= 15
+    assert want and set(got) == want and len(got) == len(set(got))

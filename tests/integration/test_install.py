@@ -108,6 +108,17 @@ def test_aks_retire_scan_on_the_samples_matches_the_golden_findings(installed):
     assert usage.returncode == 2 and usage.stderr.startswith("usage: aks-retire scan")
 
 
+def test_aks_retire_scan_iac_runs_from_the_installed_package(installed):
+    """The installed command reads Terraform, Bicep and ARM (python-hcl2 and pycep-parser come with it)."""
+    iac = FIXTURES / "iac"
+    out = _run(["aks-retire", "scan-iac", iac / "terraform" / "modules" / "vm", iac / "bicep", iac / "arm" / "export.json",
+                "--today", "2026-03-01", "--format", "sarif"], cwd=installed["cwd"], env=installed["env"])
+    assert out.returncode == 0, out.stderr
+    results = json.loads(out.stdout)["runs"][0]["results"]
+    sizes = {r.get("properties", {}).get("vmSize") for r in results}
+    assert {"Standard_B2ms", "Standard_E8s_v3", "Standard_B4ms", "Standard_DS1_v2"} <= sizes
+
+
 def test_package_data_is_read_from_the_install(installed):
     py = installed["venv"] / "bin" / "python"
     cat = _run(["aks-retire", "catalog", "--format", "json"], cwd=installed["cwd"], env=installed["env"])

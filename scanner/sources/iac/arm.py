@@ -163,6 +163,7 @@ class Var:
     node: Node | None = None  # the literal as written (structure keeps positions)
     via: str = ""
     reason: str = ""
+    struct: Any = None  # already resolved (a nested deployment's parameter, evaluated by its parent)
 
 
 def parameter_values(node: Node, file: str) -> tuple[dict[str, Var], list[Problem]]:
@@ -181,7 +182,116 @@ def parameter_values(node: Node, file: str) -> tuple[dict[str, Var], list[Proble
     return out, problems
 
 
-_CALL = re.compile(r"^\[\s*(parameters|variables)\(\s*'([^']+)'\s*\)\s*\]$", re.I)
+class _Unknown(Exception):
+    pass
+
+
+_EXPR_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+)|(?P<name>[A-Za-z_]\w*)|(?P<p>[(),.\[\]]))")
+
+
+class _Expression:
+    """The part of the ARM expression language whose result follows from the template itself:
+    parameters(), variables(), concat(), format() with {n}, toLower(), toUpper(), string and
+    integer literals, `.property` and `[index]`. Any other function is known only at deployment."""
+
+    def __init__(self, text: str, env: _Env, node: Node) -> None:
+        self.env, self.node, self.text = env, node, f"[{text}]"
+        self.tokens: list[tuple[str, str]] = []
+        pos = 0
+        while pos < len(text):
+            m = _EXPR_TOKEN.match(text, pos)
+            if m is None or m.end() == pos:
+                if not text[pos:].strip():
+                    break
+                raise _Unknown(f"an expression this scanner cannot read ({text[pos:pos + 20]!r})")
+            kind = next(k for k in ("str", "num", "name", "p") if m[k] is not None)
+            self.tokens.append((kind, m[kind]))
+            pos = m.end()
+        self.i = 0
+
+    def evaluate(self) -> Any:
+        value = self._expr()
+        if self.i != len(self.tokens):
+            raise _Unknown("an expression this scanner cannot read")
+        return value
+
+    def _peek(self) -> tuple[str, str]:
+        return self.tokens[self.i] if self.i < len(self.tokens) else ("", "")
+
+    def _take(self, text: str | None = None) -> tuple[str, str]:
+        tok = self._peek()
+        if not tok[0] or (text is not None and tok[1] != text):
+            raise _Unknown("an expression this scanner cannot read")
+        self.i += 1
+        return tok
+
+    def _expr(self) -> Any:
+        kind, tok = self._take()
+        if kind == "str":
+            value: Any = self._lit(tok[1:-1].replace("''", "'"))
+        elif kind == "num":
+            value = self._lit(int(tok))
+        elif kind == "name":
+            self._take("(")
+            args = []
+            if self._peek()[1] != ")":
+                args.append(self._expr())
+                while self._peek()[1] == ",":
+                    self._take(",")
+                    args.append(self._expr())
+            self._take(")")
+            value = self._call(tok, args)
+        else:
+            raise _Unknown("an expression this scanner cannot read")
+        while self._peek()[1] in (".", "["):
+            if self._take()[1] == ".":
+                key: Any = self._take()[1]
+            else:
+                index = self._expr()
+                self._take("]")
+                key = index.value if isinstance(index, Value) else None
+            got = arm_shape.get(value, key) if isinstance(key, (str, int)) else None
+            if got is None:
+                raise _Unknown(f"{key!r} is not in the value")
+            value = got
+        return value
+
+    def _lit(self, value: Any) -> Value:
+        return Value(spot=self.node.spot, known=True, value=value, text=self.text)
+
+    def _call(self, name: str, args: list) -> Any:
+        low = name.lower()
+        if low in ("parameters", "variables"):
+            if len(args) != 1 or not isinstance(args[0], Value) or not isinstance(args[0].value, str):
+                raise _Unknown(f"{name}() with an argument this scanner cannot read")
+            get = self.env.parameter if low == "parameters" else self.env.variable
+            return get(args[0].value, self.node, self.text)
+        values = [self._known(a) for a in args]
+        if low == "concat" and values:
+            if all(isinstance(v, list) for v in values):
+                return self._lit([x for v in values for x in v])
+            return self._lit("".join(_text(v) for v in values))
+        if low == "format" and values:
+            return self._lit(re.sub(r"\{(\d+)\}", lambda m: _text(values[1 + int(m[1])]), str(values[0])))
+        if low in ("tolower", "toupper") and len(values) == 1:
+            return self._lit(str(values[0]).lower() if low == "tolower" else str(values[0]).upper())
+        raise _Unknown(f"the function {name}() is evaluated at deployment, not here")
+
+    @staticmethod
+    def _known(arg: Any) -> Any:
+        if isinstance(arg, Value):
+            if not arg.known:
+                raise _Unknown(arg.reason)
+            return arg.value
+        raise _Unknown("an object or array where a value is needed")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        raise _Unknown("an object or array inside a string")
+    return str(value)
 
 
 class _Env:
@@ -211,29 +321,39 @@ class _Env:
         if isinstance(v, str) and v.startswith("[") and not v.startswith("[["):
             if not v.rstrip().endswith("]"):
                 return self._leaf(node, trail)
-            m = _CALL.match(v)
-            if m is None:
-                return Value(spot=node.spot, known=False, text=v,
-                             reason="a template expression evaluated at deployment, not here")
-            kind, name = m[1].lower(), m[2]
-            if kind == "parameters":
-                var = self.params.get(name.lower())
-                if var is None:
-                    return Value(spot=node.spot, known=False, text=v, reason=f"parameter {name} is not declared")
-                if not var.known:
-                    return Value(spot=node.spot, known=False, text=v, reason=var.reason)
-                return self._resolved(var.node, node, v, var.via)
-            target = self.variables.get(name.lower())
-            if target is None:
-                return Value(spot=node.spot, known=False, text=v, reason=f"variable {name} is not declared")
-            if name.lower() in self.busy:
-                return Value(spot=node.spot, known=False, text=v, reason=f"variable {name} refers to itself")
-            self.busy.add(name.lower())
             try:
-                return self._resolved(target, node, v, f"variable {name}")
-            finally:
-                self.busy.discard(name.lower())
+                return _Expression(v[1:-1], self, node).evaluate()
+            except _Unknown as exc:
+                return Value(spot=node.spot, known=False, text=v, reason=str(exc))
         return self._leaf(node, trail)
+
+    def parameter(self, name: str, node: Node, text: str) -> Any:
+        var = self.params.get(name.lower())
+        if var is None:
+            raise _Unknown(f"parameter {name} is not declared")
+        if not var.known:
+            raise _Unknown(var.reason)
+        if var.struct is not None:
+            inner = var.struct
+            if isinstance(inner, Value):
+                if not inner.known:
+                    raise _Unknown(inner.reason)
+                return Value(spot=node.spot, known=True, value=inner.value, text=text,
+                             source=inner.source or inner.spot, via=inner.via or var.via)
+            return inner
+        return self._resolved(var.node, node, text, var.via)
+
+    def variable(self, name: str, node: Node, text: str) -> Any:
+        target = self.variables.get(name.lower())
+        if target is None:
+            raise _Unknown(f"variable {name} is not declared")
+        if name.lower() in self.busy:
+            raise _Unknown(f"variable {name} refers to itself")
+        self.busy.add(name.lower())
+        try:
+            return self._resolved(target, node, text, f"variable {name}")
+        finally:
+            self.busy.discard(name.lower())
 
     def _resolved(self, target: Node, at: Node, text: str, via: str) -> Any:
         inner = self.struct(target, (target.spot, via))
@@ -263,7 +383,47 @@ def declarations(template: Node, file: str, given: dict[str, Var]) -> tuple[list
     return out, problems
 
 
-def _resources(resources: Node, env: _Env, out, problems, parent_type: str, parent_name: str, parent) -> None:
+DEPLOYMENTS = "microsoft.resources/deployments"
+MAX_DEPTH = 8
+
+
+def _nested(node: Node, body: Any, env: _Env, address: str, out, problems, depth: int) -> None:
+    """A nested deployment with an inline template (what `az bicep build` makes of a module):
+    its parameters are evaluated here and its resources read with them."""
+    props = node.value.get("properties")
+    template = props.value.get("template") if props is not None and isinstance(props.value, dict) else None
+    if template is None or not isinstance(template.value, dict):
+        return  # templateLink: another file, not read
+    if depth >= MAX_DEPTH:
+        problems.append(Problem(node.spot, f"nested deployments deeper than {MAX_DEPTH}"))
+        return
+    given: dict[str, Var] = {}
+    params = props.value.get("parameters")
+    for name, entry in (params.value.items() if params is not None and isinstance(params.value, dict) else []):
+        if isinstance(entry.value, dict) and "value" in entry.value:
+            struct = env.struct(entry.value["value"])
+            given[name.lower()] = Var(True, via=f"{address} parameter {name}",
+                                      struct=_label(struct, f"{address} parameter {name}"))
+        else:
+            given[name.lower()] = Var(False, reason=f"{address} parameter {name} is a reference, known at deployment")
+    inner = _Env(template, given, env.file)
+    resources = template.value.get("resources")
+    if resources is not None:
+        _resources(resources, inner, out, problems, "", "", None, f"{address}.", depth + 1)
+
+
+def _label(struct: Any, via: str) -> Any:
+    if isinstance(struct, dict):
+        return {k: _label(v, via) for k, v in struct.items()}
+    if isinstance(struct, list):
+        return [_label(v, via) for v in struct]
+    if isinstance(struct, Value) and struct.known and struct.source is None:
+        return Value(spot=struct.spot, known=True, value=struct.value, text=struct.text, source=struct.spot, via=via)
+    return struct
+
+
+def _resources(resources: Node, env: _Env, out, problems, parent_type: str, parent_name: str, parent,
+               prefix: str = "", depth: int = 0) -> None:
     if isinstance(resources.value, dict):  # languageVersion 2.0: symbolic names
         entries = list(resources.value.items())
     elif isinstance(resources.value, list):
@@ -271,11 +431,14 @@ def _resources(resources: Node, env: _Env, out, problems, parent_type: str, pare
     else:
         problems.append(Problem(resources.spot, "\"resources\" is neither an array nor an object"))
         return
-    for symbol, node in entries:
-        if not isinstance(node.value, dict):
+    bodies = [(symbol, node, env.struct(node) if isinstance(node.value, dict) else None) for symbol, node in entries]
+    # Top-level agent pools name their cluster ("aks/pool1"): they read its location and version.
+    clusters = {arm_shape.text(arm_shape.get(b, "name")).lower(): b for _s, _n, b in bodies
+                if b is not None and arm_shape.text(arm_shape.get(b, "type")).lower() == arm_shape.CLUSTER}
+    for symbol, node, body in bodies:
+        if body is None:
             problems.append(Problem(node.spot, "a resource that is not an object"))
             continue
-        body = env.struct(node)
         rtype = arm_shape.text(arm_shape.get(body, "type"))
         name = arm_shape.text(arm_shape.get(body, "name")) or (
             str(arm_shape.get(body, "name").text) if isinstance(arm_shape.get(body, "name"), Value) else "")
@@ -284,10 +447,16 @@ def _resources(resources: Node, env: _Env, out, problems, parent_type: str, pare
         else:
             full_type = rtype
         full_name = f"{parent_name}/{name}" if parent_name and name and not name.startswith(parent_name) else name
-        address = symbol or f"{full_type}/{full_name}"
+        address = prefix + (symbol or f"{full_type}/{full_name}")
+        if full_type.lower() == DEPLOYMENTS:
+            _nested(node, body, env, address, out, problems, depth)
+            continue
         if "copy" in node.value:  # every instance has the size written here
             address += "[copy]"
-        out.extend(arm_shape.declarations(full_type, body, address, node.spot, "arm", parent))
+        owner = parent
+        if owner is None and full_type.lower() == arm_shape.AGENT_POOL and "/" in full_name:
+            owner = clusters.get(full_name.rsplit("/", 1)[0].lower())
+        out.extend(arm_shape.declarations(full_type, body, address, node.spot, "arm", owner))
         children = node.value.get("resources")
         if children is not None:
-            _resources(children, env, out, problems, full_type, full_name, body)
+            _resources(children, env, out, problems, full_type, full_name, body, prefix, depth)

@@ -116,6 +116,8 @@ def _resource_element(out: BicepFile, kids, file: str, parent: str, parent_type:
     body = kids[-1]
     if existing:
         return
+    while isinstance(body, Tree) and body.data == "deploy_condition":
+        body = body.children[-1]
     out.resources.append((str(name_tok), rtype, body, _spot(name_tok, file), parent))
     if isinstance(body, Tree) and body.data == "object":
         for child in body.children:
@@ -130,10 +132,11 @@ def _syntax_message(exc: UnexpectedInput) -> str:
         return "not valid Bicep: unexpected end of file (an unclosed block, string or bracket above?)"
     if isinstance(exc, UnexpectedToken) and not str(exc.token).strip():
         return "not valid Bicep: unexpected line break (an unclosed string or a missing value?)"
+    # The grammar is pycep-parser's: valid Bicep it does not know yet also lands here, so say so.
     if isinstance(exc, UnexpectedToken):
-        return f"not valid Bicep: unexpected {str(exc.token)!r}"[:200]
+        return f"not valid Bicep (or syntax the pycep-parser grammar does not read): unexpected {str(exc.token)!r}"[:200]
     if isinstance(exc, UnexpectedCharacters):
-        return f"not valid Bicep: unexpected character {exc.char!r}"
+        return f"not valid Bicep (or syntax the pycep-parser grammar does not read): unexpected character {exc.char!r}"
     return "not valid Bicep"
 
 
@@ -262,6 +265,8 @@ class _Env:
             return [self.struct(k) for k in kids if isinstance(k, Tree)]
         if kind == "loop":
             return self._loop(node, kids)
+        if kind == "deploy_condition":  # `= if (cond) {...}`: judged as if deployed
+            return self.struct(kids[-1])
         if kind == "operator":
             return self.struct(kids[0])
         if kind == "property_accessor":
@@ -318,9 +323,6 @@ class _Env:
         # loop: (loop_array | loop_array_index | loop_object) [condition] body
         head = kids[0]
         body = kids[-1]
-        condition = kids[1] if len(kids) > 2 else None
-        if condition is not None:
-            return self.leaf(node, "a loop with a condition")
         if head.data == "loop_object":
             var, source_node = str(head.children[0]), head.children[1]
             coll = self.struct(source_node)

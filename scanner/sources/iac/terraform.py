@@ -23,7 +23,7 @@ and .../orchestrated_virtual_machine_scale_set): see SIZE_ATTRIBUTES.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import hcl2
@@ -191,6 +191,10 @@ class NotLiteral(Exception):
     pass
 
 
+class Missing(NotLiteral):
+    """A key or index that the (literal) value does not have: try() and lookup() fall back on it."""
+
+
 @dataclass
 class _Var:
     known: bool
@@ -260,12 +264,41 @@ def _eval(node, env: _Env) -> Any:
     if kind in ("get_attr_expr_term", "index_expr_term", "identifier"):
         return _reference(node, env)
     if kind == "function_call":
-        raise NotLiteral(f"the function {_name_of(node.children[0])}() is evaluated by Terraform, not here")
+        return _function(node, env)
     if kind == "conditional":
         raise NotLiteral("a conditional expression")
     if kind in ("heredoc_template", "heredoc_template_trim", "template_string"):
         raise NotLiteral("a heredoc / template")
     raise NotLiteral(f"a {kind.replace('_', ' ')} expression")
+
+
+def _function(node, env: _Env) -> Any:
+    """The few functions whose result follows from literal arguments and that modules use to pick
+    sizes: try(), lookup(map, key, default), coalesce(). Others are evaluated by Terraform only."""
+    name = _name_of(node.children[0])
+    args_node = next((c for c in node.children if isinstance(c, Tree) and c.data == "arguments"), None)
+    args = [c for c in _strip_newlines(args_node.children) if isinstance(c, Tree)] if args_node is not None else []
+    if name == "try" and args:
+        for arg in args:
+            try:
+                return _eval(arg, env)
+            except Missing:
+                continue  # an absent key: try() goes on (any other unknown stays unknown)
+        raise NotLiteral("try(): no argument has a value")
+    if name == "lookup" and len(args) in (2, 3):
+        table, key = _eval(args[0], env), _eval(args[1], env)
+        if isinstance(table, dict) and str(key) in table:
+            return table[str(key)]
+        if len(args) == 3:
+            return _eval(args[2], env)
+        raise NotLiteral(f"lookup(): {key!r} is not in the map")
+    if name == "coalesce" and args:
+        for arg in args:
+            value = _eval(arg, env)
+            if value not in (None, ""):
+                return value
+        raise NotLiteral("coalesce(): every argument is null or empty")
+    raise NotLiteral(f"the function {name}() is evaluated by Terraform, not here")
 
 
 def _object_key(node, env: _Env) -> str:
@@ -339,7 +372,7 @@ def _walk(value: Any, steps: list, env: _Env, keys: list | None = None) -> Any:
         elif isinstance(value, list) and isinstance(key, int) and 0 <= key < len(value):
             value = value[key]
         else:
-            raise NotLiteral(f"{key!r} is not in the value")
+            raise Missing(f"{key!r} is not in the value")
         if keys is not None:
             keys.append(key)
     return value
@@ -477,6 +510,15 @@ def parse_tfvars(tf: TfFile) -> tuple[dict[str, _Var], list[Problem]]:
             except NotLiteral as exc:
                 out[name] = _Var(False, reason=f"var.{name} in {tf.file} is not literal ({exc})")
     return out, problems
+
+
+def tfvars_from_json(node, file: str) -> tuple[dict[str, _Var], list[Problem]]:
+    """A .tfvars.json file (an object of variable values), parsed by sources.iac.arm.parse_json."""
+    from scanner.sources.iac.arm import plain
+
+    if not isinstance(node.value, dict):
+        return {}, [Problem(node.spot, "a .tfvars.json file must be a JSON object of variable values")]
+    return {name: _Var(True, plain(entry), entry.spot, file) for name, entry in node.value.items()}, []
 
 
 # --------------------------------------------------------------------------- declarations
@@ -629,7 +671,31 @@ def _resource(block: Block, env: _Env, address: str, why: str) -> list[Declarati
         return [_declaration(block, env, rtype, address, size_name, kind, location, str(version) if version else "",
                              why, mode_default="User")]
     decl = _declaration(block, env, rtype, address, size_name, kind, location, "", why)
-    return [decl]
+    mixed = _mix_sizes(block, env, decl) if rtype == "azurerm_orchestrated_virtual_machine_scale_set" else None
+    return mixed or [decl]
+
+
+def _mix_sizes(block: Block, env: _Env, decl: Declaration) -> list[Declaration] | None:
+    """sku_name = "Mix": one declaration per size of sku_profile.vm_sizes (when that list is literal)."""
+    if decl.size.text.strip() != '"Mix"':
+        return None
+    profile = next((b for b in block.blocks if b.type == "sku_profile"), None)
+    attr = profile.attrs.get("vm_sizes") if profile is not None else None
+    if attr is None:
+        return None
+    value = _value(attr, env, attr.spot)
+    if not value.known or not isinstance(value.value, list):
+        return [replace(decl, attribute="sku_profile.vm_sizes", size=Value(
+            spot=attr.spot, known=False, text=attr.text, reason=value.reason or "not a list"))]
+    out = []
+    for i, size in enumerate(value.value):
+        where = _locate(attr.expr, [i], attr.spot.file) if value.source is None else None
+        spot = where or attr.spot
+        out.append(replace(decl, attribute=f"sku_profile.vm_sizes[{i}]", size=Value(
+            spot=spot, known=isinstance(size, str), value=size if isinstance(size, str) else None,
+            text=attr.text, source=value.source, via=value.via,
+            reason="" if isinstance(size, str) else f"not a string ({size!r})")))
+    return out
 
 
 def _cluster_of(block: Block, env: _Env) -> Block | None:
@@ -652,7 +718,7 @@ def _declaration(block: Block, env: _Env, rtype: str, address: str, attribute: s
         size = Value(spot=block.spot, known=False, reason=f"{attribute} is not set")
     if rtype == "azurerm_orchestrated_virtual_machine_scale_set" and size.known and size.value == "Mix":
         size = Value(spot=size.spot, known=False, text=size.text,
-                     reason="sku_name Mix: the sizes are in sku_profile.vm_sizes, which this scanner does not read yet")
+                     reason="sku_name Mix without a literal sku_profile.vm_sizes list")
 
     def lit(name: str) -> str:
         v = _literal(block.attrs.get(name), env)
