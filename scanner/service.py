@@ -56,6 +56,9 @@ class ScanDeps:
     load_inventory: Callable[[], Inventory]
     load_skus: Callable[[Inventory], tuple[object, Sequence[ScopeError]]]
     store: object | None = None  # has .sync(report, *, now, dry_run) -> (findings, changes)
+    # vCPU usages for the (subscription, region) pairs that have findings -> (QuotaBook, [ScopeError]);
+    # None: no quota checks (capacity-restricted needs them; retiring-size still names restrictions).
+    load_quotas: Callable[[list[tuple[str, str]]], tuple[object, Sequence[ScopeError]]] | None = None
     notifier: object | None = None  # has .send(changes, report, *, now, dry_run) -> messages
 
 
@@ -105,6 +108,20 @@ def missing_sku_regions(inventory: Inventory, skus) -> list[ScopeError]:
     ]
 
 
+def missing_quota_regions(pairs, quotas, errors: Sequence[ScopeError] = ()) -> list[ScopeError]:
+    """One error per (subscription, region) with findings whose usages were neither read nor given
+    (a region missing from --quotas DIR); pairs that failed to read already have their error."""
+    if quotas is None:
+        return []
+    failed = {(e.subscription, e.region) for e in errors}
+    out = []
+    for sub, loc in pairs:
+        if not quotas.has_region(sub, loc) and (sub, loc) not in failed:
+            out.append(ScopeError(ScopeKind.QUOTA, subscription=sub, region=loc,
+                                  detail=f"no vCPU usages for {loc}: quota checks skipped there"))
+    return out
+
+
 def _resource_regions(inventory: Inventory):
     for c in inventory.clusters:
         yield c.subscription_id.lower(), c.location.lower()
@@ -142,13 +159,25 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
     log.info("skus: %d sizes in %d regions, %d regions without facts", len(skus), len(skus.scopes()), len(missing))
     timings["skus"] = _lap(t)
 
+    # 3b. vCPU quota, only where there is something to judge (a first pass without guidance says where)
+    quotas, quota_errors = None, ()
+    if deps.load_quotas is not None:
+        t = time.perf_counter()
+        first = judge.evaluate(inventory, catalog, skus, options.today, options.thresholds, guide=False)
+        pairs = sorted({(f.resource.subscription_id.lower(), f.resource.location.lower()) for f in first})
+        quotas, quota_errors = deps.load_quotas(pairs) if pairs else (None, ())
+        quota_errors = (*quota_errors, *missing_quota_regions(pairs, quotas, quota_errors))
+        log.info("quotas: %d subscription/region pairs with findings, %d read, %d errors",
+                 len(pairs), len(quotas) if quotas is not None else 0, len(quota_errors))
+        timings["quotas"] = _lap(t)
+
     # 4. judge (pure)
     t = time.perf_counter()
-    findings = judge.evaluate(inventory, catalog, skus, options.today, options.thresholds)
+    findings = judge.evaluate(inventory, catalog, skus, options.today, options.thresholds, quotas=quotas)
     log.info("judge: %d findings", len(findings))
     timings["judge"] = _lap(t)
 
-    errors = (*catalog_errors, *inventory.errors, *sku_errors, *missing)
+    errors = (*catalog_errors, *inventory.errors, *sku_errors, *missing, *quota_errors)
     report = ScanReport(
         generated_at=now,
         today=options.today,

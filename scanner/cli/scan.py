@@ -1,7 +1,7 @@
 """python -m scanner scan: find node pools, VMs and scale sets on retiring or Gen1-only sizes.
 
     python -m scanner scan [--feed URL|FILE] [--catalog builtin|none|FILE ...]
-        [--inventory FILE ...] [--skus FILE|DIR ...] [--scope tenant|mg:NAME|sub:ID,...]
+        [--inventory FILE ...] [--skus FILE|DIR ...] [--quotas DIR] [--scope tenant|mg:NAME|sub:ID,...]
         [--today YYYY-MM-DD] [--format table|json|csv|markdown] [--output FILE] [--pretty]
         [--fail-on critical|high|medium|low] [--no-store] [--no-notify] [--dry-run]
 
@@ -40,6 +40,10 @@ def register(sub) -> None:
                    help="exported inventory: az aks list / az vm list / az vmss list / az graph query -o json")
     p.add_argument("--skus", nargs="+", action="extend", metavar="FILE|DIR",
                    help="exported SKU facts: az vm list-skus -o json (a file per region or a folder)")
+    p.add_argument("--quotas", metavar="DIR",
+                   help="vCPU usages exported with az vm list-usage --location REGION -o json, as "
+                        "DIR/<subscription-id>/<region>.json or DIR/<region>.json (default: SCAN_QUOTA_DIR; "
+                        "live scans read them from Azure)")
     p.add_argument("--scope", metavar="tenant|mg:NAME|sub:ID,...", help="what to read from Azure (default: SCAN_SCOPE)")
     p.add_argument("--today", metavar="YYYY-MM-DD", type=_date, help="judge as of this day (default: today, UTC)")
     p.add_argument("--format", type=lower_choice, choices=("table", "json", "csv", "markdown"), default="table")
@@ -72,6 +76,9 @@ def build_deps(args, settings):
     from scanner.service import ScanDeps
 
     offline = bool(args.inventory)
+    if args.quotas and not Path(args.quotas).is_dir():
+        raise InputError(f"--quotas: {args.quotas!r} is not a folder (DIR/<subscription-id>/<region>.json "
+                         "or DIR/<region>.json)")
     catalogs = args.catalog or ["builtin"]
     for c in catalogs:
         if c not in ("builtin", "none") and not Path(c).is_file():
@@ -90,6 +97,7 @@ def build_deps(args, settings):
         load_catalog=loaders.catalog_loader(settings, feed=feed, catalogs=catalogs, extra_file=None),
         load_inventory=loaders.inventory_loader(settings, scope, list(args.inventory or ())),
         load_skus=loaders.sku_loader(settings, list(args.skus or ()), offline=offline),
+        load_quotas=loaders.quota_loader(settings, args.quotas or "", offline=offline),
     )
 
 
