@@ -189,14 +189,15 @@ def _findings():
 def api_store(azurite_server):
     from datetime import datetime, timezone
 
+    from scanner import bootstrap
     from scanner.config import Settings
-    from scanner.tables.store import apply_scan, open_store
+    from scanner.service import apply_scan
     from tests.fakes.azurite import unique_name
 
-    store = open_store(Settings.from_env({"AzureWebJobsStorage": azurite_server.connection_string,
-                                          "TABLE_PREFIX": unique_name("t")}))
+    store = bootstrap.storage(Settings.from_env({"AzureWebJobsStorage": azurite_server.connection_string,
+                                                 "TABLE_PREFIX": unique_name("t")}))
     found = _findings()
-    apply_scan(store, found, now=datetime(2026, 6, 1, tzinfo=timezone.utc))
+    apply_scan(store.findings, store.runs, found, now=datetime(2026, 6, 1, tzinfo=timezone.utc))
     return store, found
 
 
