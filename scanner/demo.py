@@ -82,12 +82,13 @@ def demo_settings(connection_string: str, out: Path = OUT):
 
 def with_store(deps: ScanDeps, settings) -> ScanDeps:
     """Step 3a: the store and the notifier (file channel, sent at once: no queue trigger here)."""
+    from scanner import bootstrap
     from scanner.notify import ScanNotifier
-    from scanner.tables.store import ScanStore, open_store
+    from scanner.service import ScanStore
 
-    table_store = open_store(settings)
-    deps.store = ScanStore(table_store, source="demo")
-    deps.notifier = ScanNotifier(settings, store=table_store, drain=True, use_queue=False)
+    storage = bootstrap.storage(settings)
+    deps.store = ScanStore(storage.findings, storage.runs, source="demo")
+    deps.notifier = ScanNotifier(settings, outbox=storage.outbox, drain=True, use_queue=False)
     return deps
 
 
@@ -112,10 +113,11 @@ def scan(deps: ScanDeps, today: date, now: datetime | None = None) -> ScanReport
 
 def write_report(deps: ScanDeps, settings, now: datetime, path: Path) -> Path:
     """Step 5: the HTML report page of the stored findings and their history."""
+    from scanner import bootstrap
     from scanner.api import report_page
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(report_page(deps.store.store, settings, now), encoding="utf-8")
+    path.write_text(report_page(bootstrap.storage(settings), settings, now), encoding="utf-8")
     return path
 
 

@@ -80,9 +80,11 @@ def sku_loader(settings: Any, files: Sequence[str] = (), offline: bool = False) 
             return sku_mod.load_sku_files(files), []
         if offline:
             return sku_mod.SkuIndex(), []  # service reports the regions without facts
+        from scanner import bootstrap
         from scanner.tables.cache import sku_cache
 
-        return sku_mod.fetch_skus(settings, sku_mod.needed_pairs(inventory), cache=sku_cache(settings))
+        cache = sku_cache(settings, lambda: bootstrap.credential(settings))
+        return sku_mod.fetch_skus(settings, sku_mod.needed_pairs(inventory), cache=cache)
 
     return load
 

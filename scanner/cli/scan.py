@@ -102,42 +102,44 @@ def build_deps(args, settings):
 
 
 def scan_store(settings):
-    """The store a CLI scan writes to, or None (with a warning) when none is configured."""
-    from scanner.tables.store import ScanStore, open_store, store_configured
+    """The store a CLI scan writes to and the tables behind it, or (None, None) (with a warning)
+    when none is configured."""
+    from scanner import bootstrap
+    from scanner.service import ScanStore
+    from scanner.tables.kit import storage_configured
 
-    if not store_configured(settings):
+    if not storage_configured(settings):
         print("warning: no store configured (set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT): "
               "findings are not stored, so every one shows as new; --no-store silences this",
               file=sys.stderr)
-        return None
-    return ScanStore(open_store(settings), source="cli")
+        return None, None
+    storage = bootstrap.storage(settings)
+    return ScanStore(storage.findings, storage.runs, source="cli"), storage
 
 
-def feed_with_snapshot(settings, args, store, now):
+def feed_with_snapshot(settings, args, snapshots, now):
     """The catalogue loader for a stored scan of FEED_URL (the default, or --feed naming it): the feed snapshot in the store is the
     baseline (a feed answering with fewer records is an error of kind FEED, and the catalogue keeps
     the stored announcements), and what the feed answered is kept in it (not on --dry-run)."""
     from scanner import feed_ingest, loaders
 
-    table_store = store.store
-
     def remember(items):
         if not args.dry_run:
-            feed_ingest.remember(table_store, items, now)
+            feed_ingest.remember(snapshots, items, now)
 
     return loaders.catalog_loader(settings, feed=[settings.feed_url, settings.feed_fallback_url],
                                   catalogs=args.catalog or ["builtin"],
-                                  previous=lambda: feed_ingest.stored_items(table_store), on_items=remember)
+                                  previous=lambda: feed_ingest.stored_items(snapshots), on_items=remember)
 
 
-def scan_notifier(settings, store):
+def scan_notifier(settings, outbox):
     """The notifier a CLI scan uses, or None when nobody is set up to be told. From the command
     line there is no queue trigger, so the scan sends what it enqueued itself (drain)."""
     from scanner.notify import ScanNotifier, notifications_configured
 
     if not notifications_configured(settings):
         return None
-    return ScanNotifier(settings, store=getattr(store, "store", None), drain=True)
+    return ScanNotifier(settings, outbox=outbox, drain=True)
 
 
 def credential_causes(exc: BaseException) -> str:
@@ -194,13 +196,15 @@ def run(args) -> int:
         no_notify=args.no_notify,
         dry_run=args.dry_run,
     )
+    outbox = None
     if not args.no_store:
-        deps.store = scan_store(settings)
+        deps.store, storage = scan_store(settings)
+        outbox = storage.outbox if storage is not None else None
         reads_feed_url = (args.feed is None and not args.inventory) or (args.feed and args.feed == settings.feed_url)
-        if deps.store is not None and reads_feed_url:
-            deps.load_catalog = feed_with_snapshot(settings, args, deps.store, now)
+        if storage is not None and reads_feed_url:
+            deps.load_catalog = feed_with_snapshot(settings, args, storage.snapshots, now)
     if not args.no_notify:
-        deps.notifier = scan_notifier(settings, deps.store)
+        deps.notifier = scan_notifier(settings, outbox)
     report = run_scan(deps, now, options)
     write_report(report, args)
     if args.fail_on:

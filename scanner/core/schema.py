@@ -16,11 +16,14 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from datetime import date
+from typing import Any, TextIO
 
+from scanner.core.catalog import retirement_to_dict
 from scanner.core.model import Finding, ResourceKind, Rule, ScopeKind, Severity, Status
 
 SCHEMA = "retirement-scan/v1"
+CATALOG_SCHEMA = "retirement-catalog/v1"
 FORMATS = ("table", "json", "csv", "markdown")
 
 
@@ -485,3 +488,18 @@ def render(report, fmt: str = "table") -> str:
     if fmt == "table":
         return render_table(report)
     raise ValueError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+
+
+def catalog_to_json(catalog: Any, today: date, errors: Iterable[Any] = ()) -> dict[str, Any]:
+    """The documented JSON document for a Catalog (pure)."""
+    rets = sorted(catalog.retirements, key=lambda r: (r.retires_on, r.id))
+    return {
+        "schema": CATALOG_SCHEMA,
+        "today": today.isoformat(),
+        "retirements": [{**retirement_to_dict(r), "days_left": r.days_left(today)} for r in rets],
+        "needs_review": [
+            {"id": i.id, "title": i.title, "url": i.url, "reason": i.reason} for i in catalog.needs_review
+        ],
+        "conflicts": list(catalog.conflicts),
+        "errors": [{"scope": e.scope, "error": e.error} for e in errors],
+    }
