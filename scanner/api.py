@@ -15,7 +15,7 @@ key (`code` query parameter) is accepted and never echoed into a link.
 
 `POST /api/scan` records the run as "queued" in the store's Runs table (partition "http-scan")
 and puts a request on the SCAN_QUEUE storage queue; the queue trigger `run_scan_request` runs it
-(scanner.tables.scan_runs: at most once per run id, taken over by a re-delivery if its instance dies)
+(scanner.jobs.execute: at most once per run id, taken over by a re-delivery if its instance dies)
 and keeps the result on the record. The HTTP call polls the record for up to
 HTTP_SCAN_TIMEOUT_SECONDS: a scan done by then answers 200 with the scan JSON (schema
 retirement-scan/v1); otherwise 202 with `Location: <base>/api/scan/<run_id>`, which any instance
@@ -44,11 +44,9 @@ from urllib.parse import urlencode
 
 from scanner.config import Settings, parse_scope
 from scanner.core.model import Finding, Rule, Severity, Status
-from scanner.errors import ConfigError, ScannerError, StoreError
-from scanner.tables.scan_runs import SCAN_PARTITION, STALE_AFTER, ScanRequest, ScanRuns, stale
-from scanner.tables.scan_runs import safe_error as _safe_error
-
-__all__ = ["SCAN_PARTITION", "STALE_AFTER", "ScanRequest", "ScanRuns"]  # kept here for callers
+from scanner.errors import ConfigError, ScannerError, StoreError, client_message
+from scanner.tables.queues import ScanRequest
+from scanner.tables.runs import RunClaim, stale
 
 log = logging.getLogger("scanner.api")
 
@@ -93,7 +91,7 @@ class ApiError(Exception):
 
 @dataclass
 class ApiDeps:
-    """What the handlers need. `store` opens the TableFindingStore (None: no store configured);
+    """What the handlers need. `store` opens the tables.Storage (None: no store configured);
     `enqueue(run_id, request)` puts a scan request on SCAN_QUEUE (None: no queue; then
     `run_scan(request, now)` runs the scan in a thread of `executor` and returns its ScanReport)."""
 
@@ -206,7 +204,7 @@ def handle(handler: Callable[..., Response], method: str, route_params: Mapping[
         return ApiError(500, "failed", str(exc)).response()
     except Exception as exc:  # noqa: BLE001 - last line of defence: JSON 500, details in the log
         log.exception("api: unexpected error")
-        return ApiError(500, "internal", _safe_error(exc)).response()
+        return ApiError(500, "internal", client_message(exc)).response()
 
 
 # --------------------------------------------------------------------------- POST /api/scan
@@ -315,7 +313,7 @@ def _done(deps: ApiDeps, run_id: str, result: str) -> Response:
 
 def _scan_queued(run_id: str, request: ScanRequest, timeout: float, deps: ApiDeps) -> Response:
     """Record the run (queued), enqueue it, and poll its record until done, failed or `timeout`."""
-    runs = ScanRuns(_store(deps))
+    runs = _store(deps).scan_runs
     started = deps.clock()
     runs.begin(run_id, request, started)
     try:
@@ -346,11 +344,9 @@ def _scan_in_thread(run_id: str, request: ScanRequest, timeout: float, deps: Api
     from concurrent.futures import ThreadPoolExecutor
 
     from scanner.core.schema import report_to_json
-    from scanner.tables.scan_runs import Claim
-
     started = deps.clock()
-    runs = ScanRuns(_store(deps)) if deps.store is not None else None
-    claim = Claim(run_id, f"thread-{run_id[:8]}", 1, False)
+    runs = _store(deps).scan_runs if deps.store is not None else None
+    claim = RunClaim(run_id, f"thread-{run_id[:8]}", 1, False)
     if runs is not None:
         runs.begin(run_id, request, started)
         runs.claim(run_id, claim.owner, started)
@@ -363,7 +359,7 @@ def _scan_in_thread(run_id: str, request: ScanRequest, timeout: float, deps: Api
         except Exception as exc:
             log.exception("api: scan run %s failed", run_id)
             if runs is not None:
-                runs.fail(claim, _safe_error(exc), deps.clock())
+                runs.fail(claim, client_message(exc), deps.clock())
             raise
         if runs is not None:
             runs.finish(claim, doc, deps.clock())
@@ -381,7 +377,7 @@ def _scan_in_thread(run_id: str, request: ScanRequest, timeout: float, deps: Api
                            "cannot be kept: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT") from None
         return _accepted(deps, run_id, "running")
     except Exception as exc:  # noqa: BLE001 - the worker logged it
-        raise ApiError(500, "scan_failed", f"scan run {run_id} failed: {_safe_error(exc)}") from None
+        raise ApiError(500, "scan_failed", f"scan run {run_id} failed: {client_message(exc)}") from None
     return _json(200, doc, {"X-Scan-Run-Id": run_id, "Content-Location": _status_url(deps, run_id)})
 
 
@@ -395,7 +391,7 @@ def scan_status(method: str, route_params: dict, query: dict, body: bytes, deps:
     if not _RUN_ID.match(run_id):
         raise ApiError(404, "not_found", f"no scan run {_shown(route_params.get('run_id', ''))} (run ids are 32 hex "
                                          "characters, from POST /api/scan)", "run_id")
-    run = ScanRuns(_store(deps)).get(run_id)
+    run = _store(deps).scan_runs.get(run_id)
     if run is None:
         raise ApiError(404, "not_found", f"no scan run {run_id}", "run_id")
     if run["status"] == "done":
@@ -413,7 +409,7 @@ def scan_status(method: str, route_params: dict, query: dict, body: bytes, deps:
 
 
 def _latest_run_start(store: Any, now: datetime) -> datetime | None:
-    runs = store.list_runs(now - timedelta(days=8))
+    runs = store.runs.list_runs(now - timedelta(days=8))
     return runs[-1]["started"] if runs else None
 
 
@@ -623,30 +619,21 @@ def parse_findings_query(query: Mapping[str, str]) -> FindingQuery:
 def query_findings(store: Any, q: FindingQuery, now: datetime) -> tuple[list[Finding], tuple[str, str] | None]:
     """One page: up to q.top findings in table order after q.after, and the key to continue from
     (None when nothing more matches)."""
-    from azure.core.exceptions import AzureError
-
-    from scanner.tables.store import from_entity
-
     today = now.date()
-    acks = store.load_suppressions()
+    acks = store.findings.load_suppressions()
     latest = _latest_run_start(store, now)
     flt, params = q.server_filter()
     page_size = min(MAX_TOP, max(q.top + 1, 50))
     out: list[Finding] = []
     last: tuple[str, str] | None = None
-    try:
-        rows = store.table("findings").query_entities(flt, parameters=params, results_per_page=page_size) \
-            if flt else store.table("findings").list_entities(results_per_page=page_size)
-        for entity in rows:
-            shown = show_record(from_entity(entity), acks, today, latest)
-            if not q.matches(shown):
-                continue
-            if len(out) == q.top:
-                return out, last  # one more matches: there is a next page
-            out.append(shown)
-            last = (entity["PartitionKey"], entity["RowKey"])
-    except AzureError as exc:
-        raise StoreError(f"store: reading findings failed ({type(exc).__name__})") from None
+    for pk, rk, record in store.findings.query(flt, params or {}, page_size):
+        shown = show_record(record, acks, today, latest)
+        if not q.matches(shown):
+            continue
+        if len(out) == q.top:
+            return out, last  # one more matches: there is a next page
+        out.append(shown)
+        last = (pk, rk)
     return out, None
 
 
@@ -681,7 +668,7 @@ def findings(method: str, route_params: dict, query: dict, body: bytes, deps: Ap
 
 
 def catalog(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
-    from scanner.cli.catalog import to_json
+    from scanner.core.schema import catalog_to_json as to_json
 
     _method(method, "GET")
     _params(query, frozenset())
@@ -689,7 +676,7 @@ def catalog(method: str, route_params: dict, query: dict, body: bytes, deps: Api
     if deps.store is not None:
         from scanner.feed_ingest import catalog_for_scan
 
-        cat, errors = catalog_for_scan(deps.store(), deps.settings, now)
+        cat, errors = catalog_for_scan(deps.store().snapshots, deps.settings, now)
     else:
         from scanner.loaders import catalog_loader
 
@@ -710,25 +697,22 @@ def report_page(store: Any, settings: Settings, now: datetime, days: int = 30) -
     from scanner.core.schema import finding_to_json
 
     today = now.date()
-    records = store.load_records()
-    acks = store.load_suppressions()
+    records = store.findings.load_records()
+    acks = store.findings.load_suppressions()
     latest = _latest_run_start(store, now)
     since = now - timedelta(days=days)
     shown = [show_record(r, acks, today, latest) for r in records.values()
              if r.state != RESOLVED or (r.resolved_at is not None and r.resolved_at >= since)]
-    history = store.history(days, today)
+    history = store.runs.history(days, today)
     return render_report([finding_to_json(f) for f in shown], history, now, portal_url=settings.portal_url,
                          delivery_problems=_delivery_problems(store))
 
 
 def _delivery_problems(store: Any) -> list[dict[str, str]]:
     """Alerts still undeliverable (the notifications table), for the report page's box."""
-    if not hasattr(store, "table"):
-        return []
     from scanner.notify import delivery_errors
-    from scanner.tables.outbox import Outbox
 
-    return [{"scope": e.scope, "error": e.error} for e in delivery_errors(Outbox.from_store(store))]
+    return [{"scope": e.scope, "error": e.error} for e in delivery_errors(store.outbox)]
 
 
 def report(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:

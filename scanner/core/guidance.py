@@ -32,10 +32,10 @@ import functools
 import itertools
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from scanner.core import sizes
-from scanner.core.model import Cluster, NodePool, Replacement, ScaleSet, Sku, VirtualMachine
+from scanner.core import headroom, sizes
+from scanner.core.model import Cluster, Headroom, NodePool, Replacement, ScaleSet, Sku, VirtualMachine
 from scanner.errors import SizeNameError
 
 # Natural successor lines, keyed by the canonical series of the current size
@@ -139,6 +139,7 @@ class Advice:
     replacement: Replacement | None
     commands: tuple[str, ...] = ()
     note: str = ""  # why there is no replacement, or a caution the commands cannot express
+    quota: Headroom | None = None  # the replacement's family quota for the move (core.headroom)
 
 
 @dataclass(frozen=True)
@@ -160,9 +161,10 @@ class _Needs:
 class Guide:
     """Finds replacements and builds commands; remembers answers (same question, same answer)."""
 
-    def __init__(self, skus, catalog) -> None:
+    def __init__(self, skus, catalog, quotas=None) -> None:
         self.skus = skus
         self.catalog = catalog
+        self.quotas = quotas  # core.headroom.QuotaBook, or None: no quota checks
         self._cache: dict[tuple, tuple[Replacement | None, str]] = {}
         self._retiring: dict[str, bool] = {}
         self._preferred: dict[str, tuple[str, ...]] = {}
@@ -370,12 +372,18 @@ class Guide:
         repl, why_not = self.replacement(cluster.subscription_id, cluster.location, vm_size, pool.zones, pool=pool)
         if repl is None:
             return Advice(None, (), f"No replacement: {why_not}.")
+        # Quota is one more constraint: an alternative with room wins over a replacement without.
+        repl, quota, quota_note = headroom.fit_replacement(self.quotas, self.skus, cluster.subscription_id,
+                                                           cluster.location, pool, vm_size, repl)
         if pool.pool_type.lower() == "virtualmachines":
-            return _started(cluster, Advice(repl, vm_pool_commands(cluster, pool, vm_size, repl.vm_size)))
+            advice = _started(cluster, Advice(repl, vm_pool_commands(cluster, pool, vm_size, repl.vm_size), quota_note))
+            return replace(advice, quota=quota)
         note = ""
         if pool.os_type.lower() == "windows" and _windows_needs_move(pool, cluster):
             note = "The new pool runs Windows Server 2022 with Gen2: check the containers run on ltsc2022."
-        return _started(cluster, Advice(repl, rebuild_pool_commands(cluster, pool, repl.vm_size, pool_names), note))
+        note = f"{note} {quota_note}".strip()
+        advice = _started(cluster, Advice(repl, rebuild_pool_commands(cluster, pool, repl.vm_size, pool_names), note))
+        return replace(advice, quota=quota)
 
     def for_node_image(self, cluster: Cluster, pool: NodePool, vm_size: str, pool_names=()) -> Advice:
         """Advice for a Gen1 node image on a Gen2-capable size."""
