@@ -187,6 +187,11 @@ class NodePool:
     power_state: str = ""  # "Running" | "Stopped" | ""
     vnet_subnet_id: str = ""
     pod_subnet_id: str = ""
+    # Every writable agentPool property the row carries, by API name ("maxPods"; fields of objects as
+    # "upgradeSettings.maxSurge"), values as JSON: what the rebuilt pool must keep (core/pool_flags.py).
+    properties: dict[str, object] = field(default_factory=dict)
+    # Keys of the row that core/pool_flags.py does not know (a newer API): named in the finding.
+    unknown_properties: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

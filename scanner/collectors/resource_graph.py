@@ -47,6 +47,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from scanner.core import pool_flags
 from scanner.errors import AzureReadError, InventoryError
 from scanner.model import Cluster, Inventory, NodePool, ScaleSet, ScopeError, VirtualMachine
 
@@ -269,6 +270,7 @@ def _parse_pool(p: Mapping, i: int) -> NodePool:
             raise _RowError(f"missing field '{where}.vmSize'")
         vm_sizes = (size,)
         count = _int(q.get("count"), f"{where}.count")
+    properties, unknown = pool_flags.read_properties(p)
     return NodePool(
         name=name,
         mode=_str(q.get("mode"), f"{where}.mode") or "User",
@@ -297,6 +299,8 @@ def _parse_pool(p: Mapping, i: int) -> NodePool:
         power_state=_state(q.get("powerstate")),
         vnet_subnet_id=_str(q.get("vnetsubnetid"), f"{where}.vnetSubnetID"),
         pod_subnet_id=_str(q.get("podsubnetid"), f"{where}.podSubnetID"),
+        properties=properties,
+        unknown_properties=unknown,
     )
 
 
