@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scanner import sizes  # noqa: E402
-from scanner.catalog import load_builtin, merge  # noqa: E402
+from scanner.core import sizes  # noqa: E402
+from scanner.core.catalog import load_builtin, merge  # noqa: E402
 
 FAMILIES = [
     ("Standard_D{n}s_v5", [2, 4, 8, 16, 32, 48, 64, 96]), ("Standard_D{n}ds_v5", [2, 4, 8, 16, 32]),

@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scanner.collectors import azure_updates as au  # noqa: E402
+import scanner.sources.feed as au  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "feed" / "api-v2-retirements-2025-08-to-2026-08.json"
 

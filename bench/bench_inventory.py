@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scanner import bootstrap  # noqa: E402
-from scanner.collectors.resource_graph import collect_inventory, to_resources  # noqa: E402
 from scanner.config import Settings, parse_scope  # noqa: E402
+from scanner.sources.resource_graph import collect_inventory, to_resources  # noqa: E402
 from tests.fakes.arm_server import FakeArm, synthetic_tenant  # noqa: E402
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scanner import catalog, judge  # noqa: E402
-from scanner.collectors.skus import load_sku_files  # noqa: E402
-from scanner.model import Cluster, Inventory, NodePool, ScaleSet, VirtualMachine  # noqa: E402
+from scanner.core import catalog, judge  # noqa: E402
+from scanner.core.model import Cluster, Inventory, NodePool, ScaleSet, VirtualMachine  # noqa: E402
+from scanner.sources.skus import load_sku_files  # noqa: E402
 
 REGIONS = ("westeurope", "northeurope", "eastus")
 # worst case: most sizes retiring or Gen1-only; typical: one pool size in four is.

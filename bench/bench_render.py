@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from notifiers.render import build_messages, payload_bytes  # noqa: E402
 from scanner.config import Settings  # noqa: E402
-from scanner.model import Change, Severity  # noqa: E402
+from scanner.core.model import Change, Severity  # noqa: E402
 from tests.factories import finding  # noqa: E402
 
 SEVERITIES = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW]

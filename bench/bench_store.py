@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from azure.data.tables import TableServiceClient  # noqa: E402
 
+from scanner.core.model import Finding, Severity  # noqa: E402
 from scanner.devtools.azurite import azurite  # noqa: E402
-from scanner.model import Finding, Severity  # noqa: E402
-from scanner.store import TableFindingStore, apply_scan  # noqa: E402
+from scanner.tables.store import TableFindingStore, apply_scan  # noqa: E402
 from tests.factories import finding, retirement  # noqa: E402
 
 RET = retirement(title="Dv2/DSv2 retirement", series=("Dv2", "DSv2"))

@@ -4,8 +4,8 @@
     notifiers.teams       Workflows webhook (Adaptive Card posts built by render)
     notifiers.mail        Azure Communication Services Email, or SMTP (STARTTLS + login)
     notifiers.filechannel writes messages to a folder (card JSON, .eml): demo and dry runs
-    notifiers.outbox      the notifications table: told stages, message records, lock
-    notifiers.queue       the Storage queue between the scan and the sender
+    scanner.tables.outbox      the notifications table: told stages, message records, lock
+    scanner.tables.queues       the Storage queue between the scan and the sender
 
 A new channel is a new module with a class that has `send(message, start_part=0, progress=None)`
 plus a line in CHANNELS. Nothing here imports a transport (or azure.*) at import time.

@@ -1,7 +1,7 @@
 """The `file` channel: writes each message to a folder instead of sending it (demo, dry runs).
 
-Teams messages become `<id>.teams.json` (the list of webhook bodies, exactly as they would be
-posted); email messages become `<id>.eml` (the MIME message SMTP would send, CSV attached).
+Teams messages become `<id>.teams.json`: a wrapper `{"recipient", "subject", "posts": [...]}`
+whose `posts` are the webhook bodies exactly as they would be posted; email messages become `<id>.eml` (the MIME message SMTP would send, CSV attached).
 Files are written atomically (temporary name, then rename), so a reader never sees half a file.
 """
 

@@ -26,9 +26,7 @@ A tag never holds a URL: it names a TEAMS_WEBHOOK_* setting, which holds the URL
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -40,7 +38,8 @@ from typing import Any
 
 from notifiers import Message, Recipient, Told
 from scanner.config import WEBHOOK_SETTING_PREFIX, Settings
-from scanner.model import Change, Finding, ResourceKind, Severity, Status
+from scanner.core.model import Change, Finding, ResourceKind, Severity, Status
+from scanner.core.schema import findings_csv
 
 TAG_TEAMS = "retirement-scanner:teams"
 TAG_EMAIL = "retirement-scanner:email"
@@ -562,43 +561,23 @@ def teams_posts(
 # --------------------------------------------------------------------------- email
 
 
+def _html_template(name: str | None) -> bool:
+    return bool(name) and name.endswith((".html.j2", ".html"))
+
+
 @lru_cache(maxsize=1)
 def _jinja():
     import jinja2
 
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-        autoescape=True,
+        # Only the HTML part is escaped: the plain-text part carries commands people paste into a
+        # shell, where `&#39;*&#39;` would background the command and `&gt;=` would redirect.
+        autoescape=_html_template,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-
-
-CSV_COLUMNS = ["stage", "severity", "resource_kind", "subscription_id", "resource_group", "resource", "pool",
-               "location", "vm_size", "rule", "retirement_id", "retires_on", "days_left", "replacement",
-               "replacement_why", "announcement", "portal", "commands", "resource_id", "finding_id"]
-
-
-def _csv_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheet formula injection: a text cell must not start with = + - @ (numbers are fine).
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(r"-?\d+(\.\d+)?", text):
-        text = "'" + text
-    return text
-
-
-def findings_csv(groups: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(CSV_COLUMNS)
-    for g in groups:
-        for v in g["items"]:
-            row = dict(v)
-            row["commands"] = "\n".join(v["commands"])
-            row["finding_id"] = v["id"]
-            w.writerow([_csv_cell(row.get(c)) for c in CSV_COLUMNS])
-    return buf.getvalue()
 
 
 def email_bodies(groups: list[dict[str, Any]], title: str, summary: str, report_url: str,
@@ -659,8 +638,9 @@ def render(p: Plan, settings: Settings, now: datetime) -> list[Message]:
             messages.append(Message(mid, rcpt, subject, stages, counts, teams_posts=posts))
         else:
             text, html = email_bodies(groups, subject, summary, report_url, notes, now)
+            # The attachment has the one CSV layout of every findings CSV (scanner.core.schema).
             messages.append(Message(mid, rcpt, subject, stages, counts, text=text, html=html,
-                                    csv=findings_csv(groups)))
+                                    csv=findings_csv(n.finding for n in notices)))
     return messages
 
 

@@ -16,7 +16,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import requests
@@ -24,6 +23,7 @@ import requests
 from notifiers import DeliveryError, Message
 from notifiers.render import encode_json
 from scanner.config import Secret
+from scanner.sources.http import retry_after
 
 log = logging.getLogger("notifiers.teams")
 
@@ -79,19 +79,8 @@ def mask_url(url: str) -> str:
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date); None if absent/unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    """Seconds from a Retry-After header; the one parser every HTTP client shares (scanner.sources.http)."""
+    return retry_after(value, now)
 
 
 class TeamsWebhook:

@@ -15,7 +15,7 @@ key (`code` query parameter) is accepted and never echoed into a link.
 
 `POST /api/scan` records the run as "queued" in the store's Runs table (partition "http-scan")
 and puts a request on the SCAN_QUEUE storage queue; the queue trigger `run_scan_request` runs it
-(scanner.scan_runs: at most once per run id, taken over by a re-delivery if its instance dies)
+(scanner.tables.scan_runs: at most once per run id, taken over by a re-delivery if its instance dies)
 and keeps the result on the record. The HTTP call polls the record for up to
 HTTP_SCAN_TIMEOUT_SECONDS: a scan done by then answers 200 with the scan JSON (schema
 retirement-scan/v1); otherwise 202 with `Location: <base>/api/scan/<run_id>`, which any instance
@@ -28,9 +28,7 @@ thread of this instance instead, as before.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 import logging
 import re
@@ -41,15 +39,14 @@ from concurrent.futures import Executor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
-from types import SimpleNamespace
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from scanner.config import Settings, parse_scope
+from scanner.core.model import Finding, Rule, Severity, Status
 from scanner.errors import ConfigError, ScannerError, StoreError
-from scanner.model import Finding, Rule, Severity, Status
-from scanner.scan_runs import SCAN_PARTITION, STALE_AFTER, ScanRequest, ScanRuns, stale
-from scanner.scan_runs import safe_error as _safe_error
+from scanner.tables.scan_runs import SCAN_PARTITION, STALE_AFTER, ScanRequest, ScanRuns, stale
+from scanner.tables.scan_runs import safe_error as _safe_error
 
 __all__ = ["SCAN_PARTITION", "STALE_AFTER", "ScanRequest", "ScanRuns"]  # kept here for callers
 
@@ -265,8 +262,8 @@ def _scan_in_thread(run_id: str, request: ScanRequest, timeout: float, deps: Api
     """No queue configured: run the scan in a worker thread of this instance."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from scanner.output import report_to_json
-    from scanner.scan_runs import Claim
+    from scanner.core.schema import report_to_json
+    from scanner.tables.scan_runs import Claim
 
     started = deps.clock()
     runs = ScanRuns(_store(deps)) if deps.store is not None else None
@@ -342,7 +339,7 @@ def show_record(record: Any, acks: Mapping[str, Any], today: date, latest_run: d
 
     resolved (state) > suppressed (ack or tag until today or later) > new (first seen by the latest
     run) > escalated (changed by the latest run) > open."""
-    from scanner.lifecycle import RESOLVED
+    from scanner.core.lifecycle import RESOLVED
 
     f = record.finding
     days_left = f.retirement.days_left(today) if f.retirement is not None else f.days_left
@@ -517,7 +514,7 @@ def query_findings(store: Any, q: FindingQuery, now: datetime) -> tuple[list[Fin
     (None when nothing more matches)."""
     from azure.core.exceptions import AzureError
 
-    from scanner.store import from_entity
+    from scanner.tables.store import from_entity
 
     today = now.date()
     acks = store.load_suppressions()
@@ -548,7 +545,7 @@ def _link(deps: ApiDeps, path: str, params: Mapping[str, str]) -> str:
 
 
 def findings(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
-    from scanner.output import finding_to_json, render_csv
+    from scanner.core.schema import finding_to_json, findings_csv
 
     _method(method, "GET")
     q = parse_findings_query(query)
@@ -557,17 +554,12 @@ def findings(method: str, route_params: dict, query: dict, body: bytes, deps: Ap
     token = encode_continuation(q, *after) if after else None
     next_link = _link(deps, "/api/findings", {**query, "continuation": token}) if token else None
     if q.fmt == "csv":
-        rows = list(csv.reader(io.StringIO(render_csv(SimpleNamespace(findings=items)))))
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow([*rows[0], "status", "first_seen"])
-        for f, row in zip(items, rows[1:], strict=True):
-            w.writerow([*row, f.status.value, f.first_seen.isoformat() if f.first_seen else ""])
+        text = findings_csv(items)  # the one CSV layout (scanner.core.schema)
         headers = {"Content-Type": "text/csv; charset=utf-8"}
         if token:
             headers["X-Continuation"] = token
             headers["Link"] = f'<{next_link}>; rel="next"'
-        return Response(200, headers, buf.getvalue().encode("utf-8"))
+        return Response(200, headers, text.encode("utf-8"))
     doc = {"schema": FINDINGS_SCHEMA, "generated_at": now.isoformat(), "today": now.date().isoformat(),
            "count": len(items), "findings": [finding_to_json(f) for f in items],
            "continuation": token, "nextLink": next_link}
@@ -578,7 +570,7 @@ def findings(method: str, route_params: dict, query: dict, body: bytes, deps: Ap
 
 
 def catalog(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
-    from scanner.commands.catalog import to_json
+    from scanner.cli.catalog import to_json
 
     _method(method, "GET")
     _params(query, frozenset())
@@ -602,9 +594,9 @@ REPORT_PARAMS = frozenset({"days"})
 def report_page(store: Any, settings: Settings, now: datetime, days: int = 30) -> str:
     """The HTML report of the stored findings (open, suppressed, and resolved within `days`) with
     `days` of history: what GET /api/report answers and `make demo` writes."""
-    from scanner.lifecycle import RESOLVED
-    from scanner.output import finding_to_json
-    from scanner.report import render_report
+    from scanner.core.lifecycle import RESOLVED
+    from scanner.core.report import render_report
+    from scanner.core.schema import finding_to_json
 
     today = now.date()
     records = store.load_records()
@@ -622,14 +614,14 @@ def _delivery_problems(store: Any) -> list[dict[str, str]]:
     """Alerts still undeliverable (the notifications table), for the report page's box."""
     if not hasattr(store, "table"):
         return []
-    from notifiers.outbox import Outbox
     from scanner.notify import delivery_errors
+    from scanner.tables.outbox import Outbox
 
     return [{"scope": e.scope, "error": e.error} for e in delivery_errors(Outbox.from_store(store))]
 
 
 def report(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
-    from scanner.report import CSP
+    from scanner.core.report import CSP
 
     _method(method, "GET")
     p = _params(query, REPORT_PARAMS)

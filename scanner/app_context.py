@@ -52,14 +52,14 @@ class AppContext:
 
     @property
     def has_store(self) -> bool:
-        from scanner.store import store_configured
+        from scanner.tables.store import store_configured
 
         return store_configured(self.settings)
 
     def store(self) -> Any:
         with self._lock:
             if self._store is None:
-                from scanner.store import open_store
+                from scanner.tables.store import open_store
 
                 self._store = open_store(self.settings)
             return self._store
@@ -114,7 +114,7 @@ class AppContext:
             load_skus=loaders.sku_loader(s, s.sku_files, offline=bool(s.inventory_files)),
         )
         if self.has_store:
-            from scanner.store import ScanStore
+            from scanner.tables.store import ScanStore
 
             deps.store = ScanStore(self.store(), source=source)
         if notify:
@@ -123,7 +123,7 @@ class AppContext:
 
     def run_scan(self, now: datetime, *, scope: Scope | None = None, dry_run: bool = False, notify: bool = True,
                  refresh_feed: bool = False, source: str = "timer") -> Any:
-        from scanner.judge import Thresholds
+        from scanner.core.judge import Thresholds
         from scanner.service import ScanOptions, run_scan
 
         deps = self.scan_deps(now, scope=scope, refresh_feed=refresh_feed, notify=notify, source=source)
@@ -141,14 +141,14 @@ class AppContext:
     def scan_queue(self) -> Any:
         with self._lock:
             if self._scan_queue is None:
-                from scanner.scan_runs import ScanRequestQueue
+                from scanner.tables.scan_runs import ScanRequestQueue
 
                 self._scan_queue = ScanRequestQueue.from_settings(self.settings)
             return self._scan_queue
 
     def api_deps(self) -> Any:
         from scanner.api import ApiDeps
-        from scanner.scan_runs import queue_configured
+        from scanner.tables.scan_runs import queue_configured
 
         def enqueue(run_id, request):
             self.scan_queue().enqueue(run_id, request)

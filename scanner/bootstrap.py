@@ -8,6 +8,9 @@
         headers); connection retries stay with the SDK.
     compute_client(settings, subscription_id) -> ComputeManagementClient
     arm_client(settings) -> ARMPipelineClient   (plain ARM GETs such as /subscriptions)
+    arm_pipeline(settings) -> ARMPipelineClient the one pipeline of sources.arm.ArmJson (Resource Graph,
+        subscriptions, SKUs, usages): status retries left to ArmJson, connection retries to the SDK,
+        one connection pool shared by every subscription and thread
     clients(settings) -> Clients                 all of the above behind one lazy object
     storage_queue(settings, name, what, token_credential=None) -> QueueClient
         a Storage queue (base64 text, as the Functions queue trigger reads it), created if missing
@@ -117,6 +120,30 @@ def arm_client(settings: Settings) -> Any:
     return _cached(_key(settings, "arm"), build)
 
 
+def arm_pipeline(settings: Settings) -> Any:
+    def build():
+        from azure.core.pipeline import policies
+        from azure.mgmt.core import ARMPipelineClient
+        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
+
+        config_policies = [
+            policies.RequestIdPolicy(),
+            policies.HeadersPolicy(),
+            policies.UserAgentPolicy(sdk_moniker="aks-retirement-scanner"),
+            policies.RedirectPolicy(),
+            # 429/5xx come back to ArmJson (it reads ARM's and Resource Graph's retry headers).
+            policies.RetryPolicy(retry_status=0),
+            ARMChallengeAuthenticationPolicy(credential(settings), settings.arm_scope),
+            policies.NetworkTraceLoggingPolicy(),
+            policies.HttpLoggingPolicy(),
+        ]
+        # The default transport: one requests.Session, whose pool keeps 10 connections per host
+        # (more than the 8 SKU workers), reused by every request of the process.
+        return ARMPipelineClient(base_url=settings.arm_endpoint, policies=config_policies)
+
+    return _cached(_key(settings, "arm_pipeline"), build)
+
+
 class Clients:
     """Lazy bundle handed to collectors (`clients=` parameter); each client built on first use."""
 
@@ -134,6 +161,10 @@ class Clients:
     @property
     def arm(self) -> Any:
         return arm_client(self.settings)
+
+    @property
+    def arm_pipeline(self) -> Any:
+        return arm_pipeline(self.settings)
 
     def compute(self, subscription_id: str) -> Any:
         return compute_client(self.settings, subscription_id)

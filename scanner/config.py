@@ -97,7 +97,7 @@ def parse_scope(text: str, setting: str = "--scope") -> Scope:
     )
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
     raw = env.get(name, "")
     if raw.strip() == "":
         return default
@@ -107,6 +107,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name}: {raw!r} is not a whole number") from None
     if value < minimum:
         raise ConfigError(f"{name}: {value} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name}: {value} must be at most {maximum}")
     return value
 
 
@@ -214,6 +216,10 @@ def check_webhook_setting_name(name: str, env: Mapping[str, str], where: str) ->
         )
     if "://" in name:
         raise ConfigError(f"{where}: holds a URL; name a {WEBHOOK_SETTING_PREFIX}* setting instead")
+    if not str(env.get(name, "")).strip():
+        # A route to a webhook nobody set would drop those alerts to the defaults without a word.
+        raise ConfigError(f"{where}: names {name}, which is not set (set {name} to the Workflows webhook URL, "
+                          "or remove it from the route)")
     return name
 
 
@@ -225,6 +231,10 @@ class Settings:
     feed_fallback_url: str = DEFAULT_FEED_FALLBACK_URL
     catalog_extra_file: str = ""
     scan_scope: Scope = field(default_factory=Scope)
+    # "subscription": SKU facts (restrictions) per (subscription, region); "region": each region read
+    # once, through one subscription, and its restrictions taken for every subscription there.
+    sku_scope: str = "subscription"
+    sku_cache_hours: int = 24  # SKU facts kept in the store this long (0: no cache)
     critical_days: int = 30
     high_days: int = 90
     medium_days: int = 365
@@ -298,6 +308,10 @@ class Settings:
             for name, value in env.items()
             if name.startswith(WEBHOOK_SETTING_PREFIX) and value and value.strip()
         }
+        # Any https URL: Teams Workflows webhooks moved from *.logic.azure.com to
+        # <env>.environment.api.powerplatform.com:443/powerautomate/automations/direct/workflows/...
+        # (old URLs stopped working 2025-11-30: github.com/swisscom/backman/issues/102); both hosts
+        # and whatever comes next are accepted, never pinned to a host list.
         for name, secret in webhooks.items():
             if not secret.reveal().startswith("https://") and not secret.reveal().startswith("http://127.0.0.1"):
                 raise ConfigError(f"{name}: is not an https:// URL (value not shown)")
@@ -320,7 +334,13 @@ class Settings:
         if not re.match(r"^[A-Za-z][A-Za-z0-9]{0,39}$", prefix):
             raise ConfigError(f"TABLE_PREFIX: {prefix!r} must be letters and digits, starting with a letter")
 
+        sku_scope = get("SKU_SCOPE", "subscription").lower()
+        if sku_scope not in ("subscription", "region"):
+            raise ConfigError(f"SKU_SCOPE: {sku_scope!r} is not 'subscription' or 'region'")
+
         return cls(
+            sku_scope=sku_scope,
+            sku_cache_hours=_int(env, "SKU_CACHE_HOURS", 24),
             scan_schedule=_ncrontab(env, "SCAN_SCHEDULE", "0 0 2 * * *"),
             feed_schedule=_ncrontab(env, "FEED_SCHEDULE", "0 0 * * * *"),
             feed_url=get("FEED_URL", DEFAULT_FEED_URL),
@@ -338,7 +358,7 @@ class Settings:
             acs_endpoint=get("ACS_ENDPOINT"),
             acs_connection_string=Secret(get("ACS_CONNECTION_STRING")),
             smtp_host=get("SMTP_HOST"),
-            smtp_port=_int(env, "SMTP_PORT", 587, minimum=1),
+            smtp_port=_int(env, "SMTP_PORT", 587, minimum=1, maximum=65535),  # a TCP port
             smtp_username=get("SMTP_USERNAME"),
             smtp_password=Secret(get("SMTP_PASSWORD")),
             smtp_starttls=_bool(env, "SMTP_STARTTLS", True),

@@ -9,8 +9,8 @@ A plain sequence of steps, each a function, so later work can add one without to
     3. clean(out)            start from an empty demo-output/ (fresh Azurite data, no old files)
     4. scan(deps, today)     service.run_scan, as the nightly timer does: with the store (Azurite,
                              data kept in demo-output/azurite) and notifications (Teams card JSON
-                             and .eml) written to demo-output/notifications; --no-store (or no
-                             Azurite) skips both
+                             and .eml) written to demo-output/notifications; --no-store skips
+                             both (and says so); Azurite that cannot start fails the demo (exit 1)
     5. show(report, fmt)     the table grouped by cluster, most urgent first; the scan JSON
                              (retirement-scan/v1) to demo-output/scan.json
     6. write_report(...)     the report page (GET /api/report) to demo-output/report.html
@@ -26,13 +26,13 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from scanner import output
+from scanner.core import schema as output
 from scanner.service import ScanDeps, ScanOptions, ScanReport, run_scan
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 OUT = ROOT / "demo-output"
-# What the demo writes under OUT, removed by clean() before each run.
+# What the demo writes under OUT (clean() empties OUT before each run).
 OUTPUTS = ("azurite", "notifications", "report.html", "scan.json")
 # The demo's Teams recipient. The file channel writes the card to a folder and never posts:
 # `.invalid` is a reserved top-level domain (RFC 2606), so this URL cannot reach anyone.
@@ -50,9 +50,9 @@ def sample_paths(samples: Path = SAMPLES) -> dict[str, list[str]]:
 
 def build_deps(paths: dict[str, list[str]]) -> ScanDeps:
     """Step 2: loaders for the offline scan: bundled catalogue, no feed, files for the rest."""
-    from scanner import catalog
-    from scanner.collectors.resource_graph import load_inventory_files
-    from scanner.collectors.skus import load_sku_files
+    from scanner.core import catalog
+    from scanner.sources.resource_graph import load_inventory_files
+    from scanner.sources.skus import load_sku_files
 
     return ScanDeps(
         load_catalog=lambda: (catalog.merge(catalog.load_builtin(), [], []), []),
@@ -79,7 +79,7 @@ def demo_settings(connection_string: str, out: Path = OUT):
 def with_store(deps: ScanDeps, settings) -> ScanDeps:
     """Step 3a: the store and the notifier (file channel, sent at once: no queue trigger here)."""
     from scanner.notify import ScanNotifier
-    from scanner.store import ScanStore, open_store
+    from scanner.tables.store import ScanStore, open_store
 
     table_store = open_store(settings)
     deps.store = ScanStore(table_store, source="demo")
@@ -88,12 +88,14 @@ def with_store(deps: ScanDeps, settings) -> ScanDeps:
 
 
 def clean(out: Path = OUT) -> None:
-    """Step 3: remove what an earlier demo left (Azurite data, notifications, pages)."""
-    for name in OUTPUTS:
-        path = out / name
+    """Step 3: remove everything an earlier demo left in `out` (Azurite data, notifications,
+    pages, and any file an older version wrote): what is there afterwards is this run's."""
+    if not out.is_dir():
+        return
+    for path in out.iterdir():
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
+        else:
             path.unlink()
 
 
@@ -113,9 +115,9 @@ def write_report(deps: ScanDeps, settings, now: datetime, path: Path) -> Path:
     return path
 
 
-def show(report: ScanReport, fmt: str = "table", out=sys.stdout) -> None:
+def show(report: ScanReport, fmt: str = "table", out=None) -> None:
     """Step 5: print the report."""
-    out.write(output.render(report, fmt))
+    (out or sys.stdout).write(output.render(report, fmt))
 
 
 def write_json(report: ScanReport, path: Path) -> Path:
@@ -143,24 +145,38 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD, e.g. 2026-03-01)") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from scanner.cli import lower_choice
+
     parser = argparse.ArgumentParser(prog="python -m scanner.demo", description=__doc__.split("\n")[0])
-    parser.add_argument("--today", type=date.fromisoformat, default=None, help="judge as of this day")
-    parser.add_argument("--format", choices=output.FORMATS, default="table")
+    parser.add_argument("--today", type=_day, default=None, metavar="YYYY-MM-DD", help="judge as of this day")
+    parser.add_argument("--format", type=lower_choice, choices=output.FORMATS, default="table")
     parser.add_argument("--no-store", action="store_true", help="scan only: no Azurite, no notifications, no page")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     now = datetime.now(timezone.utc).replace(microsecond=0)
     today = args.today or now.date()
 
     paths = sample_paths()
     deps = build_deps(paths)
     print(f"== sample tenant: {SAMPLES.relative_to(ROOT)}/ (invented; no Azure account needed)\n", file=sys.stderr)
+    clean(OUT)  # whatever runs, demo-output/ holds this run's files only
     if args.no_store:
         show(scan(deps, today, now), args.format)
+        print(f"\n== --no-store: scanned only; nothing stored or written ({_rel(OUT)}/ is empty)", file=sys.stderr)
         return 0
     from scanner.devtools.azurite import AzuriteError, azurite
 
-    clean(OUT)
     try:
         with azurite(location=OUT / "azurite") as az:
             settings = demo_settings(az.connection_string, OUT)
@@ -176,9 +192,13 @@ def main(argv: list[str] | None = None) -> int:
             second = scan(deps, today, again_at)
             second_sent = deps.notifier.last.sent if deps.notifier.last else 0
     except AzuriteError as exc:
-        print(f"demo: {exc}; scanning without the store", file=sys.stderr)
-        show(scan(build_deps(paths), today, now), args.format)
-        return 0
+        # Loud, not a quiet fallback: `make demo` promises the stored run, the alerts and the page.
+        clean(OUT)
+        print(f"demo: FAILED: Azurite (the storage emulator) could not start: {exc}\n"
+              f"demo: nothing was stored, sent or written ({_rel(OUT)}/ is empty). Fix: `make node` "
+              "(npm install, needs Node.js 18+), or scan only with `python -m scanner.demo --no-store`.",
+              file=sys.stderr)
+        return 1
     changes = output.summary(report)["changes"]
     files = sorted(p.name for p in (OUT / "notifications").glob("*") if p.is_file())
     cards = sum(1 for f in files if f.endswith(".teams.json"))

@@ -8,6 +8,8 @@
     catalog_for_scan(store, settings, now) -> (Catalog, [ScopeError])
         The catalogue a Functions scan uses: built-in + snapshot + extra file, refreshing first
         when no snapshot exists yet.
+    stored_items(store) -> [Announcement]                       the snapshot's announcements ([] if none)
+    remember(store, items, now) -> bool                          merge a full read (CLI scan) into it
     build_catalog(settings, items) -> Catalog                   pure apart from reading the
         built-in catalogue and CATALOG_EXTRA_FILE.
 
@@ -22,12 +24,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from scanner.core.model import ScopeError
 from scanner.errors import StoreError
-from scanner.model import ScopeError
 
 log = logging.getLogger("scanner.feed_ingest")
 
@@ -38,7 +40,7 @@ MAX_CONFLICT_RETRIES = 3
 
 @dataclass(frozen=True)
 class IngestResult:
-    catalog: Any  # scanner.catalog.Catalog after this refresh
+    catalog: Any  # scanner.core.catalog.Catalog after this refresh
     errors: tuple[ScopeError, ...] = ()
     new_retirements: tuple[str, ...] = ()  # ids in the merged catalogue that were not there before
     fetched: int = 0  # announcements the feed answered with (0 on 304)
@@ -52,7 +54,7 @@ class IngestResult:
 
 
 def snapshot_to_text(items: Iterable[Any]) -> str:
-    from scanner.store import to_jsonable
+    from scanner.tables.store import to_jsonable
 
     ordered = sorted(items, key=lambda a: a.id)
     return json.dumps({"format": FORMAT, "items": [to_jsonable(a) for a in ordered]},
@@ -60,8 +62,8 @@ def snapshot_to_text(items: Iterable[Any]) -> str:
 
 
 def snapshot_from_text(text: str, where: str = "feed snapshot") -> list[Any]:
-    from scanner.collectors.azure_updates import Announcement
-    from scanner.store import from_jsonable
+    from scanner.sources.feed import Announcement
+    from scanner.tables.store import from_jsonable
 
     try:
         doc = json.loads(text)
@@ -78,38 +80,23 @@ def snapshot_from_text(text: str, where: str = "feed snapshot") -> list[Any]:
     return out
 
 
-def _stamp(a: Any) -> datetime:
-    t = a.modified or a.created
-    if t is None:
-        return datetime.min.replace(tzinfo=timezone.utc)
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
-
-
 def merge_items(old: Iterable[Any], new: Iterable[Any]) -> list[Any]:
-    """Announcements by id, the most recently modified winning; only those that retire VM sizes
-    or need review are kept."""
-    from scanner.collectors.azure_updates import read_announcement
+    """Announcements by id, newest winning, only those worth keeping (scanner.sources.feed.derive)."""
+    from scanner.sources.feed.derive import merge_items as merge
 
-    by_id: dict[str, Any] = {}
-    for a in (*old, *new):
-        prev = by_id.get(a.id)
-        if prev is None or _stamp(a) >= _stamp(prev):
-            by_id[a.id] = a
-    return [a for a in by_id.values() if read_announcement(a).kind in ("entry", "review")]
+    return merge(old, new)
 
 
 def build_catalog(settings: Any, items: Sequence[Any]) -> Any:
-    """Built-in catalogue + what the announcements say + the extra file (CATALOG_EXTRA_FILE)."""
-    from scanner import catalog as cat
-    from scanner.collectors.azure_updates import derive_retirements
+    """Built-in catalogue + what the announcements say + the extra file (CATALOG_EXTRA_FILE),
+    composed by scanner.core.catalog.compose like every other catalogue."""
+    from scanner.core import catalog as cat
+    from scanner.sources.feed import derive_retirements
 
     derived = derive_retirements(items)
-    extra_file = getattr(settings, "catalog_extra_file", "") or ""
-    extra = list(cat.load_extra(extra_file)) if extra_file else []
-    merged = cat.merge(cat.load_builtin(), list(derived.retirements), extra, needs_review=derived.needs_review)
-    if derived.conflicts:
-        merged = replace(merged, conflicts=tuple(derived.conflicts) + tuple(merged.conflicts))
-    return merged
+    builtin, extra = cat.load_sources(("builtin",), getattr(settings, "catalog_extra_file", "") or "")
+    return cat.compose(builtin, extra, feed=derived.retirements, needs_review=derived.needs_review,
+                       feed_conflicts=derived.conflicts)
 
 
 def _ids(catalog: Any) -> set[str]:
@@ -136,10 +123,50 @@ def _watermark(text: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def _store(store: Any, snap: dict | None, items: list[Any], watermark: str, feed_etag: str,
+           now: datetime) -> tuple[bool, list[Any]]:
+    """Write the snapshot (ETag-conditional); on a race, merge ours into theirs and retry.
+    -> (written, the items now stored)."""
+    for _attempt in range(MAX_CONFLICT_RETRIES):
+        body = snapshot_to_text(items)
+        unchanged = snap is not None and snap["body"] == body and snap["watermark"] == watermark \
+            and (snap.get("feed_etag") or "") == feed_etag
+        if unchanged:
+            return False, items
+        if store.put_snapshot(SNAPSHOT, body, watermark=watermark, feed_etag=feed_etag, now=now,
+                              if_match=snap["etag"] if snap else ""):
+            return True, items
+        # Another instance stored a snapshot since we read it: merge ours into theirs and retry.
+        snap, theirs = _read(store)
+        items = merge_items(theirs, items)
+    raise StoreError(f"feed snapshot: kept changing under this refresh after {MAX_CONFLICT_RETRIES} attempts")
+
+
+def remember(store: Any, items: Sequence[Any], now: datetime) -> bool:
+    """Merge announcements read in full (the CLI's scan) into the stored snapshot, keeping its
+    watermark and ETag (they belong to the incremental refresh). -> whether it was written."""
+    snap, old = _read(store)
+    if snap is not None:
+        watermark, etag = snap["watermark"], snap.get("feed_etag") or ""
+    else:
+        from scanner.sources.feed.derive import _stamp
+
+        stamps = [_stamp(a) for a in items if (a.modified or a.created) is not None]
+        watermark, etag = (max(stamps).isoformat() if stamps else ""), ""
+    return _store(store, snap, merge_items(old, items), watermark, etag, now)[0]
+
+
+def stored_items(store: Any) -> list[Any]:
+    """The announcements of the stored feed snapshot ([] when there is none); StoreError when it
+    cannot be read. The CLI passes them to load_catalog so a feed that answers with fewer records
+    never shrinks the catalogue silently."""
+    return _read(store)[1]
+
+
 def refresh(store: Any, settings: Any, now: datetime, *, session: Any = None,
             fetch_options: dict[str, Any] | None = None) -> IngestResult:
     """See the module docstring."""
-    from scanner.collectors.azure_updates import fetch_with_fallback
+    from scanner.sources.feed import fetch_with_fallback
 
     snap, old_items = _read(store)
     first = snap is None
@@ -160,23 +187,7 @@ def refresh(store: Any, settings: Any, now: datetime, *, session: Any = None,
 
     new_etag = (result.etag or "") if result.url == sources[0] else ""
     new_wm = result.watermark.isoformat() if result.watermark is not None else (snap or {}).get("watermark", "")
-    stored = False
-    items = merge_items(old_items, result.items)
-    for _attempt in range(MAX_CONFLICT_RETRIES):
-        body = snapshot_to_text(items)
-        unchanged = snap is not None and snap["body"] == body and snap["watermark"] == new_wm \
-            and (snap.get("feed_etag") or "") == new_etag
-        if unchanged:
-            break
-        if store.put_snapshot(SNAPSHOT, body, watermark=new_wm, feed_etag=new_etag, now=now,
-                              if_match=snap["etag"] if snap else ""):
-            stored = True
-            break
-        # Another instance stored a snapshot since we read it: merge ours into theirs and retry.
-        snap, theirs = _read(store)
-        items = merge_items(theirs, items)
-    else:
-        raise StoreError(f"feed snapshot: kept changing under this refresh after {MAX_CONFLICT_RETRIES} attempts")
+    stored, items = _store(store, snap, merge_items(old_items, result.items), new_wm, new_etag, now)
 
     after = build_catalog(settings, items)
     new_ids = tuple(sorted(_ids(after) - _ids(before)))

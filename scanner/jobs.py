@@ -13,7 +13,7 @@
     run_scan_request(ctx, body) -> str
         the queue trigger for POST /api/scan: run the scan the message names, once per run id,
         and keep the result on its run record ("done" | "failed" | "skipped" | "busy" |
-        "ignored" for a malformed message). See scanner.scan_runs.
+        "ignored" for a malformed message). See scanner.tables.scan_runs.
 """
 
 from __future__ import annotations
@@ -22,18 +22,19 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from scanner.core.model import ScopeKind
 from scanner.errors import ConfigError, InputError
 
 log = logging.getLogger("scanner.jobs")
 
 
 def _summary(report: Any) -> str:
-    from scanner.output import summary
+    from scanner.core.schema import summary
 
     s = summary(report)
     sev = ", ".join(f"{n} {k}" for k, n in s["by_severity"].items() if n) or "none"
     ch = ", ".join(f"{n} {k}" for k, n in s["changes"].items() if n and k != "unchanged") or "no changes"
-    undelivered = sum(1 for e in report.errors if e.scope.startswith("notify:"))
+    undelivered = sum(1 for e in report.errors if e.kind is ScopeKind.NOTIFY)
     return (f"{s['findings']} findings ({sev}); {ch}; {len(report.messages)} notification(s); "
             f"{s['errors'] - undelivered} scope error(s); {undelivered} recipient set(s) with undeliverable alerts")
 
@@ -47,7 +48,7 @@ def nightly_scan(ctx: Any, now: datetime, past_due: bool = False) -> Any:
                           "(findings, their history and notifications live there)")
     report = ctx.run_scan(now, refresh_feed=True, source="timer")
     for e in report.errors:
-        what = "delivery problem" if e.scope.startswith("notify:") else "not scanned"
+        what = "delivery problem" if e.kind is ScopeKind.NOTIFY else "not scanned"
         log.warning("nightly_scan: %s: %s: %s", what, e.scope, e.error)
     log.info("nightly_scan: %s", _summary(report))
     return report
@@ -87,7 +88,7 @@ def send_notification(ctx: Any, body: str | bytes) -> str:
 
 
 def run_scan_request(ctx: Any, body: str | bytes) -> str:
-    from scanner.scan_runs import ScanRuns, execute
+    from scanner.tables.scan_runs import ScanRuns, execute
 
     if not ctx.has_store:
         raise ConfigError("run_scan_request: no store configured: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT "
@@ -103,6 +104,6 @@ def run_scan_request(ctx: Any, body: str | bytes) -> str:
 
 
 def _outbox(ctx: Any) -> Any:
-    from notifiers.outbox import Outbox
+    from scanner.tables.outbox import Outbox
 
     return Outbox.from_store(ctx.store())

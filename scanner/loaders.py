@@ -6,7 +6,8 @@
         Resource Graph over `scope` (default settings.scan_scope).
     sku_loader(settings, files=(), offline=False) -> (Inventory) -> (SkuIndex, [ScopeError])
         files: exported SKU lists; offline without files: no SKU facts (the scan reports the
-        regions it could not judge); else the live Compute resource SKUs of the needed regions.
+        regions it could not judge); else the live Compute resource SKUs of the needed regions,
+        through the SKU cache of the configured store (tables.cache; SKU_CACHE_HOURS).
     catalog_loader(settings, feed=None, catalogs=("builtin",), extra_file=None) -> () -> (Catalog, errors)
         built-in catalogue + feed + extra file (collectors.azure_updates.load_catalog).
     restrict_inventory(inventory, scope) -> Inventory      pure: keep a `sub:` scope's resources
@@ -21,8 +22,8 @@ from dataclasses import replace
 from typing import Any
 
 from scanner.config import Scope
+from scanner.core.model import Inventory
 from scanner.errors import ConfigError
-from scanner.model import Inventory
 
 
 def restrict_inventory(inventory: Inventory, scope: Scope | None) -> Inventory:
@@ -53,14 +54,14 @@ def inventory_loader(settings: Any, scope: Scope | None = None, files: Sequence[
             )
 
         def load_files() -> Inventory:
-            from scanner.collectors.resource_graph import load_inventory_files
+            from scanner.sources.resource_graph import load_inventory_files
 
             return restrict_inventory(load_inventory_files(files), scope)
 
         return load_files
 
     def load_live() -> Inventory:
-        from scanner.collectors.resource_graph import collect_inventory
+        from scanner.sources.resource_graph import collect_inventory
 
         return collect_inventory(settings, scope if scope is not None else settings.scan_scope)
 
@@ -71,24 +72,30 @@ def sku_loader(settings: Any, files: Sequence[str] = (), offline: bool = False) 
     files = list(files)
 
     def load(inventory: Inventory) -> tuple:
-        from scanner.collectors import skus as sku_mod
+        from scanner.sources import skus as sku_mod
 
         if files:
             return sku_mod.load_sku_files(files), []
         if offline:
             return sku_mod.SkuIndex(), []  # service reports the regions without facts
-        return sku_mod.fetch_skus(settings, sku_mod.needed_pairs(inventory))
+        from scanner.tables.cache import sku_cache
+
+        return sku_mod.fetch_skus(settings, sku_mod.needed_pairs(inventory), cache=sku_cache(settings))
 
     return load
 
 
 def catalog_loader(settings: Any, feed: Sequence[str] | str | None = None, catalogs: Sequence[str] = ("builtin",),
-                   extra_file: str | None = None) -> Callable[[], tuple]:
+                   extra_file: str | None = None, previous: Callable[[], Sequence[Any]] | None = None,
+                   on_items: Callable[[Sequence[Any]], Any] | None = None) -> Callable[[], tuple]:
+    """`previous`/`on_items`: the stored feed snapshot, read before and kept after (see
+    scanner.sources.feed.load_catalog): a feed answering with fewer records never shrinks the catalogue."""
     catalogs = list(catalogs)
 
     def load() -> tuple:
-        from scanner.collectors.azure_updates import load_catalog
+        from scanner.sources.feed import load_catalog
 
-        return load_catalog(settings, None, feed=feed, catalogs=catalogs, extra_file=extra_file)
+        return load_catalog(settings, None, feed=feed, catalogs=catalogs, extra_file=extra_file,
+                            previous=previous or (), on_items=on_items)
 
     return load

@@ -3,7 +3,7 @@
     notify(changes, settings, now=..., outbox=..., queue=..., transports=...) -> NotifyReport
         1. under the notifications lock: finish half-recorded messages, read what each
            recipient set was told, render what is due now (notifiers.render), record each
-           message before anything is sent (notifiers.outbox);
+           message before anything is sent (scanner.tables.outbox);
         2. enqueue every unsent message id (this run's and earlier failures);
         3. `drain=True` (command line, no Functions host): send what it enqueued itself.
     send_from_queue_message(body, settings, ...)   the queue trigger's whole job
@@ -32,8 +32,8 @@ from typing import Any
 from notifiers import DeliveryError, Message, Recipient, channel_class
 from notifiers.render import build_messages
 from scanner.config import Settings
+from scanner.core.model import Change, ScopeError, ScopeKind
 from scanner.errors import InputError
-from scanner.model import Change, ScopeError
 
 log = logging.getLogger("scanner.notify")
 
@@ -150,13 +150,13 @@ def failure_reason(exc: DeliveryError, recipient: Recipient, transports: Transpo
 
 def delivery_errors(outbox) -> list[ScopeError]:
     """One error per recipient set with messages whose last send failed, e.g.
-    ScopeError("notify:TEAMS_WEBHOOK_OPS", "3 message(s) undeliverable since 2026-11-18: HTTP 404
+    ScopeError(ScopeKind.NOTIFY, name="TEAMS_WEBHOOK_OPS", detail="3 message(s) undeliverable since 2026-11-18: HTTP 404
     (last tried 2026-11-21)"). Teams sets are named by their setting, email sets by their
     addresses ("notify:email:a@x.com,b@y.com"): never a URL."""
     out = []
     for u in outbox.undeliverable():
-        scope = f"notify:{u.recipient}" if u.channel == "teams" else f"notify:{u.channel}:{u.recipient}"
-        out.append(ScopeError(scope, f"{u.messages} message(s) undeliverable since {u.since.date().isoformat()}: "
+        name = u.recipient if u.channel == "teams" else f"{u.channel}:{u.recipient}"
+        out.append(ScopeError(ScopeKind.NOTIFY, name=name, detail=f"{u.messages} message(s) undeliverable since {u.since.date().isoformat()}: "
                                      f"{u.last_reason} (last tried {u.last_tried.date().isoformat()})"))
     return out
 
@@ -218,6 +218,8 @@ def notify(
         rendered = build_messages(changes, told, settings, now, channels)
         report.messages = rendered.messages
         report.notes += rendered.notes
+        for m in report.notes:  # a dry run is where people check their alert setup: same warnings
+            log.warning("notify: %s", m)
         return report
     if outbox is None:
         raise InputError("notify: a notifications table is needed to send (or use --dry-run / --no-notify)")
@@ -282,8 +284,8 @@ def send_from_queue_message(
     DeliveryError for a retryable failure, so the Functions host retries the message and, past
     its maxDequeueCount, moves it to the poison queue. Raises InputError for a malformed body.
     """
-    from notifiers.outbox import Outbox
-    from notifiers.queue import parse_body
+    from scanner.tables.outbox import Outbox
+    from scanner.tables.queues import parse_body
 
     message_id = parse_body(body)
     outbox = outbox or Outbox.from_settings(settings)
@@ -326,8 +328,8 @@ class ScanNotifier:
 
     def _open_outbox(self, required: bool):
         if self._outbox is None:
-            from notifiers.outbox import Outbox
-            from scanner.store import store_configured
+            from scanner.tables.outbox import Outbox
+            from scanner.tables.store import store_configured
 
             if self.store is not None and hasattr(self.store, "table"):
                 self._outbox = Outbox.from_store(self.store)
@@ -342,7 +344,7 @@ class ScanNotifier:
         if self._queue is None and self.use_queue:
             s = self.settings
             if s.storage_connection_string or s.storage_queue_endpoint:
-                from notifiers.queue import NotifyQueue
+                from scanner.tables.queues import NotifyQueue
 
                 self._queue = NotifyQueue.from_settings(s)
         return self._queue

@@ -29,8 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from scanner import judge
-from scanner.model import Change, Finding, Inventory, ReviewItem, ScopeError, Severity, Status
+from scanner.core import judge
+from scanner.core.model import Change, Finding, Inventory, ReviewItem, ScopeError, ScopeKind, Severity, Status
 
 log = logging.getLogger("scanner.service")
 
@@ -92,8 +92,9 @@ def missing_sku_regions(inventory: Inventory, skus) -> list[ScopeError]:
     for sub, loc in seen:
         by_loc.setdefault(loc, []).append(sub)
     return [
-        ScopeError(f"skus:{loc}", f"no SKU facts for {loc} ({len(subs)} subscription(s)): "
-                                  "Gen1 rules and replacements were skipped there")
+        ScopeError(ScopeKind.REGION_SKUS, region=loc,
+                   detail=f"no SKU facts for {loc} ({len(subs)} subscription(s)): "
+                          "Gen1 rules and replacements were skipped there")
         for loc, subs in sorted(by_loc.items())
     ]
 
@@ -155,6 +156,8 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
             "scale_sets": len(inventory.scale_sets),
             "retirements": len(retirements),
             "skus": len(skus),
+            # rows of resource types the scanner does not read (named in the log); only when there are some
+            **({"unread_rows": sum(n for _, n in inventory.unread_types)} if inventory.unread_types else {}),
         },
         conflicts=tuple(getattr(catalog, "conflicts", ())),
         timings=timings,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from scanner.model import (
+from scanner.core.model import (
     Change,
     Finding,
     Replacement,

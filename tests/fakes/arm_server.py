@@ -43,6 +43,8 @@ import hashlib
 import json
 import re
 import secrets
+import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -75,7 +77,15 @@ class Logged:
     status: int
     at: float
     headers: dict = field(default_factory=dict)
+    peer: tuple = ()  # the client's (host, port): one per TCP connection
     group: int = 0
+
+
+@dataclass(frozen=True)
+class RawJson:
+    """An answer already serialized (bench/scale_tenant.py joins stored rows into pages)."""
+
+    raw: bytes
 
 
 def _hms(seconds: float) -> str:
@@ -98,6 +108,14 @@ class FakeArm:
         self.quota: tuple[int, float] | None = None  # (requests per window, window seconds)
         self._window: list[float] = []
         self.failures: list[tuple[int, dict]] = []  # next ARG responses: (status, headers)
+        # Faults on the wire (tests/faults), each answering one matching request in place of the
+        # real handler: (target, fault), target "arg" | "subscriptions" | "skus", fault "reset"
+        # (connection closed with RST, no answer), "cut" (200 with the full Content-Length but half
+        # the body, then closed) or "html" (200 text/html, a proxy's sign-in page).
+        self.wire_faults: list[tuple[str, str]] = []
+        self.arg_truncated = False  # `resources` queries: half the rows, resultTruncated "true", no $skipToken
+        self.arg_repeat_token = False  # follow-up ARG pages carry the $skipToken they were asked with
+        self.subscriptions_repeat_link = False  # GET /subscriptions: a follow-up page's nextLink is itself
         self.log: list[Logged] = []
         self.identity_header = secrets.token_hex(12)
         self.tenant_id = "90a38eda-4006-4dd5-924c-6ca55cacc14d"
@@ -163,6 +181,17 @@ class FakeArm:
 
     def add_skus(self, location: str, items: list[dict]) -> None:
         self.region_skus.setdefault(location.lower(), []).extend(items)
+
+    def take_wire_fault(self, method: str, path: str) -> str:
+        low = path.lower().rstrip("/")
+        target = ("arg" if low == ARG_PATH else "subscriptions" if low == "/subscriptions"
+                  else "skus" if low.endswith("/providers/microsoft.compute/skus") else "")
+        with self._lock:
+            for i, (t, fault) in enumerate(self.wire_faults):
+                if t == target:
+                    del self.wire_faults[i]
+                    return fault
+        return ""
 
     # ------------------------------------------------------------------ views for tests
     def requests_to(self, path_part: str, method: str | None = None) -> list[Logged]:
@@ -252,8 +281,9 @@ class FakeArm:
                                      "spendingLimit": "Off"},
         } for s in page], "count": {"type": "Total", "value": len(listed)}}
         if start + self.subscriptions_page_size < len(listed):
+            following = start if (self.subscriptions_repeat_link and start) else start + self.subscriptions_page_size
             doc["nextLink"] = f"{self.base_url}/subscriptions?" + urlencode(
-                {"api-version": query["api-version"], "$skiptoken": start + self.subscriptions_page_size})
+                {"api-version": query["api-version"], "$skiptoken": following})
         return 200, {}, doc
 
     # -- Resource Graph
@@ -326,8 +356,15 @@ class FakeArm:
         page = rows[offset:offset + top]
         doc: dict = {"totalRecords": len(rows), "count": len(page), "data": page, "facets": [],
                      "resultTruncated": "false"}
+        if self.arg_truncated and len(rows) > 1 and not query.lstrip().lower().startswith("resourcecontainers") \
+                and "\nresourcecontainers" not in query.lower():
+            page = rows[offset:offset + min(top, len(rows) // 2)]
+            doc.update(count=len(page), data=page, resultTruncated="true")
+            return 200, qheaders, doc
         if offset + top < len(rows):
             doc["$skipToken"] = base64.b64encode(json.dumps({"o": offset + top, "q": qkey}).encode()).decode()
+            if self.arg_repeat_token and token:
+                doc["$skipToken"] = token
         return 200, qheaders, doc
 
     def _evaluate(self, query: str, scope: set[str]) -> list[dict]:
@@ -485,6 +522,10 @@ def _make_handler(fake: FakeArm):
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
+            fault = fake.take_wire_fault(self.command, parts.path)
+            if fault:
+                self._fault(fault, parts, query)
+                return
             try:
                 status, out_headers, doc = fake.handle(self.command, parts.path, query, headers, raw)
             except Exception as exc:  # noqa: BLE001 - a fake must answer, and say why
@@ -495,8 +536,8 @@ def _make_handler(fake: FakeArm):
                 body_json = raw.decode("utf-8", "replace")
             with fake._lock:
                 fake.log.append(Logged(self.command, parts.path, query, body_json, status, time.monotonic(),
-                                       dict(out_headers), fake.group))
-            data = json.dumps(doc).encode() if doc is not None else b""
+                                       dict(out_headers), tuple(self.client_address[:2]), fake.group))
+            data = doc.raw if isinstance(doc, RawJson) else json.dumps(doc).encode() if doc is not None else b""
             self.send_response(status)
             if doc is not None:
                 self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -506,6 +547,30 @@ def _make_handler(fake: FakeArm):
                 self.send_header(k, v)
             self.end_headers()
             self.wfile.write(data)
+
+        def _fault(self, fault: str, parts, query: dict) -> None:
+            with fake._lock:
+                fake.log.append(Logged(self.command, parts.path, query, None, {"reset": 0, "cut": -200}.get(fault, 200),
+                                       time.monotonic(), {"fault": fault}, tuple(self.client_address[:2])))
+            self.close_connection = True
+            if fault == "reset":
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
+            if fault == "cut":
+                data = json.dumps({"value": [], "data": [{"id": "x" * 64}] * 50, "nextLink": None}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                return
+            page = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>Proxy sign-in</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
 
         do_GET = _do
         do_POST = _do

@@ -176,7 +176,7 @@ class QueueHost:
 @pytest.fixture
 def scan_host(fn, app_env):
     from scanner.config import Settings
-    from scanner.scan_runs import ScanRequestQueue
+    from scanner.tables.scan_runs import ScanRequestQueue
 
     queue = ScanRequestQueue.from_settings(Settings.from_env(app_env))
     with QueueHost(fn["run_scan_request"], queue.client) as host:

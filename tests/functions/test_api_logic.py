@@ -9,10 +9,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from scanner import api, feed_ingest
-from scanner.collectors.azure_updates import Announcement
 from scanner.config import Settings
-from scanner.lifecycle import Record, Suppression
-from scanner.model import Finding, ResourceKind, ResourceRef, Retirement, Rule, Severity, Status
+from scanner.core.lifecycle import Record, Suppression
+from scanner.core.model import Finding, ResourceKind, ResourceRef, Retirement, Rule, Severity, Status
+from scanner.sources.feed import Announcement
 
 T_RUN = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
 TODAY = T_RUN.date()

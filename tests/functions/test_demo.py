@@ -71,3 +71,35 @@ def test_demo_fails_its_self_check_when_the_second_run_is_not_quiet(tmp_path, mo
     assert demo.main(["--today", "2026-03-01"]) == 1
     err = capsys.readouterr().err
     assert "FAILED self-check" in err and re.search(r"\d+ resolved", err.split("FAILED self-check")[1])
+
+
+def test_demo_fails_loudly_when_azurite_cannot_start(tmp_path, monkeypatch, capsys):
+    """Issue 15, item 9: no quiet exit 0 with an empty demo-output/."""
+    from scanner.devtools import azurite
+
+    monkeypatch.setattr(demo, "OUT", tmp_path)
+    monkeypatch.setattr(azurite, "DEFAULT_BINARY", tmp_path / "no-azurite-here")
+    (tmp_path / "report.html").write_text("stale page from an earlier run", encoding="utf-8")
+    assert demo.main(["--today", "2026-03-01"]) == 1
+    err = capsys.readouterr().err
+    assert "demo: FAILED: Azurite (the storage emulator) could not start" in err and "make node" in err
+    assert list(tmp_path.iterdir()) == [], "nothing stale is left to look like this run's output"
+
+
+def test_demo_no_store_clears_stale_outputs_and_says_what_ran(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(demo, "OUT", tmp_path)
+    (tmp_path / "notifications").mkdir()
+    (tmp_path / "notifications" / "old.eml").write_text("old", encoding="utf-8")
+    (tmp_path / "scan.json").write_text("{}", encoding="utf-8")
+    assert demo.main(["--today", "2026-03-01", "--no-store", "--format", "JSON"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["schema"] == "retirement-scan/v1"
+    assert "--no-store: scanned only; nothing stored or written" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_bad_today_names_the_flag(capsys):
+    with pytest.raises(SystemExit) as exc:
+        demo.main(["--today", "bad"])
+    assert exc.value.code == 2
+    assert "--today: 'bad' is not a date (YYYY-MM-DD, e.g. 2026-03-01)" in capsys.readouterr().err

@@ -196,6 +196,11 @@ def test_csv_pages_carry_the_continuation_in_headers(fn, scanned):
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(resp.get_body().decode())))
     assert len(rows) == 3 and {r["status"] for r in rows} == {"new"}
+    # The one CSV layout: the same columns as `scan --format csv` and the email attachment.
+    from scanner.core.schema import CSV_COLUMNS
+
+    assert resp.get_body().decode().splitlines()[0].split(",") == CSV_COLUMNS
+    assert all(r["commands"].startswith("az ") for r in rows if r["kind"] == "aks-nodepool")
     assert rows[0]["id"] in _ids(scanned)
     assert resp.headers["Link"].endswith('>; rel="next"') and resp.headers["X-Continuation"]
 
@@ -203,7 +208,7 @@ def test_csv_pages_carry_the_continuation_in_headers(fn, scanned):
 def test_status_filter_follows_acks_and_resolution(fn, scanned, app_env, monkeypatch):
     from datetime import date, timedelta
 
-    from scanner.lifecycle import Suppression
+    from scanner.core.lifecycle import Suppression
 
     target = scanned["findings"][0]["id"]
     get_context().store().put_suppression(Suppression(target, date.today() + timedelta(days=30), "booked"))

@@ -16,7 +16,7 @@ import pytest
 from scanner import jobs
 from scanner.app_context import get_context
 from scanner.config import Settings
-from scanner.scan_runs import ScanRequestQueue, ScanRuns
+from scanner.tables.scan_runs import ScanRequestQueue, ScanRuns
 from tests.functions.conftest import apply_env
 
 pytestmark = pytest.mark.integration

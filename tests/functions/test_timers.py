@@ -13,11 +13,11 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 from notifiers import DeliveryError
-from notifiers.queue import NotifyQueue
 from scanner.app_context import get_context
 from scanner.config import Settings
 from scanner.feed_ingest import SNAPSHOT, snapshot_from_text
 from scanner.notify import Transports
+from scanner.tables.queues import NotifyQueue
 from tests.fakes.webhook_receiver import webhook_receiver
 from tests.functions.conftest import apply_env, new_retirement_record
 

@@ -26,17 +26,16 @@ from pathlib import Path
 
 import pytest
 
-from scanner import guidance, judge
-from scanner.catalog import load_catalog
-from scanner.collectors.resource_graph import (
+from scanner.core import guidance, judge, pool_flags
+from scanner.core.catalog import load_catalog
+from scanner.core.model import ResourceKind
+from scanner.sources.resource_graph import (
     _expand_paths,
     _rows_from_document,
     load_inventory_files,
     read_json_file,
 )
-from scanner.collectors.skus import load_sku_files
-from scanner.core import pool_flags
-from scanner.model import ResourceKind
+from scanner.sources.skus import load_sku_files
 from tests.conftest import FIXTURES, ROOT
 from tests.fakes.arm_server import FakeArm
 from tests.fakes.azcli import run_az

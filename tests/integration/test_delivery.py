@@ -17,12 +17,12 @@ from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueClient
 
 from notifiers import DeliveryError
-from notifiers.outbox import Outbox, table_name
-from notifiers.queue import NotifyQueue, encode_body
 from scanner.config import Settings
+from scanner.core.model import Change, Finding, Severity, Status
 from scanner.errors import InputError
-from scanner.model import Change, Finding, Severity, Status
 from scanner.notify import Transports, notify, send_from_queue_message
+from scanner.tables.outbox import Outbox, table_name
+from scanner.tables.queues import NotifyQueue, encode_body
 from tests import factories
 from tests.fakes.azurite import unique_name
 from tests.fakes.smtp_server import smtp_server
@@ -277,7 +277,7 @@ def test_interrupted_recording_is_finished_by_the_next_run(env, hook):
 
 
 def test_table_name_matches_the_store(env):
-    from scanner.store import open_store
+    from scanner.tables.store import open_store
 
     store = open_store(Settings.from_env(env))
     assert store.table_name("notifications") == table_name(Settings.from_env(env).table_prefix)

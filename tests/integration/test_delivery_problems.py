@@ -13,14 +13,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from notifiers.outbox import Outbox
-from scanner import loaders, output
+from scanner import loaders
 from scanner.api import report_page
 from scanner.config import Settings
-from scanner.judge import Thresholds
+from scanner.core import schema as output
+from scanner.core.judge import Thresholds
 from scanner.notify import ScanNotifier, Transports
 from scanner.service import ScanDeps, ScanOptions, run_scan
-from scanner.store import ScanStore, open_store
+from scanner.tables.outbox import Outbox
+from scanner.tables.store import ScanStore, open_store
 from tests.conftest import ROOT
 from tests.fakes.azurite import unique_name
 from tests.fakes.smtp_server import smtp_server

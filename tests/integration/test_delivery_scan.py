@@ -10,7 +10,7 @@ import pytest
 
 from scanner.config import Settings
 from scanner.notify import ScanNotifier, Transports
-from scanner.store import ScanStore, open_store
+from scanner.tables.store import ScanStore, open_store
 from tests import factories
 from tests.fakes.azurite import unique_name
 from tests.fakes.webhook_receiver import webhook_receiver

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+import scanner.sources.feed as au
 from scanner import USER_AGENT
-from scanner.collectors import azure_updates as au
 from scanner.errors import FeedError
 from tests.conftest import FIXTURES
 from tests.fakes.loopback import LoopbackServer, Reply

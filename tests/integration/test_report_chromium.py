@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.report import SEVERITY_COLOURS, render_report
+from scanner.core.report import SEVERITY_COLOURS, render_report
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.integration
@@ -154,9 +154,79 @@ def test_no_external_resources_even_if_injected(browser, tmp_path):
     assert set(server.paths) <= {"/api/report", "/favicon.ico"}
 
 
+# --------------------------------------------------------------------------- issue 15, item 8
+
+# Screenshots go where people can look at them after a run (gitignored): TEST_OUTPUT_DIR or test-output/.
+OUTPUT = Path(os.environ.get("TEST_OUTPUT_DIR") or Path(__file__).resolve().parents[2] / "test-output") / "report"
+FIRST_RUN = date(2026, 2, 9)
+# Ten days of the window before the first stored run (store.history says open: None), then HISTORY.
+WINDOWED = [{"date": (FIRST_RUN - timedelta(days=10 - i)).isoformat(), "runs": 0, "open": None, "resolved": 0}
+            for i in range(10)] + HISTORY
+CHART_ONLY = ("<style>body > header, body > section:not(#burndown), #burndown h2, #burndown .legend,"
+              " #burndown details { display: none !important; }</style></head>")
+
+
+@pytest.fixture(scope="module")
+def windowed_html() -> str:
+    return render_report(SCAN["findings"], WINDOWED, datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc),
+                         "Sample tenant", portal_url="https://portal.azure.com")
+
+
+@pytest.mark.parametrize("width", [1400, 390], ids=["desktop-1400px", "phone-390px"])
+def test_page_at_desktop_and_phone_widths(browser, windowed_html, tmp_path, width):
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    server = _Server(windowed_html)
+    try:
+        dom = _run(browser, tmp_path, "--dump-dom", server.url).stdout
+        shot = OUTPUT / f"report-{width}px.png"
+        _run(browser, tmp_path, f"--window-size={width},2400", f"--screenshot={shot}", server.url)
+    finally:
+        server.close()
+    points = re.findall(r'<circle class="point"[^>]*data-date="(\d{4}-\d\d-\d\d)"', dom)
+    assert points[0] == FIRST_RUN.isoformat() and len(points) == DAYS
+    w, h, colours = _png_colours(shot.read_bytes())
+    assert (w, h) == (width, 2400) and len(colours) > 50
+    assert bytes.fromhex(SEVERITY_COLOURS["critical"][0].lstrip("#")) in colours
+    assert "announcement 1" not in dom and "review by hand" not in dom.split('data-rule="gen1-node-image"', 1)[-1][:3000]
+
+
+def test_chart_starts_at_the_first_run_in_the_screenshot(browser, windowed_html, tmp_path):
+    """Only the chart is shown (the page's other parts hidden by an added stylesheet); the total
+    line and points are the only #202124 pixels. Zeros before the first run would pull the line
+    down to the axis: the points must instead stay in the band of the real totals."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    server = _Server(windowed_html.replace("</head>", CHART_ONLY, 1))
+    shot = OUTPUT / "chart-1400px.png"
+    try:
+        _run(browser, tmp_path, "--window-size=1400,400", f"--screenshot={shot}", server.url)
+    finally:
+        server.close()
+    _, _, rows = _png_pixels(shot.read_bytes())
+    ink = bytes.fromhex("202124")
+    dark = [(x, y) for y, row in enumerate(rows) for x in range(0, len(row), 3) if row[x:x + 3] == ink]
+    assert dark, "the chart line was not painted"
+    xs, ys = [x // 3 for x, _ in dark], [y for _, y in dark]
+    totals = [sum(d["open"].values()) for d in HISTORY]
+    top = 10 * -(-max(totals) // 10)  # the chart's rounded top (ticks of 10 for these counts)
+    plot_h = 300 - 16 - 40
+    allowed = plot_h * (max(totals) - min(totals)) / top + 12  # the real totals' band, plus line and dots
+    assert max(ys) - min(ys) <= allowed, f"the line spans {max(ys) - min(ys)} px: it dips towards zero"
+    assert min(xs) <= 24 + 48 + 6, "the first point is not at the left edge of the plot (the first run)"
+
+
 def _png_colours(data: bytes) -> tuple[int, int, set[bytes]]:
     """Width, height and the set of RGB colours of an 8-bit RGB/RGBA, non-interlaced PNG
     (what Chromium writes). Every 2nd pixel of every row is sampled."""
+    width, height, rows = _png_pixels(data)
+    colours: set[bytes] = set()
+    for line in rows:
+        for x in range(0, len(line), 6):
+            colours.add(bytes(line[x:x + 3]))
+    return width, height, colours
+
+
+def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Width, height and the RGB rows (3 bytes a pixel) of an 8-bit RGB/RGBA, non-interlaced PNG."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat = 8, bytearray()
     width = height = bpp = 0
@@ -173,7 +243,7 @@ def _png_colours(data: bytes) -> tuple[int, int, set[bytes]]:
     raw = zlib.decompress(bytes(idat))
     stride = width * bpp
     prev = bytearray(stride)
-    colours: set[bytes] = set()
+    rows: list[bytes] = []
     i = 0
     for _ in range(height):
         kind, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
@@ -195,7 +265,6 @@ def _png_colours(data: bytes) -> tuple[int, int, set[bytes]]:
                 p = a + b - c
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        for x in range(0, stride, bpp * 2):
-            colours.add(bytes(line[x:x + 3]))
+        rows.append(bytes(line) if bpp == 3 else bytes(b for x in range(0, stride, 4) for b in line[x:x + 3]))
         prev = line
-    return width, height, colours
+    return width, height, rows

@@ -14,9 +14,9 @@ import time
 import pytest
 
 from scanner import bootstrap
-from scanner.collectors.resource_graph import collect_inventory, load_inventory_files
 from scanner.config import Settings, parse_scope
 from scanner.errors import AzureReadError
+from scanner.sources.resource_graph import collect_inventory, load_inventory_files
 from tests.conftest import FIXTURES
 from tests.fakes.arm_server import FakeArm, cluster_row, sub_id, synthetic_tenant
 

@@ -1,4 +1,4 @@
-"""fetch_skus against the fake ARM over HTTPS, through the real ComputeManagementClient."""
+"""fetch_skus against the fake ARM over HTTPS, through the real azure-core ARM pipeline (raw JSON)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import logging
 import pytest
 
 from scanner import bootstrap
-from scanner.collectors.skus import fetch_skus, load_sku_files, needed_pairs
 from scanner.config import Settings
-from scanner.model import Inventory, VirtualMachine
+from scanner.core.model import Inventory, VirtualMachine
+from scanner.sources.skus import fetch_skus, load_sku_files, needed_pairs
 from tests.conftest import FIXTURES
 from tests.fakes.arm_server import FakeArm
 
@@ -47,11 +47,11 @@ def _fake() -> FakeArm:
     return fake
 
 
-def fetch(fake, tmp_path, pairs):
+def fetch(fake, tmp_path, pairs, extra_env=None, **kwargs):
     bootstrap.reset()
     with fake.running(tmp_path) as env:
         try:
-            return fetch_skus(Settings.from_env(env), pairs)
+            return fetch_skus(Settings.from_env({**env, **(extra_env or {})}), pairs, **kwargs)
         finally:
             bootstrap.reset()
 
@@ -113,3 +113,64 @@ def test_pairs_come_from_the_inventory(tmp_path):
     index, errors = fetch(fake, tmp_path, needed_pairs(inv))
     assert errors == [] and index.scopes() == [(SUB_A, "westus")]
     assert len([r for r in fake.requests_to("/skus") if "$skiptoken" not in r.query]) == 1
+
+
+def many_subscriptions(n: int) -> tuple[FakeArm, list[str]]:
+    fake = _fake()
+    fake.sku_page_size = 50
+    subs = [f"{i:08x}-5555-4555-8555-{i:012x}" for i in range(n)]
+    for sub in subs:
+        fake.add_subscription(sub)
+    return fake, subs
+
+
+def test_every_subscription_shares_one_connection_pool(tmp_path):
+    fake, subs = many_subscriptions(40)
+
+    index, errors = fetch(fake, tmp_path, [(s, loc) for s in subs for loc in ("westus", "eastus")])
+
+    assert errors == [] and len(index.scopes()) == 80
+    calls = fake.requests_to("/providers/Microsoft.Compute/skus")
+    assert len(calls) == 80  # one page per pair
+    # 8 workers over one pipeline: at most one TLS connection per worker, not one per subscription
+    assert len({r.peer for r in calls}) <= 8
+
+
+def test_capabilities_are_held_once_per_region_and_size(tmp_path):
+    fake, subs = many_subscriptions(5)
+    fake.sub_restrictions[(subs[1], "westus", "standard_a0")] = [{
+        "type": "Location", "values": ["westus"], "reasonCode": "NotAvailableForSubscription",
+        "restrictionInfo": {"locations": ["westus"]}}]
+
+    index, _ = fetch(fake, tmp_path, [(s, "westus") for s in subs])
+
+    a0 = [index.get(s, "westus", "Standard_A0") for s in subs]
+    assert [x.restricted for x in a0] == [False, True, False, False, False]
+    assert all(x.capabilities is a0[0].capabilities for x in a0)  # shared, even by the restricted copy
+    assert a0[0] is a0[2] is a0[4]  # unrestricted: the very same value
+    assert a0[0].gen1_only and a0[1].gen1_only
+
+
+def test_region_scope_reads_each_region_once(tmp_path, caplog):
+    fake, subs = many_subscriptions(6)
+    caplog.set_level(logging.INFO, logger="scanner.skus")
+    pairs = [(s, loc) for s in subs for loc in ("westus", "eastus")]
+
+    index, errors = fetch(fake, tmp_path, pairs, extra_env={"SKU_SCOPE": "region"})
+
+    assert errors == []
+    calls = [r for r in fake.requests_to("/providers/Microsoft.Compute/skus") if "$skiptoken" not in r.query]
+    assert sorted(r.query["$filter"] for r in calls) == ["location eq 'eastus'", "location eq 'westus'"]
+    for sub, loc in pairs:  # every subscription answers from the region's one listing
+        assert index.has_region(sub, loc)
+        assert index.get(sub, loc, "Standard_A0") is not None or loc == "eastus"
+    assert any("region scope" in m for m in caplog.messages)
+
+
+def test_sku_scope_setting_is_validated():
+    from scanner.errors import ConfigError
+
+    assert Settings.from_env({}).sku_scope == "subscription"
+    assert Settings.from_env({"SKU_SCOPE": "Region"}).sku_scope == "region"
+    with pytest.raises(ConfigError, match="SKU_SCOPE: 'tenant' is not 'subscription' or 'region'"):
+        Settings.from_env({"SKU_SCOPE": "tenant"})

@@ -9,10 +9,10 @@ import pytest
 from azure.core.credentials import AzureNamedKeyCredential
 
 from scanner.config import Settings
+from scanner.core.lifecycle import RESOLVED, Suppression
+from scanner.core.model import ScopeError, ScopeKind, Severity, Status
 from scanner.errors import ConfigError, StoreError
-from scanner.lifecycle import RESOLVED, Suppression
-from scanner.model import Severity, Status
-from scanner.store import TableFindingStore, apply_scan, open_store
+from scanner.tables.store import TableFindingStore, apply_scan, open_store
 from tests import factories
 
 pytestmark = pytest.mark.integration
@@ -128,12 +128,12 @@ def test_a_subscription_the_run_could_not_read_resolves_nothing(store):
     apply_scan(store, [a, b], now=T0, scopes_seen=[SUB_A, SUB_B])
     before = entity_versions(store)
     out = apply_scan(store, [a], now=T0 + timedelta(days=1), scopes_seen=[SUB_A],
-                     scopes_failed=[f"/subscriptions/{SUB_B}"], errors=[f"subscription {SUB_B}: 403 Forbidden"])
+                     scopes_failed=[ScopeError(ScopeKind.SUBSCRIPTION, subscription=SUB_B, detail="403 Forbidden")], errors=[f"subscription {SUB_B}: 403 Forbidden"])
     assert kinds(out) == {"a": "unchanged"}
     assert entity_versions(store) == before
     assert store.get_record(b.id).state == "open"
     assert out.run["open"]["medium"] == 2  # b is still counted open
-    assert out.run["scopes_failed"] == [f"/subscriptions/{SUB_B}"]
+    assert out.run["scopes_failed"] == [f"subscription {SUB_B}"]
     assert out.run["errors"] == [f"subscription {SUB_B}: 403 Forbidden"]
 
 

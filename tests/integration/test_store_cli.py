@@ -12,8 +12,17 @@ import pytest
 
 from scanner.cli import main
 from scanner.config import Settings
-from scanner.model import Finding, ResourceKind, ResourceRef, Retirement, Rule, Severity, Status, finding_id
-from scanner.store import apply_scan, open_store
+from scanner.core.model import (
+    Finding,
+    ResourceKind,
+    ResourceRef,
+    Retirement,
+    Rule,
+    Severity,
+    Status,
+    finding_id,
+)
+from scanner.tables.store import apply_scan, open_store
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 
 from scanner.cli import main
 from scanner.config import Settings
-from scanner.store import open_store
+from scanner.tables.store import open_store
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from scanner.collectors import azure_updates as au
+import scanner.sources.feed as au
 from scanner.errors import FeedError
+from scanner.sources.http import retry_after
 from tests.conftest import FIXTURES
 
 FEED = FIXTURES / "feed"
@@ -376,7 +377,7 @@ def test_wider_reminder_adds_its_link_and_new_series_get_their_own_entry():
 )
 def test_retry_after_header(header, seconds):
     now = datetime(2015, 10, 21, 7, 28, 0, tzinfo=UTC).timestamp()
-    assert au._retry_after(header, now=lambda: now) == seconds
+    assert retry_after(header, now=now) == seconds
 
 
 def test_feed_of_ten_thousand_items_reads_every_item_and_merges_repeats():

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from scanner.cli import main
-from scanner.collectors.azure_updates import load_catalog
 from scanner.config import Settings
+from scanner.sources.feed import load_catalog
 from tests.conftest import FIXTURES
 
 API = str(FIXTURES / "feed" / "api-v2-retirements-2025-08-to-2026-08.json")
@@ -63,7 +63,8 @@ def test_table_lists_entries_days_left_sources_and_review(capsys, extra_toml):
     assert hb.split()[1:5] == ["HB", "2024-08-31", "-488", "extra"]
     nv3 = next(line for line in lines if line.startswith("nvv3-local"))
     # the feed's NVv3 announcement and its Batch reminder fold into the operator's entry
-    assert nv3.endswith("https://azure.microsoft.com/updates?id=500573 https://azure.microsoft.com/updates?id=516070")
+    # (the table shows the first source and how many more; --format json lists them all)
+    assert nv3.endswith("https://azure.microsoft.com/updates?id=500573 (+1 more)")
     assert "azure-updates-500578" in out and "NVv4: 8 sizes" in out
     assert "Needs review: 0" in out
 
@@ -143,7 +144,7 @@ class _no_raise:
 
 
 def test_load_catalog_from_settings_keeps_builtin_when_feed_fails(dead_url, extra_toml):
-    from scanner.catalog import load_builtin
+    from scanner.core.catalog import load_builtin
 
     settings = Settings.from_env({"FEED_URL": dead_url, "FEED_FALLBACK_URL": dead_url + "/rss",
                                   "CATALOG_EXTRA_FILE": extra_toml})

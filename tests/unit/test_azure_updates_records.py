@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from scanner.collectors.azure_updates import derive_retirements, parse_json
+from scanner.sources.feed import derive_retirements, parse_json
 from tests.conftest import FIXTURES
 
 FEED = FIXTURES / "feed" / "api-v2-retirements-2025-08-to-2026-08.json"

@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from scanner.catalog import (
+from scanner.core.catalog import (
     Catalog,
     load_builtin,
     load_catalog,
@@ -15,8 +15,8 @@ from scanner.catalog import (
     parse_catalog,
     retirement_to_dict,
 )
+from scanner.core.model import Retirement, ReviewItem
 from scanner.errors import CatalogError
-from scanner.model import Retirement, ReviewItem
 from tests.conftest import FIXTURES
 
 CAT = FIXTURES / "catalog"
@@ -221,7 +221,7 @@ def test_builtin_catalogue_is_complete_and_well_formed(builtin):
 
 def test_builtin_replacements_do_not_recommend_a_retiring_series(builtin):
     catalog = merge(builtin, [], [])
-    from scanner.sizes import parse_series
+    from scanner.core.sizes import parse_series
 
     retiring = {parse_series(s).name for r in builtin for s in r.series}
     for r in builtin:
@@ -439,7 +439,7 @@ def test_retirement_to_dict_is_json_ready(builtin):
 
 
 def test_catalogue_json_and_table_show_regional_dates(builtin):
-    from scanner.commands.catalog import to_json, to_table
+    from scanner.cli.catalog import to_json, to_table
 
     doc = to_json(merge(builtin, [], []), date(2026, 3, 1))
     rows = {r["id"]: r for r in doc["retirements"]}

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from scanner.catalog import load_builtin, merge
+from scanner.core.catalog import load_builtin, merge
 
 # id -> (retires_on, covered sizes, neighbour sizes that must NOT be covered by this entry)
 ROWS = {

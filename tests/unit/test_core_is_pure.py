@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-PURE = ["scanner.model", "scanner.sizes", "scanner.catalog", "scanner.judge", "scanner.guidance",
+PURE = ["scanner.core.model", "scanner.core.sizes", "scanner.core.catalog", "scanner.core.judge", "scanner.core.guidance",
         "notifiers.render"]
 
 

@@ -1,4 +1,4 @@
-"""Replacement choice and command shapes of scanner.guidance, table-driven."""
+"""Replacement choice and command shapes of scanner.core.guidance, table-driven."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from datetime import date
 
 import pytest
 
-from scanner.catalog import Catalog
-from scanner.collectors.skus import SkuIndex
-from scanner.guidance import SUCCESSORS, Guide, new_pool_name, series_key, successors
-from scanner.model import Cluster, NodePool, Retirement, ScaleSet, Sku, VirtualMachine
-from scanner.sizes import parse_series
+from scanner.core.catalog import Catalog
+from scanner.core.guidance import SUCCESSORS, Guide, new_pool_name, series_key, successors
+from scanner.core.model import Cluster, NodePool, Retirement, ScaleSet, Sku, VirtualMachine
+from scanner.core.sizes import parse_series
+from scanner.sources.skus import SkuIndex
 
 SUB = "5f1c2a3e-9b4d-4c6a-8e2f-1a2b3c4d5e01"
 REGION = "westeurope"

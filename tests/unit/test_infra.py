@@ -425,7 +425,7 @@ def _funcignored(path: str, patterns: list[str]) -> bool:
 @pytest.mark.parametrize(
     ("path", "ignored"),
     [("function_app.py", False), ("host.json", False), ("requirements.txt", False),
-     ("scanner/report.py", False), ("scanner/data/retirements.toml", False), ("notifiers/render.py", False),
+     ("scanner/core/report.py", False), ("scanner/data/retirements.toml", False), ("notifiers/render.py", False),
      ("tests/unit/test_infra.py", True), (".venv/bin/python", True), (".venv-checkov/bin/checkov", True),
      ("local.settings.json", True), ("node_modules/azurite/package.json", True), ("demo-output/report.html", True),
      ("bench/bench_x.py", True), ("samples/inventory/aks.json", True), ("infra/main.bicep", True),

@@ -1,4 +1,4 @@
-"""Rules and severities of scanner.judge, table-driven."""
+"""Rules and severities of scanner.core.judge, table-driven."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from scanner.catalog import Catalog
-from scanner.collectors.skus import SkuIndex
-from scanner.judge import Thresholds, evaluate, severity_for
-from scanner.model import (
+from scanner.core.catalog import Catalog
+from scanner.core.judge import Thresholds, evaluate, severity_for
+from scanner.core.model import (
     Cluster,
     Inventory,
     NodePool,
@@ -21,6 +20,7 @@ from scanner.model import (
     Sku,
     VirtualMachine,
 )
+from scanner.sources.skus import SkuIndex
 
 TODAY = date(2026, 3, 1)
 SUB = "5f1c2a3e-9b4d-4c6a-8e2f-1a2b3c4d5e01"
@@ -214,7 +214,7 @@ def test_region_exception_is_honoured():
 
 
 def builtin_catalog():
-    from scanner.catalog import load_builtin, merge
+    from scanner.core.catalog import load_builtin, merge
 
     return merge(load_builtin(), [], [])
 
@@ -230,7 +230,7 @@ def builtin_catalog():
     ids=lambda v: v if isinstance(v, str) else str(getattr(v, "value", v)),
 )
 def test_ncv3_pool_is_judged_by_the_date_of_its_region(location, retires_on, severity):
-    from scanner.output import finding_to_json
+    from scanner.core.schema import finding_to_json
 
     pool = NodePool("gpu", vm_sizes=("Standard_NC6s_v3",), node_image_version=GEN2_IMAGE)
     [f] = evaluate(Inventory(clusters=(cluster(pool, location=location),)), builtin_catalog(), index(), TODAY)
@@ -286,7 +286,7 @@ def test_v3_wave_does_not_apply_in_government_or_china_clouds(location, found):
      ("", "public")],
 )
 def test_arm_regions_map_to_their_clouds(location, cloud):
-    from scanner.model import cloud_of
+    from scanner.core.model import cloud_of
 
     assert cloud_of(location) == cloud
 
@@ -301,7 +301,7 @@ def test_arm_regions_map_to_their_clouds(location, cloud):
          "cloud-alias", "china-alias", "china-elsewhere", "usgov-elsewhere"],
 )
 def test_region_exceptions_name_regions_exactly_and_clouds_by_their_regions(exceptions, location, applies):
-    from scanner.judge import applies_in
+    from scanner.core.judge import applies_in
 
     assert applies_in(dsv2(region_exceptions=exceptions), location) is applies
 
@@ -339,7 +339,7 @@ def test_most_urgent_first():
 
 
 def test_judge_exposes_lifecycle_diff():
-    import scanner.judge as judge
-    import scanner.lifecycle as lifecycle
+    import scanner.core.judge as judge
+    import scanner.core.lifecycle as lifecycle
 
     assert judge.diff is lifecycle.diff

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from scanner.lifecycle import (
+from scanner.core.lifecycle import (
     OPEN,
     RESOLVED,
     Record,
@@ -14,7 +14,7 @@ from scanner.lifecycle import (
     parse_ignore_tag,
     severity_counts,
 )
-from scanner.model import Severity, Status
+from scanner.core.model import ScopeError, ScopeKind, Severity, Status
 from tests import factories
 
 SUB_A = "11111111-1111-1111-1111-111111111111"
@@ -111,14 +111,16 @@ def test_missing_finding_in_a_read_scope_resolves():
     "seen,failed",
     [
         pytest.param({SUB_A}, [], id="scope-not-in-seen"),
-        pytest.param(None, [f"/subscriptions/{SUB_B}"], id="scope-failed-by-path"),
-        pytest.param({SUB_A, SUB_B}, [f"resource graph: subscription {SUB_B.upper()} timed out"],
+        pytest.param(None, [ScopeError(ScopeKind.ROW, name=f"/subscriptions/{SUB_B}/resourceGroups/x", subscription=SUB_B,
+                                       detail="x")], id="row-of-its-subscription-unreadable"),
+        pytest.param({SUB_B}, [ScopeError(ScopeKind.TENANT, detail="x")], id="tenant-failure-resolves-nothing"),
+        pytest.param({SUB_A, SUB_B}, [ScopeError(ScopeKind.SUBSCRIPTION, subscription=SUB_B, detail="timed out")],
                      id="failed-wins-over-seen"),
-        pytest.param(None, ["management group platform"], id="unattributed-failure-resolves-nothing"),
-        pytest.param({SUB_B}, ["file.json: item 3"], id="unreadable-row-resolves-nothing"),
-        pytest.param({SUB_B}, [f"skus {SUB_B}/westeurope"], id="sku-list-of-its-subscription-failed"),
-        pytest.param({SUB_B}, ["skus:westeurope"], id="no-sku-facts-for-its-region"),
-        pytest.param({SUB_B}, ["feed:https://example.invalid/feed"], id="feed-failed-and-retirement-from-feed"),
+        pytest.param(None, [ScopeError(ScopeKind.MANAGEMENT_GROUP, name="platform", detail="x")], id="unattributed-failure-resolves-nothing"),
+        pytest.param({SUB_B}, [ScopeError(ScopeKind.ROW, name="file.json: item 3", detail="x")], id="unreadable-row-resolves-nothing"),
+        pytest.param({SUB_B}, [ScopeError(ScopeKind.REGION_SKUS, subscription=SUB_B, region="westeurope", detail="x")], id="sku-list-of-its-subscription-failed"),
+        pytest.param({SUB_B}, [ScopeError(ScopeKind.REGION_SKUS, region="westeurope", detail="x")], id="no-sku-facts-for-its-region"),
+        pytest.param({SUB_B}, [ScopeError(ScopeKind.FEED, name="https://example.invalid/feed", detail="x")], id="feed-failed-and-retirement-from-feed"),
     ],
 )
 def test_unread_scope_resolves_nothing(seen, failed):
@@ -133,9 +135,13 @@ def test_unread_scope_resolves_nothing(seen, failed):
 @pytest.mark.parametrize(
     "failed",
     [
-        pytest.param([f"subscription {SUB_A}"], id="other-subscription-failed"),
-        pytest.param(["skus:eastus"], id="other-region-without-sku-facts"),
-        pytest.param(["feed:https://example.invalid/feed"], id="feed-failed-but-builtin-retirement"),
+        pytest.param([ScopeError(ScopeKind.SUBSCRIPTION, subscription=SUB_A, detail="x")], id="other-subscription-failed"),
+        pytest.param([ScopeError(ScopeKind.REGION_SKUS, region="eastus", detail="x")], id="other-region-without-sku-facts"),
+        pytest.param([ScopeError(ScopeKind.REGION_SKUS, subscription=SUB_A, region="westeurope", detail="x")],
+                     id="same-region-other-subscription-without-sku-facts"),
+        pytest.param([ScopeError(ScopeKind.NOTIFY, name="TEAMS_WEBHOOK_OPS", detail="HTTP 404")],
+                     id="undeliverable-channel"),
+        pytest.param([ScopeError(ScopeKind.FEED, name="https://example.invalid/feed", detail="x")], id="feed-failed-but-builtin-retirement"),
     ],
 )
 def test_unrelated_failures_do_not_block_resolution(failed):
@@ -259,6 +265,6 @@ def test_lifecycle_is_pure_core():
     import subprocess
     import sys
 
-    code = "import scanner.lifecycle, sys; print(','.join(sorted(m for m in sys.modules if m.startswith('azure'))))"
+    code = "import scanner.core.lifecycle, sys; print(','.join(sorted(m for m in sys.modules if m.startswith('azure'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

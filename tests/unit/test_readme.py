@@ -190,7 +190,12 @@ def example_env(row: Row) -> dict[str, str]:
         assert sep and name.startswith(prefix) and name != prefix, \
             f"{row.name}: example must read `{prefix}NAME=value`, got {row.example!r}"
         return {name: value}
-    return {row.name: value}
+    env = {row.name: value}
+    # A route may name only a webhook setting that is set (config refuses the others): give the
+    # NOTIFY_ROUTES example the settings it names, as its README row says to.
+    for name in re.findall(r"TEAMS_WEBHOOK_[A-Z0-9_]+", value if row.name == "NOTIFY_ROUTES" else ""):
+        env[name] = "https://example.environment.api.powerplatform.com/powerautomate/automations/direct/workflows/x"
+    return env
 
 
 def changed_fields(env: Mapping[str, str]) -> dict[str, object]:
@@ -257,7 +262,9 @@ def test_command_table_has_every_command_and_flag_of_help():
     subs = _subparsers()
     assert set(rows) == set(subs), f"README commands {sorted(rows)} vs CLI {sorted(subs)}"
     for name, sub in subs.items():
-        flags = {o for a in sub._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+        # --help and --verbose (-v) are global: the README says so once, above the table.
+        flags = {o for a in sub._actions for o in a.option_strings
+                 if o.startswith("--") and o not in ("--help", "--verbose")}
         documented = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", rows[name]))
         assert flags == documented, f"{name}: --help has {sorted(flags)}, README has {sorted(documented)}"
         for a in sub._actions:
@@ -284,19 +291,20 @@ def test_every_http_route_is_documented():
 
 
 def test_every_query_file_is_linked_and_the_cluster_query_is_shown_as_it_is():
-    queries = sorted((ROOT / "scanner" / "collectors" / "queries").glob("*.kql"))
+    queries = sorted((ROOT / "scanner" / "sources" / "queries").glob("*.kql"))
     assert queries
     for q in queries:
-        assert f"(scanner/collectors/queries/{q.name})" in README, f"README does not link {q.name}"
+        assert f"(scanner/sources/queries/{q.name})" in README, f"README does not link {q.name}"
     shown = re.search(r"```kusto\n(.*?)```", README, re.S).group(1)
-    kql = "\n".join(line for line in (ROOT / "scanner/collectors/queries/clusters.kql")
+    kql = "\n".join(line for line in (ROOT / "scanner/sources/queries/clusters.kql")
                     .read_text(encoding="utf-8").splitlines() if not line.startswith("//"))
     assert shown.strip() == kql.strip(), "the cluster query in the README differs from clusters.kql"
 
 
 def test_schema_names_are_the_code_ones():
-    from scanner import api, output
-    from scanner.commands import catalog
+    from scanner import api
+    from scanner.cli import catalog
+    from scanner.core import schema as output
 
     for schema in (output.SCHEMA, catalog.SCHEMA, api.FINDINGS_SCHEMA):
         assert f"`{schema}`" in README, f"README does not name schema {schema}"
@@ -308,7 +316,8 @@ def _json_blocks() -> list[dict]:
 
 def test_scan_example_has_the_shape_a_scan_produces():
     """The README's scan JSON has the keys an offline scan of the sample tenant produces today."""
-    from scanner import demo, output
+    from scanner import demo
+    from scanner.core import schema as output
     from scanner.service import ScanOptions, run_scan
 
     example = next(b for b in _json_blocks() if b.get("schema") == output.SCHEMA)
@@ -324,8 +333,8 @@ def test_scan_example_has_the_shape_a_scan_produces():
 
 
 def test_catalog_example_has_the_shape_of_the_catalog_json():
-    from scanner import catalog as catalog_module
-    from scanner.commands.catalog import to_json
+    from scanner.cli.catalog import to_json
+    from scanner.core import catalog as catalog_module
 
     example = next(b for b in _json_blocks() if "series" in b and "retires_on" in b)
     cat = catalog_module.merge(catalog_module.load_builtin(), [], [])

@@ -20,7 +20,7 @@ from notifiers.render import (
     route,
 )
 from scanner.config import Settings
-from scanner.model import Change, Finding, ResourceKind, Severity, Status
+from scanner.core.model import Change, Finding, ResourceKind, Severity, Status
 from tests import factories
 
 NOW = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)

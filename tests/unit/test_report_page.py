@@ -1,4 +1,4 @@
-"""scanner.report.render_report: the HTML report page (summary, burn-down chart, findings table).
+"""scanner.core.report.render_report: the HTML report page (summary, burn-down chart, findings table).
 
 The page is parsed back with the standard library's HTMLParser, so the tests read what a browser
 would show (cards, SVG points, table rows), not exact bytes. Input: the sample tenant's real scan
@@ -16,8 +16,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from scanner.core.report import CSP, render_report, severity_counts
 from scanner.errors import InputError
-from scanner.report import CSP, render_report, severity_counts
 from tests.conftest import FIXTURES
 
 SCAN = json.loads((FIXTURES / "report" / "scan-sample-tenant.json").read_text())
@@ -115,7 +115,13 @@ def test_table_has_one_row_per_finding_most_urgent_first(sample_page):
 def test_table_shows_replacement_and_commands(sample_page):
     with_commands = [f for f in SCAN["findings"] if f["commands"]]
     pres = sample_page.find("pre", within="findings-table")
-    assert len(pres) == len(with_commands)
+    # One pool with two findings (e.g. retiring size and Gen1 node image) has one rebuild: its
+    # commands are printed once and the other row links to them (issue 15, item 12).
+    distinct = {(f["resource"]["id"].lower(), f["resource"]["pool"], tuple(f["commands"])) for f in with_commands}
+    assert len(pres) == len(distinct) < len(with_commands)
+    same_as = sample_page.find("span", "same-as", within="findings-table")
+    assert len(same_as) == len(with_commands) - len(distinct)
+    assert all("same rebuild as the" in s["text"] for s in same_as)
     text = " ".join(p["text"] for p in pres)
     assert all(c in text for f in with_commands for c in f["commands"])
     table_text = next(t for t in sample_page.find("table") if t["attrs"].get("id") == "findings-table")["text"]
@@ -301,6 +307,52 @@ def test_input_is_not_modified():
 
 
 def test_report_module_is_pure():
-    code = "import sys, scanner.report; print(sorted(m for m in sys.modules if m.startswith('azure')))"
+    code = "import sys, scanner.core.report; print(sorted(m for m in sys.modules if m.startswith('azure')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- issue 15, item 8
+
+
+def test_days_before_the_first_run_are_not_drawn_as_zeros():
+    """store.history gives `open: None` before the first stored run: those days draw nothing,
+    so the line starts at the first run instead of rising from a row of zeros."""
+    before = [{"date": (date(2026, 2, 1) + timedelta(days=i)).isoformat(), "runs": 0, "open": None,
+               "resolved": 0} for i in range(10)]
+    page = Page(render_report([finding()], before + history(5, start=date(2026, 2, 11)), WHEN, "t"))
+    points = page.find("circle", "point")
+    assert [p["attrs"]["data-date"] for p in points][0] == "2026-02-11"
+    assert len(points) == 5 and all(int(p["attrs"]["data-open"]) > 0 for p in points)
+    empty = Page(render_report([finding()], before, WHEN, "t"))
+    assert not empty.find("circle", "point") and empty.find("p", within="burndown")[0]["attrs"]["id"] == "chart-empty"
+
+
+def test_gen1_node_image_without_new_size_says_keep_the_size():
+    f = finding(rule="gen1-node-image", replacement=None, vm_size="Standard_D4s_v5",
+                commands=["az aks nodepool upgrade --name np1 --node-image-only"])
+    text = Page(render_report([f], [], WHEN, "t")).find("table")[0]["text"]
+    assert "review by hand" not in text
+    assert "keep Standard_D4s_v5: move the pool to a Gen2 node image" in text
+    other = Page(render_report([finding(replacement=None)], [], WHEN, "t")).find("table")[0]["text"]
+    assert "no fitting size found: review by hand" in other
+
+
+@pytest.mark.parametrize(
+    ("url", "label"),
+    [("https://azure.microsoft.com/updates?id=500573", "Azure Updates 500573"),
+     ("https://learn.microsoft.com/azure/virtual-machines/ncv3-retirement", "Learn: ncv3-retirement"),
+     ("https://wiki.example.test/platform/gpu-sizes", "wiki.example.test: gpu-sizes")],
+    ids=["azure-updates", "learn", "other"],
+)
+def test_source_links_say_where_they_go(url, label):
+    f = finding(retirement={"id": "x", "title": "X", "retires_on": "2028-05-01", "days_left": 700,
+                            "source": "builtin", "urls": [url, "https://learn.microsoft.com/azure/other-page"]})
+    links = [a for a in Page(render_report([f], [], WHEN, "t")).find("a") if a["attrs"].get("href") == url]
+    assert [a["text"] for a in links] == [label]
+    assert "announcement 1" not in render_report([f], [], WHEN, "t")
+
+
+def test_subscription_ids_do_not_wrap():
+    page = render_report([finding()], [], WHEN, "t")
+    assert '<span class="guid">s1</span>' in page and ".guid { white-space: nowrap" in page

@@ -118,7 +118,9 @@ def test_table_groups_by_cluster_most_urgent_first(capsys):
     assert groups[1].startswith("cluster aks-payments-prod")  # NVv3 in 20 days
     assert len(groups) == len(set(groups))
     first_rows = out.split(groups[1])[1].splitlines()[2:6]
-    assert [r.split()[0] for r in first_rows] == ["critical", "low", "low", "low"]
+    # ID, STATUS, SEVERITY ... (the table shows the short id `ack` takes and the status)
+    assert [r.split()[2] for r in first_rows] == ["critical", "low", "low", "low"]
+    assert all(r.split()[1] == "new" and len(r.split()[0]) == 8 for r in first_rows)
 
 
 def test_catalog_none_keeps_gen1_rules_only(capsys):

@@ -1,4 +1,4 @@
-"""VM size names and series matching (scanner/sizes.py).
+"""VM size names and series matching (scanner/core/sizes.py).
 
 The trap rows come from /work/shared/reference/README.md ("Size-name traps") and the retirement
 pages under /work/shared/reference/docs/: a series must cover exactly its sizes.
@@ -6,8 +6,7 @@ pages under /work/shared/reference/docs/: a series must cover exactly its sizes.
 
 import pytest
 
-from scanner.errors import SizeNameError
-from scanner.sizes import (
+from scanner.core.sizes import (
     covers,
     parse_series,
     parse_series_list,
@@ -15,6 +14,7 @@ from scanner.sizes import (
     series_name,
     split_series,
 )
+from scanner.errors import SizeNameError
 
 # --------------------------------------------------------------------------- parse_size
 

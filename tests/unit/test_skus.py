@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from scanner.collectors.skus import ANY_SUBSCRIPTION, SkuIndex, load_sku_files, needed_pairs, parse_skus
+from scanner.core.model import Cluster, Inventory, ScaleSet, Sku, VirtualMachine
 from scanner.errors import InputError
-from scanner.model import Cluster, Inventory, ScaleSet, Sku, VirtualMachine
+from scanner.sources.skus import ANY_SUBSCRIPTION, SkuIndex, load_sku_files, needed_pairs, parse_skus
 from tests.conftest import FIXTURES
 
 ARM = FIXTURES / "arm"

@@ -6,10 +6,10 @@ from datetime import date, datetime, timezone
 
 import pytest
 
+from scanner.core.lifecycle import OPEN, RESOLVED, Record
+from scanner.core.model import ResourceKind, Severity, Status
 from scanner.errors import StoreError
-from scanner.lifecycle import OPEN, RESOLVED, Record
-from scanner.model import ResourceKind, Severity, Status
-from scanner.store import (
+from scanner.tables.store import (
     MAX_PARTS,
     PART_CHARS,
     from_entity,
@@ -144,7 +144,7 @@ def test_status_is_kept_in_the_body():
 def test_a_write_whose_connection_dropped_is_sent_again_and_other_errors_are_not(monkeypatch):
     from azure.core.exceptions import HttpResponseError, ServiceResponseError
 
-    from scanner import store
+    from scanner.tables import store
 
     monkeypatch.setattr(store.time, "sleep", lambda s: None)
     calls = []

@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from scanner.collectors.resource_graph import (
+from scanner.errors import InventoryError
+from scanner.sources.resource_graph import (
     aks_managed_scale_sets,
     load_inventory_files,
     retry_wait,
     to_resources,
 )
-from scanner.errors import InventoryError
 from tests.conftest import FIXTURES
 
 ARM = FIXTURES / "arm"
@@ -243,11 +243,12 @@ def test_file_errors_name_the_file_item_and_field(tmp_path):
     bad = tmp_path / "export.json"
     bad.write_text(json.dumps(rows))
     with pytest.raises(InventoryError) as err:
-        load_inventory_files([str(bad)])
+        load_inventory_files([str(bad)], strict=True)
     text = str(err.value)
     assert "export.json" in text and "virtualMachines/jumpbox" in text and "hardwareProfile.vmSize" in text
-    lenient = load_inventory_files([str(bad)], strict=False)
+    lenient = load_inventory_files([str(bad)])  # the default since issue 12: the scan goes on
     assert len(lenient.vms) == 2 and "export.json" in lenient.errors[0].scope
+    assert "hardwareProfile.vmSize" in lenient.errors[0].error
 
 
 @pytest.mark.parametrize(
@@ -255,7 +256,7 @@ def test_file_errors_name_the_file_item_and_field(tmp_path):
     [
         ("{not json", "not valid JSON"),
         ('{"data": {"columns": [], "rows": []}}', "objectArray"),
-        ('"text"', "expected a JSON list"),
+        ('"text"', "not an inventory export; expected `az aks list -o json`"),
     ],
     ids=["broken-json", "table-format", "string"],
 )
@@ -303,7 +304,7 @@ def test_parsing_modules_import_no_azure_sdk():
     import subprocess
     import sys
 
-    code = ("import sys, scanner.collectors.resource_graph, scanner.collectors.skus\n"
+    code = ("import sys, scanner.sources.resource_graph, scanner.sources.skus\n"
             "print(','.join(sorted(m for m in sys.modules if m.startswith('azure'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -20,11 +20,11 @@ from datetime import date
 
 import pytest
 
-from scanner import judge
-from scanner.catalog import load_catalog
-from scanner.collectors.resource_graph import load_inventory_files
-from scanner.collectors.skus import load_sku_files
-from scanner.model import ResourceKind, Rule, Severity
+from scanner.core import judge
+from scanner.core.catalog import load_catalog
+from scanner.core.model import ResourceKind, Rule, Severity
+from scanner.sources.resource_graph import load_inventory_files
+from scanner.sources.skus import load_sku_files
 from tests.conftest import FIXTURES, ROOT
 
 TENANT = FIXTURES / "tenants"
@@ -112,7 +112,7 @@ SCENARIOS = [
     ("virtual-machines-pool-several-sizes", "aks-prod-weu", "vmpool", {RETIRING: LOW, GEN1: LOW},
      dict(first="az aks nodepool manual-scale update")),
     ("virtual-machines-pool-preview-sizes-list", "aks-east", "vmprev", {RETIRING: LOW},
-     dict(first="az aks nodepool manual-scale update")),
+     dict(note="aks-preview")),
     ("stopped-cluster-k8s-1.24-windows-default-2019", "aks-legacy", "win19", {RETIRING: LOW, IMAGE: LOW},
      dict(first="az aks start", add={"--os-sku": "Windows2022"}, note="ltsc2022")),
     ("windows-ossku-empty-k8s-1.25-not-moved-off-2019", "aks-legacy", "wnew", {RETIRING: LOW},
@@ -257,6 +257,19 @@ def test_commands_parse_and_name_their_scope(tenant):
             if argv[0] == "az" and argv[1] != "aks" or argv[:3] == ["az", "aks", "nodepool"]:
                 assert _flag(argv, "--subscription") == f.resource.subscription_id, c
                 assert _flag(argv, "--resource-group") == f.resource.resource_group, c
+
+
+def test_virtual_machines_pool_entries_of_one_size_and_of_several(tenant):
+    """A one-size entry is changed by the GA manual-scale command; an entry listing several sizes for
+    one count (preview API) has no GA command: the finding gives the aks-preview one, labelled."""
+    *_, findings = tenant
+    by_size = {f.vm_size: f for f in _of(findings, "aks-east", "vmprev")}
+    one = by_size["Standard_DS2_v2"]
+    assert one.commands[0].startswith("az aks nodepool manual-scale update")
+    assert _flag(_argv(one.commands[0]), "--vm-sizes") == one.replacement.vm_size
+    shared = by_size["Standard_D2s_v3"]
+    assert shared.commands == () and shared.replacement is not None
+    assert "(preview)" in shared.message and "--current-vm-sizes" in shared.message
 
 
 def test_labels_and_taints_survive_the_shell_exactly(tenant):

@@ -1,0 +1,390 @@
+"""Rules: turn an inventory, a catalogue and SKU facts into findings. Pure: no I/O, no clock.
+
+    evaluate(inventory, catalog, skus, today, thresholds=Thresholds(), guide=True) -> list[Finding]
+    severity_for(days_left, thresholds) -> Severity
+    Thresholds.from_settings(settings) -> Thresholds
+
+Rules (issue 4):
+- retiring-size    a node pool, VM or scale set on a size the catalogue retires; one finding per
+                   retiring size (a VirtualMachines pool can hold several sizes).
+- gen1-only-size   the region's SKU facts say the size supports Generation 1 only.
+- gen1-node-image  an AKS pool on a Gen2-capable size whose node image is still a Gen1 image
+                   (nodeImageVersion without "gen2"), Windows Server 2019 pools included.
+
+Severity of retiring-size comes from the days left (critical when past or within
+critical_days, then high, medium, low); Gen1 findings are `info` unless the size also retires,
+in which case they share the retirement's severity. Dates are regional: a retirement that happens
+later in some regions (`Retirement.region_dates`) is judged by the date of the resource's region,
+and the finding carries the retirement with that date as `retires_on`. A retirement whose
+`region_exceptions` name the resource's region or cloud (see `applies_in`) gives no finding. A size restricted for the subscription in
+the region (or in the pool's zones) is flagged `restricted`: the autoscaler cannot add nodes.
+
+`catalog` is anything with `retirements_for(vm_size) -> list[Retirement]` (soonest first) and
+`skus` a `scanner.sources.skus.SkuIndex`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+
+from scanner.core import guidance, node_images
+from scanner.core.model import (
+    CLOUD_PREFIXES,
+    Cluster,
+    Finding,
+    Inventory,
+    NodePool,
+    ResourceKind,
+    ResourceRef,
+    Retirement,
+    Rule,
+    ScaleSet,
+    Severity,
+    Sku,
+    VirtualMachine,
+    cloud_of,
+    finding_id,
+    region_key,
+)
+
+VIRTUAL_MACHINES_POOL = "virtualmachines"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Days-left boundaries of retiring-size severities (inclusive upper bounds)."""
+
+    critical_days: int = 30
+    high_days: int = 90
+    medium_days: int = 365
+
+    @classmethod
+    def from_settings(cls, settings) -> Thresholds:
+        return cls(settings.critical_days, settings.high_days, settings.medium_days)
+
+
+def severity_for(days_left: int, thresholds: Thresholds = Thresholds()) -> Severity:
+    """critical when past or within critical_days, high within high_days, medium within
+    medium_days, low beyond."""
+    if days_left <= thresholds.critical_days:
+        return Severity.CRITICAL
+    if days_left <= thresholds.high_days:
+        return Severity.HIGH
+    if days_left <= thresholds.medium_days:
+        return Severity.MEDIUM
+    return Severity.LOW
+
+
+# Other names an exception may give a cloud by.
+_CLOUD_ALIASES = {
+    "usgovernment": "usgov", "azureusgovernment": "usgov", "azuregovernment": "usgov",
+    "azurechina": "china", "azurechinacloud": "china", "chinacloud": "china", "21vianet": "china",
+}
+# Region families an exception may name as a prefix ("usdod": usdodeast, usdodcentral).
+_FAMILIES = tuple(prefix for prefix, _ in CLOUD_PREFIXES)
+
+
+def applies_in(retirement: Retirement, location: str) -> bool:
+    """False when the retirement's `region_exceptions` name the location, its cloud or its family.
+
+    Locations are ARM names ("usgovvirginia", any case or spacing). Clouds: "usgov" is Azure
+    Government (usgov*, usdod*, ussec*, usnat*), "china" is Azure operated by 21Vianet (china*);
+    see `scanner.core.model.cloud_of`. Any other exception must name the region exactly ("eastus" does
+    not exclude "eastus2")."""
+    loc = region_key(location)
+    cloud = cloud_of(loc)
+    for exc in retirement.region_exceptions:
+        e = region_key(exc)
+        e = _CLOUD_ALIASES.get(e, e)
+        if not e:
+            continue
+        if e in (loc, cloud) or (e in _FAMILIES and loc.startswith(e)):
+            return False
+    return True
+
+
+def is_windows_2019(pool: NodePool, cluster_version: str = "") -> bool:
+    sku = pool.os_sku.lower()
+    if pool.os_type.lower() != "windows":
+        return False
+    if sku == "windows2019":
+        return True
+    if sku:
+        return False
+    family = node_images.family_of(pool.node_image_version)
+    if family is not None and family.windows:
+        return family.os_sku == "Windows2019"
+    # No OS SKU and no image: AKS defaulted Windows pools to 2019 before Kubernetes 1.25 (the pool's
+    # version, else the cluster's; an unknown version is not assumed to be old).
+    version = pool.orchestrator_version or cluster_version
+    return bool(version) and _version_tuple(version) < (1, 25)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for p in text.split(".")[:2]:
+        try:
+            parts.append(int(p))
+        except ValueError:
+            break
+    return tuple(parts) if parts else (0,)
+
+
+def has_gen1_image(pool: NodePool) -> bool:
+    """The node image is a Generation 1 image, by its family (scanner.core.node_images; an empty or
+    unknown image name is not taken as Gen1)."""
+    return node_images.is_gen1(pool.node_image_version)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+class _Judge:
+    def __init__(self, catalog, skus, today: date, thresholds: Thresholds, guide: bool) -> None:
+        self.catalog = catalog
+        self.skus = skus
+        self.today = today
+        self.thresholds = thresholds
+        self.guide = guidance.Guide(skus, catalog) if guide else None
+        # (size, region) -> (retirement as it applies there, the general date when the region's differs)
+        self._retiring: dict[tuple[str, str], tuple[Retirement | None, date | None]] = {}
+
+    def retirement(self, vm_size: str, location: str) -> Retirement | None:
+        """The soonest retirement of `vm_size` in `location`, with that location's date as retires_on."""
+        return self._regional(vm_size, location)[0]
+
+    def _regional(self, vm_size: str, location: str) -> tuple[Retirement | None, date | None]:
+        key = (vm_size.lower(), region_key(location))
+        hit = self._retiring.get(key)
+        if hit is None:
+            found = [r for r in self.catalog.retirements_for(vm_size) if applies_in(r, location)]
+            best = min(found, key=lambda r: (r.retires_on_in(location), r.id)) if found else None
+            general = None
+            if best is not None:
+                local = best.retires_on_in(location)
+                if local != best.retires_on:
+                    best, general = replace(best, retires_on=local), best.retires_on
+            hit = self._retiring[key] = (best, general)
+        return hit
+
+    # ------------------------------------------------------------------ per size
+    def _size_findings(self, ref: ResourceRef, vm_size: str, zones, id_size: str, advise) -> list[Finding]:
+        """retiring-size and gen1-only-size findings for one size of one resource."""
+        out: list[Finding] = []
+        if not vm_size:  # a Flexible scale set without a VM profile has no size to judge
+            return out
+        sku = self.skus.get(ref.subscription_id, ref.location, vm_size)
+        restricted = bool(sku and not sku.available_in_zones(_zones_offered(sku, zones)))
+        retirement, general = self._regional(vm_size, ref.location)
+        gen1_only = bool(sku and sku.gen1_only)
+        if retirement is None and not gen1_only:
+            return out
+        advice = advise() if self.guide else None
+        days = retirement.days_left(self.today) if retirement else None
+        severity = severity_for(days, self.thresholds) if retirement else Severity.INFO
+        common = dict(
+            vm_size=vm_size,
+            resource=ref,
+            replacement=advice.replacement if advice else None,
+            commands=advice.commands if advice else (),
+            restricted=restricted,
+        )
+        note = f" {advice.note}" if advice and advice.note else ""
+        restricted_note = (
+            " The size is restricted for this subscription here: the pool cannot scale out on it."
+            if restricted and ref.kind is ResourceKind.AKS_NODEPOOL
+            else (" The size is restricted for this subscription here." if restricted else "")
+        )
+        if sku is None and self.skus.has_region(ref.subscription_id, ref.location):
+            restricted_note = (f" {vm_size} is not in the SKU list of {region_key(ref.location)}: not offered to "
+                               "this subscription there (or left out of the export)"
+                               + (", so the pool cannot scale out on it." if ref.kind is ResourceKind.AKS_NODEPOOL
+                                  else "; a deallocated VM may not start again on it."))
+        if retirement is not None:
+            when = "retired" if days < 0 else "retires"
+            regional = (f"; the date for {region_key(ref.location)}, elsewhere {general.isoformat()}"
+                        if general is not None else "")
+            out.append(Finding(
+                id=finding_id(ref.id, ref.pool, Rule.RETIRING_SIZE.value, retirement.id, id_size),
+                rule=Rule.RETIRING_SIZE,
+                severity=severity,
+                retirement=retirement,
+                days_left=days,
+                message=(f"{vm_size} {when} on {retirement.retires_on.isoformat()} "
+                         f"({_days_text(days)}{regional}): {retirement.title}.{restricted_note}{note}"),
+                **common,
+            ))
+        if gen1_only:
+            out.append(Finding(
+                id=finding_id(ref.id, ref.pool, Rule.GEN1_ONLY_SIZE.value, "", id_size),
+                rule=Rule.GEN1_ONLY_SIZE,
+                severity=severity,
+                retirement=retirement,
+                days_left=days,
+                message=(f"{vm_size} supports Generation 1 only in {ref.location}: no move to v6 sizes, "
+                         f"Trusted Launch or NVMe without changing size.{restricted_note}{note}"),
+                **common,
+            ))
+        return out
+
+    # ------------------------------------------------------------------ resources
+    def cluster(self, cluster: Cluster) -> list[Finding]:
+        out: list[Finding] = []
+        names = tuple(p.name for p in cluster.pools)
+        for pool in cluster.pools:
+            ref = ResourceRef(
+                kind=ResourceKind.AKS_NODEPOOL, id=cluster.id, name=cluster.name,
+                subscription_id=cluster.subscription_id, resource_group=cluster.resource_group,
+                location=cluster.location, pool=pool.name, tags=cluster.tags,
+            )
+            vm_pool = pool.pool_type.lower() == VIRTUAL_MACHINES_POOL
+            for size in _unique(pool.vm_sizes):
+                out.extend(self._size_findings(
+                    ref, size, pool.zones, size if vm_pool else "",
+                    lambda size=size, pool=pool: self.guide.for_pool(cluster, pool, size, names),
+                ))
+            out.extend(self._node_image(cluster, pool, ref, names))
+        return out
+
+    def _node_image(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names) -> list[Finding]:
+        if not has_gen1_image(pool):
+            return []
+        for size in _unique(pool.vm_sizes):
+            sku = self.skus.get(cluster.subscription_id, cluster.location, size)
+            if sku is None or not sku.supports_gen2:
+                continue
+            advice = self.guide.for_node_image(cluster, pool, size, names) if self.guide else None
+            retirement = self.retirement(size, cluster.location)
+            days = retirement.days_left(self.today) if retirement else None
+            if is_windows_2019(pool, cluster.kubernetes_version):
+                why = ("Windows Server 2019 pools cannot use Gen2: rebuild it as Windows2022 with the "
+                       "UseWindowsGen2VM header (check the containers run on ltsc2022).")
+            elif (pool.os_type.lower() == "windows"
+                  and guidance.windows_os_sku(pool, cluster.kubernetes_version).lower() == "windows2022"):
+                why = ("Windows Server 2022 pools stay on Gen1 unless created with the "
+                       "UseWindowsGen2VM=true header: rebuild the pool with it.")
+            elif pool.os_type.lower() == "windows":
+                why = (f"the {pool.os_sku or 'Windows'} pool was created on a Gen1 image: rebuild it on the same "
+                       "OS SKU to get the Gen2 image.")
+            else:
+                why = "upgrade the node image to move the pool to the Gen2 image."
+            return [Finding(
+                id=finding_id(ref.id, ref.pool, Rule.GEN1_NODE_IMAGE.value, "", ""),
+                rule=Rule.GEN1_NODE_IMAGE,
+                severity=severity_for(days, self.thresholds) if retirement else Severity.INFO,
+                vm_size=size,
+                resource=ref,
+                retirement=retirement,
+                days_left=days,
+                replacement=advice.replacement if advice else None,
+                commands=advice.commands if advice else (),
+                restricted=not sku.available_in_zones(_zones_offered(sku, pool.zones)),
+                message=f"node image {pool.node_image_version} is Generation 1 on Gen2-capable {size}: {why}"
+                + (f" {advice.note}" if advice and advice.note else ""),
+            )]
+        return []
+
+    def vm(self, vm: VirtualMachine) -> list[Finding]:
+        ref = ResourceRef(
+            kind=ResourceKind.VM, id=vm.id, name=vm.name, subscription_id=vm.subscription_id,
+            resource_group=vm.resource_group, location=vm.location, tags=vm.tags,
+        )
+        return self._size_findings(ref, vm.vm_size, vm.zones, "", lambda: self.guide.for_vm(vm))
+
+    def scale_set(self, vmss: ScaleSet) -> list[Finding]:
+        ref = ResourceRef(
+            kind=ResourceKind.VMSS, id=vmss.id, name=vmss.name, subscription_id=vmss.subscription_id,
+            resource_group=vmss.resource_group, location=vmss.location, tags=vmss.tags,
+        )
+        return self._size_findings(ref, vmss.vm_size, vmss.zones, "", lambda: self.guide.for_scale_set(vmss))
+
+
+def _zones_offered(sku: Sku, zones) -> tuple[str, ...]:
+    # A region without zones in the SKU facts cannot be checked per zone: judge the region only.
+    return tuple(zones) if sku.zones else ()
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for item in items:
+        if item and item.lower() not in seen:
+            seen[item.lower()] = item
+    return list(seen.values())
+
+
+def _days_text(days: int) -> str:
+    if days < 0:
+        return f"{-days} days ago"
+    if days == 0:
+        return "today"
+    return f"in {days} days"
+
+
+def evaluate(
+    inventory: Inventory,
+    catalog,
+    skus,
+    today: date,
+    thresholds: Thresholds = Thresholds(),
+    guide: bool = True,
+) -> list[Finding]:
+    """Every finding for the inventory, most urgent first (severity, days left, resource, pool).
+
+    AKS-managed scale sets are judged through their cluster's pool when the cluster is in the
+    inventory; VMs that belong to a scale set in the inventory with the same size are judged
+    through the scale set. `guide=False` skips replacements and commands (faster, for counts).
+    """
+    # Building tens of thousands of small frozen values trips the cyclic GC again and again
+    # (none of them form cycles): pause it for the loop, as bulk loaders do.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _evaluate(inventory, catalog, skus, today, thresholds, guide)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _evaluate(inventory, catalog, skus, today, thresholds, guide) -> list[Finding]:
+    judge = _Judge(catalog, skus, today, thresholds, guide)
+    findings: list[Finding] = []
+    cluster_ids = {c.id.lower() for c in inventory.clusters}
+    for cluster in inventory.clusters:
+        findings.extend(judge.cluster(cluster))
+    scale_sets = {s.id.lower(): s for s in inventory.scale_sets}
+    for vmss in inventory.scale_sets:
+        if vmss.aks_cluster_id and vmss.aks_cluster_id.lower() in cluster_ids:
+            continue
+        findings.extend(judge.scale_set(vmss))
+    for vm in inventory.vms:
+        owner = scale_sets.get(vm.scale_set_id.lower()) if vm.scale_set_id else None
+        if owner is not None and owner.vm_size.lower() == vm.vm_size.lower():
+            continue
+        findings.extend(judge.vm(vm))
+    return sort_findings(findings)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    def key(f: Finding):
+        days = f.days_left if f.days_left is not None else 10**9
+        return (-f.severity.rank, days, f.resource.name.lower(), f.resource.pool.lower(), f.rule.value,
+                f.vm_size.lower(), f.resource.id.lower())
+
+    return sorted(findings, key=key)
+
+
+def max_severity(findings: Iterable[Finding]) -> Severity | None:
+    worst = None
+    for f in findings:
+        if worst is None or f.severity.rank > worst.rank:
+            worst = f.severity
+    return worst
+
+
+# `diff` lives with the finding lifecycle (store work); re-exported here when it exists.
+with contextlib.suppress(ImportError):  # until scanner/core/lifecycle.py lands
+    from scanner.core.lifecycle import diff  # noqa: F401

@@ -1,0 +1,345 @@
+"""ARM JSON templates and parameter files -> Declarations. Pure: text in, values out.
+
+    parse_json(text, file) -> Node            JSON with the line and column of every value;
+                                              raises JsonSyntaxError(spot, message)
+    is_template(node) / is_parameter_file(node)
+    parameter_values(node, file) -> dict[str, Var]   a deploymentParameters file's literal values
+    declarations(node, file, given) -> (list[Declaration], list[Problem])
+
+Template expressions resolved: `[parameters('x')]` (a parameter file's value, else the
+parameter's defaultValue) and `[variables('x')]`; `[[...` is a literal starting with `[`. Any
+other expression (concat(), resourceGroup().location, copy loops) is not literal and named.
+Child resources (a `resources` array inside a resource) have their parent's type and name
+prepended, as ARM does. Nested deployments (Microsoft.Resources/deployments) are not read.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from scanner.core.iac import Declaration, Problem, Spot, Value
+from scanner.sources.iac import arm_shape
+
+# --------------------------------------------------------------------------- JSON with positions
+
+
+@dataclass
+class Node:
+    value: Any  # dict[str, Node] | list[Node] | str | int | float | bool | None
+    spot: Spot
+    text: str = ""
+
+
+class JsonSyntaxError(ValueError):
+    def __init__(self, spot: Spot, message: str) -> None:
+        super().__init__(f"{spot}: {message}")
+        self.spot = spot
+        self.message = message
+
+
+_TOKEN = re.compile(r'\s*(?:(?P<str>"(?:[^"\\\x00-\x1f]|\\["\\/bfnrtu])*")|(?P<num>-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)'
+                    r'|(?P<lit>true|false|null)|(?P<punct>[{}\[\]:,])|(?P<comment>//[^\n]*|/\*.*?\*/))', re.S)
+
+
+class _Reader:
+    def __init__(self, text: str, file: str) -> None:
+        self.text = text
+        self.file = file
+        self.pos = 0
+        self.lines = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def spot(self, pos: int) -> Spot:
+        line = bisect.bisect_right(self.lines, pos)
+        return Spot(self.file, line, pos - self.lines[line - 1] + 1)
+
+    def fail(self, pos: int, message: str):
+        raise JsonSyntaxError(self.spot(pos), message)
+
+    def next(self):
+        while True:
+            m = _TOKEN.match(self.text, self.pos)
+            if m is None:
+                rest = self.text[self.pos:]
+                stripped = len(rest) - len(rest.lstrip())
+                if not rest.strip():
+                    return None, "", len(self.text)
+                self.fail(self.pos + stripped, f"not valid JSON: unexpected {rest.strip()[:12]!r}")
+            self.pos = m.end()
+            if m["comment"]:  # ARM templates may carry comments (the ARM tools accept them)
+                continue
+            kind = next(k for k in ("str", "num", "lit", "punct") if m[k] is not None)
+            return kind, m[kind], m.start(kind)
+
+    def value(self, token=None) -> Node:
+        kind, tok, at = token or self.next()
+        if kind is None:
+            self.fail(at, "not valid JSON: unexpected end of file")
+        spot = self.spot(at)
+        if kind == "str":
+            return Node(json.loads(tok), spot, tok)
+        if kind == "num":
+            return Node(float(tok) if any(c in tok for c in ".eE") else int(tok), spot, tok)
+        if kind == "lit":
+            return Node({"true": True, "false": False, "null": None}[tok], spot, tok)
+        if tok == "{":
+            out: dict[str, Node] = {}
+            kind, tok, at = self.next()
+            if tok == "}":
+                return Node(out, spot)
+            while True:
+                if kind != "str":
+                    self.fail(at, "not valid JSON: expected a property name in double quotes")
+                key = json.loads(tok)
+                kind, tok, at2 = self.next()
+                if tok != ":":
+                    self.fail(at2, f"not valid JSON: expected ':' after {key!r}")
+                out[key] = self.value()
+                kind, tok, at = self.next()
+                if tok == "}":
+                    return Node(out, spot)
+                if tok != ",":
+                    self.fail(at, "not valid JSON: expected ',' or '}'")
+                kind, tok, at = self.next()
+        if tok == "[":
+            items: list[Node] = []
+            token = self.next()
+            if token[1] == "]":
+                return Node(items, spot)
+            while True:
+                items.append(self.value(token))
+                kind, tok, at = self.next()
+                if tok == "]":
+                    return Node(items, spot)
+                if tok != ",":
+                    self.fail(at, "not valid JSON: expected ',' or ']'")
+                token = self.next()
+        self.fail(at, f"not valid JSON: unexpected {tok!r}")
+
+
+def parse_json(text: str, file: str) -> Node:
+    reader = _Reader(text.lstrip("\ufeff"), file)
+    node = reader.value()
+    kind, tok, at = reader.next()
+    if kind is not None:
+        reader.fail(at, "not valid JSON: more after the end of the document")
+    return node
+
+
+def plain(node: Node) -> Any:
+    if isinstance(node.value, dict):
+        return {k: plain(v) for k, v in node.value.items()}
+    if isinstance(node.value, list):
+        return [plain(v) for v in node.value]
+    return node.value
+
+
+def _schema(node: Node) -> str:
+    if not isinstance(node.value, dict):
+        return ""
+    s = node.value.get("$schema")
+    return str(s.value).lower() if s is not None and isinstance(s.value, str) else ""
+
+
+def is_template(node: Node) -> bool:
+    return "deploymenttemplate" in _schema(node) or (
+        isinstance(node.value, dict) and "resources" in node.value and "parameters" not in _schema(node)
+        and isinstance(node.value["resources"].value, (list, dict)) and "contentVersion" in node.value)
+
+
+def is_parameter_file(node: Node) -> bool:
+    return "deploymentparameters" in _schema(node)
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass
+class Var:
+    known: bool
+    node: Node | None = None  # the literal as written (structure keeps positions)
+    via: str = ""
+    reason: str = ""
+    struct: Any = None  # already resolved (a nested deployment's parameter, evaluated by its parent)
+
+
+def parameter_values(node: Node, file: str) -> tuple[dict[str, Var], list[Problem]]:
+    out: dict[str, Var] = {}
+    problems: list[Problem] = []
+    params = node.value.get("parameters") if isinstance(node.value, dict) else None
+    if params is None or not isinstance(params.value, dict):
+        return out, [Problem(node.spot, "a parameter file without a \"parameters\" object")]
+    for name, entry in params.value.items():
+        if isinstance(entry.value, dict) and "value" in entry.value:
+            out[name.lower()] = Var(True, entry.value["value"], f"{file}")
+        elif isinstance(entry.value, dict) and "reference" in entry.value:
+            out[name.lower()] = Var(False, reason=f"parameter {name} comes from a Key Vault reference in {file}")
+        else:
+            problems.append(Problem(entry.spot, f"parameter {name!r} has neither \"value\" nor \"reference\""))
+    return out, problems
+
+
+_CALL = re.compile(r"^\[\s*(parameters|variables)\(\s*'([^']+)'\s*\)\s*\]$", re.I)
+
+
+class _Env:
+    def __init__(self, template: Node, given: dict[str, Var], file: str) -> None:
+        self.file = file
+        tv = template.value if isinstance(template.value, dict) else {}
+        self.params: dict[str, Var] = {}
+        for name, p in (tv.get("parameters").value.items() if tv.get("parameters") and
+                        isinstance(tv["parameters"].value, dict) else []):
+            if name.lower() in given:
+                self.params[name.lower()] = given[name.lower()]
+            elif isinstance(p.value, dict) and "defaultValue" in p.value:
+                self.params[name.lower()] = Var(True, p.value["defaultValue"], f"defaultValue of parameter {name}")
+            else:
+                self.params[name.lower()] = Var(False, reason=f"parameter {name} has no defaultValue and no parameter "
+                                                              "file gave it")
+        vs = tv.get("variables")
+        self.variables: dict[str, Node] = {k.lower(): v for k, v in vs.value.items()} if vs and isinstance(vs.value, dict) else {}
+        self.busy: set[str] = set()
+
+    def struct(self, node: Node, trail: tuple[Spot | None, str] = (None, "")) -> Any:
+        v = node.value
+        if isinstance(v, dict):
+            return {k: self.struct(n, trail) for k, n in v.items()}
+        if isinstance(v, list):
+            return [self.struct(n, trail) for n in v]
+        if isinstance(v, str) and v.startswith("[") and not v.startswith("[["):
+            if not v.rstrip().endswith("]"):
+                return self._leaf(node, trail)
+            m = _CALL.match(v)
+            if m is None:
+                return Value(spot=node.spot, known=False, text=v,
+                             reason="a template expression evaluated at deployment, not here")
+            kind, name = m[1].lower(), m[2]
+            if kind == "parameters":
+                var = self.params.get(name.lower())
+                if var is None:
+                    return Value(spot=node.spot, known=False, text=v, reason=f"parameter {name} is not declared")
+                if not var.known:
+                    return Value(spot=node.spot, known=False, text=v, reason=var.reason)
+                if var.struct is not None:
+                    inner = var.struct
+                    if isinstance(inner, Value):
+                        if not inner.known:
+                            return Value(spot=node.spot, known=False, text=v, reason=inner.reason)
+                        return Value(spot=node.spot, known=True, value=inner.value, text=v,
+                                     source=inner.source or inner.spot, via=inner.via or var.via)
+                    return inner
+                return self._resolved(var.node, node, v, var.via)
+            target = self.variables.get(name.lower())
+            if target is None:
+                return Value(spot=node.spot, known=False, text=v, reason=f"variable {name} is not declared")
+            if name.lower() in self.busy:
+                return Value(spot=node.spot, known=False, text=v, reason=f"variable {name} refers to itself")
+            self.busy.add(name.lower())
+            try:
+                return self._resolved(target, node, v, f"variable {name}")
+            finally:
+                self.busy.discard(name.lower())
+        return self._leaf(node, trail)
+
+    def _resolved(self, target: Node, at: Node, text: str, via: str) -> Any:
+        inner = self.struct(target, (target.spot, via))
+        if isinstance(inner, Value):
+            if not inner.known:
+                return Value(spot=at.spot, known=False, text=text, reason=inner.reason)
+            return Value(spot=at.spot, known=True, value=inner.value, text=text,
+                         source=inner.source or target.spot, via=inner.via or via)
+        return inner  # an object or array: its own leaves keep their positions
+
+    def _leaf(self, node: Node, trail) -> Value:
+        v = node.value
+        if isinstance(v, str) and v.startswith("[["):
+            v = v[1:]
+        source, via = trail
+        return Value(spot=node.spot, known=True, value=v, text=node.text, source=source, via=via)
+
+
+def declarations(template: Node, file: str, given: dict[str, Var]) -> tuple[list[Declaration], list[Problem]]:
+    env = _Env(template, given, file)
+    out: list[Declaration] = []
+    problems: list[Problem] = []
+    resources = template.value.get("resources") if isinstance(template.value, dict) else None
+    if resources is None:
+        return out, problems
+    _resources(resources, env, out, problems, "", "", None)
+    return out, problems
+
+
+DEPLOYMENTS = "microsoft.resources/deployments"
+MAX_DEPTH = 8
+
+
+def _nested(node: Node, body: Any, env: _Env, address: str, out, problems, depth: int) -> None:
+    """A nested deployment with an inline template (what `az bicep build` makes of a module):
+    its parameters are evaluated here and its resources read with them."""
+    props = node.value.get("properties")
+    template = props.value.get("template") if props is not None and isinstance(props.value, dict) else None
+    if template is None or not isinstance(template.value, dict):
+        return  # templateLink: another file, not read
+    if depth >= MAX_DEPTH:
+        problems.append(Problem(node.spot, f"nested deployments deeper than {MAX_DEPTH}"))
+        return
+    given: dict[str, Var] = {}
+    params = props.value.get("parameters")
+    for name, entry in (params.value.items() if params is not None and isinstance(params.value, dict) else []):
+        if isinstance(entry.value, dict) and "value" in entry.value:
+            struct = env.struct(entry.value["value"])
+            given[name.lower()] = Var(True, via=f"{address} parameter {name}",
+                                      struct=_label(struct, f"{address} parameter {name}"))
+        else:
+            given[name.lower()] = Var(False, reason=f"{address} parameter {name} is a reference, known at deployment")
+    inner = _Env(template, given, env.file)
+    resources = template.value.get("resources")
+    if resources is not None:
+        _resources(resources, inner, out, problems, "", "", None, f"{address}.", depth + 1)
+
+
+def _label(struct: Any, via: str) -> Any:
+    if isinstance(struct, dict):
+        return {k: _label(v, via) for k, v in struct.items()}
+    if isinstance(struct, list):
+        return [_label(v, via) for v in struct]
+    if isinstance(struct, Value) and struct.known and struct.source is None:
+        return Value(spot=struct.spot, known=True, value=struct.value, text=struct.text, source=struct.spot, via=via)
+    return struct
+
+
+def _resources(resources: Node, env: _Env, out, problems, parent_type: str, parent_name: str, parent,
+               prefix: str = "", depth: int = 0) -> None:
+    if isinstance(resources.value, dict):  # languageVersion 2.0: symbolic names
+        entries = list(resources.value.items())
+    elif isinstance(resources.value, list):
+        entries = [("", n) for n in resources.value]
+    else:
+        problems.append(Problem(resources.spot, "\"resources\" is neither an array nor an object"))
+        return
+    for symbol, node in entries:
+        if not isinstance(node.value, dict):
+            problems.append(Problem(node.spot, "a resource that is not an object"))
+            continue
+        body = env.struct(node)
+        rtype = arm_shape.text(arm_shape.get(body, "type"))
+        name = arm_shape.text(arm_shape.get(body, "name")) or (
+            str(arm_shape.get(body, "name").text) if isinstance(arm_shape.get(body, "name"), Value) else "")
+        if parent_type and rtype and "/" not in rtype.split("/", 1)[-1] and not rtype.lower().startswith(parent_type.lower()):
+            full_type = f"{parent_type}/{rtype}"
+        else:
+            full_type = rtype
+        full_name = f"{parent_name}/{name}" if parent_name and name and not name.startswith(parent_name) else name
+        address = prefix + (symbol or f"{full_type}/{full_name}")
+        if full_type.lower() == DEPLOYMENTS:
+            _nested(node, body, env, address, out, problems, depth)
+            continue
+        if "copy" in node.value:  # every instance has the size written here
+            address += "[copy]"
+        out.extend(arm_shape.declarations(full_type, body, address, node.spot, "arm", parent))
+        children = node.value.get("resources")
+        if children is not None:
+            _resources(children, env, out, problems, full_type, full_name, body, prefix, depth)

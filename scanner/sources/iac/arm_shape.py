@@ -1,0 +1,184 @@
+"""The ARM resource shape that Bicep and ARM JSON templates share: where a resource writes its VM
+size, pool name, OS and location. Pure.
+
+Templates are first turned into a *structure*: dicts and lists as written, whose leaves are
+`Value`s (a literal with where it is written and where it came from, or why it is not literal).
+This module reads the declarations out of such a structure.
+
+Property paths (ARM template reference, checked against learn.microsoft.com/azure/templates:
+Microsoft.ContainerService/managedClusters, managedClusters/agentPools, Microsoft.Compute/virtualMachines,
+Microsoft.Compute/virtualMachineScaleSets):
+    managedClusters               properties.agentPoolProfiles[].vmSize (name, osType, osSKU, mode,
+                                  orchestratorVersion, availabilityZones), properties.kubernetesVersion
+    managedClusters/agentPools    properties.vmSize (same pool properties)
+    virtualMachines               properties.hardwareProfile.vmSize, properties.storageProfile.osDisk.osType
+    virtualMachineScaleSets       sku.name, properties.virtualMachineProfile.storageProfile.osDisk.osType
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from scanner.core.iac import Declaration, Spot, Value
+from scanner.core.model import ResourceKind
+
+CLUSTER = "microsoft.containerservice/managedclusters"
+AGENT_POOL = "microsoft.containerservice/managedclusters/agentpools"
+VM = "microsoft.compute/virtualmachines"
+VMSS = "microsoft.compute/virtualmachinescalesets"
+TYPES = (CLUSTER, AGENT_POOL, VM, VMSS)
+
+
+def get(struct: Any, *keys: str | int) -> Any:
+    """Walk a structure; keys match case-insensitively (ARM property names do). Returns None when
+    a key is absent, or the unknown Value that stopped the walk (its reason then applies)."""
+    for key in keys:
+        if struct is None:
+            return None
+        if isinstance(struct, Value):
+            if not struct.known:
+                return struct
+            plain = _plain_get(struct.value, key)
+            if plain is _MISSING:
+                return None
+            struct = Value(spot=struct.spot, known=True, value=plain, text=struct.text,
+                           source=struct.source, via=struct.via)
+            continue
+        if isinstance(struct, dict):
+            if isinstance(key, int):
+                return None
+            match = next((k for k in struct if str(k).lower() == key.lower()), None)
+            struct = struct.get(match) if match is not None else None
+        elif isinstance(struct, list):
+            if not isinstance(key, int) or not 0 <= key < len(struct):
+                return None
+            struct = struct[key]
+        else:
+            return None
+    return struct
+
+
+_MISSING = object()
+
+
+def _plain_get(value: Any, key: str | int) -> Any:
+    if isinstance(value, dict) and isinstance(key, str):
+        match = next((k for k in value if str(k).lower() == key.lower()), None)
+        return value[match] if match is not None else _MISSING
+    if isinstance(value, list) and isinstance(key, int) and 0 <= key < len(value):
+        return value[key]
+    return _MISSING
+
+
+def items(struct: Any) -> list[Any] | Value | None:
+    """The elements of a list structure (a known list Value gives Values), or the unknown Value."""
+    if isinstance(struct, list):
+        return struct
+    if isinstance(struct, Value):
+        if not struct.known:
+            return struct
+        if isinstance(struct.value, list):
+            return [Value(spot=struct.spot, known=True, value=v, text=struct.text, source=struct.source, via=struct.via)
+                    for v in struct.value]
+    return None
+
+
+def text(struct: Any) -> str:
+    """A literal scalar as text, "" otherwise."""
+    if isinstance(struct, Value) and struct.known and isinstance(struct.value, (str, int, float)) \
+            and not isinstance(struct.value, bool):
+        return str(struct.value)
+    return ""
+
+
+def _zones(struct: Any) -> tuple[str, ...]:
+    elems = items(struct)
+    if not isinstance(elems, list):
+        return ()
+    return tuple(text(z) for z in elems if text(z))
+
+
+def _size(struct: Any, where: Spot, attribute: str) -> Value:
+    if struct is None:
+        return Value(spot=where, known=False, reason=f"{attribute} is not set")
+    if isinstance(struct, Value):
+        if struct.known and not isinstance(struct.value, str):
+            return Value(spot=struct.spot, known=False, text=struct.text, reason=f"not a string ({struct.value!r})")
+        return struct
+    return Value(spot=where, known=False, reason=f"{attribute} is an object or array, not a size")
+
+
+def declarations(rtype: str, body: Any, address: str, where: Spot, language: str,
+                 parent: Any = None) -> list[Declaration]:
+    """Declarations of one resource. `body` is its structure; `parent` the parent cluster's
+    (agentPools declared as children or with `parent:`)."""
+    t = rtype.lower()
+    location = text(get(body, "location")) or (text(get(parent, "location")) if parent is not None else "")
+    if t == CLUSTER:
+        version = text(get(body, "properties", "kubernetesVersion"))
+        pools = items(get(body, "properties", "agentPoolProfiles"))
+        if isinstance(pools, Value):  # the whole list is not literal
+            return [Declaration(ResourceKind.AKS_NODEPOOL, address, rtype, "properties.agentPoolProfiles",
+                                Value(spot=pools.spot, known=False, text=pools.text, reason=pools.reason),
+                                location=location, language=language)]
+        out = []
+        for i, pool in enumerate(pools or []):
+            attribute = f"properties.agentPoolProfiles[{i}].vmSize"
+            out.append(_pool(pool, address, rtype, attribute, _size(get(pool, "vmSize"), _where(pool, where), attribute),
+                             location, version, language))
+        return out
+    if t == AGENT_POOL:
+        props = get(body, "properties")
+        version = text(get(props, "orchestratorVersion")) or text(get(parent, "properties", "kubernetesVersion"))
+        attribute = "properties.vmSize"
+        name = text(get(body, "name")).rsplit("/", 1)[-1]
+        decl = _pool(props, address, rtype, attribute, _size(get(props, "vmSize"), where, attribute), location,
+                     version, language)
+        return [replace(decl, pool=decl.pool or name)]
+    if t == VM:
+        attribute = "properties.hardwareProfile.vmSize"
+        return [Declaration(ResourceKind.VM, address, rtype, attribute,
+                            _size(get(body, "properties", "hardwareProfile", "vmSize"), where, attribute),
+                            location=location,
+                            os_type=text(get(body, "properties", "storageProfile", "osDisk", "osType")),
+                            zones=_zones(get(body, "zones")), language=language)]
+    if t == VMSS:
+        attribute = "sku.name"
+        return [Declaration(ResourceKind.VMSS, address, rtype, attribute, _size(get(body, "sku", "name"), where, attribute),
+                            location=location,
+                            os_type=text(get(body, "properties", "virtualMachineProfile", "storageProfile", "osDisk",
+                                             "osType")),
+                            zones=_zones(get(body, "zones")), language=language)]
+    return []
+
+
+def _where(struct: Any, default: Spot) -> Spot:
+    if isinstance(struct, Value):
+        return struct.spot
+    if isinstance(struct, dict):
+        for v in struct.values():
+            w = _where(v, None)
+            if w is not None:
+                return w
+    return default
+
+
+def _pool(pool: Any, address: str, rtype: str, attribute: str, size: Value, location: str, version: str,
+          language: str) -> Declaration:
+    os_type = text(get(pool, "osType")) or "Linux"
+    return Declaration(
+        kind=ResourceKind.AKS_NODEPOOL,
+        address=address,
+        resource_type=rtype,
+        attribute=attribute,
+        size=size,
+        pool=text(get(pool, "name")),
+        location=location,
+        os_type=os_type,
+        os_sku=text(get(pool, "osSKU")),
+        kubernetes_version=text(get(pool, "orchestratorVersion")) or version,
+        mode=text(get(pool, "mode")) or "User",
+        zones=_zones(get(pool, "availabilityZones")),
+        language=language,
+    )

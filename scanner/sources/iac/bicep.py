@@ -1,0 +1,466 @@
+"""Bicep: .bicep and .bicepparam text -> Declarations. Pure: text in, values out. The syntax tree
+(with positions) comes from pycep-parser's grammar, the parser already used for infra/.
+
+    parse_file(text, file) -> BicepFile          raises BicepSyntaxError(spot, message)
+    parse_bicepparam(text, file) -> (using, {name: Param}, [Problem])
+    declarations(files, roots, given) -> (list[Declaration], list[Problem])
+        files: {path: BicepFile}; roots: the files evaluated on their own (the others are reached
+        through `module` declarations with a relative path); given: {root path: {param: Param}}.
+
+Resolved: quoted strings without interpolation (or whose `${}` parts resolve), numbers, booleans,
+objects and arrays; parameters (a .bicepparam value, a module's `params`, else the default);
+variables; `for` loops over literal arrays (`[for p in pools: {...}]`, also `items(obj)`), and
+`x.y` / `x[0]` / `x['y']` accessors on those. Functions (resourceGroup().location, concat(),
+...), conditionals and other resources' properties are not literal and are named. A resource's
+child agent pools (`parent: aks` or nested `resource`) read the cluster's location and version.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from lark import Token, Tree
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from scanner.core.iac import Declaration, Problem, Spot, Value
+from scanner.sources.iac import arm_shape
+
+MAX_MODULE_DEPTH = 8
+
+_PARSER = None
+
+
+def _lark():
+    global _PARSER
+    if _PARSER is None:
+        from pycep import BicepParser
+
+        _PARSER = BicepParser().lark_parser
+    return _PARSER
+
+
+class BicepSyntaxError(ValueError):
+    def __init__(self, spot: Spot, message: str) -> None:
+        super().__init__(f"{spot}: {message}")
+        self.spot = spot
+        self.message = message
+
+
+@dataclass
+class BicepFile:
+    file: str
+    text: str
+    params: dict[str, tuple[Any, Spot]] = field(default_factory=dict)  # name -> (default node or None, spot)
+    variables: dict[str, Any] = field(default_factory=dict)  # name -> value node
+    resources: list[tuple[str, str, Any, Spot, str]] = field(default_factory=list)  # symbol, type, body, spot, parent
+    modules: list[tuple[str, str, Any, Spot]] = field(default_factory=list)  # symbol, path, body, spot
+
+
+def _spot(node, file: str) -> Spot:
+    if isinstance(node, Token):
+        return Spot(file, node.line or 1, node.column or 1)
+    meta = getattr(node, "meta", None)
+    if meta is not None and not meta.empty:
+        return Spot(file, meta.line, meta.column)
+    return Spot(file, 1, 1)
+
+
+def _text(node, text: str) -> str:
+    if isinstance(node, Token):
+        return str(node)
+    meta = getattr(node, "meta", None)
+    if meta is not None and not meta.empty:
+        return text[meta.start_pos:meta.end_pos].strip()
+    return ""
+
+
+def parse_file(text: str, file: str) -> BicepFile:
+    try:
+        tree = _lark().parse(text if text.endswith("\n") else text + "\n")
+    except UnexpectedInput as exc:
+        raise BicepSyntaxError(Spot(file, getattr(exc, "line", 0) or 1, getattr(exc, "column", 0) or 1),
+                               _syntax_message(exc)) from None
+    except (LarkError, ValueError, RecursionError) as exc:
+        raise BicepSyntaxError(Spot(file, 1, 1), f"not Bicep: {type(exc).__name__}") from None
+    out = BicepFile(file, text)
+    for element in tree.children:
+        if not isinstance(element, Tree):
+            continue
+        kids = element.children
+        if element.data == "param":
+            name = str(kids[1])
+            default = kids[3] if len(kids) > 3 else None
+            out.params[name] = (default, _spot(kids[1], file))
+        elif element.data == "var":
+            out.variables[str(kids[1])] = kids[-1]
+        elif element.data == "resource":
+            _resource_element(out, kids, file, parent="")
+        elif element.data == "module":
+            path = str(kids[2].children[0])[1:-1]
+            out.modules.append((str(kids[1]), path, kids[-1], _spot(element, file)))
+    return out
+
+
+def _resource_element(out: BicepFile, kids, file: str, parent: str, parent_type: str = "") -> None:
+    # [decorators] "resource" NAME type_api_pair [EXISTING] "=" value   (child_resource has no decorators)
+    name_tok = next(k for k in kids if isinstance(k, Token) and k.type == "STRING")
+    pair = next(k for k in kids if (isinstance(k, Tree) and k.data == "type_api_pair")
+                or (isinstance(k, Token) and k.type == "QUOTED_INTERPOLATION"))
+    raw = str(pair.children[0] if isinstance(pair, Tree) else pair)[1:-1]
+    rtype = raw.split("@", 1)[0]
+    if parent_type and "/" not in rtype:
+        rtype = f"{parent_type}/{rtype}"
+    existing = any(isinstance(k, Token) and k.type == "EXISTING" for k in kids)
+    body = kids[-1]
+    if existing:
+        return
+    while isinstance(body, Tree) and body.data == "deploy_condition":
+        body = body.children[-1]
+    out.resources.append((str(name_tok), rtype, body, _spot(name_tok, file), parent))
+    if isinstance(body, Tree) and body.data == "object":
+        for child in body.children:
+            if isinstance(child, Tree) and child.data == "child_resource":
+                _resource_element(out, child.children, file, str(name_tok), rtype)
+
+
+def _syntax_message(exc: UnexpectedInput) -> str:
+    if isinstance(exc, UnexpectedEOF):
+        return "not valid Bicep: unexpected end of file (an unclosed object, array or string?)"
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+        return "not valid Bicep: unexpected end of file (an unclosed block, string or bracket above?)"
+    if isinstance(exc, UnexpectedToken) and not str(exc.token).strip():
+        return "not valid Bicep: unexpected line break (an unclosed string or a missing value?)"
+    # The grammar is pycep-parser's: valid Bicep it does not know yet also lands here, so say so.
+    if isinstance(exc, UnexpectedToken):
+        return f"not valid Bicep (or syntax the pycep-parser grammar does not read): unexpected {str(exc.token)!r}"[:200]
+    if isinstance(exc, UnexpectedCharacters):
+        return f"not valid Bicep (or syntax the pycep-parser grammar does not read): unexpected character {exc.char!r}"
+    return "not valid Bicep"
+
+
+# --------------------------------------------------------------------------- .bicepparam
+
+
+@dataclass
+class Param:
+    known: bool
+    struct: Any = None  # a structure (dicts/lists of Values) or a Value
+    reason: str = ""
+
+
+def parse_bicepparam(text: str, file: str) -> tuple[str, dict[str, Param], list[Problem]]:
+    """`using '<template>'` and `param name = <value>`. Values go through the Bicep grammar (as
+    a var declaration), so objects and arrays spanning lines work; each keeps its position."""
+    using = ""
+    problems: list[Problem] = []
+    lines = text.splitlines(keepends=True)
+    m = re.search(r"^\s*using\s+'([^']*)'", text, re.M)
+    if m:
+        using = m[1]
+    # Rewrite `param x = v` to `var x = v` (same columns) and drop other statements, then parse.
+    rewritten = []
+    for line in lines:
+        if re.match(r"^\s*using\s", line) or re.match(r"^\s*import\s", line) or re.match(r"^\s*extends\s", line):
+            rewritten.append("\n")
+        else:
+            rewritten.append(re.sub(r"^(\s*)param(\s)", r"\1var  \2", line))
+    try:
+        parsed = parse_file("".join(rewritten), file)
+    except BicepSyntaxError as exc:
+        return using, {}, [Problem(exc.spot, exc.message.replace("Bicep", ".bicepparam"))]
+    env = _Env(parsed, {}, file)
+    out: dict[str, Param] = {}
+    for name, node in parsed.variables.items():
+        s = env.struct(node)
+        if isinstance(s, Value) and not s.known:
+            out[name] = Param(False, reason=f"param {name} in {file} is not literal ({s.reason})")
+        else:
+            out[name] = Param(True, _relabel(s, file))
+    return using, out, problems
+
+
+def _relabel(struct: Any, via: str) -> Any:
+    if isinstance(struct, dict):
+        return {k: _relabel(v, via) for k, v in struct.items()}
+    if isinstance(struct, list):
+        return [_relabel(v, via) for v in struct]
+    if isinstance(struct, Value) and struct.known:
+        return Value(spot=struct.spot, known=True, value=struct.value, text=struct.text,
+                     source=struct.source or struct.spot, via=via)
+    return struct
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+class _Env:
+    def __init__(self, bf: BicepFile, given: dict[str, Param], file: str) -> None:
+        self.bf = bf
+        self.file = file
+        self.given = given
+        self.scope: dict[str, Any] = {}  # loop variables
+        self.busy: set[str] = set()
+        self.resources = {sym: (rtype, body) for sym, rtype, body, _s, _p in bf.resources}
+
+    def leaf(self, node, reason: str) -> Value:
+        return Value(spot=_spot(node, self.file), known=False, text=_text(node, self.bf.text), reason=reason)
+
+    def name(self, name: str, node) -> Any:
+        if name in self.scope:
+            return self.scope[name]
+        if name in self.bf.variables:
+            if name in self.busy:
+                return self.leaf(node, f"variable {name} refers to itself")
+            self.busy.add(name)
+            try:
+                inner = self.struct(self.bf.variables[name])
+            finally:
+                self.busy.discard(name)
+            return _via(inner, node, self, f"variable {name}")
+        if name in self.bf.params:
+            if name in self.given:
+                p = self.given[name]
+                if not p.known:
+                    return self.leaf(node, p.reason)
+                return _via(p.struct, node, self, "")
+            default, _spot_ = self.bf.params[name]
+            if default is None:
+                return self.leaf(node, f"parameter {name} has no default and no parameter file or module gave it")
+            inner = self.struct(default)
+            return _via(inner, node, self, f"default of parameter {name}")
+        if name in self.resources:
+            return self.leaf(node, f"{name} is a resource: its properties are known at deployment")
+        return self.leaf(node, f"{name} is not a parameter, variable or loop variable of {self.file}")
+
+    def struct(self, node) -> Any:
+        if isinstance(node, Token):
+            return self.leaf(node, "unexpected token")
+        kind = node.data
+        kids = [k for k in node.children if k is not None]
+        if kind == "string":
+            tok = kids[0]
+            raw = str(tok)
+            if tok.type == "STRING":  # a bare identifier: a reference
+                return self.name(raw, node)
+            return self._quoted(raw, node)
+        if kind == "int_type":
+            return Value(spot=_spot(node, self.file), known=True, value=int(str(kids[0])), text=str(kids[0]))
+        if kind in ("true", "false", "null"):
+            return Value(spot=_spot(node, self.file), known=True, value={"true": True, "false": False}.get(kind),
+                         text=kind)
+        if kind == "multi_line_string":
+            raw = str(kids[0])
+            return Value(spot=_spot(node, self.file), known=True, value=raw[3:-3], text=raw)
+        if kind == "object":
+            out = {}
+            for pair in kids:
+                if isinstance(pair, Tree) and pair.data == "pair":
+                    key_tok = pair.children[0].children[0] if isinstance(pair.children[0], Tree) else pair.children[0]
+                    key = str(key_tok.children[0] if isinstance(key_tok, Tree) else key_tok).strip("'")
+                    out[key] = self.struct(pair.children[1])
+            return out
+        if kind == "array":
+            return [self.struct(k) for k in kids if isinstance(k, Tree)]
+        if kind == "loop":
+            return self._loop(node, kids)
+        if kind == "deploy_condition":  # `= if (cond) {...}`: judged as if deployed
+            return self.struct(kids[-1])
+        if kind == "operator":
+            return self.struct(kids[0])
+        if kind == "property_accessor":
+            base = self.struct(kids[0])
+            key_node = kids[1]
+            key = str(key_node.children[0]) if isinstance(key_node, Tree) and key_node.data == "string" else None
+            if key is None:
+                return self.leaf(node, "an accessor this scanner does not read")
+            return self._access(base, key.strip("'"), node)
+        if kind == "index_accessor":
+            base = self.struct(kids[0])
+            idx = self.struct(kids[1])
+            if not isinstance(idx, Value) or not idx.known:
+                return self.leaf(node, "an index that is not literal")
+            return self._access(base, idx.value, node)
+        if kind == "function":
+            fname = str(kids[0]).rstrip("(").strip()
+            return self.leaf(node, f"the function {fname}() is evaluated at deployment, not here")
+        if kind == "conditional":
+            return self.leaf(node, "a conditional expression")
+        return self.leaf(node, f"a {kind.replace('_', ' ')} expression")
+
+    def _access(self, base: Any, key: Any, node) -> Any:
+        if isinstance(base, Value) and not base.known:
+            return base
+        got = arm_shape.get(base, key) if isinstance(key, (str, int)) else None
+        if got is None:
+            return self.leaf(node, f"{key!r} is not in the value")
+        return _via(got, node, self, "")
+
+    def _quoted(self, raw: str, node) -> Value:
+        body = raw[1:-1]
+        if "${" not in body:
+            return Value(spot=_spot(node, self.file), known=True, value=_unescape(body), text=raw)
+        parts = re.split(r"(\$\{[^}]*\})", body)
+        out = []
+        source, via = None, ""
+        for part in parts:
+            if part.startswith("${") and part.endswith("}"):
+                inner = part[2:-1].strip()
+                if not re.fullmatch(r"[A-Za-z_]\w*", inner):
+                    return self.leaf(node, f"an interpolation of {inner!r}")
+                v = self.name(inner, node)
+                if not isinstance(v, Value) or not v.known or isinstance(v.value, (dict, list)):
+                    return self.leaf(node, v.reason if isinstance(v, Value) and v.reason else
+                                     f"an interpolation of {inner!r} that is not a literal scalar")
+                source, via = source or v.source, via or v.via
+                out.append(str(v.value).lower() if isinstance(v.value, bool) else str(v.value))
+            else:
+                out.append(_unescape(part))
+        return Value(spot=_spot(node, self.file), known=True, value="".join(out), text=raw, source=source, via=via)
+
+    def _loop(self, node, kids) -> Any:
+        # loop: (loop_array | loop_array_index | loop_object) [condition] body
+        head = kids[0]
+        body = kids[-1]
+        if head.data == "loop_object":
+            var, source_node = str(head.children[0]), head.children[1]
+            coll = self.struct(source_node)
+            if isinstance(coll, Value) and not coll.known:
+                return self.leaf(node, f"a loop over {_text(source_node, self.bf.text)!r}, which is not literal ({coll.reason})")
+            pairs = coll.items() if isinstance(coll, dict) else (
+                [(k, arm_shape.get(coll, k)) for k in coll.value] if isinstance(coll, Value) and isinstance(coll.value, dict) else None)
+            if pairs is None:
+                return self.leaf(node, "items() of something that is not an object")
+            elems = [{"key": Value(spot=_spot(node, self.file), known=True, value=k), "value": v} for k, v in pairs]
+            names = [var]
+        else:
+            names = [str(t) for t in head.children if isinstance(t, Token) and t.type == "STRING"]
+            source_node = [c for c in head.children if isinstance(c, Tree)][-1]
+            coll = self.struct(source_node)
+            elems = arm_shape.items(coll)
+            if isinstance(elems, Value) or elems is None:
+                reason = elems.reason if isinstance(elems, Value) else "not an array"
+                return self.leaf(node, f"a loop over {_text(source_node, self.bf.text)!r}, which is not literal ({reason})")
+        out = []
+        saved = dict(self.scope)
+        try:
+            for i, elem in enumerate(elems):
+                self.scope[names[0]] = elem
+                if len(names) > 1:
+                    self.scope[names[1]] = Value(spot=_spot(node, self.file), known=True, value=i)
+                out.append(self.struct(body))
+        finally:
+            self.scope = saved
+        return out
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r", "'": "'", "\\": "\\", "$": "$"}.get(m[1], m[0]), text)
+
+
+def _via(inner: Any, node, env: _Env, via: str) -> Any:
+    """A reference resolved to `inner`: a scalar is reported at the reference, with where it came from."""
+    if isinstance(inner, Value):
+        if not inner.known:
+            return Value(spot=_spot(node, env.file), known=False, text=_text(node, env.bf.text), reason=inner.reason)
+        return Value(spot=_spot(node, env.file), known=True, value=inner.value, text=_text(node, env.bf.text),
+                     source=inner.source or inner.spot, via=inner.via or via)
+    return _relabel_module(inner, via) if via else inner
+
+
+# --------------------------------------------------------------------------- declarations
+
+
+def declarations(files: dict[str, BicepFile], roots: list[str],
+                 given: dict[str, dict[str, Param]]) -> tuple[list[Declaration], list[Problem]]:
+    out: list[Declaration] = []
+    problems: list[Problem] = []
+    for root in roots:
+        _file_declarations(files, files[root], given.get(root, {}), "", out, problems, 0)
+    return out, problems
+
+
+def _file_declarations(files, bf: BicepFile, given: dict[str, Param], prefix: str, out, problems, depth: int) -> None:
+    env = _Env(bf, given, bf.file)
+    bodies: dict[str, Any] = {}
+    for symbol, rtype, body_node, spot, parent in bf.resources:
+        if rtype.lower() not in arm_shape.TYPES:
+            continue
+        body = env.struct(body_node)
+        bodies[symbol] = body
+
+        def parent_of(b: Any, parent: str = parent) -> Any:
+            symbol_ = parent
+            p = b.get("parent") if isinstance(b, dict) else None
+            if not symbol_ and isinstance(p, Value) and p.text in env.resources:
+                symbol_ = p.text
+            if not symbol_:
+                return None
+            found = bodies.get(symbol_)
+            if found is None and symbol_ in env.resources:
+                found = env.struct(env.resources[symbol_][1])
+            return found[0] if isinstance(found, list) and found else found
+
+        if isinstance(body, list):  # a resource loop: one declaration set per element
+            for i, b in enumerate(body):
+                out.extend(arm_shape.declarations(rtype, b, f"{prefix}{symbol}[{i}]", spot, "bicep", parent_of(b)))
+            continue
+        parent_body = parent_of(body)
+        if isinstance(body, Value):  # a loop over something not literal, or a condition
+            for d in arm_shape.declarations(rtype, {}, f"{prefix}{symbol}", spot, "bicep", parent_body):
+                out.append(replace(d, size=Value(spot=body.spot, known=False, text=body.text, reason=body.reason)))
+            continue
+        out.extend(arm_shape.declarations(rtype, body, f"{prefix}{symbol}", spot, "bicep", parent_body))
+    for symbol, path, body_node, spot in bf.modules:
+        if not path.endswith(".bicep") or ":" in path:
+            continue  # registry (br:) and template spec (ts:) modules are not read
+        child_path = _join(bf.file, path)
+        child = files.get(child_path)
+        if child is None:
+            problems.append(Problem(spot, f"module {symbol!r}: {child_path!r} was not read (missing or unparseable)"))
+            continue
+        if depth >= MAX_MODULE_DEPTH:
+            problems.append(Problem(spot, f"module {symbol!r}: nested deeper than {MAX_MODULE_DEPTH}"))
+            continue
+        body = env.struct(body_node)
+        instances = body if isinstance(body, list) else [body]
+        for i, inst in enumerate(instances):
+            suffix = f"[{i}]" if isinstance(body, list) else ""
+            args: dict[str, Param] = {}
+            params = arm_shape.get(inst, "params") if not isinstance(inst, Value) else inst
+            if isinstance(params, Value) and not params.known:
+                for name in child.params:
+                    args[name] = Param(False, reason=f"module {symbol} params are not literal ({params.reason})")
+            elif isinstance(params, dict):
+                for name, v in params.items():
+                    if isinstance(v, Value) and not v.known:
+                        args[name] = Param(False, reason=f"module {symbol} param {name} is not literal ({v.reason})")
+                    else:
+                        args[name] = Param(True, _relabel_module(v, f"module {symbol} param {name}"))
+            _file_declarations(files, child, args, f"{prefix}{symbol}{suffix}.", out, problems, depth + 1)
+
+
+def _relabel_module(struct: Any, via: str) -> Any:
+    if isinstance(struct, dict):
+        return {k: _relabel_module(v, via) for k, v in struct.items()}
+    if isinstance(struct, list):
+        return [_relabel_module(v, via) for v in struct]
+    if isinstance(struct, Value) and struct.known and struct.source is None:
+        return Value(spot=struct.spot, known=True, value=struct.value, text=struct.text, source=struct.spot, via=via)
+    return struct
+
+
+def _join(file: str, rel: str) -> str:
+    parts = file.split("/")[:-1]
+    for piece in rel.split("/"):
+        if piece in ("", "."):
+            continue
+        if piece == "..":
+            if parts and parts[-1] != "..":
+                parts.pop()
+            else:
+                parts.append("..")
+        else:
+            parts.append(piece)
+    return "/".join(parts)

@@ -1,0 +1,705 @@
+"""Terraform: .tf and .tfvars text -> Declarations. Pure: text in, values out (python-hcl2's
+parser gives the syntax tree with positions; this module reads it).
+
+    parse_file(text, file) -> TfFile                 raises TfSyntaxError(spot, message)
+    parse_tfvars(text, file) -> dict[str, Value]     literal values only; others are named
+    declarations(modules, roots, tfvars) -> (list[Declaration], list[Problem])
+        modules: {directory: TfModule}; roots: the directories evaluated as root modules (the
+        others are reached through `module` blocks with a local `source`); tfvars: values for the
+        roots' variables (later files win, as `terraform -var-file` does).
+
+Values are resolved when they are literals or lead to literals: `var.x` (a .tfvars value, a
+module argument, else the variable's default), `local.x`, `each.key` / `each.value` of a
+`for_each` over a literal map or set, `"${...}"` templates of those, and `<type>.<name>.<attr>`
+of a resource in the same module whose attribute is literal (a resource group's location).
+Anything else (functions, conditionals, data sources, other resources' computed attributes) is
+not literal: the declaration is kept with the expression as written and the reason.
+
+Size attributes (AzureRM provider argument names, checked against the provider's resource pages,
+https://registry.terraform.io/providers/hashicorp/azurerm/latest/docs/resources/kubernetes_cluster_node_pool
+and .../orchestrated_virtual_machine_scale_set): see SIZE_ATTRIBUTES.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import hcl2
+from lark import Token, Tree
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from scanner.core.iac import Declaration, Problem, Spot, Value
+from scanner.core.model import ResourceKind
+
+# resource type -> (nested block or None, size attribute, kind)
+SIZE_ATTRIBUTES: dict[str, tuple[str | None, str, ResourceKind]] = {
+    "azurerm_kubernetes_cluster": ("default_node_pool", "vm_size", ResourceKind.AKS_NODEPOOL),
+    "azurerm_kubernetes_cluster_node_pool": (None, "vm_size", ResourceKind.AKS_NODEPOOL),
+    "azurerm_linux_virtual_machine": (None, "size", ResourceKind.VM),
+    "azurerm_windows_virtual_machine": (None, "size", ResourceKind.VM),
+    "azurerm_virtual_machine": (None, "vm_size", ResourceKind.VM),
+    "azurerm_linux_virtual_machine_scale_set": (None, "sku", ResourceKind.VMSS),
+    "azurerm_windows_virtual_machine_scale_set": (None, "sku", ResourceKind.VMSS),
+    "azurerm_orchestrated_virtual_machine_scale_set": (None, "sku_name", ResourceKind.VMSS),
+}
+_WINDOWS_TYPES = ("azurerm_windows_virtual_machine", "azurerm_windows_virtual_machine_scale_set")
+MAX_MODULE_DEPTH = 8
+
+
+class TfSyntaxError(ValueError):
+    def __init__(self, spot: Spot, message: str) -> None:
+        super().__init__(f"{spot}: {message}")
+        self.spot = spot
+        self.message = message
+
+
+# --------------------------------------------------------------------------- syntax tree
+
+
+@dataclass
+class Attr:
+    name: str
+    expr: Any  # lark Tree / Token of the expression
+    spot: Spot  # where the value starts
+    text: str  # the expression as written
+
+
+@dataclass
+class Block:
+    type: str
+    labels: tuple[str, ...]
+    attrs: dict[str, Attr]
+    blocks: list[Block]
+    spot: Spot
+
+
+@dataclass
+class TfFile:
+    file: str
+    blocks: list[Block]
+
+
+@dataclass
+class TfModule:
+    """The .tf files of one directory."""
+
+    directory: str
+    files: list[TfFile] = field(default_factory=list)
+
+    def blocks(self, kind: str) -> list[Block]:
+        return [b for f in self.files for b in f.blocks if b.type == kind]
+
+
+def _spot_of(node, file: str) -> Spot:
+    if isinstance(node, Token):
+        return Spot(file, node.line or 1, node.column or 1)
+    meta = getattr(node, "meta", None)
+    if meta is not None and not meta.empty:
+        return Spot(file, meta.line, meta.column)
+    for child in getattr(node, "children", ()):
+        if isinstance(child, (Tree, Token)):
+            return _spot_of(child, file)
+    return Spot(file, 1, 1)
+
+
+def _span_text(node, text: str) -> str:
+    if isinstance(node, Token):
+        return str(node)
+    meta = getattr(node, "meta", None)
+    if meta is not None and not meta.empty:
+        return text[meta.start_pos:meta.end_pos].strip()
+    return ""
+
+
+def _name_of(node) -> str:
+    """An identifier / keyword / literal / string used as a name."""
+    if isinstance(node, Token):
+        return str(node)
+    if node.data == "string":
+        return "".join(str(t) for p in node.children if isinstance(p, Tree) for t in p.children)
+    return "".join(str(t) for t in node.scan_values(lambda _t: True))
+
+
+def _strip_newlines(children):
+    return [c for c in children if not (isinstance(c, Tree) and c.data == "new_line_or_comment")]
+
+
+def _body(node: Tree, file: str, text: str) -> tuple[dict[str, Attr], list[Block]]:
+    attrs: dict[str, Attr] = {}
+    blocks: list[Block] = []
+    for child in _strip_newlines(node.children):
+        if child.data == "attribute":
+            name = _name_of(child.children[0])
+            expr = child.children[-1]
+            attrs[name] = Attr(name, expr, _spot_of(expr, file), _span_text(expr, text))
+        elif child.data == "block":
+            blocks.append(_block(child, file, text))
+    return attrs, blocks
+
+
+def _block(node: Tree, file: str, text: str) -> Block:
+    parts = _strip_newlines(node.children)
+    names = []
+    body = None
+    for p in parts:
+        if isinstance(p, Tree) and p.data == "body":
+            body = p
+        elif isinstance(p, Tree):
+            names.append(_name_of(p))
+    attrs, blocks = _body(body, file, text) if body is not None else ({}, [])
+    return Block(names[0] if names else "", tuple(names[1:]), attrs, blocks, _spot_of(node, file))
+
+
+def parse_file(text: str, file: str) -> TfFile:
+    """Parse one .tf / .tfvars text. Raises TfSyntaxError naming the file, line and column."""
+    try:
+        tree = hcl2.parses_to_tree(text if text.endswith("\n") else text + "\n")
+    except UnexpectedInput as exc:
+        raise TfSyntaxError(Spot(file, getattr(exc, "line", 0) or 1, getattr(exc, "column", 0) or 1),
+                            _syntax_message(exc)) from None
+    except (LarkError, ValueError, RecursionError) as exc:
+        raise TfSyntaxError(Spot(file, 1, 1), f"not HCL: {type(exc).__name__}: {str(exc)[:200]}") from None
+    body = tree.children[0] if tree.children else None
+    if body is None:
+        return TfFile(file, [])
+    attrs, blocks = _body(body, file, text)
+    if attrs:  # only .tfvars files have top-level attributes
+        blocks.insert(0, Block("__attributes__", (), attrs, [], Spot(file, 1, 1)))
+    return TfFile(file, blocks)
+
+
+def _syntax_message(exc: UnexpectedInput) -> str:
+    if isinstance(exc, UnexpectedEOF):
+        return "not valid HCL: unexpected end of file (an unclosed block or string?)"
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+        return "not valid HCL: unexpected end of file (an unclosed block, string or bracket above?)"
+    if isinstance(exc, UnexpectedToken) and not str(exc.token).strip():
+        return "not valid HCL: unexpected line break (an unclosed string or a missing value?)"
+    if isinstance(exc, UnexpectedToken):
+        return f"not valid HCL: unexpected {exc.token.type} {str(exc.token)!r}"[:200]
+    if isinstance(exc, UnexpectedCharacters):
+        return f"not valid HCL: unexpected character {exc.char!r}"
+    return "not valid HCL"
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+class NotLiteral(Exception):
+    pass
+
+
+@dataclass
+class _Var:
+    known: bool
+    value: Any = None
+    source: Spot | None = None
+    via: str = ""
+    reason: str = ""
+    node: Any = None  # the literal's syntax tree, to point at an element of a collection
+
+    def spot_of(self, keys: list) -> Spot | None:
+        """Where the element at `keys` of this value is written (the value's own spot for [])."""
+        if not keys or self.node is None or self.source is None:
+            return self.source
+        return _locate(self.node, keys, self.source.file) or self.source
+
+
+class _Env:
+    def __init__(self, module: TfModule, variables: dict[str, _Var], text_of, prefix: str) -> None:
+        self.module = module
+        self.variables = variables
+        self.text_of = text_of
+        self.prefix = prefix
+        self.each: tuple[Any, Any] | None = None
+        self.each_source: Spot | None = None
+        self.each_via = "for_each"
+        self.each_origin: _Var | None = None  # the for_each collection's variable, when it is one
+        self.locals: dict[str, Attr] = {}
+        for b in module.blocks("locals"):
+            self.locals.update(b.attrs)
+        self.resources: dict[tuple[str, str], Block] = {
+            (b.labels[0], b.labels[1]): b for b in module.blocks("resource") if len(b.labels) >= 2
+        }
+        self._busy: set[str] = set()
+        self.trace: list[tuple[Spot | None, str]] = []
+
+    def evaluate(self, expr) -> Any:
+        return _eval(expr, self)
+
+
+def _eval(node, env: _Env) -> Any:
+    if isinstance(node, Token):
+        raise NotLiteral(f"unexpected token {node!s}")
+    kind = node.data
+    children = _strip_newlines(node.children)
+    if kind == "expr_term":
+        inner = [c for c in children if not (isinstance(c, Token) and c.type in ("LPAR", "RPAR"))]
+        return _eval(inner[0], env)
+    if kind == "string":
+        return _string(children, env)
+    if kind == "int_lit":
+        return int(str(children[0]))
+    if kind == "float_lit":
+        return float(str(children[0]))
+    if kind == "literal_value":
+        return {"true": True, "false": False, "null": None}[str(children[0])]
+    if kind == "tuple":
+        return [_eval(c, env) for c in children if isinstance(c, Tree)]
+    if kind == "object":
+        out = {}
+        for elem in children:
+            if isinstance(elem, Tree) and elem.data == "object_elem":
+                key_node = elem.children[0]
+                key_expr = key_node.children[0] if key_node.children else key_node
+                key = _object_key(key_expr, env)
+                out[key] = _eval(elem.children[-1], env)
+        return out
+    if kind in ("get_attr_expr_term", "index_expr_term", "identifier"):
+        return _reference(node, env)
+    if kind == "function_call":
+        raise NotLiteral(f"the function {_name_of(node.children[0])}() is evaluated by Terraform, not here")
+    if kind == "conditional":
+        raise NotLiteral("a conditional expression")
+    if kind in ("heredoc_template", "heredoc_template_trim", "template_string"):
+        raise NotLiteral("a heredoc / template")
+    raise NotLiteral(f"a {kind.replace('_', ' ')} expression")
+
+
+def _object_key(node, env: _Env) -> str:
+    # In an object, a bare identifier key is the key's name, not a reference.
+    if isinstance(node, Tree) and node.data == "expr_term" and len(node.children) == 1:
+        node = node.children[0]
+    if isinstance(node, Token):
+        return str(node)
+    if node.data == "identifier":
+        return _name_of(node)
+    value = _eval(node, env)
+    return str(value)
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+
+def _string(parts, env: _Env) -> str:
+    out = []
+    for p in parts:
+        if isinstance(p, Token):
+            continue  # quotes
+        inner = p.children[0]
+        if isinstance(inner, Token):
+            if inner.type == "STRING_CHARS":
+                out.append(re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), str(inner)))
+            elif inner.type in ("ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE"):
+                out.append(str(inner)[1:])
+            else:
+                raise NotLiteral("a template directive")
+        elif inner.data == "interpolation":
+            value = _eval([c for c in inner.children if isinstance(c, Tree)][0], env)
+            if isinstance(value, (dict, list)):
+                raise NotLiteral("an interpolation of a collection")
+            out.append("true" if value is True else "false" if value is False else str(value))
+        else:
+            raise NotLiteral("a template directive")
+    return "".join(out)
+
+
+def _path(node) -> tuple[str, list]:
+    """`a.b["c"].d` -> ("a", [("attr","b"), ("index", node), ("attr","d")])."""
+    steps: list = []
+    while True:
+        if isinstance(node, Tree) and node.data == "expr_term" and len(node.children) == 1:
+            node = node.children[0]
+            continue
+        if isinstance(node, Tree) and node.data == "get_attr_expr_term":
+            steps.append(("attr", _name_of(node.children[1].children[-1])))
+            node = node.children[0]
+            continue
+        if isinstance(node, Tree) and node.data == "index_expr_term":
+            idx = node.children[1]
+            if idx.data == "short_index":
+                steps.append(("value", int(str(idx.children[-1]))))
+            else:
+                steps.append(("index", [c for c in idx.children if isinstance(c, Tree)][0]))
+            node = node.children[0]
+            continue
+        break
+    if isinstance(node, Tree) and node.data == "identifier":
+        return _name_of(node), list(reversed(steps))
+    raise NotLiteral("an expression that is not a reference")
+
+
+def _walk(value: Any, steps: list, env: _Env, keys: list | None = None) -> Any:
+    for kind, step in steps:
+        key = _eval(step, env) if kind == "index" else step
+        if isinstance(value, dict) and str(key) in value:
+            value = value[str(key)]
+        elif isinstance(value, list) and isinstance(key, int) and 0 <= key < len(value):
+            value = value[key]
+        else:
+            raise NotLiteral(f"{key!r} is not in the value")
+        if keys is not None:
+            keys.append(key)
+    return value
+
+
+def _locate(node, keys: list, file: str) -> Spot | None:
+    """The spot of the element at `keys` inside a literal collection's syntax tree."""
+    for key in keys:
+        while isinstance(node, Tree) and node.data == "expr_term" and len(node.children) == 1:
+            node = node.children[0]
+        if not isinstance(node, Tree):
+            return None
+        kids = _strip_newlines(node.children)
+        if node.data == "object":
+            found = None
+            for elem in kids:
+                if isinstance(elem, Tree) and elem.data == "object_elem":
+                    key_node = elem.children[0].children[0] if elem.children[0].children else elem.children[0]
+                    while isinstance(key_node, Tree) and key_node.data == "expr_term" and len(key_node.children) == 1:
+                        key_node = key_node.children[0]
+                    if _name_of(key_node) == str(key):
+                        found = elem.children[-1]
+            if found is None:
+                return None
+            node = found
+        elif node.data == "tuple" and isinstance(key, int):
+            items = [c for c in kids if isinstance(c, Tree)]
+            if not 0 <= key < len(items):
+                return None
+            node = items[key]
+        else:
+            return None
+    return _spot_of(node, file)
+
+
+def _reference(node, env: _Env) -> Any:
+    root, steps = _path(node)
+    if root == "var":
+        if not steps or steps[0][0] != "attr":
+            raise NotLiteral("a reference to var without a name")
+        name = steps[0][1]
+        var = env.variables.get(name)
+        if var is None:
+            raise NotLiteral(f"var.{name} is not declared in {env.module.directory or '.'}")
+        if not var.known:
+            raise NotLiteral(var.reason or f"var.{name} has no literal value")
+        keys: list = []
+        value = _walk(var.value, steps[1:], env, keys)
+        env.trace.append((var.spot_of(keys), var.via))
+        return value
+    if root == "local":
+        if not steps or steps[0][0] != "attr":
+            raise NotLiteral("a reference to local without a name")
+        name = steps[0][1]
+        attr = env.locals.get(name)
+        if attr is None:
+            raise NotLiteral(f"local.{name} is not defined in {env.module.directory or '.'}")
+        if name in env._busy:
+            raise NotLiteral(f"local.{name} refers to itself")
+        env._busy.add(name)
+        try:
+            value = _eval(attr.expr, env)
+        finally:
+            env._busy.discard(name)
+        env.trace.append((attr.spot, f"local.{name}"))
+        return _walk(value, steps[1:], env)
+    if root == "each":
+        if env.each is None:
+            raise NotLiteral("each.* outside a for_each over a literal map or set")
+        if not steps or steps[0] not in (("attr", "key"), ("attr", "value")):
+            raise NotLiteral("each.* other than each.key / each.value")
+        keys = [] if steps[0][1] == "key" else [env.each[0]]
+        value = _walk(env.each[0] if steps[0][1] == "key" else env.each[1], steps[1:], env, keys)
+        origin = env.each_origin
+        env.trace.append(((origin.spot_of(keys) if origin is not None else None) or env.each_source, env.each_via))
+        return value
+    if root in ("data", "module", "path", "terraform", "count", "self"):
+        raise NotLiteral(f"{root}.* is known only when Terraform runs")
+    # <resource type>.<name>.<attribute> of a resource in the same module
+    if len(steps) >= 2 and steps[0][0] == "attr" and steps[1][0] == "attr":
+        block = env.resources.get((root, steps[0][1]))
+        if block is not None and steps[1][1] in block.attrs:
+            key = f"{root}.{steps[0][1]}.{steps[1][1]}"
+            if key in env._busy:
+                raise NotLiteral(f"{key} refers to itself")
+            env._busy.add(key)
+            try:
+                attr = block.attrs[steps[1][1]]
+                value = _eval(attr.expr, env)
+            finally:
+                env._busy.discard(key)
+            env.trace.append((attr.spot, key))
+            return _walk(value, steps[2:], env)
+        raise NotLiteral(f"{root}.{steps[0][1]}.{steps[1][1]} is computed when Terraform runs")
+    raise NotLiteral(f"{root} is not a value this scanner can resolve")
+
+
+def _value(attr: Attr | None, env: _Env, fallback_spot: Spot) -> Value:
+    if attr is None:
+        return Value(spot=fallback_spot, known=False, reason="not set")
+    env.trace = []
+    try:
+        value = env.evaluate(attr.expr)
+    except NotLiteral as exc:
+        return Value(spot=attr.spot, known=False, text=attr.text, reason=str(exc))
+    source, via = next(((s, v) for s, v in env.trace if s is not None), (None, ""))
+    return Value(spot=attr.spot, known=True, value=value, text=attr.text, source=source, via=via)
+
+
+def _literal(attr: Attr | None, env: _Env) -> Any:
+    """The attribute's value when literal, else None (for facts around the size: OS, location)."""
+    if attr is None:
+        return None
+    try:
+        return _eval(attr.expr, env)
+    except NotLiteral:
+        return None
+
+
+# --------------------------------------------------------------------------- tfvars
+
+
+def parse_tfvars(tf: TfFile) -> tuple[dict[str, _Var], list[Problem]]:
+    """Literal values of a .tfvars file; an entry that is not literal is a Problem naming it."""
+    out: dict[str, _Var] = {}
+    problems: list[Problem] = []
+    env = _Env(TfModule("", []), {}, None, "")
+    for block in tf.blocks:
+        if block.type != "__attributes__":
+            problems.append(Problem(block.spot, f"a .tfvars file holds attributes only, not a {block.type!r} block"))
+            continue
+        for name, attr in block.attrs.items():
+            try:
+                out[name] = _Var(True, _eval(attr.expr, env), attr.spot, f"{tf.file}", node=attr.expr)
+            except NotLiteral as exc:
+                out[name] = _Var(False, reason=f"var.{name} in {tf.file} is not literal ({exc})")
+    return out, problems
+
+
+# --------------------------------------------------------------------------- declarations
+
+
+def _variables(module: TfModule, given: dict[str, _Var]) -> dict[str, _Var]:
+    env = _Env(module, {}, None, "")
+    out: dict[str, _Var] = {}
+    for block in module.blocks("variable"):
+        if not block.labels:
+            continue
+        name = block.labels[0]
+        if name in given:
+            out[name] = given[name]
+            continue
+        default = block.attrs.get("default")
+        if default is None:
+            out[name] = _Var(False, reason=f"var.{name} has no default and no value was given (a .tfvars file "
+                                           "or a module argument)")
+            continue
+        try:
+            out[name] = _Var(True, _eval(default.expr, env), default.spot, f"default of var.{name}", node=default.expr)
+        except NotLiteral as exc:
+            out[name] = _Var(False, reason=f"the default of var.{name} is not literal ({exc})")
+    return out
+
+
+def _is_reference(node) -> bool:
+    try:
+        _path(node)
+    except NotLiteral:
+        return False
+    return True
+
+
+def _instances(block: Block, env: _Env) -> list[tuple[str, tuple[Any, Any] | None, str]]:
+    """(address suffix, each, why not expanded) for a resource / module block."""
+    fe = block.attrs.get("for_each")
+    if fe is None:
+        count = block.attrs.get("count")
+        if count is not None and _literal(count, env) == 0:
+            return []  # count = 0: not created
+        return [("", None, "")]
+    env.trace = []
+    env.each_origin = None
+    try:
+        value = env.evaluate(fe.expr)
+    except NotLiteral as exc:
+        return [("[*]", None, f"for_each is not literal ({exc})")]
+    root, steps = _path(fe.expr) if _is_reference(fe.expr) else ("", [])
+    if root == "var" and len(steps) == 1 and steps[0][0] == "attr":
+        env.each_origin = env.variables.get(steps[0][1])
+    elif root == "" and env.each_origin is None:
+        env.each_origin = _Var(True, value, fe.spot, "for_each", node=fe.expr)
+    source, via = next(((s, v) for s, v in env.trace if s is not None), (fe.spot, "for_each"))
+    env.each_source, env.each_via = source, f"for_each ({via})" if via != "for_each" else via
+    if isinstance(value, dict):
+        return [(f'["{k}"]', (k, v), "") for k, v in value.items()]
+    if isinstance(value, list):
+        return [(f'["{v}"]', (v, v), "") for v in value]
+    return [("[*]", None, "for_each is neither a map nor a set")]
+
+
+def declarations(modules: dict[str, TfModule], roots: list[str],
+                 tfvars: dict[str, _Var]) -> tuple[list[Declaration], list[Problem]]:
+    out: list[Declaration] = []
+    problems: list[Problem] = []
+    for root in roots:
+        module = modules[root]
+        _module_declarations(modules, module, _variables(module, tfvars), "", out, problems, 0)
+    return out, problems
+
+
+def _module_declarations(modules, module: TfModule, variables: dict[str, _Var], prefix: str,
+                         out: list[Declaration], problems: list[Problem], depth: int) -> None:
+    env = _Env(module, variables, None, prefix)
+    for block in module.blocks("resource"):
+        if len(block.labels) < 2 or block.labels[0] not in SIZE_ATTRIBUTES:
+            continue
+        for suffix, each, why in _instances(block, env):
+            env.each = each
+            out.extend(_resource(block, env, f"{prefix}{block.labels[0]}.{block.labels[1]}{suffix}", why))
+            env.each = None
+    for block in module.blocks("module"):
+        if not block.labels:
+            continue
+        source = _literal(block.attrs.get("source"), env)
+        if not isinstance(source, str) or not source.startswith(("./", "../")):
+            continue  # registry / git modules are not read (the README says so)
+        child_dir = _join(module.directory, source)
+        child = modules.get(child_dir)
+        if child is None:
+            problems.append(Problem(block.attrs["source"].spot, f"module {block.labels[0]!r}: no .tf files in {child_dir!r}"))
+            continue
+        if depth >= MAX_MODULE_DEPTH:
+            problems.append(Problem(block.spot, f"module {block.labels[0]!r}: nested deeper than {MAX_MODULE_DEPTH}"))
+            continue
+        for suffix, each, why in _instances(block, env):
+            env.each = each
+            given: dict[str, _Var] = {}
+            for name, attr in block.attrs.items():
+                if name in ("source", "version", "for_each", "count", "providers", "depends_on"):
+                    continue
+                v = _value(attr, env, attr.spot)
+                where = f"module.{block.labels[0]}{suffix} argument {name}"
+                given[name] = (_Var(True, v.value, v.source or v.spot, where,
+                                    node=attr.expr if v.source is None else None) if v.known
+                               else _Var(False, reason=f"{where} is not literal ({v.reason})" + (f"; {why}" if why else "")))
+            env.each = None
+            _module_declarations(modules, child, _variables(child, given),
+                                 f"{prefix}module.{block.labels[0]}{suffix}.", out, problems, depth + 1)
+
+
+def _join(directory: str, source: str) -> str:
+    parts = [p for p in (directory.split("/") if directory and directory != "." else [])]
+    for piece in source.rstrip("/").split("/"):
+        if piece in ("", "."):
+            continue
+        if piece == "..":
+            if parts and parts[-1] != "..":
+                parts.pop()
+            else:
+                parts.append("..")
+        else:
+            parts.append(piece)
+    return "/".join(parts) or "."
+
+
+def _resource(block: Block, env: _Env, address: str, why: str) -> list[Declaration]:
+    rtype = block.labels[0]
+    nested, size_name, kind = SIZE_ATTRIBUTES[rtype]
+    location = _literal(block.attrs.get("location"), env)
+    location = location if isinstance(location, str) else ""
+    if nested is not None:  # azurerm_kubernetes_cluster.default_node_pool
+        pools = [b for b in block.blocks if b.type == nested]
+        out = []
+        version = _literal(block.attrs.get("kubernetes_version"), env)
+        for pool in pools:
+            out.append(_declaration(pool, env, rtype, address, f"{nested}.{size_name}", kind, location,
+                                    str(version) if version else "", why, mode_default="System"))
+        return out
+    if rtype == "azurerm_kubernetes_cluster_node_pool":
+        cluster = _cluster_of(block, env)
+        if not location and cluster is not None:
+            loc = _literal(cluster.attrs.get("location"), env)
+            location = loc if isinstance(loc, str) else ""
+        version = _literal(block.attrs.get("orchestrator_version"), env)
+        if not version and cluster is not None:
+            version = _literal(cluster.attrs.get("kubernetes_version"), env)
+        return [_declaration(block, env, rtype, address, size_name, kind, location, str(version) if version else "",
+                             why, mode_default="User")]
+    decl = _declaration(block, env, rtype, address, size_name, kind, location, "", why)
+    mixed = _mix_sizes(block, env, decl) if rtype == "azurerm_orchestrated_virtual_machine_scale_set" else None
+    return mixed or [decl]
+
+
+def _mix_sizes(block: Block, env: _Env, decl: Declaration) -> list[Declaration] | None:
+    """sku_name = "Mix": one declaration per size of sku_profile.vm_sizes (when that list is literal)."""
+    if decl.size.text.strip() != '"Mix"':
+        return None
+    profile = next((b for b in block.blocks if b.type == "sku_profile"), None)
+    attr = profile.attrs.get("vm_sizes") if profile is not None else None
+    if attr is None:
+        return None
+    value = _value(attr, env, attr.spot)
+    if not value.known or not isinstance(value.value, list):
+        return [replace(decl, attribute="sku_profile.vm_sizes", size=Value(
+            spot=attr.spot, known=False, text=attr.text, reason=value.reason or "not a list"))]
+    out = []
+    for i, size in enumerate(value.value):
+        where = _locate(attr.expr, [i], attr.spot.file) if value.source is None else None
+        spot = where or attr.spot
+        out.append(replace(decl, attribute=f"sku_profile.vm_sizes[{i}]", size=Value(
+            spot=spot, known=isinstance(size, str), value=size if isinstance(size, str) else None,
+            text=attr.text, source=value.source, via=value.via,
+            reason="" if isinstance(size, str) else f"not a string ({size!r})")))
+    return out
+
+
+def _cluster_of(block: Block, env: _Env) -> Block | None:
+    attr = block.attrs.get("kubernetes_cluster_id")
+    if attr is None:
+        return None
+    m = re.match(r"^azurerm_kubernetes_cluster\.([A-Za-z0-9_-]+)\.id$", attr.text.strip())
+    return env.resources.get(("azurerm_kubernetes_cluster", m[1])) if m else None
+
+
+def _declaration(block: Block, env: _Env, rtype: str, address: str, attribute: str, kind: ResourceKind,
+                 location: str, version: str, why: str, mode_default: str = "") -> Declaration:
+    size_attr = block.attrs.get(attribute.rsplit(".", 1)[-1])
+    size = _value(size_attr, env, block.spot)
+    if not size.known and why and size_attr is not None and "each." in size_attr.text:
+        size = Value(spot=size.spot, known=False, text=size.text, reason=why)
+    if size.known and not isinstance(size.value, str):
+        size = Value(spot=size.spot, known=False, text=size.text, reason=f"not a string ({size.value!r})")
+    if not size.known and size_attr is None:
+        size = Value(spot=block.spot, known=False, reason=f"{attribute} is not set")
+    if rtype == "azurerm_orchestrated_virtual_machine_scale_set" and size.known and size.value == "Mix":
+        size = Value(spot=size.spot, known=False, text=size.text,
+                     reason="sku_name Mix without a literal sku_profile.vm_sizes list")
+
+    def lit(name: str) -> str:
+        v = _literal(block.attrs.get(name), env)
+        return str(v) if isinstance(v, (str, int, float)) and not isinstance(v, bool) else ""
+
+    zones = _literal(block.attrs.get("zones"), env)
+    os_type = lit("os_type")
+    if kind is ResourceKind.AKS_NODEPOOL and not os_type:
+        os_type = "Linux"
+    if rtype in _WINDOWS_TYPES:
+        os_type = "Windows"
+    return Declaration(
+        kind=kind,
+        address=address,
+        resource_type=rtype,
+        attribute=attribute,
+        size=size,
+        pool=lit("name") if kind is ResourceKind.AKS_NODEPOOL else "",
+        location=location,
+        os_type=os_type,
+        os_sku=lit("os_sku"),
+        kubernetes_version=version,
+        mode=lit("mode") or mode_default,
+        zones=tuple(str(z) for z in zones) if isinstance(zones, list) else (),
+        language="terraform",
+    )

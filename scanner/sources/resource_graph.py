@@ -1,0 +1,964 @@
+"""Inventory from Azure Resource Graph (live) or from exported JSON files.
+
+Public functions (signatures are a contract):
+
+    to_resources(rows: Iterable[dict]) -> Inventory
+        Pure. Rows in the ARM resource shape (`id, name, type, location, subscriptionId,
+        resourceGroup, tags, sku, zones, properties`), as returned by our KQL files, by
+        `az graph query -o json`, or flattened (no `properties` wrapper) as printed by
+        `az aks list -o json`, `az vm list -o json` and `az vmss list -o json`, and the agentPool
+        rows of `az aks nodepool list -o json` (grouped into their cluster by id; that export has
+        no location, so an `az aks list` row of the same cluster wins). Key lookups are
+        case-insensitive. Rows of other types are counted by type (Inventory.unread_types);
+        duplicate ids are read once. A row
+        that cannot be read becomes a ScopeError (scope = resource id or "row N", error names
+        the field) in Inventory.errors; the other rows are still returned.
+    load_inventory_files(paths: list[str], strict: bool = False) -> Inventory
+        Files or folders (*.json) of the exports above (scanner.sources.inventory_files): a row
+        that cannot be read is a ScopeError naming file, id and field and the rest is read (with
+        strict=True it raises InventoryError); reading no resource at all is an InventoryError
+        naming the files and the shapes accepted.
+    collect_inventory(settings, scope, clients=None, *, sleep=time.sleep,
+                      clock=time.monotonic, batch_size=1000) -> Inventory
+        Live. Lists the subscriptions the identity can see (GET /subscriptions, Lighthouse
+        delegations included), narrows them to the scope (tenant | mg:... via ResourceContainers
+        ancestors | sub:...), then runs queries/*.kql through the shared ARM JSON client
+        (sources/arm.py: raw JSON parsed once; the generated model is 3x slower on large pages)
+        in batches of at most 1000 subscriptions, pages of 1000 rows with `$skipToken`. Per
+        batch, queries/subscriptions.kql first confirms which subscriptions Resource Graph can
+        read (ARG silently omits the rest). Streamed: each page becomes model values as it
+        arrives (clusters first, so AKS scale sets and VMs fold into their pools) and its rows
+        are dropped. Requests = 1 token + subscription-list pages + ARG pages (no per-subscription
+        calls). Throttling: waits when `x-ms-user-quota-remaining` reaches 0 (for
+        `x-ms-user-quota-resets-after`), retries 429/5xx with Retry-After or backoff, and a
+        connection reset or a body cut short like a 5xx. Bounded: a `$skipToken` or subscriptions
+        `nextLink` that repeats, or more pages than `totalRecords` could need, stops that listing
+        with an error naming the scope. A 200 that is not JSON (an HTML page) is retried once,
+        then fails its batch, not the run. `resultTruncated: "true"` without a `$skipToken` keeps
+        the rows read but names every subscription of the batch as not read completely
+        (ScopeKind.SUBSCRIPTION), so nothing there is resolved. A subscription listing that stops
+        after its first page keeps what it listed and adds a ScopeKind.TENANT error.
+        A subscription or management group that cannot be read becomes a ScopeError and the
+        rest is scanned; `subscriptions_seen` lists what was read, `requests` counts ARM calls.
+
+AKS plumbing is folded into its pool: scale sets tagged `aks-managed-poolName` in a cluster's
+node resource group (or tagged with `aks-managed-cluster-name`/`-rg`) get `aks_cluster_id` and
+`aks_pool` and are not returned in `Inventory.scale_sets`; VMs of `VirtualMachines` pools
+(same tags, node resource group) are not returned in `Inventory.vms`. AKS-tagged resources whose
+cluster is not in the inventory are kept (nothing is dropped unseen).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from scanner.core import pool_flags
+from scanner.core.model import Cluster, Inventory, NodePool, ScaleSet, ScopeError, ScopeKind, VirtualMachine
+from scanner.errors import AzureReadError, InventoryError
+from scanner.sources.arm import MAX_WAIT_SECONDS, ArmJson, ArmPagingError, ArmReadError, retry_wait  # noqa: F401
+from scanner.sources.arm import parse_duration as _parse_duration
+
+log = logging.getLogger("scanner.resource_graph")
+
+QUERY_DIR = Path(__file__).resolve().parent / "queries"
+
+TYPE_CLUSTER = "microsoft.containerservice/managedclusters"
+TYPE_AGENTPOOL = "microsoft.containerservice/managedclusters/agentpools"
+TYPE_VM = "microsoft.compute/virtualmachines"
+TYPE_VMSS = "microsoft.compute/virtualmachinescalesets"
+
+ARG_MAX_SUBSCRIPTIONS = 1000  # subscriptions per Resource Graph request
+ARG_PAGE_SIZE = 1000  # rows per page ($top maximum)
+ARG_MAX_PAGES = 5000  # per query and batch, whatever totalRecords says (5 million rows)
+SUBSCRIPTIONS_API_VERSION = "2022-12-01"
+ARG_API_VERSION = "2021-03-01"  # what azure-mgmt-resourcegraph 8.0.1 sends
+_GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_SKIP_STATES = {"disabled", "deleted"}
+
+# --------------------------------------------------------------------------- pure: row access
+
+_MISSING = object()
+
+
+def _get(obj: Any, path: str, default: Any = None) -> Any:
+    """`_get(row, "properties.hardwareProfile.vmSize")`, keys matched case-insensitively."""
+    cur = obj
+    for key in _split(path):
+        if type(cur) is not dict and not isinstance(cur, Mapping):
+            return default
+        val = cur.get(key, _MISSING)
+        if val is _MISSING:
+            low = key.lower()
+            for k, v in cur.items():
+                if isinstance(k, str) and k.lower() == low:
+                    val = v
+                    break
+            else:
+                return default
+        cur = val
+    return default if cur is None else cur
+
+
+@functools.lru_cache(maxsize=512)
+def _split(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
+def _lowered(obj: Mapping) -> dict:
+    """One level of keys lower-cased, for objects read field by field."""
+    return {k.lower() if isinstance(k, str) else k: v for k, v in obj.items()}
+
+
+class _RowError(Exception):
+    """A field of one row cannot be read (becomes a ScopeError / InventoryError)."""
+
+
+def _props(row: Mapping) -> Mapping:
+    """ARG/REST rows keep fields under `properties`; `az ... list -o json` flattens them."""
+    props = _get(row, "properties")
+    if isinstance(props, Mapping):
+        return props
+    if props is not None:
+        raise _RowError(f"field 'properties' is {type(props).__name__}, expected an object")
+    return row
+
+
+def _str(value: Any, where: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise _RowError(f"field '{where}' is {type(value).__name__}, expected text")
+
+
+def _int(value: Any, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise _RowError(f"field '{where}' is a boolean, expected a whole number")
+    try:
+        if isinstance(value, float):
+            if value != int(value):
+                raise ValueError
+            return int(value)
+        return int(str(value).strip())
+    except (ValueError, OverflowError, TypeError):  # "3.5", Infinity, 5000 digits, a list
+        raise _RowError(f"field '{where}' is {_shown(value)}, expected a whole number") from None
+
+
+def _float(value: Any, where: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise _RowError(f"field '{where}' is a boolean, expected a number")
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise _RowError(f"field '{where}' is {_shown(value)}, expected a number") from None
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message: short, and never the whole of a big or nested value."""
+    if isinstance(value, (str, int, float, bool)) and len(text := repr(value)) <= 60:
+        return text
+    return f"a {type(value).__name__}" if not isinstance(value, str) else repr(value[:40] + "...")
+
+
+def _bool(value: Any, where: str) -> bool:
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise _RowError(f"field '{where}' is {_shown(value)}, expected true or false")
+
+
+def _strs(value: Any, where: str) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(_str(v, where) for v in value if v is not None)
+    raise _RowError(f"field '{where}' is {type(value).__name__}, expected a list")
+
+
+def _strmap(value: Any, where: str) -> dict[str, str]:
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, Mapping):
+        raise _RowError(f"field '{where}' is {type(value).__name__}, expected an object")
+    return {str(k): "" if v is None else str(v) for k, v in value.items()}
+
+
+def _state(value: Any) -> str:
+    """powerState {"code": "Running"} | "PowerState/deallocated" | "VM running" -> last word."""
+    if isinstance(value, Mapping):
+        value = _get(value, "code", "")
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    return re.split(r"[/ ]", text)[-1]
+
+
+def _id_parts(resource_id: str) -> dict[str, str]:
+    parts = [p for p in resource_id.split("/") if p]
+    out: dict[str, str] = {}
+    for i in range(0, len(parts) - 1, 2):
+        out.setdefault(parts[i].lower(), parts[i + 1])
+    return out
+
+
+def _envelope(row: Mapping) -> tuple[str, str, str, str, str, dict[str, str]]:
+    rid = _str(_get(row, "id"), "id")
+    if not rid:
+        raise _RowError("missing field 'id'")
+    parts = _id_parts(rid)
+    name = _str(_get(row, "name"), "name") or rid.rstrip("/").rsplit("/", 1)[-1]
+    sub = (_str(_get(row, "subscriptionId"), "subscriptionId") or parts.get("subscriptions", "")).lower()
+    # The id keeps the group's own casing in every export (ARG lower-cases `resourceGroup`).
+    rg = parts.get("resourcegroups", "") or _str(_get(row, "resourceGroup"), "resourceGroup")
+    loc = _str(_get(row, "location"), "location").lower().replace(" ", "")
+    if not sub:
+        raise _RowError("missing field 'subscriptionId' (and the id has no /subscriptions/ segment)")
+    if not loc:
+        raise _RowError("missing field 'location'")
+    return rid, name, sub, rg, loc, _strmap(_get(row, "tags"), "tags")
+
+
+def _tag(tags: Mapping[str, str], name: str) -> str:
+    low = name.lower()
+    for k, v in tags.items():
+        if k.lower() == low:
+            return v
+    return ""
+
+
+# --------------------------------------------------------------------------- pure: parsers
+
+
+def _parse_pool(p: Mapping, i: int) -> NodePool:
+    where = f"properties.agentPoolProfiles[{i}]"
+    if not isinstance(p, Mapping):
+        raise _RowError(f"field '{where}' is {type(p).__name__}, expected an object")
+    q = _lowered(p)
+    name = _str(q.get("name"), f"{where}.name")
+    if not name:
+        raise _RowError(f"missing field '{where}.name'")
+    where = f"{where} (pool {name!r})"
+    pool_type = _str(q.get("type"), f"{where}.type") or "VirtualMachineScaleSets"
+    size_counts: tuple[tuple[str, int], ...] = ()
+    if pool_type.lower() == "virtualmachines":
+        manual = _get(p, "virtualMachinesProfile.scale.manual") or q.get("virtualmachinenodesstatus") or []
+        if not isinstance(manual, list):
+            raise _RowError(f"field '{where}.virtualMachinesProfile.scale.manual' is not a list")
+        pairs = []
+        shared: list[str] = []  # sizes of entries that list several sizes for one count
+        total = 0
+        for j, m in enumerate(manual):
+            at = f"{where}.virtualMachinesProfile.scale.manual[{j}]"
+            n = _int(_get(m, "count"), f"{at}.count") or 0
+            # GA API versions write one `size` per entry; the preview ones a `sizes` list.
+            entry = [s for s in _strs(_get(m, "sizes"), f"{at}.sizes") if s] or [_str(_get(m, "size"), f"{at}.size")]
+            if not entry[0]:
+                raise _RowError(f"missing field '{at}.size'")
+            total += n
+            if len(entry) == 1:
+                pairs.append((entry[0], n))
+            else:
+                shared.extend(entry)
+        if not pairs and not shared and q.get("vmsize"):
+            pairs.append((_str(q.get("vmsize"), f"{where}.vmSize"), _int(q.get("count"), f"{where}.count") or 0))
+            total = pairs[0][1]
+        if not pairs and not shared:
+            raise _RowError(f"missing field '{where}.virtualMachinesProfile.scale.manual' (VirtualMachines pool)")
+        size_counts = tuple(pairs)
+        vm_sizes = tuple(dict.fromkeys([s for s, _ in pairs] + shared))
+        count = total
+    else:
+        size = _str(q.get("vmsize"), f"{where}.vmSize")
+        if not size:
+            raise _RowError(f"missing field '{where}.vmSize'")
+        vm_sizes = (size,)
+        count = _int(q.get("count"), f"{where}.count")
+    properties, unknown = pool_flags.read_properties(p)
+    return NodePool(
+        name=name,
+        mode=_str(q.get("mode"), f"{where}.mode") or "User",
+        pool_type=pool_type,
+        vm_sizes=vm_sizes,
+        size_counts=size_counts,
+        count=count,
+        enable_autoscaling=_bool(q.get("enableautoscaling"), f"{where}.enableAutoScaling"),
+        min_count=_int(q.get("mincount"), f"{where}.minCount"),
+        max_count=_int(q.get("maxcount"), f"{where}.maxCount"),
+        zones=_strs(q.get("availabilityzones"), f"{where}.availabilityZones"),
+        os_type=_str(q.get("ostype"), f"{where}.osType") or "Linux",
+        os_sku=_str(q.get("ossku"), f"{where}.osSKU"),
+        node_image_version=_str(q.get("nodeimageversion"), f"{where}.nodeImageVersion"),
+        orchestrator_version=_str(
+            q.get("currentorchestratorversion") or q.get("orchestratorversion"), f"{where}.orchestratorVersion"
+        ),
+        labels=_strmap(q.get("nodelabels"), f"{where}.nodeLabels"),
+        taints=_strs(q.get("nodetaints"), f"{where}.nodeTaints"),
+        priority=_str(q.get("scalesetpriority"), f"{where}.scaleSetPriority") or "Regular",
+        eviction_policy=_str(q.get("scalesetevictionpolicy"), f"{where}.scaleSetEvictionPolicy"),
+        spot_max_price=_float(q.get("spotmaxprice"), f"{where}.spotMaxPrice"),
+        max_pods=_int(q.get("maxpods"), f"{where}.maxPods"),
+        os_disk_size_gb=_int(q.get("osdisksizegb"), f"{where}.osDiskSizeGB"),
+        os_disk_type=_str(q.get("osdisktype"), f"{where}.osDiskType"),
+        power_state=_state(q.get("powerstate")),
+        vnet_subnet_id=_str(q.get("vnetsubnetid"), f"{where}.vnetSubnetID"),
+        pod_subnet_id=_str(q.get("podsubnetid"), f"{where}.podSubnetID"),
+        properties=properties,
+        unknown_properties=unknown,
+    )
+
+
+def _parse_cluster(row: Mapping) -> Cluster:
+    rid, name, sub, rg, loc, tags = _envelope(row)
+    props = _props(row)
+    profiles = _get(props, "agentPoolProfiles") or []
+    if not isinstance(profiles, list):
+        raise _RowError("field 'properties.agentPoolProfiles' is not a list")
+    return Cluster(
+        id=rid, name=name, subscription_id=sub, resource_group=rg, location=loc, tags=tags,
+        node_resource_group=_str(_get(props, "nodeResourceGroup"), "properties.nodeResourceGroup"),
+        kubernetes_version=_str(
+            _get(props, "currentKubernetesVersion") or _get(props, "kubernetesVersion"),
+            "properties.kubernetesVersion",
+        ),
+        power_state=_state(_get(props, "powerState")),
+        pools=tuple(_parse_pool(p, i) for i, p in enumerate(profiles)),
+    )
+
+
+def _parse_vm(row: Mapping) -> VirtualMachine:
+    rid, name, sub, rg, loc, tags = _envelope(row)
+    props = _props(row)
+    size = _str(_get(props, "hardwareProfile.vmSize"), "properties.hardwareProfile.vmSize")
+    if not size:
+        raise _RowError("missing field 'properties.hardwareProfile.vmSize'")
+    power = _get(props, "extended.instanceView.powerState") or _get(props, "instanceView.statuses") or _get(
+        row, "powerState"
+    )
+    if isinstance(power, list):  # instanceView.statuses: [{code: "PowerState/running"}, ...]
+        codes = [_get(s, "code", "") for s in power if str(_get(s, "code", "")).startswith("PowerState/")]
+        power = codes[0] if codes else ""
+    return VirtualMachine(
+        id=rid, name=name, subscription_id=sub, resource_group=rg, location=loc, vm_size=size, tags=tags,
+        zones=_strs(_get(row, "zones"), "zones"),
+        os_type=_str(_get(props, "storageProfile.osDisk.osType"), "properties.storageProfile.osDisk.osType"),
+        security_type=_str(_get(props, "securityProfile.securityType"), "properties.securityProfile.securityType"),
+        power_state=_state(power),
+        scale_set_id=_str(_get(props, "virtualMachineScaleSet.id"), "properties.virtualMachineScaleSet.id"),
+    )
+
+
+def _parse_vmss(row: Mapping) -> ScaleSet:
+    rid, name, sub, rg, loc, tags = _envelope(row)
+    props = _props(row)
+    mode = _str(_get(props, "orchestrationMode"), "properties.orchestrationMode")
+    size = _str(_get(row, "sku.name"), "sku.name")
+    if not size and mode.lower() != "flexible":  # a Flexible scale set may have no VM profile
+        raise _RowError("missing field 'sku.name' (the VM size)")
+    profile = "virtualMachineProfile"
+    return ScaleSet(
+        id=rid, name=name, subscription_id=sub, resource_group=rg, location=loc, vm_size=size,
+        capacity=_int(_get(row, "sku.capacity"), "sku.capacity"), tags=tags,
+        zones=_strs(_get(row, "zones"), "zones"),
+        os_type=_str(_get(props, f"{profile}.storageProfile.osDisk.osType"),
+                     f"properties.{profile}.storageProfile.osDisk.osType"),
+        orchestration_mode=mode,
+        upgrade_policy=_str(_get(props, "upgradePolicy.mode"), "properties.upgradePolicy.mode"),
+        security_type=_str(_get(props, f"{profile}.securityProfile.securityType"),
+                           f"properties.{profile}.securityProfile.securityType"),
+    )
+
+
+def _row_error(label: str, detail: str, index: int | None = None) -> ScopeError:
+    """An inventory row that could not be read, named by its id (or `row N`); the subscription in
+    its id, when it has one, is the scope left unread."""
+    m = _GUID_RE.search(label) if index is None else None
+    return ScopeError(ScopeKind.ROW, detail=detail, name=label, subscription=m.group(0).lower() if m else None)
+
+
+def _sub_error(sid: str, detail: str) -> ScopeError:
+    return ScopeError(ScopeKind.SUBSCRIPTION, detail=detail, subscription=sid.lower())
+
+
+def _cluster_id(sub: str, rg: str, name: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}"
+
+
+def _parsed(rows: Iterable[tuple[int, Mapping]], parse: Callable[[Mapping], Any], errors: list[ScopeError]) -> Iterator:
+    """parse(row) for each (row number, row); a row that does not parse becomes an error naming its id."""
+    for n, row in rows:
+        try:
+            yield parse(row)
+        except _RowError as exc:
+            errors.append(_row_error(str(_get(row, "id", "")) or f"row {n}", str(exc)))
+
+
+def _owner_of(clusters: Iterable[Cluster]) -> Callable[[str, str, Mapping[str, str]], tuple[Cluster | None, str]]:
+    """owner(subscription, resource group, tags) -> (the AKS cluster whose node pool this scale set
+    or VM is, or None; the pool name from its tag). Pure."""
+    clusters = list(clusters)
+    # AKS node resource groups -> cluster (same subscription)
+    by_node_rg = {(c.subscription_id, c.node_resource_group.lower()): c for c in clusters if c.node_resource_group}
+    by_id = {c.id.lower(): c for c in clusters}
+
+    def owner(sub: str, rg: str, tags: Mapping[str, str]) -> tuple[Cluster | None, str]:
+        pool = _tag(tags, "aks-managed-poolName")
+        cluster = by_node_rg.get((sub, rg.lower()))
+        if cluster is None:
+            cname, crg = _tag(tags, "aks-managed-cluster-name"), _tag(tags, "aks-managed-cluster-rg")
+            if cname and crg:
+                cluster = by_id.get(_cluster_id(sub, crg, cname).lower())
+        if cluster is not None and not pool:
+            return None, ""  # something else living in the node resource group
+        if cluster is not None and not any(p.name.lower() == pool.lower() for p in cluster.pools):
+            return None, pool  # pool no longer in the cluster's profile: report it on its own
+        return cluster, pool
+
+    return owner
+
+
+def _agent_pool_clusters(rows: list[tuple[int, Mapping]], errors: list[ScopeError]) -> list[tuple[int, dict]]:
+    """`az aks nodepool list -o json` rows (one agentPool each, properties flattened, no location)
+    -> one managedCluster row per cluster their ids name, its pools in agentPoolProfiles. The
+    location is not in that export: "unknown" until an `az aks list` row of the same cluster gives
+    it (that row then wins, see to_resources)."""
+    by_cluster: dict[str, tuple[int, dict]] = {}
+    for n, row in rows:
+        rid = str(_get(row, "id", "") or "")
+        m = re.match(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.containerservice/"
+                     r"managedclusters/[^/]+)/agentpools/([^/]+)$", rid, re.I)
+        if not m:
+            errors.append(_row_error(rid or f"row {n}", "an agentPool row whose id does not name its cluster "
+                                     "(/subscriptions/../managedClusters/<name>/agentPools/<pool>)", index=None if rid else n))
+            continue
+        cid = m.group(1)
+        parts = _id_parts(cid)
+        if isinstance(_get(row, "properties"), Mapping):  # REST shape: the pool's type is properties.type
+            pool = dict(_get(row, "properties"))
+        else:  # az CLI shape: flattened, the pool's type renamed typePropertiesType (`type` is the resource's)
+            pool = {k: v for k, v in row.items() if not (isinstance(k, str) and k.lower() == "type")}
+            ptype = _get(row, "typePropertiesType")
+            if ptype is not None:
+                pool["type"] = ptype
+        pool.setdefault("name", m.group(2))
+        entry = by_cluster.get(cid.lower())
+        if entry is None:
+            entry = (n, {"id": cid, "name": parts.get("managedclusters", ""), "type": TYPE_CLUSTER,
+                         "subscriptionId": parts.get("subscriptions", ""), "resourceGroup": parts.get("resourcegroups", ""),
+                         "location": _str(_get(row, "location"), "location") or UNKNOWN_LOCATION,
+                         "properties": {"agentPoolProfiles": []}})
+            by_cluster[cid.lower()] = entry
+        entry[1]["properties"]["agentPoolProfiles"].append(pool)
+    return list(by_cluster.values())
+
+
+UNKNOWN_LOCATION = "unknown"
+
+
+def to_resources(rows: Iterable[Mapping]) -> Inventory:
+    """Typed inventory from ARM-shaped rows (see the module docstring). Pure."""
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
+        raise InventoryError(f"inventory rows must be a list of objects, got {type(rows).__name__}")
+    seen_ids: set[str] = set()
+    clusters: list[Cluster] = []
+    vm_rows: list[tuple[int, Mapping]] = []
+    vmss_rows: list[tuple[int, Mapping]] = []
+    pool_rows: list[tuple[int, Mapping]] = []
+    unread: dict[str, int] = {}
+    errors: list[ScopeError] = []
+    for n, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            errors.append(_row_error(f"row {n}", f"is {type(row).__name__}, expected an object", index=n))
+            continue
+        rid = _get(row, "id", "")
+        rid = rid if isinstance(rid, str) else ""
+        rtype = _get(row, "type", "")
+        rtype = rtype.lower() if isinstance(rtype, str) else ""
+        if not rtype:
+            errors.append(_row_error(rid or f"row {n}", "missing field 'type'", index=None if rid else n))
+            continue
+        if rtype == TYPE_AGENTPOOL:
+            pool_rows.append((n, row))
+            continue
+        if rtype not in (TYPE_CLUSTER, TYPE_VM, TYPE_VMSS):
+            unread[rtype[:120]] = unread.get(rtype[:120], 0) + 1
+            continue
+        if rid:
+            if rid.lower() in seen_ids:
+                continue
+            seen_ids.add(rid.lower())
+        if rtype == TYPE_CLUSTER:
+            try:
+                clusters.append(_parse_cluster(row))
+            except _RowError as exc:
+                errors.append(_row_error(rid or f"row {n}", str(exc), index=None if rid else n))
+        elif rtype == TYPE_VM:
+            vm_rows.append((n, row))
+        else:
+            vmss_rows.append((n, row))
+
+    for _n, row in _agent_pool_clusters(pool_rows, errors):
+        if row["id"].lower() in seen_ids:
+            continue  # the cluster's own row (az aks list) was read: it has every pool and its location
+        seen_ids.add(row["id"].lower())
+        try:
+            cluster = _parse_cluster(row)
+        except _RowError as exc:
+            errors.append(_row_error(row["id"], f"agentPool row: {exc}"))
+            continue
+        clusters.append(cluster)
+        if cluster.location == UNKNOWN_LOCATION:
+            errors.append(ScopeError(ScopeKind.ROW, name=cluster.id, subscription=cluster.subscription_id or None,
+                                     detail="az aks nodepool list gives no location: the cluster's region is unknown, "
+                                            "so its SKU facts (Gen1, restrictions, replacements) were not read; add "
+                                            "`az aks list -o json` to --inventory"))
+
+    owner = _owner_of(clusters)
+    scale_sets: list[ScaleSet] = []
+    for ss in _parsed(vmss_rows, _parse_vmss, errors):
+        cluster, pool = owner(ss.subscription_id, ss.resource_group, ss.tags)
+        if cluster is not None:
+            continue  # reported through its node pool
+        if pool:
+            ss = replace(ss, aks_pool=pool)
+        scale_sets.append(ss)
+
+    vms: list[VirtualMachine] = []
+    for vm in _parsed(vm_rows, _parse_vm, errors):
+        cluster, _pool = owner(vm.subscription_id, vm.resource_group, vm.tags)
+        if cluster is not None:
+            continue  # a node of an AKS VirtualMachines pool
+        vms.append(vm)
+
+    return Inventory(clusters=tuple(clusters), vms=tuple(vms), scale_sets=tuple(scale_sets), errors=tuple(errors),
+                     unread_types=tuple(sorted(unread.items(), key=lambda kv: (-kv[1], kv[0]))))
+
+
+def aks_managed_scale_sets(rows: Iterable[Mapping]) -> list[ScaleSet]:
+    """The AKS-managed scale sets in `rows`, with aks_cluster_id/aks_pool set (pure; for reports)."""
+    rows = list(rows)
+    inv = to_resources(rows)
+    by_node_rg = {(c.subscription_id, c.node_resource_group.lower()): c for c in inv.clusters}
+    out = []
+    for row in rows:
+        if str(_get(row, "type", "")).lower() != TYPE_VMSS:
+            continue
+        try:
+            ss = _parse_vmss(row)
+        except _RowError:
+            continue
+        pool = _tag(ss.tags, "aks-managed-poolName")
+        cluster = by_node_rg.get((ss.subscription_id, ss.resource_group.lower()))
+        if pool and cluster is not None and any(p.name.lower() == pool.lower() for p in cluster.pools):
+            out.append(replace(ss, aks_cluster_id=cluster.id, aks_pool=pool))
+    return out
+
+
+# --------------------------------------------------------------------------- files
+
+
+# The file loaders live in scanner.sources.inventory_files; these names stay for their callers.
+def _expand_paths(paths: Iterable[str], pattern: str = "*.json") -> list[Path]:
+    from scanner.sources.inventory_files import expand_paths
+
+    return expand_paths(paths, pattern)
+
+
+def read_json_file(path: Path, error_cls: type[Exception] = InventoryError) -> Any:
+    from scanner.sources.inventory_files import read_json_file as read
+
+    return read(path, error_cls)
+
+
+def load_inventory_files(paths: list[str], strict: bool = False) -> Inventory:
+    """Inventory from exported files (see scanner.sources.inventory_files). Errors name the file."""
+    from scanner.sources.inventory_files import load_files
+
+    return load_files(paths, strict=strict)
+
+
+def summary(inv: Inventory, pages: int | None = None) -> str:
+    pools = sum(len(c.pools) for c in inv.clusters)
+    text = (f"{pools} node pools in {len(inv.clusters)} clusters, {len(inv.vms)} VMs, "
+            f"{len(inv.scale_sets)} scale sets")
+    if pages is not None:
+        text += f", {len(inv.subscriptions_seen)} subscriptions, {pages} pages, {inv.requests} requests"
+    if inv.errors:
+        text += f", {len(inv.errors)} scope errors"
+    return text
+
+
+# --------------------------------------------------------------------------- live (I/O)
+
+
+def load_query(name: str) -> str:
+    """The text of queries/<name>.kql (pasteable into Resource Graph Explorer)."""
+    return (QUERY_DIR / f"{name}.kql").read_text(encoding="utf-8")
+
+
+INVENTORY_QUERIES = ("clusters", "scale_sets", "vms")
+
+
+@dataclass
+class _Counters:
+    requests: int = 0
+    arg_pages: int = 0
+    waits: list[float] = field(default_factory=list)
+
+
+class ArgTruncated(ArmReadError):
+    """Resource Graph said `resultTruncated: "true"` and gave no `$skipToken`: the rows are incomplete."""
+
+
+class ArgSession:
+    """Pages Resource Graph queries through the shared ARM client (raw JSON), throttle-aware. One per run.
+
+    pages(query, subscriptions) yields each page's rows as it arrives. Bounded: a `$skipToken` seen
+    before, or more pages than `totalRecords` rows could need (plus one), raises ArmPagingError; a
+    truncated result with no token raises ArgTruncated after its rows were yielded."""
+
+    def __init__(self, arm: ArmJson, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic, page_size: int = ARG_PAGE_SIZE) -> None:
+        self.arm = arm
+        self.sleep = sleep
+        self.clock = clock
+        self.page_size = page_size
+        self.counters = _Counters()
+        self._quota_free_at = 0.0
+
+    def _wait(self, seconds: float, why: str) -> None:
+        if seconds <= 0:
+            return
+        log.info("resource_graph: waiting %.1fs (%s)", seconds, why)
+        self.counters.waits.append(seconds)
+        self.sleep(seconds)
+
+    # Throttle protocol (sources.arm): wait out a spent per-user quota before each request.
+    def before(self) -> None:
+        self.counters.requests += 1
+        self._wait(self._quota_free_at - self.clock(), "Resource Graph quota spent")
+
+    def after(self, headers: Mapping[str, str]) -> None:
+        h = {k.lower(): v for k, v in (headers or {}).items()}
+        remaining = h.get("x-ms-user-quota-remaining")
+        if remaining is None:
+            return
+        try:
+            left = int(str(remaining).strip())
+        except ValueError:
+            return
+        if left <= 0:
+            resets = _parse_duration(h.get("x-ms-user-quota-resets-after", "")) or 1.0
+            self._quota_free_at = self.clock() + min(resets, MAX_WAIT_SECONDS)
+
+    def _post(self, body: dict, what: str) -> dict:
+        payload: dict[str, Any] = {"query": body["query"],
+                                   "options": {"$top": self.page_size, "resultFormat": "objectArray"}}
+        if body.get("subscriptions"):
+            payload["subscriptions"] = body["subscriptions"]
+        if body.get("skip_token"):
+            payload["options"]["$skipToken"] = body["skip_token"]
+        # Raw JSON, parsed once: the generated model walks every row value (3x slower on big pages).
+        page = self.arm.post(f"/providers/Microsoft.ResourceGraph/resources?api-version={ARG_API_VERSION}",
+                             payload, "arg", scope=what, throttle=self)
+        self.counters.arg_pages += 1
+        return page
+
+    def pages(self, query: str, subscriptions: list[str] | None = None, name: str = "query") -> Iterator[list]:
+        what = f"Resource Graph {name} query over {len(subscriptions or [])} subscription(s)"
+        token = None
+        tokens: set[str] = set()
+        pages = rows = 0
+        limit = ARG_MAX_PAGES
+        while True:
+            page = self._post({"query": query, "subscriptions": subscriptions, "skip_token": token}, what)
+            pages += 1
+            data = page.get("data")
+            if not isinstance(data, list):
+                raise ArmReadError(f"{what}: no objectArray 'data' in the response (page {pages})", status_code=200)
+            rows += len(data)
+            total = page.get("totalRecords")
+            if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+                limit = min(limit, -(-total // self.page_size) + 1)
+            yield data
+            token = page.get("$skipToken")
+            if not token:
+                if str(page.get("resultTruncated", "false")).lower() == "true":
+                    raise ArgTruncated(f"{what}: Resource Graph truncated the result ({rows} rows"
+                                       + (f" of {total}" if isinstance(total, int) else "")
+                                       + ") and gave no $skipToken to read the rest", status_code=200)
+                return
+            token = str(token)
+            if token in tokens:
+                raise ArmPagingError(f"{what}: a $skipToken came back a second time after {pages} pages "
+                                     "(stopped: the paging would never end)", status_code=200)
+            if pages >= limit:
+                raise ArmPagingError(f"{what}: more than {limit} pages for {total if total is not None else '?'} "
+                                     "rows (stopped: more pages than the rows could need)", status_code=200)
+            tokens.add(token)
+
+    def query(self, query: str, subscriptions: list[str] | None = None) -> list[dict]:
+        """Every row of a query (small results only: membership, visibility)."""
+        return [row for page in self.pages(query, subscriptions) for row in page]
+
+
+def _http_error_text(exc: Exception) -> str:
+    status = getattr(exc, "status_code", None)
+    err = getattr(exc, "error", None)
+    code = getattr(err, "code", None) if err is not None else None
+    msg = getattr(err, "message", None) if err is not None else None
+    if not msg:
+        msg = str(getattr(exc, "message", "") or exc).splitlines()[0]
+    parts = [f"HTTP {status}" if status else type(exc).__name__]
+    if code:
+        parts.append(str(code))
+    return " ".join(parts) + f": {msg}"
+
+
+def list_subscriptions(arm: ArmJson) -> tuple[dict[str, dict], ScopeError | None]:
+    """GET /subscriptions (follows nextLink): lower-case id -> {name, state}, and an error when the
+    listing stopped early (a repeated nextLink, too many pages, a page that cannot be read after
+    the first): what was listed is kept, the error says the rest was not."""
+    out: dict[str, dict] = {}
+    pages = 0
+    try:
+        for doc in arm.pages(f"/subscriptions?api-version={SUBSCRIPTIONS_API_VERSION}", "subscriptions",
+                             scope="subscription listing"):
+            pages += 1
+            for item in doc.get("value", []) or []:
+                if not isinstance(item, Mapping):
+                    continue
+                sid = str(item.get("subscriptionId") or "").lower()
+                if sid:
+                    out[sid] = {"name": item.get("displayName", ""), "state": str(item.get("state") or "Enabled")}
+    except ArmReadError as exc:
+        if not pages:
+            raise
+        return out, ScopeError(ScopeKind.TENANT, detail=(
+            f"the subscription listing stopped after {pages} page(s) and {len(out)} subscriptions: {exc.reason}; "
+            "subscriptions beyond them were not scanned"))
+    return out, None
+
+
+def _mg_query(names: Iterable[str]) -> str:
+    quoted = ", ".join("'" + n.replace("\\", "\\\\").replace("'", "\\'") + "'" for n in names)
+    return load_query("subscriptions_in_management_groups").replace("{management_groups}", quoted)
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+class _Fold:
+    """Model values from Resource Graph pages as they arrive; the raw rows of a page are dropped once
+    it is parsed. Queries run clusters first, so a scale set or VM of an AKS pool finds its cluster
+    (they share the subscription, and a batch holds whole subscriptions)."""
+
+    def __init__(self) -> None:
+        self.clusters: list[Cluster] = []
+        self.vms: list[VirtualMachine] = []
+        self.scale_sets: list[ScaleSet] = []
+        self.errors: list[ScopeError] = []
+        self._owner = _owner_of(())
+
+    def add(self, name: str, rows: list) -> None:
+        inv = to_resources(rows)
+        self.errors.extend(inv.errors)
+        if inv.clusters:
+            self.clusters.extend(inv.clusters)
+            self._owner = _owner_of(self.clusters)
+        for ss in inv.scale_sets:
+            cluster, _pool = self._owner(ss.subscription_id, ss.resource_group, ss.tags)
+            if cluster is None:
+                self.scale_sets.append(ss)
+        for vm in inv.vms:
+            cluster, _pool = self._owner(vm.subscription_id, vm.resource_group, vm.tags)
+            if cluster is None:
+                self.vms.append(vm)
+
+    def extend(self, other: _Fold) -> None:
+        self.clusters.extend(other.clusters)
+        self.vms.extend(other.vms)
+        self.scale_sets.extend(other.scale_sets)
+        self.errors.extend(other.errors)
+
+
+class _Rows:
+    """Keeps the rows themselves (small results: management group membership)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(self, name: str, rows: list) -> None:
+        self.rows.extend(rows)
+
+    def extend(self, other: _Rows) -> None:
+        self.rows.extend(other.rows)
+
+
+class _BatchRunner:
+    """Runs every inventory query for a batch of subscriptions; isolates subscriptions that fail.
+
+    What a batch read is kept only when the batch ends: a batch that fails and is split is read
+    again, never counted twice. A truncated result keeps what was read and names every
+    subscription of the batch as not read completely."""
+
+    def __init__(self, session: ArgSession, queries: dict[str, str], bisect_budget: int = 64,
+                 check_visible: bool = True, sink: Callable[[], Any] = _Fold) -> None:
+        self.session = session
+        self.queries = queries
+        self.visible_query = load_query("subscriptions") if check_visible else ""
+        self.sink = sink
+        self.out = sink()
+        self.seen: set[str] = set()
+        self.errors: list[ScopeError] = []
+        self.bisect_budget = bisect_budget
+
+    def run(self, batch: list[str]) -> None:
+        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+        if not batch:
+            return
+        got = self.sink()
+        try:
+            if self.visible_query:
+                readable = {str(r.get("subscriptionId") or "").lower()
+                            for r in self.session.query(self.visible_query, batch)}
+                unseen = [s for s in batch if s not in readable]
+                for sid in unseen:
+                    self.errors.append(_sub_error(sid, "Resource Graph returned nothing for it "
+                                                  "(no read access to the subscription?)"))
+                batch = [s for s in batch if s in readable]
+                if not batch:
+                    return
+            for name, text in self.queries.items():
+                for rows in self.session.pages(text, batch, name):
+                    got.add(name, rows)
+        except ClientAuthenticationError:
+            raise
+        except ArgTruncated as exc:
+            self.out.extend(got)  # real rows, but not all of them: nothing here may be resolved
+            for sid in batch:
+                self.errors.append(_sub_error(sid, exc.reason))
+            return
+        except (HttpResponseError, ArmReadError) as exc:
+            text = exc.reason if isinstance(exc, ArmReadError) else _http_error_text(exc)
+            named = {g.lower() for g in _GUID_RE.findall(str(exc))} & set(batch)
+            status = exc.status_code or 0
+            if named and len(named) < len(batch):
+                for sid in sorted(named):
+                    self.errors.append(_sub_error(sid, text))
+                self.run([s for s in batch if s not in named])
+                return
+            if len(batch) > 1 and status in (400, 403, 404) and self.bisect_budget > 0:
+                self.bisect_budget -= 1
+                half = len(batch) // 2
+                self.run(batch[:half])
+                self.run(batch[half:])
+                return
+            for sid in batch:
+                self.errors.append(_sub_error(sid, text))
+            return
+        self.out.extend(got)
+        self.seen.update(batch)
+
+
+def collect_inventory(settings: Any, scope: Any, clients: Any = None, *,
+                      sleep: Callable[[float], None] = time.sleep,
+                      clock: Callable[[], float] = time.monotonic,
+                      batch_size: int = ARG_MAX_SUBSCRIPTIONS) -> Inventory:
+    """Live inventory through Resource Graph for `scope` (see the module docstring)."""
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+
+    if clients is None:
+        from scanner import bootstrap
+
+        clients = bootstrap.clients(settings)
+    arm = ArmJson(clients.arm_pipeline, sleep=sleep, clock=clock)
+    session = ArgSession(arm, sleep=sleep, clock=clock)
+    errors: list[ScopeError] = []
+    try:
+        visible, listing_error = list_subscriptions(arm)
+    except ClientAuthenticationError as exc:
+        raise AzureReadError(f"{scope}: could not get an Azure token ({str(exc).splitlines()[0]}); "
+                             "check the managed identity or run az login") from None
+    except (HttpResponseError, ServiceRequestError, ArmReadError) as exc:
+        text = exc.reason if isinstance(exc, ArmReadError) else _http_error_text(exc)
+        raise AzureReadError(f"{scope}: listing subscriptions failed ({text})") from None
+    if listing_error is not None:
+        errors.append(listing_error)
+
+    readable = [s for s, info in visible.items() if info["state"].lower() not in _SKIP_STATES]
+    try:
+        if scope.kind == "sub":
+            subs = []
+            for sid in dict.fromkeys(v.lower() for v in scope.values):
+                info = visible.get(sid)
+                if info is None:
+                    errors.append(_sub_error(sid, "not found, or this identity has no role on it"))
+                elif info["state"].lower() in _SKIP_STATES:
+                    errors.append(_sub_error(sid, f"state is {info['state']}: not scanned"))
+                else:
+                    subs.append(sid)
+        elif scope.kind == "mg":
+            # Membership is read like the inventory: a subscription Resource Graph refuses is named
+            # and left out, never the end of the scan (it may not even be under these groups).
+            members = _BatchRunner(session, {"membership": _mg_query(scope.values)}, check_visible=False,
+                                   sink=_Rows)
+            for batch in _chunks(sorted(readable), batch_size):
+                members.run(batch)
+            errors.extend(replace(e, detail=f"{e.error} (so it is not known whether it is under {scope})")
+                          for e in members.errors)
+            subs_set: set[str] = set()
+            found: set[str] = set()
+            for row in members.out.rows:
+                sid = str(row.get("subscriptionId") or "").lower()
+                if sid:
+                    subs_set.add(sid)
+                    found.update(str(m).lower() for m in row.get("managementGroups") or [])
+            for mg in scope.values:
+                if mg.lower() not in found:
+                    errors.append(ScopeError(ScopeKind.MANAGEMENT_GROUP, name=mg, detail=
+                                             "no readable subscriptions under it (not found, empty, or no access)"))
+            subs = sorted(subs_set)
+        else:
+            subs = sorted(readable)
+            if not subs:
+                errors.append(ScopeError(ScopeKind.TENANT, detail="this identity can read no subscriptions (give it the Reader "
+                                                   "role on the subscriptions or management groups to scan)"))
+
+        runner = _BatchRunner(session, {name: load_query(name) for name in INVENTORY_QUERIES})
+        for batch in _chunks(subs, batch_size):
+            runner.run(batch)
+    except ClientAuthenticationError as exc:
+        raise AzureReadError(f"{scope}: could not get an Azure token ({str(exc).splitlines()[0]})") from None
+    except (HttpResponseError, ArmReadError) as exc:  # the membership query itself failed
+        text = exc.reason if isinstance(exc, ArmReadError) else _http_error_text(exc)
+        raise AzureReadError(f"{scope}: Resource Graph query failed ({text})") from None
+
+    fold = runner.out
+    inv = Inventory(
+        clusters=tuple(fold.clusters),
+        vms=tuple(fold.vms),
+        scale_sets=tuple(fold.scale_sets),
+        subscriptions_seen=frozenset(runner.seen),
+        errors=tuple(errors) + tuple(runner.errors) + tuple(fold.errors),
+        requests=arm.requests,
+    )
+    log.info("resource_graph: %s", summary(inv, pages=session.counters.arg_pages))
+    return inv

@@ -1,0 +1,380 @@
+"""Compute resource SKUs: what every VM size is, per subscription and region.
+
+Pure part: `SkuIndex` (lookups) and `parse_skus`. I/O part: listing SKUs as raw JSON
+through the shared ARM client (sources/arm.py), or reading exported files.
+
+Public functions (signatures are a contract):
+
+    parse_skus(items: Iterable[dict], subscription_id=ANY_SUBSCRIPTION) -> list[Sku]
+        Pure. Items in the REST shape (`value[]` of GET .../providers/Microsoft.Compute/skus) or
+        as printed by `az vm list-skus -o json`; only resourceType virtualMachines; one Sku per
+        location. Capability values are strings and are parsed (vCPUs, MemoryGB, GPUs,
+        HyperVGenerations "V1,V2", CpuArchitectureType). Restrictions: type Location ->
+        `restricted`, type Zone -> `restricted_zones`. A value that cannot be parsed raises
+        InputError naming the SKU, its location and the capability.
+    load_sku_files(paths: list[str]) -> SkuIndex
+        Files or folders (*.json): a JSON list of SKUs, `{"value": [...]}` pages, or a folder of
+        them. Filed under ANY_SUBSCRIPTION. Errors name the file.
+    fetch_skus(settings, pairs, clients=None, *, workers=8, arm=None, cache=None, sku_scope=None)
+            -> tuple[SkuIndex, list[ScopeError]]
+        Live. One listing per distinct (subscription, region) with `$filter=location eq '...'`,
+        following nextLink (bounded: a repeated link is an error for that pair), as raw JSON through
+        sources.arm.ArmJson: one pipeline and connection pool for every subscription, each body
+        parsed once, no SDK models. Sizes are interned per (region, size) (SharedFacts): the
+        capabilities are parsed and held once, only restrictions differ between subscriptions.
+        `cache` (tables.cache.SkuCache) answers fresh pairs without a request and keeps what was
+        read; SKU_SCOPE=region (settings.sku_scope) lists each region once and files it for every
+        subscription. A pair that fails (forbidden, not found, throttled past retries)
+        becomes a ScopeError("skus <sub>/<region>", ...) and the rest are fetched.
+    needed_pairs(inventory) -> list[tuple[str, str]]
+        Pure. The (subscription, region) pairs an inventory needs, sorted, lower-case.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from scanner.core.model import Inventory, ScopeError, ScopeKind, Sku
+from scanner.errors import InputError
+
+ANY_SUBSCRIPTION = "*"
+
+log = logging.getLogger("scanner.skus")
+
+
+class SkuIndex:
+    """Answers questions about sizes per (subscription, region).
+
+    SKU facts read from files usually carry no subscription: they are filed under
+    ANY_SUBSCRIPTION and answer for every subscription that has no list of its own.
+    """
+
+    def __init__(self) -> None:
+        self._by_scope: dict[tuple[str, str], dict[str, Sku]] = {}
+        self.requests = 0  # ARM requests made to build it (fetch_skus); 0 for files
+        self.cached_pairs = 0  # (subscription, region) pairs taken from the SKU cache (fetch_skus)
+
+    def add(self, subscription_id: str, skus: Iterable[Sku]) -> SkuIndex:
+        for sku in skus:
+            key = (subscription_id.lower(), sku.location.lower())
+            self._by_scope.setdefault(key, {})[sku.name.lower()] = sku
+        return self
+
+    @classmethod
+    def from_skus(cls, skus: Iterable[Sku], subscription_id: str = ANY_SUBSCRIPTION) -> SkuIndex:
+        return cls().add(subscription_id, skus)
+
+    def _region(self, subscription_id: str, location: str) -> dict[str, Sku] | None:
+        loc = location.lower().replace(" ", "")
+        own = self._by_scope.get((subscription_id.lower(), loc))
+        if own is not None:
+            return own
+        return self._by_scope.get((ANY_SUBSCRIPTION, loc))
+
+    def has_region(self, subscription_id: str, location: str) -> bool:
+        return self._region(subscription_id, location) is not None
+
+    def get(self, subscription_id: str, location: str, vm_size: str) -> Sku | None:
+        region = self._region(subscription_id, location)
+        return None if region is None else region.get(vm_size.lower())
+
+    def sizes(self, subscription_id: str, location: str) -> list[Sku]:
+        region = self._region(subscription_id, location)
+        return [] if region is None else sorted(region.values(), key=lambda s: s.name.lower())
+
+    def facts(self, vm_size: str) -> Sku | None:
+        """The size as any region of the index lists it (vCPUs, memory, GPUs and generations are
+        facts of the size, not of the region): for a size a region no longer offers. None when
+        no region lists it. Regions where it is restricted are used only when no other lists it."""
+        key = vm_size.lower()
+        found = [region[key] for _scope, region in sorted(self._by_scope.items()) if key in region]
+        return next((s for s in found if not s.restricted), found[0] if found else None)
+
+    def scopes(self) -> list[tuple[str, str]]:
+        return sorted(self._by_scope)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_scope.values())
+
+    def is_restricted(self, subscription_id: str, location: str, vm_size: str,
+                      zones: Iterable[str] = ()) -> bool | None:
+        """True when the size cannot be deployed for this subscription in the region (or in any of
+        `zones`); None when the region or size is unknown to the index."""
+        sku = self.get(subscription_id, location, vm_size)
+        if sku is None:
+            return None
+        return not sku.available_in_zones(tuple(str(z) for z in zones))
+
+
+# --------------------------------------------------------------------------- pure: parsing
+
+
+def _cap_map(item: Mapping, where: str) -> dict[str, str]:
+    caps = item.get("capabilities") or []
+    if not isinstance(caps, list):
+        raise InputError(f"{where}: field 'capabilities' is not a list")
+    out: dict[str, str] = {}
+    for c in caps:
+        if isinstance(c, Mapping) and c.get("name") is not None:
+            out[str(c["name"])] = "" if c.get("value") is None else str(c["value"])
+    return out
+
+
+def _num(caps: Mapping[str, str], name: str, where: str, kind: type) -> Any:
+    raw = caps.get(name, "").strip()
+    if raw == "":
+        return kind(0)
+    try:
+        value = float(raw)
+        return int(value) if kind is int else value
+    except ValueError:
+        raise InputError(f"{where}: capability {name!r} is {raw!r}, expected a number") from None
+
+
+def _zones_in(infos: list, loc: str) -> frozenset[str]:
+    zones: set[str] = set()
+    for li in infos:
+        if str(li.get("location") or "").lower().replace(" ", "") == loc:
+            zones.update(str(z) for z in (li.get("zones") or []))
+    return frozenset(zones)
+
+
+def _restrictions_in(restrictions: list, loc: str) -> tuple[bool, frozenset[str]]:
+    restricted = False
+    restricted_zones: set[str] = set()
+    for r in restrictions:
+        info = r.get("restrictionInfo") or {}
+        r_locs = {str(x).lower().replace(" ", "") for x in (info.get("locations") or []) + (r.get("values") or [])}
+        if r_locs and loc not in r_locs:
+            continue
+        rtype_r = str(r.get("type") or "").lower()
+        if rtype_r == "location":
+            restricted = True
+        elif rtype_r == "zone":
+            restricted_zones.update(str(z) for z in (info.get("zones") or []))
+    return restricted, frozenset(restricted_zones)
+
+
+def _facts(item: Mapping, name: str, loc: str, zones: frozenset[str], caps: dict[str, str],
+           subscription_id: str) -> Sku:
+    """The unrestricted Sku of a size in a region: what every subscription shares."""
+    where = f"SKU {name} in {loc} (subscription {subscription_id})"
+    gens = frozenset(g.strip().upper() for g in caps.get("HyperVGenerations", "").split(",") if g.strip())
+    return Sku(
+        name=name,
+        location=loc,
+        vcpus=_num(caps, "vCPUs", where, int),
+        memory_gb=_num(caps, "MemoryGB", where, float),
+        hyperv_generations=gens,
+        cpu_architecture=caps.get("CpuArchitectureType", "").strip() or "x64",
+        gpus=_num(caps, "GPUs", where, int),
+        zones=zones,
+        family=str(item.get("family") or ""),
+        capabilities=caps,
+    )
+
+
+class SharedFacts:
+    """Sku values shared between subscriptions: one per (region, size, zones), so capabilities are
+    parsed and held once however many subscriptions list the size; a subscription's own
+    restrictions make a copy that still shares the capabilities dict. Thread-safe enough: a race
+    builds an equal value twice and keeps one."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, str, frozenset[str]], Sku] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def put(self, sku: Sku) -> Sku:
+        """The shared value equal in key to this (unrestricted) one, kept if it is the first."""
+        return self._by_key.setdefault((sku.location, sku.name.lower(), sku.zones), sku)
+
+    def get(self, item: Mapping, name: str, loc: str, zones: frozenset[str], subscription_id: str) -> Sku:
+        key = (loc, name.lower(), zones)
+        sku = self._by_key.get(key)
+        if sku is None:
+            sku = self._by_key.setdefault(key, _facts(item, name, loc, zones, _cap_map(item, f"SKU {name}"),
+                                                      subscription_id))
+        return sku
+
+
+def parse_skus(items: Iterable[Mapping], subscription_id: str = ANY_SUBSCRIPTION,
+               shared: SharedFacts | None = None, only_location: str = "") -> list[Sku]:
+    """Sku values from REST / `az vm list-skus` items (see the module docstring). Pure.
+
+    `shared` reuses the facts of sizes already parsed (capabilities are read once per region and
+    size); `only_location` keeps one region (a listing filtered by location)."""
+    out: list[Sku] = []
+    for n, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise InputError(f"SKU item {n}: is {type(item).__name__}, expected an object")
+        rtype = str(item.get("resourceType") or "")
+        if rtype and rtype.lower() != "virtualmachines":
+            continue
+        name = str(item.get("name") or "")
+        if not name:
+            raise InputError(f"SKU item {n}: missing field 'name'")
+        caps = None if shared is not None else _cap_map(item, f"SKU {name}")
+        infos = [li for li in (item.get("locationInfo") or []) if isinstance(li, Mapping)]
+        locations = [str(x) for x in (item.get("locations") or []) if x]
+        locations += [str(li.get("location")) for li in infos if li.get("location")]
+        restrictions = [r for r in (item.get("restrictions") or []) if isinstance(r, Mapping)]
+        for loc in dict.fromkeys(x.lower().replace(" ", "") for x in locations):
+            if only_location and loc != only_location:
+                continue
+            zones = _zones_in(infos, loc)
+            if shared is not None:
+                base = shared.get(item, name, loc, zones, subscription_id)
+            else:
+                base = _facts(item, name, loc, zones, caps, subscription_id)
+            restricted, restricted_zones = _restrictions_in(restrictions, loc) if restrictions else (False, frozenset())
+            if restricted or restricted_zones:
+                base = replace(base, restricted=restricted, restricted_zones=restricted_zones)
+            out.append(base)
+    return out
+
+
+def needed_pairs(inventory: Inventory) -> list[tuple[str, str]]:
+    """(subscription, region) pairs the inventory's resources live in. Pure."""
+    pairs = {(r.subscription_id.lower(), r.location.lower().replace(" ", ""))
+             for group in (inventory.clusters, inventory.vms, inventory.scale_sets) for r in group}
+    return sorted(p for p in pairs if p[0] and p[1])
+
+
+# --------------------------------------------------------------------------- files
+
+
+def load_sku_files(paths: list[str]) -> SkuIndex:
+    """SkuIndex from `az vm list-skus -o json` output, REST pages, or folders of them."""
+    from scanner.sources.resource_graph import _expand_paths, read_json_file
+
+    index = SkuIndex()
+    try:
+        files = _expand_paths(paths)
+    except InputError as exc:
+        raise InputError(f"SKU files: {exc}") from None
+    for path in files:
+        doc = read_json_file(path, InputError)
+        if isinstance(doc, Mapping) and isinstance(doc.get("value"), list):
+            items = doc["value"]
+        elif isinstance(doc, list):
+            items = doc
+        else:
+            raise InputError(f"{path}: expected a JSON list of SKUs or {{\"value\": [...]}}")
+        try:
+            index.add(ANY_SUBSCRIPTION, parse_skus(items))
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
+    log.info("skus: %d sizes in %d regions from %d files", len(index), len(index.scopes()), len(files))
+    return index
+
+
+# --------------------------------------------------------------------------- live (I/O)
+
+
+SKU_API_VERSION = "2021-07-01"  # what azure-mgmt-compute 39.0.0 sends for resource_skus.list
+SKU_SCOPES = ("subscription", "region")
+
+
+def sku_url(subscription_id: str, location: str) -> str:
+    from urllib.parse import quote
+
+    flt = quote(f"location eq '{location}'", safe="")
+    return (f"/subscriptions/{subscription_id}/providers/Microsoft.Compute/skus"
+            f"?api-version={SKU_API_VERSION}&$filter={flt}")
+
+
+def _fetch_one(arm: Any, shared: SharedFacts, sub: str, loc: str) -> tuple[list[Sku], int]:
+    """One (subscription, region) listing as raw JSON through the shared client, nextLink followed."""
+    skus: list[Sku] = []
+    pages = 0
+    scope = f"skus {sub}/{loc}"
+    for page in arm.pages(sku_url(sub, loc), "skus", scope=scope):
+        pages += 1
+        items = page.get("value")
+        if not isinstance(items, list):
+            raise InputError(f"{scope}: page {pages} has no 'value' list")
+        skus.extend(parse_skus(items, sub, shared=shared, only_location=loc))
+    return skus, pages
+
+
+def fetch_skus(settings: Any, pairs: Iterable[tuple[str, str]], clients: Any = None, *,
+               workers: int = 8, arm: Any = None, cache: Any = None,
+               sku_scope: str | None = None) -> tuple[SkuIndex, list[ScopeError]]:
+    """SKU facts for each distinct (subscription, region), fetched once (see the module docstring).
+
+    `arm`: an ArmJson (default: one over the process's pipeline); `cache`: a SkuCache (tables.cache)
+    whose fresh entries are used instead of requests and which gets what was fetched;
+    `sku_scope` "region" (default settings.sku_scope) reads each region once, through the first
+    subscription that has it, and files the facts under every subscription."""
+    from azure.core.exceptions import AzureError
+
+    from scanner.sources.arm import ArmJson, ArmReadError
+
+    if arm is None:
+        if clients is None:
+            from scanner import bootstrap
+
+            clients = bootstrap.clients(settings)
+        arm = ArmJson(clients.arm_pipeline)
+    scope_mode = sku_scope or getattr(settings, "sku_scope", "subscription") or "subscription"
+    wanted = sorted({(s.lower(), loc.lower().replace(" ", "")) for s, loc in pairs if s and loc})
+    if scope_mode == "region":
+        first: dict[str, str] = {}
+        for sub, loc in wanted:
+            first.setdefault(loc, sub)
+        to_read = sorted((sub, loc) for loc, sub in first.items())
+    else:
+        to_read = wanted
+    index = SkuIndex()
+    errors: list[ScopeError] = []
+    shared = SharedFacts()
+    cached: dict[tuple[str, str], list[Sku]] = {}
+    if cache is not None:
+        cached = cache.load(to_read, shared)
+    missing = [p for p in to_read if p not in cached]
+
+    def job(pair: tuple[str, str]) -> tuple[tuple[str, str], list[Sku] | None, int, str]:
+        sub, loc = pair
+        try:
+            skus, pages = _fetch_one(arm, shared, sub, loc)
+            return pair, skus, pages, ""
+        except ArmReadError as exc:
+            return pair, None, 1, exc.reason
+        except AzureError as exc:
+            from scanner.sources.resource_graph import _http_error_text
+
+            return pair, None, 1, _http_error_text(exc)
+        except InputError as exc:
+            return pair, None, 1, str(exc)
+
+    results: list = []
+    if missing:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(missing)))) as pool:
+            results = list(pool.map(job, missing))
+    fetched: dict[tuple[str, str], list[Sku]] = {}
+    for (sub, loc), skus, _pages, err in results:
+        if skus is None:
+            errors.append(ScopeError(ScopeKind.REGION_SKUS, subscription=sub, region=loc, detail=err))
+            continue
+        fetched[(sub, loc)] = skus
+    if cache is not None:
+        if fetched:
+            cache.save(fetched)
+        errors.extend(cache.errors)  # kind STORE: named, never a reason to keep or resolve a finding
+    for (sub, loc), skus in (*cached.items(), *fetched.items()):
+        owner = ANY_SUBSCRIPTION if scope_mode == "region" else sub
+        index._by_scope.setdefault((owner, loc), {})  # known region, even with no VM sizes offered
+        index.add(owner, skus)
+    index.requests = sum(pages for _p, _s, pages, _e in results)
+    index.cached_pairs = len(cached)
+    log.info("skus: %d sizes for %d subscription/region pairs (%d read, %d from the cache, %s scope), "
+             "%d shared size facts, %d requests, %d errors",
+             len(index), len(to_read) - len(errors), len(fetched), len(cached), scope_mode, len(shared),
+             index.requests, len(errors))
+    return index, errors

@@ -1,0 +1,204 @@
+"""SKU facts cached in Table Storage for a day, so a second scan on the same day lists no SKUs.
+
+    SkuCache(table_client, max_age=timedelta(hours=24), now=...)
+        .load(pairs, shared) -> {(subscription, region): [Sku]}   fresh entries only
+        .save({(subscription, region): [Sku]})                     what was just read live
+        .errors -> [ScopeError(kind=STORE)]   a cache that cannot be read or written is named, and
+                                              the scan goes on live (it never decides a finding)
+        .requests -> {kind: n}
+    sku_cache(settings) -> SkuCache | None    table <TABLE_PREFIX>skucache when a store is configured
+                                              and SKU_CACHE_HOURS > 0
+
+Layout (table `<prefix>skucache`), one partition per region so a region's pairs are read with a
+few paged queries and written in transactions of 100:
+
+    PartitionKey = region, RowKey = "~facts"          the region's sizes as facts shared by every
+        subscription (name, vCPUs, memory, generations, architecture, GPUs, zones, family,
+        capabilities), packed text (zlib+base64 when large); `fetched_at`
+    PartitionKey = region, RowKey = subscription id   the sizes that subscription was offered
+        there and its own restrictions (`sizes`, `restricted`), packed text; `fetched_at`
+
+Freshness is the entity's `fetched_at` (UTC): older than max_age is not used. A pair whose sizes
+name a size the region's facts lack is not used either (read live again). Writes are upserts
+(last writer wins: two scans on the same day write the same facts).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from scanner.core.model import ScopeError, ScopeKind, Sku
+
+log = logging.getLogger("scanner.cache")
+
+TABLE_SUFFIX = "skucache"
+FACTS_ROW = "~facts"  # sorts after every subscription id
+BATCH = 100  # operations per Table transaction (service limit)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _fact_row(s: Sku) -> list:
+    return [s.name, s.vcpus, s.memory_gb, sorted(s.hyperv_generations), s.cpu_architecture, s.gpus,
+            sorted(s.zones), s.family, s.capabilities]
+
+
+def _sku_from_row(row: list, loc: str) -> Sku:
+    name, vcpus, mem, gens, arch, gpus, zones, family, caps = row
+    return Sku(name=str(name), location=loc, vcpus=int(vcpus), memory_gb=float(mem),
+               hyperv_generations=frozenset(gens), cpu_architecture=str(arch), gpus=int(gpus),
+               zones=frozenset(str(z) for z in zones), family=str(family),
+               capabilities={str(k): str(v) for k, v in dict(caps).items()})
+
+
+class SkuCache:
+    def __init__(self, table: Any, *, max_age: timedelta = timedelta(hours=24),
+                 now: Callable[[], datetime] = _utcnow) -> None:
+        self.table = table
+        self.max_age = max_age
+        self.now = now
+        self.errors: list[ScopeError] = []
+        self.requests: dict[str, int] = {}
+        self._facts: dict[str, dict[str, Sku]] = {}  # region -> size name (lower) -> Sku facts read
+
+    def _count(self, kind: str, n: int = 1) -> None:
+        self.requests[kind] = self.requests.get(kind, 0) + n
+
+    def _fail(self, what: str, exc: BaseException) -> None:
+        from scanner.tables.store import _safe
+
+        self.errors.append(ScopeError(ScopeKind.STORE, name="skucache",
+                                      detail=f"SKU cache: {what} failed ({_safe(exc)}); SKU facts read live"))
+        log.warning("skucache: %s failed: %s", what, type(exc).__name__)
+
+    # ------------------------------------------------------------------ read
+    def load(self, pairs: Iterable[tuple[str, str]], shared: Any) -> dict[tuple[str, str], list[Sku]]:
+        """Fresh cached SKU lists for these (subscription, region) pairs; missing ones are absent."""
+        from azure.core.exceptions import AzureError
+
+        from scanner.tables.store import unpack_text
+
+        wanted: dict[str, set[str]] = {}
+        for sub, loc in pairs:
+            wanted.setdefault(loc, set()).add(sub)
+        oldest = self.now() - self.max_age
+        out: dict[tuple[str, str], list[Sku]] = {}
+        for loc, subs in sorted(wanted.items()):
+            entities: dict[str, Mapping] = {}
+            try:
+                pages = self.table.query_entities(
+                    "PartitionKey eq @loc and fetched_at ge @oldest",
+                    parameters={"loc": loc, "oldest": oldest}, results_per_page=1000).by_page()
+                for page in pages:
+                    self._count("query")
+                    for e in page:
+                        if e["RowKey"] == FACTS_ROW or e["RowKey"] in subs:
+                            entities[e["RowKey"]] = e
+            except AzureError as exc:
+                self._fail(f"reading region {loc}", exc)
+                continue
+            facts_entity = entities.pop(FACTS_ROW, None)
+            if facts_entity is None:
+                continue
+            try:
+                facts = {}
+                for row in json.loads(unpack_text(facts_entity, "facts", f"skucache {loc}")):
+                    sku = shared.put(_sku_from_row(row, loc))
+                    facts[sku.name.lower()] = sku
+                self._facts[loc] = facts
+                for sub, e in entities.items():
+                    sizes = json.loads(unpack_text(e, "sizes", f"skucache {loc}/{sub}"))
+                    restricted = json.loads(e.get("restricted") or "{}")
+                    skus = []
+                    for name in sizes:
+                        base = facts.get(name.lower())
+                        if base is None:
+                            raise KeyError(name)
+                        r = restricted.get(name)
+                        skus.append(replace(base, restricted=bool(r[0]), restricted_zones=frozenset(r[1]))
+                                    if r else base)
+                    out[(sub, loc)] = skus
+            except (ValueError, KeyError, TypeError, IndexError) as exc:  # unreadable or stale layout: read live
+                log.info("skucache: region %s not used (%s: %s)", loc, type(exc).__name__, exc)
+                continue
+        return out
+
+    # ------------------------------------------------------------------ write
+    def save(self, fetched: Mapping[tuple[str, str], list[Sku]]) -> None:
+        """Upsert what was read live: each region's facts (merged with what was loaded) and each pair."""
+        from azure.core.exceptions import AzureError
+        from azure.data.tables import UpdateMode
+
+        from scanner.tables.store import pack_text
+
+        now = self.now()
+        by_loc: dict[str, dict[str, list[Sku]]] = {}
+        for (sub, loc), skus in fetched.items():
+            by_loc.setdefault(loc, {})[sub] = skus
+        for loc, subs in sorted(by_loc.items()):
+            facts = dict(self._facts.get(loc, {}))
+            for skus in subs.values():
+                for s in skus:
+                    facts.setdefault(s.name.lower(), replace(s, restricted=False, restricted_zones=frozenset()))
+            ops = [("upsert", {"PartitionKey": loc, "RowKey": FACTS_ROW, "fetched_at": now,
+                               **pack_text("facts", json.dumps([_fact_row(s) for s in facts.values()],
+                                                               separators=(",", ":")), f"skucache {loc}")},
+                    {"mode": UpdateMode.REPLACE})]
+            for sub, skus in sorted(subs.items()):
+                restricted = {s.name: [s.restricted, sorted(s.restricted_zones)]
+                              for s in skus if s.restricted or s.restricted_zones}
+                ops.append(("upsert", {"PartitionKey": loc, "RowKey": sub, "fetched_at": now,
+                                       "restricted": json.dumps(restricted, separators=(",", ":")),
+                                       **pack_text("sizes", json.dumps([s.name for s in skus], separators=(",", ":")),
+                                                   f"skucache {loc}/{sub}")},
+                            {"mode": UpdateMode.REPLACE}))
+            try:
+                for i in range(0, len(ops), BATCH):
+                    self.table.submit_transaction(ops[i:i + BATCH])
+                    self._count("transaction")
+            except AzureError as exc:
+                self._fail(f"writing region {loc}", exc)
+            except Exception as exc:  # noqa: BLE001 - TableTransactionError and the like: never fail the scan
+                self._fail(f"writing region {loc}", exc)
+            self._facts[loc] = facts
+
+
+def sku_cache(settings: Any) -> SkuCache | None:
+    """The SKU cache of the configured store, or None (no store, or SKU_CACHE_HOURS=0)."""
+    from scanner.tables.store import store_configured, table_service
+
+    hours = int(getattr(settings, "sku_cache_hours", 0) or 0)
+    if hours <= 0 or not store_configured(settings):
+        return None
+    from azure.core.exceptions import AzureError
+
+    service = table_service(settings)
+    name = f"{settings.table_prefix}{TABLE_SUFFIX}"
+    cache = SkuCache(service.get_table_client(name), max_age=timedelta(hours=hours))
+    try:
+        service.create_table_if_not_exists(name)
+    except AzureError as exc:
+        cache._fail(f"creating table {name}", exc)
+        return _Disabled(cache.errors)
+    return cache
+
+
+class _Disabled(SkuCache):
+    """A cache whose table could not be opened: answers nothing, writes nothing, keeps its error."""
+
+    def __init__(self, errors: list[ScopeError]) -> None:
+        super().__init__(None)
+        self.errors = list(errors)
+
+    def load(self, pairs, shared):  # noqa: D102
+        return {}
+
+    def save(self, fetched):  # noqa: D102
+        return None

@@ -1,0 +1,372 @@
+"""The notifications table: what each recipient set was told, every message, and a run lock.
+
+Rows (PartitionKey / RowKey):
+    lock    / notify                   one scan at a time decides what is due (owner, expires)
+    told    / <recipient hash>-<fid>   last stage told to a recipient set about a finding
+    message / <message id>             header: channel, recipient, subject, status, attempts, ...
+    body    / <message id>-<nnnn>      the rendered message (zlib JSON in 60 KB chunks)
+
+Order of writes when a message is recorded (a write-ahead log, so a crash loses nothing and
+tells nothing twice): body chunks -> header (recorded=false) -> told rows -> header recorded=true.
+`repair()` finishes any header left with recorded=false before the next plan reads told rows.
+A message is marked sent only after its transport succeeded; sending claims the header with an
+ETag-guarded lease so two senders (queue trigger and a draining scan) never send it twice.
+A failed attempt keeps the message (status "failed", retried by every later run) and records on
+its header: `failures` (count), `first_failed_at`, `failed_at`, `last_status` (HTTP or SMTP code,
+0 when none), `last_reason` (short: "HTTP 404") and `last_error` (URLs masked).
+`undeliverable()` groups those per recipient set for the scan report's "errors".
+No secret is stored: Teams recipients are setting names, never URLs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from notifiers import Message, Recipient, Told
+from scanner.errors import StoreError
+
+log = logging.getLogger("scanner.tables.outbox")
+
+CHUNK = 60_000
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+_URL = re.compile(r"(?i)\b(https?://[^/\s?#]+)[/?#][^\s)\"']*")
+
+
+def mask_urls(text: str) -> str:
+    """Every URL in `text` cut to scheme://host/*** (a webhook's path and query are its secret)."""
+    return _URL.sub(lambda m: f"{m.group(1)}/***", text or "")
+
+
+@dataclass(frozen=True)
+class Undeliverable:
+    """Recorded messages to one recipient set whose last send attempt failed (not dropped)."""
+
+    channel: str  # "teams" | "email"
+    recipient: str  # the TEAMS_WEBHOOK_* setting name, or the sorted address list
+    messages: int
+    since: datetime  # first failed attempt of the oldest failing message
+    last_tried: datetime
+    last_reason: str  # "HTTP 404", "SMTP 535", or a short masked error
+    retryable: bool  # the last failure was transient (429, 5xx, network)
+
+
+def recipient_hash(recipient_key: str) -> str:
+    return hashlib.sha256(recipient_key.encode("utf-8")).hexdigest()[:16]
+
+
+def _utc(value) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return EPOCH
+
+
+@dataclass(frozen=True)
+class Claim:
+    message: Message
+    parts_sent: int
+    attempts: int
+
+
+def table_name(prefix: str) -> str:
+    """Same name scanner.tables.store gives its notifications table."""
+    return f"{prefix}Notifications"
+
+
+class Outbox:
+    def __init__(self, table) -> None:
+        """`table`: an azure.data.tables TableClient for the notifications table (created)."""
+        self.table = table
+
+    @classmethod
+    def from_store(cls, store) -> Outbox:
+        """Use the notifications table of a scanner.tables.store.TableFindingStore."""
+        return cls(store.table("notifications"))
+
+    @classmethod
+    def from_settings(cls, settings, credential=None) -> Outbox:
+        """Open (and create if needed) `<TABLE_PREFIX>notifications` from the storage settings."""
+        from azure.core.exceptions import AzureError
+
+        from scanner.errors import ConfigError
+        from scanner.tables.store import table_service
+
+        name = table_name(settings.table_prefix)
+        try:
+            svc = table_service(settings, (lambda: credential) if credential is not None else None)
+        except ConfigError:
+            raise StoreError("notifications: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT") from None
+        try:
+            return cls(svc.create_table_if_not_exists(name))
+        except AzureError as exc:
+            raise StoreError(f"notifications table {name}: {type(exc).__name__}") from None
+
+    # ------------------------------------------------------------------ helpers
+
+    def _err(self, what: str, exc: Exception) -> StoreError:
+        status = getattr(exc, "status_code", None)
+        return StoreError(f"notifications table {self.table.table_name}: {what} failed "
+                          f"({type(exc).__name__}{f', HTTP {status}' if status else ''})")
+
+    def _get(self, pk: str, rk: str):
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return self.table.get_entity(pk, rk)
+        except ResourceNotFoundError:
+            return None
+
+    # ------------------------------------------------------------------ lock
+
+    def acquire(self, owner: str, now: datetime, ttl: float = 600.0) -> bool:
+        """Take the planning lock; False if another live owner holds it."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError, ResourceExistsError
+        from azure.data.tables import UpdateMode
+
+        from scanner.tables.store import resend_on_dropped_connection
+
+        entity = {"PartitionKey": "lock", "RowKey": "notify", "owner": owner,
+                  "expires": now + timedelta(seconds=ttl)}
+        try:
+            resend_on_dropped_connection(lambda: self.table.create_entity(entity))
+            return True
+        except ResourceExistsError:
+            pass
+        current = self._get("lock", "notify")
+        if current is None:
+            return self.acquire(owner, now, ttl)
+        if current.get("owner") != owner and _utc(current.get("expires")) > now:
+            return False
+        try:
+            self.table.update_entity(entity, mode=UpdateMode.REPLACE, etag=current.metadata["etag"],
+                                     match_condition=MatchConditions.IfNotModified)
+            return True
+        except HttpResponseError as exc:
+            if exc.status_code == 412:
+                return False
+            raise self._err("taking the lock", exc) from None
+
+    def release(self, owner: str) -> None:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError
+
+        current = self._get("lock", "notify")
+        if current is None or current.get("owner") != owner:
+            return
+        try:
+            self.table.delete_entity("lock", "notify", etag=current.metadata["etag"],
+                                     match_condition=MatchConditions.IfNotModified)
+        except HttpResponseError as exc:
+            log.warning("notifications lock not released (%s); it expires on its own", exc.status_code)
+
+    # ------------------------------------------------------------------ told
+
+    def told(self) -> dict[str, dict[str, Told]]:
+        """recipient key -> finding id -> Told."""
+        from azure.core.exceptions import AzureError
+
+        out: dict[str, dict[str, Told]] = {}
+        try:
+            for e in self.table.query_entities("PartitionKey eq 'told'"):
+                dl = e.get("days_left")
+                out.setdefault(e["recipient"], {})[e["finding_id"]] = Told(
+                    stage=e.get("stage", ""), severity=e.get("severity", ""),
+                    days_left=int(dl) if dl is not None else None, message_id=e.get("message_id", ""))
+        except AzureError as exc:
+            raise self._err("reading told stages", exc) from None
+        return out
+
+    def _write_told(self, recipient: Recipient, message_id: str,
+                    stages: Iterable[tuple[str, str, str, int | None]], now: datetime) -> None:
+        from azure.data.tables import UpdateMode
+
+        from scanner.tables.store import resend_on_dropped_connection
+
+        rh = recipient_hash(recipient.key)
+        ops = []
+        for fid, stage, severity, days_left in stages:
+            e = {"PartitionKey": "told", "RowKey": f"{rh}-{fid}", "recipient": recipient.key,
+                 "finding_id": fid, "stage": stage, "severity": severity, "message_id": message_id,
+                 "told_at": now}
+            if days_left is not None:
+                e["days_left"] = int(days_left)
+            ops.append(("upsert", e, {"mode": UpdateMode.REPLACE}))
+        for i in range(0, len(ops), 100):
+            resend_on_dropped_connection(lambda i=i: self.table.submit_transaction(ops[i:i + 100]))
+
+    # ------------------------------------------------------------------ messages
+
+    def record(self, message: Message, now: datetime) -> None:
+        """Write the message and mark its stages told (see the module docstring for the order)."""
+        from azure.core.exceptions import AzureError
+        from azure.data.tables import UpdateMode
+
+        data = zlib.compress(message.to_json().encode("utf-8"), 6)
+        chunks = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""]
+        try:
+            for i, chunk in enumerate(chunks):
+                self.table.upsert_entity({"PartitionKey": "body", "RowKey": f"{message.id}-{i:04d}", "data": chunk},
+                                         mode=UpdateMode.REPLACE)
+            header = {
+                "PartitionKey": "message", "RowKey": message.id,
+                "channel": message.recipient.channel, "recipient": message.recipient.target,
+                "subject": message.subject[:1000], "status": "pending", "recorded": False,
+                "chunks": len(chunks), "parts_total": message.parts, "parts_sent": 0, "attempts": 0,
+                "findings": len(message.stages), "created_at": now, "lease_until": EPOCH,
+                "last_error": "", "last_status": 0,
+            }
+            self.table.upsert_entity(header, mode=UpdateMode.REPLACE)
+            self._write_told(message.recipient, message.id, message.stages, now)
+            self.table.update_entity({"PartitionKey": "message", "RowKey": message.id, "recorded": True},
+                                     mode=UpdateMode.MERGE)
+        except AzureError as exc:
+            raise self._err(f"recording message {message.id}", exc) from None
+
+    def load(self, message_id: str) -> Message:
+        from azure.core.exceptions import AzureError
+
+        try:
+            header = self._get("message", message_id)
+            if header is None:
+                raise StoreError(f"notification {message_id!r} is not in table {self.table.table_name}")
+            parts = []
+            for i in range(int(header.get("chunks", 1))):
+                e = self._get("body", f"{message_id}-{i:04d}")
+                if e is None:
+                    raise StoreError(f"notification {message_id!r}: body chunk {i} is missing")
+                parts.append(bytes(e.get("data") or b""))
+        except AzureError as exc:
+            raise self._err(f"reading message {message_id}", exc) from None
+        try:
+            return Message.from_dict(json.loads(zlib.decompress(b"".join(parts)).decode("utf-8")))
+        except (zlib.error, ValueError) as exc:
+            raise StoreError(f"notification {message_id!r}: stored body is unreadable ({exc})") from None
+
+    def repair(self, now: datetime) -> int:
+        """Finish messages whose told rows were not all written (a crash mid-record)."""
+        from azure.core.exceptions import AzureError
+        from azure.data.tables import UpdateMode
+
+        fixed = 0
+        try:
+            for h in list(self.table.query_entities("PartitionKey eq 'message' and recorded eq false")):
+                try:
+                    msg = self.load(h["RowKey"])
+                except StoreError as exc:  # body never fully written: the stages were never told
+                    log.warning("dropping unrecorded notification %s: %s", h["RowKey"], exc)
+                    self.table.delete_entity("message", h["RowKey"])
+                    continue
+                self._write_told(msg.recipient, msg.id, msg.stages, now)
+                self.table.update_entity({"PartitionKey": "message", "RowKey": msg.id, "recorded": True},
+                                         mode=UpdateMode.MERGE)
+                fixed += 1
+        except AzureError as exc:
+            raise self._err("repairing unrecorded messages", exc) from None
+        return fixed
+
+    def unsent(self) -> list[str]:
+        """Ids of recorded messages not yet sent (pending or failed), oldest first."""
+        from azure.core.exceptions import AzureError
+
+        try:
+            rows = list(self.table.query_entities(
+                "PartitionKey eq 'message' and status ne 'sent' and recorded eq true",
+                select=["RowKey", "created_at"]))
+        except AzureError as exc:
+            raise self._err("listing unsent messages", exc) from None
+        rows.sort(key=lambda e: (_utc(e.get("created_at")), e["RowKey"]))
+        return [e["RowKey"] for e in rows]
+
+    def header(self, message_id: str) -> dict | None:
+        e = self._get("message", message_id)
+        return dict(e) if e is not None else None
+
+    def claim(self, message_id: str, now: datetime, lease: float = 300.0) -> Claim | None:
+        """Take the right to send; None when already sent, unknown, or leased by another sender."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError
+        from azure.data.tables import UpdateMode
+
+        h = self._get("message", message_id)
+        if h is None or h.get("status") == "sent" or not h.get("recorded", False):
+            return None
+        if _utc(h.get("lease_until")) > now:
+            return None
+        attempts = int(h.get("attempts", 0)) + 1
+        try:
+            self.table.update_entity(
+                {"PartitionKey": "message", "RowKey": message_id, "attempts": attempts,
+                 "lease_until": now + timedelta(seconds=lease)},
+                mode=UpdateMode.MERGE, etag=h.metadata["etag"], match_condition=MatchConditions.IfNotModified)
+        except HttpResponseError as exc:
+            if exc.status_code == 412:
+                return None
+            raise self._err(f"claiming message {message_id}", exc) from None
+        return Claim(self.load(message_id), int(h.get("parts_sent", 0)), attempts)
+
+    def _merge(self, message_id: str, fields: dict, what: str) -> None:
+        from azure.core.exceptions import AzureError
+        from azure.data.tables import UpdateMode
+
+        try:
+            self.table.update_entity({"PartitionKey": "message", "RowKey": message_id, **fields},
+                                     mode=UpdateMode.MERGE)
+        except AzureError as exc:
+            raise self._err(f"{what} {message_id}", exc) from None
+
+    def progress(self, message_id: str, parts_sent: int) -> None:
+        self._merge(message_id, {"parts_sent": parts_sent}, "recording progress of")
+
+    def mark_sent(self, message_id: str, now: datetime, parts_sent: int) -> None:
+        self._merge(message_id, {"status": "sent", "sent_at": now, "parts_sent": parts_sent,
+                                 "lease_until": EPOCH, "last_error": ""}, "marking sent")
+
+    def mark_failed(self, message_id: str, now: datetime, error: str, status: int | None,
+                    retryable: bool, parts_sent: int, reason: str = "") -> None:
+        """Keep the message for the next run and record this attempt's outcome (URLs masked)."""
+        h = self._get("message", message_id) or {}
+        error = mask_urls(error)
+        fields = {"status": "failed", "failed_at": now, "last_error": error[:2000],
+                  "last_status": int(status or 0), "retryable": retryable,
+                  "last_reason": mask_urls(reason or error)[:200],
+                  "failures": int(h.get("failures", 0) or 0) + 1,
+                  "parts_sent": parts_sent, "lease_until": EPOCH}
+        if not isinstance(h.get("first_failed_at"), datetime):
+            fields["first_failed_at"] = now
+        self._merge(message_id, fields, "marking failed")
+
+    def undeliverable(self) -> list[Undeliverable]:
+        """Per recipient set: the recorded messages whose last attempt failed, oldest set first."""
+        from azure.core.exceptions import AzureError
+
+        try:
+            rows = list(self.table.query_entities(
+                "PartitionKey eq 'message' and status eq 'failed' and recorded eq true",
+                select=["RowKey", "channel", "recipient", "created_at", "failed_at", "first_failed_at",
+                        "last_reason", "last_error", "last_status", "retryable"]))
+        except AzureError as exc:
+            raise self._err("listing undeliverable messages", exc) from None
+        groups: dict[tuple[str, str], list] = {}
+        for e in rows:
+            groups.setdefault((str(e.get("channel", "")), str(e.get("recipient", ""))), []).append(e)
+        out = []
+        for (channel, recipient), items in groups.items():
+            last = max(items, key=lambda e: (_utc(e.get("failed_at")), e["RowKey"]))
+            since = min(_utc(e.get("first_failed_at") if isinstance(e.get("first_failed_at"), datetime)
+                             else e.get("failed_at")) for e in items)
+            status = int(last.get("last_status") or 0)
+            reason = str(last.get("last_reason") or "") or (f"status {status}" if status else "") \
+                or mask_urls(str(last.get("last_error") or ""))[:200] or "send failed"
+            out.append(Undeliverable(channel, recipient, len(items), since, _utc(last.get("failed_at")), reason,
+                                     bool(last.get("retryable", False))))
+        out.sort(key=lambda u: (u.since, u.channel, u.recipient))
+        return out
