@@ -29,12 +29,7 @@ import pytest
 from scanner.core import guidance, judge, pool_flags
 from scanner.core.catalog import load_catalog
 from scanner.core.model import ResourceKind
-from scanner.sources.resource_graph import (
-    _expand_paths,
-    _rows_from_document,
-    load_inventory_files,
-    read_json_file,
-)
+from scanner.sources.inventory_files import expand_paths, load_files, read_json_file, rows_from_document
 from scanner.sources.skus import load_sku_files
 from tests.conftest import FIXTURES, ROOT
 from tests.fakes.arm_server import FakeArm
@@ -48,8 +43,8 @@ TENANTS = {
 
 def _rows(folder: Path) -> list[dict]:
     rows = []
-    for path in _expand_paths([str(folder)]):
-        for row in _rows_from_document(read_json_file(path), str(path)):
+    for path in expand_paths([str(folder)]):
+        for row in rows_from_document(read_json_file(path), str(path)):
             if isinstance(row, dict) and row.get("id"):
                 sub = str(row.get("subscriptionId") or row["id"].split("/")[2]).lower()
                 rows.append(dict(row, subscriptionId=sub))
@@ -109,27 +104,61 @@ def _compare_pool(finding, cluster, pool, put: dict, report: dict) -> None:
                                      f"the new pool gets {sent.get(prop)!r}")
 
 
+def _run_in_parts(rows: list[dict], groups: list[list[str]], tmp_path: Path, parts: int = 2):
+    """The groups in `parts` Azure CLI processes at once, each against its own fake ARM holding the
+    whole tenant (CI has two cores; each group starts from the exported state either way).
+    Returns the merged AzRun, the PUTs by global group index, and the pool profiles as exported."""
+    import threading
+
+    fakes, runs, errors = [], [None] * parts, []
+    for _ in range(parts):
+        fake = FakeArm()
+        for sub in {r["subscriptionId"] for r in rows}:
+            fake.add_subscription(sub)
+        fake.add_rows(rows)
+        fakes.append(fake)
+    shares = [list(range(k, len(groups), parts)) for k in range(parts)]
+    profiles = {}  # as exported, before any command ran
+    for doc in json.loads(json.dumps(fakes[0].resources)).values():
+        for p in doc["properties"].get("agentPoolProfiles", []) or []:
+            profiles[(doc["id"].lower(), p["name"].lower())] = p
+
+    def work(k: int) -> None:
+        try:
+            with fakes[k].running(tmp_path / f"part{k}"):
+                runs[k] = run_az(fakes[k], [groups[i] for i in shares[k]], tmp_path / f"part{k}")
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(parts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    results, puts = [], {}
+    for k, run in enumerate(runs):
+        for r in run.results:
+            results.append(dict(r, group=shares[k][r["group"]]))
+        for local, path, body in fakes[k].puts:
+            puts.setdefault(shares[k][local], []).append((path, body))
+    results.sort(key=lambda r: r["group"])
+    merged = type(runs[0])(runs[0].setup, results, "", [r for r in results if r["exit"] != 0])
+    return merged, puts, profiles
+
+
 @pytest.mark.parametrize("tenant", TENANTS)
 def test_every_az_command_runs_and_keeps_the_pool(tenant, tmp_path, capsys):
     inventory_dir, skus_dir, today = TENANTS[tenant]
-    inv = load_inventory_files([str(inventory_dir)], strict=False)
+    inv = load_files([str(inventory_dir)], strict=False)
     findings = judge.evaluate(inv, load_catalog(), load_sku_files([str(skus_dir)]), today)
     with_commands = [f for f in findings if f.commands]
     assert with_commands, "the tenant gives findings with commands"
 
-    fake = FakeArm()
     rows = _rows(inventory_dir)
-    for sub in {r["subscriptionId"] for r in rows}:
-        fake.add_subscription(sub)
-    fake.add_rows(rows)
     clusters = {c.id.lower(): c for c in inv.clusters}
-    profiles = {}
-    for doc in fake.resources.values():
-        for p in doc["properties"].get("agentPoolProfiles", []) if "agentPoolProfiles" in doc["properties"] else []:
-            profiles[(doc["id"].lower(), p["name"].lower())] = p
-
-    with fake.running(tmp_path):
-        run = run_az(fake, [list(f.commands) for f in with_commands], tmp_path)
+    run, puts_of, profiles = _run_in_parts(rows, [list(f.commands) for f in with_commands], tmp_path)
 
     az_lines = [r for r in run.results if not r["skipped"]]
     with capsys.disabled():
@@ -140,7 +169,7 @@ def test_every_az_command_runs_and_keeps_the_pool(tenant, tmp_path, capsys):
     report = {"compared": 0, "explained": 0, "dropped": []}
     checked = {"pool": 0, "vm": 0, "vmss": 0, "vm-pool": 0}
     for index, f in enumerate(with_commands):
-        puts = [(path, body) for group, path, body in fake.puts if group == index]
+        puts = puts_of.get(index, [])
         if f.resource.kind is ResourceKind.AKS_NODEPOOL:
             cluster = clusters[f.resource.id.lower()]
             model = next(p for p in cluster.pools if p.name == f.resource.pool)
