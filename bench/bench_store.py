@@ -8,7 +8,7 @@ directory, then times four runs through apply_scan:
     1. first run        N new findings: N creates in transactions of 100 per subscription
     2. quiet night      the same N findings a day later: N read, 0 written (only the run record)
     3. 1% changed       N/100 escalated, N/100 gone (resolved): 2% of N written
-    4. history          store.history(30 days)
+    4. history          store.runs.history(30 days)
 
 and prints seconds, findings/second, writes and transactions for each, and the peak RSS. Bounded: N is
 capped at 50,000; Azurite is stopped at the end.
@@ -22,6 +22,7 @@ import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -29,7 +30,10 @@ from azure.data.tables import TableServiceClient  # noqa: E402
 
 from scanner.core.model import Finding, Severity  # noqa: E402
 from scanner.devtools.azurite import azurite  # noqa: E402
-from scanner.tables.store import TableFindingStore, apply_scan  # noqa: E402
+from scanner.service import apply_scan  # noqa: E402
+from scanner.tables.findings import TableFindings  # noqa: E402
+from scanner.tables.kit import Tables  # noqa: E402
+from scanner.tables.runs import TableRunLog  # noqa: E402
 from tests.factories import finding, retirement  # noqa: E402
 
 RET = retirement(title="Dv2/DSv2 retirement", series=("Dv2", "DSv2"))
@@ -75,17 +79,18 @@ def main(n: int) -> None:
     fs = findings(n)
     print(f"bench_store: {n:,} findings over 20 subscriptions, Azurite on 127.0.0.1 (temporary data dir)")
     with azurite() as az:
-        store = TableFindingStore(TableServiceClient.from_connection_string(az.connection_string), "bench")
-        first = timed("first run", n, lambda: apply_scan(store, fs, now=T0))
+        tables = Tables(TableServiceClient.from_connection_string(az.connection_string), "bench")
+        store = SimpleNamespace(findings=TableFindings(tables), runs=TableRunLog(tables))
+        first = timed("first run", n, lambda: apply_scan(store.findings, store.runs, fs, now=T0))
         assert first.run["writes"] == n
         quiet = timed("quiet night", n, lambda: apply_scan(
-            store, [replace(f, days_left=699) for f in fs], now=T0 + timedelta(days=1)))
+            store.findings, store.runs, [replace(f, days_left=699) for f in fs], now=T0 + timedelta(days=1)))
         assert quiet.run["writes"] == 0
         k = n // 100
         changed = [replace(f, severity=Severity.HIGH) for f in fs[:k]] + fs[k:n - k]
-        third = timed("1% changed", n, lambda: apply_scan(store, changed, now=T0 + timedelta(days=2)))
+        third = timed("1% changed", n, lambda: apply_scan(store.findings, store.runs, changed, now=T0 + timedelta(days=2)))
         assert third.run["changes"]["escalated"] == k and third.run["changes"]["resolved"] == k
-        rows = timed("history 30d", 0, lambda: store.history(30, date(2026, 3, 10)))
+        rows = timed("history 30d", 0, lambda: store.runs.history(30, date(2026, 3, 10)))
         assert rows[-1]["open_total"] == n - k
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process: {peak:.0f} MB (Azurite runs in its own process)")

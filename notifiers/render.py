@@ -320,6 +320,7 @@ def _view(n: Notice, settings: Settings) -> dict[str, Any]:
         "commands": commands,
         "announcement": next((u for u in (r.urls if r else ()) if re.match(r"^https?://", u)), ""),
         "portal": _portal_link(settings, f),
+        "same_as": "",  # rule of an earlier finding on this pool with the same commands (see _groups)
     }
 
 
@@ -338,6 +339,14 @@ def _groups(notices: Iterable[Notice], settings: Settings) -> list[dict[str, Any
                 "items": [],
             }
         g["items"].append(_view(n, settings))
+    for g in groups.values():  # one pool, two rules, one rebuild: its commands are shown once
+        seen: dict[tuple, str] = {}
+        for v in g["items"]:
+            key = (v["pool"], tuple(v["commands"]))
+            if v["commands"] and v["kind"] != "resolved" and key in seen:
+                v["same_as"], v["commands"] = seen[key], []
+            elif v["commands"]:
+                seen.setdefault(key, v["rule"])
     return list(groups.values())
 
 
@@ -425,6 +434,9 @@ def _finding_element(v: dict[str, Any], max_command_chars: int = MAX_COMMAND_CHA
         facts.append({"title": "Note", "value": "size is restricted here: the autoscaler cannot add nodes"})
     if facts:
         items.append({"type": "FactSet", "facts": facts})
+    if v.get("same_as"):
+        items.append({"type": "TextBlock", "wrap": True, "isSubtle": True, "size": "Small",
+                      "text": f"Same commands as the {v['same_as']} finding of this pool: one rebuild fixes both"})
     if v["commands"]:
         shown, used = [], 0
         for cmd in v["commands"]:  # whole commands only: a cut command must never be copied and run

@@ -15,7 +15,7 @@ key (`code` query parameter) is accepted and never echoed into a link.
 
 `POST /api/scan` records the run as "queued" in the store's Runs table (partition "http-scan")
 and puts a request on the SCAN_QUEUE storage queue; the queue trigger `run_scan_request` runs it
-(scanner.tables.scan_runs: at most once per run id, taken over by a re-delivery if its instance dies)
+(scanner.jobs.execute: at most once per run id, taken over by a re-delivery if its instance dies)
 and keeps the result on the record. The HTTP call polls the record for up to
 HTTP_SCAN_TIMEOUT_SECONDS: a scan done by then answers 200 with the scan JSON (schema
 retirement-scan/v1); otherwise 202 with `Location: <base>/api/scan/<run_id>`, which any instance
@@ -44,15 +44,22 @@ from urllib.parse import urlencode
 
 from scanner.config import Settings, parse_scope
 from scanner.core.model import Finding, Rule, Severity, Status
-from scanner.errors import ConfigError, ScannerError, StoreError
-from scanner.tables.scan_runs import SCAN_PARTITION, STALE_AFTER, ScanRequest, ScanRuns, stale
-from scanner.tables.scan_runs import safe_error as _safe_error
-
-__all__ = ["SCAN_PARTITION", "STALE_AFTER", "ScanRequest", "ScanRuns"]  # kept here for callers
+from scanner.errors import ConfigError, ScannerError, StoreError, client_message
+from scanner.tables.queues import ScanRequest
+from scanner.tables.runs import RunClaim, stale
 
 log = logging.getLogger("scanner.api")
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_PARAM_CHARS = 8192  # one query parameter's value (a list of 50 resource ids fits)
+MAX_LIST_ITEMS = 50  # values in one comma-separated filter parameter
+MAX_ITEM_CHARS = 1024  # one value of a list: an ARM id, a Table key (at most 1 KiB)
+MAX_CONTINUATION_CHARS = 2048  # our tokens are about 200 characters
+MAX_SHOWN = 80  # characters of a bad value echoed back in an error
+# Azure Table Storage: "no more than 15 discrete comparisons are permitted within a $filter string"
+# (https://learn.microsoft.com/en-us/rest/api/storageservices/Querying-Tables-and-Entities). The
+# findings query sends what fits and filters the rest in memory (FindingQuery.server_filter).
+MAX_FILTER_COMPARISONS = 15
 MAX_TOP = 1000
 DEFAULT_TOP = 100
 RETRY_AFTER_SECONDS = 15
@@ -84,7 +91,7 @@ class ApiError(Exception):
 
 @dataclass
 class ApiDeps:
-    """What the handlers need. `store` opens the TableFindingStore (None: no store configured);
+    """What the handlers need. `store` opens the tables.Storage (None: no store configured);
     `enqueue(run_id, request)` puts a scan request on SCAN_QUEUE (None: no queue; then
     `run_scan(request, now)` runs the scan in a thread of `executor` and returns its ScanReport)."""
 
@@ -106,7 +113,8 @@ class ApiDeps:
 
 
 def _json(status: int, doc: Any, headers: Mapping[str, str] | None = None) -> Response:
-    body = json.dumps(doc, ensure_ascii=False, indent=None, separators=(",", ":")).encode("utf-8")
+    # "replace": a lone surrogate that got this far becomes "?" rather than a 500
+    body = json.dumps(doc, ensure_ascii=False, indent=None, separators=(",", ":")).encode("utf-8", "replace")
     return Response(status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, body)
 
 
@@ -115,16 +123,48 @@ def _method(method: str, allowed: str) -> None:
         raise ApiError(405, "method_not_allowed", f"{(method or '').upper() or '?'} is not allowed here; use {allowed}")
 
 
+def _shown(value: Any) -> str:
+    """A caller's value for an error message: short, printable, never a lone surrogate."""
+    text = value if isinstance(value, str) else type(value).__name__
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return repr(text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "...")
+
+
+def _text(value: Any, name: str, limit: int = MAX_PARAM_CHARS) -> str:
+    """A parameter's text, checked: a string, at most `limit` characters, valid Unicode (a lone
+    surrogate cannot be stored or sent anywhere), no control characters. 400 naming `name`."""
+    if not isinstance(value, str):
+        raise ApiError(400, "bad_parameter", f"{name}: must be text, not {type(value).__name__}", name)
+    if len(value) > limit:
+        raise ApiError(400, "bad_parameter", f"{name}: {len(value)} characters; at most {limit}", name)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "bad_parameter", f"{name}: not valid Unicode text (a lone surrogate)", name) from None
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ApiError(400, "bad_parameter", f"{name}: contains control characters", name)
+    return value
+
+
 def _params(query: Mapping[str, str] | None, allowed: set[str] | frozenset[str]) -> dict[str, str]:
     out = {}
     for key, value in (query or {}).items():
         if key in RESERVED_QUERY:
             continue
         if key not in allowed:
+            name = key if isinstance(key, str) and len(key) <= MAX_SHOWN and _printable(key) else _shown(key)
             raise ApiError(400, "unknown_parameter",
-                           f"unknown parameter {key!r}; allowed: {', '.join(sorted(allowed)) or 'none'}", key)
-        out[key] = value
+                           f"unknown parameter {_shown(key)}; allowed: {', '.join(sorted(allowed)) or 'none'}", name)
+        out[key] = _text(value, key, MAX_CONTINUATION_CHARS if key == "continuation" else MAX_PARAM_CHARS)
     return out
+
+
+def _printable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return text.isprintable()
 
 
 def _bool(value: Any, name: str) -> bool:
@@ -135,7 +175,7 @@ def _bool(value: Any, name: str) -> bool:
         return True
     if text in ("0", "false", "no", "off", ""):
         return False
-    raise ApiError(400, "bad_parameter", f"{name}: {value!r} is not true or false", name)
+    raise ApiError(400, "bad_parameter", f"{name}: {_shown(value) if isinstance(value, str) else repr(value)} is not true or false", name)
 
 
 def _store(deps: ApiDeps) -> Any:
@@ -164,7 +204,7 @@ def handle(handler: Callable[..., Response], method: str, route_params: Mapping[
         return ApiError(500, "failed", str(exc)).response()
     except Exception as exc:  # noqa: BLE001 - last line of defence: JSON 500, details in the log
         log.exception("api: unexpected error")
-        return ApiError(500, "internal", _safe_error(exc)).response()
+        return ApiError(500, "internal", client_message(exc)).response()
 
 
 # --------------------------------------------------------------------------- POST /api/scan
@@ -178,17 +218,29 @@ def parse_scan_request(query: Mapping[str, str], body: bytes, settings: Settings
         raise ApiError(400, "body_too_large", f"request body is {len(body)} bytes; at most {MAX_BODY_BYTES}", "body")
     values: dict[str, Any] = dict(_params(query, SCAN_PARAMS))
     if body.strip():
+        if _nesting(body) > MAX_BODY_NESTING:
+            raise ApiError(400, "malformed_json", f"request body nests deeper than {MAX_BODY_NESTING} levels; "
+                           "it is one flat JSON object such as {\"scope\": \"sub:ID\", \"dry_run\": true}", "body")
         try:
             doc = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             where = f" ({exc.msg} at position {exc.pos})" if isinstance(exc, json.JSONDecodeError) else " (not UTF-8)"
             raise ApiError(400, "malformed_json", f"request body is not valid JSON{where}", "body") from None
+        except (RecursionError, ValueError) as exc:  # a 5000-digit number
+            raise ApiError(400, "malformed_json", f"request body is not valid JSON ({type(exc).__name__})",
+                           "body") from None
         if not isinstance(doc, dict):
             raise ApiError(400, "malformed_json", "request body must be a JSON object", "body")
         for key, value in doc.items():
             if key not in SCAN_PARAMS:
+                name = key if _printable(key) and len(key) <= MAX_SHOWN else "body"
                 raise ApiError(400, "unknown_parameter",
-                               f"unknown parameter {key!r}; allowed: {', '.join(sorted(SCAN_PARAMS))}", key)
+                               f"unknown parameter {_shown(key)}; allowed: {', '.join(sorted(SCAN_PARAMS))}", name)
+            if isinstance(value, str):
+                _text(value, key)
+            elif not isinstance(value, (bool, int, float)) and value is not None:
+                raise ApiError(400, "bad_parameter", f"{key}: must be text or true/false, not "
+                               f"{'an object' if isinstance(value, dict) else 'a list'}", key)
             if key in values and str(values[key]).strip().lower() != str(value).strip().lower():
                 raise ApiError(400, "bad_parameter", f"{key}: given differently in the query and the body", key)
             values[key] = value
@@ -207,6 +259,35 @@ def parse_scan_request(query: Mapping[str, str], body: bytes, settings: Settings
                            "(this app reads SCAN_INVENTORY_FILES); use 'tenant' or 'sub:ID[,ID...]'", "scope")
     return ScanRequest(scope=scope, dry_run=_bool(values.get("dry_run", False), "dry_run"),
                        notify=_bool(values.get("notify", False), "notify"))
+
+
+MAX_BODY_NESTING = 4
+
+
+def _nesting(body: bytes) -> int:
+    """The deepest nesting of [ and { in a JSON body, outside strings (one pass; json.loads would
+    recurse once per level and fail with RecursionError on a deep enough body)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_BODY_NESTING:
+                    return deepest
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
 
 
 def scan_start(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
@@ -232,7 +313,7 @@ def _done(deps: ApiDeps, run_id: str, result: str) -> Response:
 
 def _scan_queued(run_id: str, request: ScanRequest, timeout: float, deps: ApiDeps) -> Response:
     """Record the run (queued), enqueue it, and poll its record until done, failed or `timeout`."""
-    runs = ScanRuns(_store(deps))
+    runs = _store(deps).scan_runs
     started = deps.clock()
     runs.begin(run_id, request, started)
     try:
@@ -263,11 +344,9 @@ def _scan_in_thread(run_id: str, request: ScanRequest, timeout: float, deps: Api
     from concurrent.futures import ThreadPoolExecutor
 
     from scanner.core.schema import report_to_json
-    from scanner.tables.scan_runs import Claim
-
     started = deps.clock()
-    runs = ScanRuns(_store(deps)) if deps.store is not None else None
-    claim = Claim(run_id, f"thread-{run_id[:8]}", 1, False)
+    runs = _store(deps).scan_runs if deps.store is not None else None
+    claim = RunClaim(run_id, f"thread-{run_id[:8]}", 1, False)
     if runs is not None:
         runs.begin(run_id, request, started)
         runs.claim(run_id, claim.owner, started)
@@ -280,7 +359,7 @@ def _scan_in_thread(run_id: str, request: ScanRequest, timeout: float, deps: Api
         except Exception as exc:
             log.exception("api: scan run %s failed", run_id)
             if runs is not None:
-                runs.fail(claim, _safe_error(exc), deps.clock())
+                runs.fail(claim, client_message(exc), deps.clock())
             raise
         if runs is not None:
             runs.finish(claim, doc, deps.clock())
@@ -298,7 +377,7 @@ def _scan_in_thread(run_id: str, request: ScanRequest, timeout: float, deps: Api
                            "cannot be kept: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT") from None
         return _accepted(deps, run_id, "running")
     except Exception as exc:  # noqa: BLE001 - the worker logged it
-        raise ApiError(500, "scan_failed", f"scan run {run_id} failed: {_safe_error(exc)}") from None
+        raise ApiError(500, "scan_failed", f"scan run {run_id} failed: {client_message(exc)}") from None
     return _json(200, doc, {"X-Scan-Run-Id": run_id, "Content-Location": _status_url(deps, run_id)})
 
 
@@ -310,9 +389,9 @@ def scan_status(method: str, route_params: dict, query: dict, body: bytes, deps:
     _params(query, frozenset())
     run_id = (route_params.get("run_id") or "").strip().lower()
     if not _RUN_ID.match(run_id):
-        raise ApiError(404, "not_found", f"no scan run {route_params.get('run_id', '')!r} (run ids are 32 hex "
+        raise ApiError(404, "not_found", f"no scan run {_shown(route_params.get('run_id', ''))} (run ids are 32 hex "
                                          "characters, from POST /api/scan)", "run_id")
-    run = ScanRuns(_store(deps)).get(run_id)
+    run = _store(deps).scan_runs.get(run_id)
     if run is None:
         raise ApiError(404, "not_found", f"no scan run {run_id}", "run_id")
     if run["status"] == "done":
@@ -330,7 +409,7 @@ def scan_status(method: str, route_params: dict, query: dict, body: bytes, deps:
 
 
 def _latest_run_start(store: Any, now: datetime) -> datetime | None:
-    runs = store.list_runs(now - timedelta(days=8))
+    runs = store.runs.list_runs(now - timedelta(days=8))
     return runs[-1]["started"] if runs else None
 
 
@@ -385,9 +464,13 @@ class FindingQuery:
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     def server_filter(self) -> tuple[str, dict[str, Any]]:
-        """OData filter over the Findings table's columns, with its parameters."""
+        """OData filter over the Findings table's columns, with its parameters: at most
+        MAX_FILTER_COMPARISONS comparisons. The paging key (3) and the state (1) always go to the
+        server; each list filter goes there while it fits, smallest first, and `matches` checks
+        every filter again in memory, so any accepted query answers the same either way."""
         parts: list[str] = []
         params: dict[str, Any] = {}
+        budget = MAX_FILTER_COMPARISONS
 
         def any_of(column: str, values, prefix: str) -> None:
             names = []
@@ -396,28 +479,37 @@ class FindingQuery:
                 names.append(f"{column} eq @{prefix}{i}")
             parts.append("( " + " or ".join(names) + " )")  # the SDK finds @names between spaces
 
-        if self.severities:
-            any_of("Severity", self.severities, "sev")
-        if self.rules:
-            any_of("Rule", self.rules, "rule")
-        if self.subscriptions:
-            any_of("PartitionKey", self.subscriptions, "sub")
-        ids = {c for c in self.clusters if c.startswith("/subscriptions/")}
-        if ids and ids == set(self.clusters):
-            any_of("ResourceId", ids, "rid")
+        if self.after is not None:
+            params["apk"], params["ark"] = self.after
+            parts.append("( PartitionKey gt @apk or ( PartitionKey eq @apk and RowKey gt @ark ) )")
+            budget -= 3
         wants_resolved = "resolved" in self.statuses
         wants_open = bool(self.statuses - {"resolved"})
         if wants_resolved and not wants_open:
             parts.append("State eq 'resolved'")
+            budget -= 1
         elif wants_open and not wants_resolved:
             parts.append("State eq 'open'")
-        if self.after is not None:
-            params["apk"], params["ark"] = self.after
-            parts.append("( PartitionKey gt @apk or ( PartitionKey eq @apk and RowKey gt @ark ) )")
+            budget -= 1
+        ids = {c for c in self.clusters if c.startswith("/subscriptions/")}
+        lists = [("Severity", self.severities, "sev"), ("Rule", self.rules, "rule"),
+                 ("PartitionKey", self.subscriptions, "sub"),
+                 ("ResourceId", ids if ids and ids == set(self.clusters) else frozenset(), "rid")]
+        for column, values, prefix in sorted(lists, key=lambda x: len(x[1])):
+            if values and len(values) <= budget:
+                any_of(column, values, prefix)
+                budget -= len(values)
         return " and ".join(parts), params
 
     def matches(self, f: Finding) -> bool:
+        """Every filter, in memory (the server filter may have left some out, see server_filter)."""
         if f.status.value not in self.statuses:
+            return False
+        if self.severities and f.severity.value not in self.severities:
+            return False
+        if self.rules and f.rule.value not in self.rules:
+            return False
+        if self.subscriptions and (f.resource.subscription_id or "").lower() not in self.subscriptions:
             return False
         if self.sizes and f.vm_size.lower() not in self.sizes:
             return False
@@ -425,18 +517,24 @@ class FindingQuery:
             r = f.resource
             if not ({r.id.lower(), r.name.lower()} & self.clusters):
                 return False
-        return True  # severity, rule, subscription: the server filter
+        return True
 
 
 def _list(value: str, name: str, allowed: tuple[str, ...] | None = None, lower: bool = True) -> frozenset[str]:
     items = [v.strip() for v in (value or "").split(",") if v.strip()]
     if not items:
         raise ApiError(400, "bad_parameter", f"{name}: empty; give one or more comma-separated values", name)
+    if len(items) > MAX_LIST_ITEMS:
+        raise ApiError(400, "bad_parameter", f"{name}: {len(items)} values; at most {MAX_LIST_ITEMS}", name)
+    for v in items:
+        if len(v) > MAX_ITEM_CHARS:
+            raise ApiError(400, "bad_parameter", f"{name}: a value of {len(v)} characters; at most {MAX_ITEM_CHARS}",
+                           name)
     items = [v.lower() for v in items] if lower else items
     if allowed is not None:
         for v in items:
             if v not in allowed:
-                raise ApiError(400, "bad_parameter", f"{name}: {v!r} is not one of {', '.join(allowed)}", name)
+                raise ApiError(400, "bad_parameter", f"{name}: {_shown(v)} is not one of {', '.join(allowed)}", name)
     return frozenset(items)
 
 
@@ -450,11 +548,17 @@ def _decode_continuation(token: str, q: FindingQuery) -> tuple[str, str]:
                                          "(take it from 'continuation' or 'nextLink')", "continuation")
     try:
         doc = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise bad from None
     if not isinstance(doc, dict) or doc.get("v") != 1 or not isinstance(doc.get("pk"), str) \
             or not isinstance(doc.get("rk"), str):
         raise bad
+    if len(doc["pk"]) > MAX_ITEM_CHARS or len(doc["rk"]) > MAX_ITEM_CHARS:
+        raise bad
+    try:
+        (doc["pk"] + doc["rk"]).encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad from None
     if doc.get("q") != q.fingerprint():
         raise ApiError(400, "bad_parameter", "continuation: the token belongs to a query with other filters; "
                                              "keep the filters of the first page", "continuation")
@@ -483,7 +587,7 @@ def parse_findings_query(query: Mapping[str, str]) -> FindingQuery:
         subs = _list(p["subscription"], "subscription")
         for s in subs:
             if not _GUID.match(s):
-                raise ApiError(400, "bad_parameter", f"subscription: {s!r} is not a subscription id (a GUID)",
+                raise ApiError(400, "bad_parameter", f"subscription: {_shown(s)} is not a subscription id (a GUID)",
                                "subscription")
         kw["subscriptions"] = subs
     if "cluster" in p:
@@ -493,13 +597,13 @@ def parse_findings_query(query: Mapping[str, str]) -> FindingQuery:
     if "format" in p:
         fmt = p["format"].strip().lower()
         if fmt not in ("json", "csv"):
-            raise ApiError(400, "bad_parameter", f"format: {p['format']!r} is not json or csv", "format")
+            raise ApiError(400, "bad_parameter", f"format: {_shown(p['format'])} is not json or csv", "format")
         kw["fmt"] = fmt
     if "top" in p:
         try:
             top = int(p["top"])
         except ValueError:
-            raise ApiError(400, "bad_parameter", f"top: {p['top']!r} is not a whole number", "top") from None
+            raise ApiError(400, "bad_parameter", f"top: {_shown(p['top'])} is not a whole number", "top") from None
         if not 1 <= top <= MAX_TOP:
             raise ApiError(400, "bad_parameter", f"top: {top} is not between 1 and {MAX_TOP}", "top")
         kw["top"] = top
@@ -512,30 +616,21 @@ def parse_findings_query(query: Mapping[str, str]) -> FindingQuery:
 def query_findings(store: Any, q: FindingQuery, now: datetime) -> tuple[list[Finding], tuple[str, str] | None]:
     """One page: up to q.top findings in table order after q.after, and the key to continue from
     (None when nothing more matches)."""
-    from azure.core.exceptions import AzureError
-
-    from scanner.tables.store import from_entity
-
     today = now.date()
-    acks = store.load_suppressions()
+    acks = store.findings.load_suppressions()
     latest = _latest_run_start(store, now)
     flt, params = q.server_filter()
     page_size = min(MAX_TOP, max(q.top + 1, 50))
     out: list[Finding] = []
     last: tuple[str, str] | None = None
-    try:
-        rows = store.table("findings").query_entities(flt, parameters=params, results_per_page=page_size) \
-            if flt else store.table("findings").list_entities(results_per_page=page_size)
-        for entity in rows:
-            shown = show_record(from_entity(entity), acks, today, latest)
-            if not q.matches(shown):
-                continue
-            if len(out) == q.top:
-                return out, last  # one more matches: there is a next page
-            out.append(shown)
-            last = (entity["PartitionKey"], entity["RowKey"])
-    except AzureError as exc:
-        raise StoreError(f"store: reading findings failed ({type(exc).__name__})") from None
+    for pk, rk, record in store.findings.query(flt, params or {}, page_size):
+        shown = show_record(record, acks, today, latest)
+        if not q.matches(shown):
+            continue
+        if len(out) == q.top:
+            return out, last  # one more matches: there is a next page
+        out.append(shown)
+        last = (pk, rk)
     return out, None
 
 
@@ -570,7 +665,7 @@ def findings(method: str, route_params: dict, query: dict, body: bytes, deps: Ap
 
 
 def catalog(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
-    from scanner.cli.catalog import to_json
+    from scanner.core.schema import catalog_to_json as to_json
 
     _method(method, "GET")
     _params(query, frozenset())
@@ -578,7 +673,7 @@ def catalog(method: str, route_params: dict, query: dict, body: bytes, deps: Api
     if deps.store is not None:
         from scanner.feed_ingest import catalog_for_scan
 
-        cat, errors = catalog_for_scan(deps.store(), deps.settings, now)
+        cat, errors = catalog_for_scan(deps.store().snapshots, deps.settings, now)
     else:
         from scanner.loaders import catalog_loader
 
@@ -599,25 +694,22 @@ def report_page(store: Any, settings: Settings, now: datetime, days: int = 30) -
     from scanner.core.schema import finding_to_json
 
     today = now.date()
-    records = store.load_records()
-    acks = store.load_suppressions()
+    records = store.findings.load_records()
+    acks = store.findings.load_suppressions()
     latest = _latest_run_start(store, now)
     since = now - timedelta(days=days)
     shown = [show_record(r, acks, today, latest) for r in records.values()
              if r.state != RESOLVED or (r.resolved_at is not None and r.resolved_at >= since)]
-    history = store.history(days, today)
+    history = store.runs.history(days, today)
     return render_report([finding_to_json(f) for f in shown], history, now, portal_url=settings.portal_url,
                          delivery_problems=_delivery_problems(store))
 
 
 def _delivery_problems(store: Any) -> list[dict[str, str]]:
     """Alerts still undeliverable (the notifications table), for the report page's box."""
-    if not hasattr(store, "table"):
-        return []
     from scanner.notify import delivery_errors
-    from scanner.tables.outbox import Outbox
 
-    return [{"scope": e.scope, "error": e.error} for e in delivery_errors(Outbox.from_store(store))]
+    return [{"scope": e.scope, "error": e.error} for e in delivery_errors(store.outbox)]
 
 
 def report(method: str, route_params: dict, query: dict, body: bytes, deps: ApiDeps) -> Response:
@@ -630,7 +722,7 @@ def report(method: str, route_params: dict, query: dict, body: bytes, deps: ApiD
         try:
             days = int(p["days"])
         except ValueError:
-            raise ApiError(400, "bad_parameter", f"days: {p['days']!r} is not a whole number", "days") from None
+            raise ApiError(400, "bad_parameter", f"days: {_shown(p['days'])} is not a whole number", "days") from None
         if not 1 <= days <= 366:
             raise ApiError(400, "bad_parameter", f"days: {days} is not between 1 and 366", "days")
     html = report_page(_store(deps), deps.settings, deps.clock(), days)

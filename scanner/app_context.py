@@ -6,7 +6,7 @@
         environment changes (tests switch settings; a host never does).
     AppContext
         .settings                      Settings
-        .store()                       TableFindingStore (open_store), opened on first use
+        .store()                       tables.Storage (bootstrap.storage), opened on first use
         .has_store                     AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT is set
         .scan_deps(now, ...)           service.ScanDeps: catalogue from the stored feed snapshot,
                                        inventory and SKUs (files when SCAN_INVENTORY_FILES is set,
@@ -15,7 +15,7 @@
         .transports()                  notify.Transports for the queue trigger
         .api_deps()                    api.ApiDeps for the HTTP handlers (POST /api/scan enqueues
                                        on SCAN_QUEUE when storage has a queue)
-        .scan_queue()                  scan_runs.ScanRequestQueue, opened on first use
+        .scan_queue()                  queues.ScanRequestQueue, opened on first use
         .executor                      worker threads for HTTP scans when there is no queue
 
 Nothing connects when the context is built; the first request does.
@@ -52,16 +52,16 @@ class AppContext:
 
     @property
     def has_store(self) -> bool:
-        from scanner.tables.store import store_configured
+        from scanner.tables.kit import storage_configured
 
-        return store_configured(self.settings)
+        return storage_configured(self.settings)
 
     def store(self) -> Any:
         with self._lock:
             if self._store is None:
-                from scanner.tables.store import open_store
+                from scanner import bootstrap
 
-                self._store = open_store(self.settings)
+                self._store = bootstrap.storage(self.settings)
             return self._store
 
     def transports(self) -> Any:
@@ -84,7 +84,7 @@ class AppContext:
 
         if not notifications_configured(self.settings) or not self.has_store:
             return None
-        return ScanNotifier(self.settings, store=self.store(), transports=self.transports(), drain=False)
+        return ScanNotifier(self.settings, outbox=self.store().outbox, transports=self.transports(), drain=False)
 
     @property
     def executor(self) -> ThreadPoolExecutor:
@@ -105,18 +105,19 @@ class AppContext:
             from scanner.feed_ingest import catalog_for_scan
 
             def load_catalog():
-                return catalog_for_scan(self.store(), s, now, refresh_first=refresh_feed)
+                return catalog_for_scan(self.store().snapshots, s, now, refresh_first=refresh_feed)
         else:
             load_catalog = loaders.catalog_loader(s)
         deps = ScanDeps(
             load_catalog=load_catalog,
             load_inventory=loaders.inventory_loader(s, scope, s.inventory_files),
             load_skus=loaders.sku_loader(s, s.sku_files, offline=bool(s.inventory_files)),
+            load_quotas=loaders.quota_loader(s, offline=bool(s.inventory_files)),
         )
         if self.has_store:
-            from scanner.tables.store import ScanStore
+            from scanner.service import ScanStore
 
-            deps.store = ScanStore(self.store(), source=source)
+            deps.store = ScanStore(self.store().findings, self.store().runs, source=source)
         if notify:
             deps.notifier = self.notifier()
         return deps
@@ -141,14 +142,14 @@ class AppContext:
     def scan_queue(self) -> Any:
         with self._lock:
             if self._scan_queue is None:
-                from scanner.tables.scan_runs import ScanRequestQueue
+                from scanner import bootstrap
 
-                self._scan_queue = ScanRequestQueue.from_settings(self.settings)
+                self._scan_queue = bootstrap.scan_request_queue(self.settings)
             return self._scan_queue
 
     def api_deps(self) -> Any:
         from scanner.api import ApiDeps
-        from scanner.tables.scan_runs import queue_configured
+        from scanner.tables.queues import queue_configured
 
         def enqueue(run_id, request):
             self.scan_queue().enqueue(run_id, request)

@@ -12,8 +12,8 @@
         subscriptions, SKUs, usages): status retries left to ArmJson, connection retries to the SDK,
         one connection pool shared by every subscription and thread
     clients(settings) -> Clients                 all of the above behind one lazy object
-    storage_queue(settings, name, what, token_credential=None) -> QueueClient
-        a Storage queue (base64 text, as the Functions queue trigger reads it), created if missing
+    storage(settings) -> tables.Storage           every table adapter (findings, runs, outbox, ...)
+    notify_queue(settings) / scan_request_queue(settings)   the Storage queues, created if missing
     reset() -> None                              forget cached clients (tests)
 
 Every client talks to settings.arm_endpoint with the token scope settings.arm_scope, so sovereign
@@ -174,31 +174,27 @@ def clients(settings: Settings) -> Clients:
     return _cached(_key(settings, "clients"), lambda: Clients(settings))
 
 
-def storage_queue(settings: Settings, name: str, what: str, token_credential: Any = None) -> Any:
-    """The queue `name` from AzureWebJobsStorage, else STORAGE_QUEUE_ENDPOINT with managed identity;
-    created if missing. Errors (StoreError) name `what` and the queue, never the connection string."""
-    from azure.core.exceptions import AzureError, ResourceExistsError
-    from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+def storage(settings: Settings, create: bool = True, **client_kwargs: Any) -> Any:
+    """Every table adapter (tables.Storage) over the store the settings name: AzureWebJobsStorage,
+    else STORAGE_TABLE_ENDPOINT with the managed identity. ConfigError when neither is set."""
+    from scanner.tables import open_storage
 
-    from scanner.errors import StoreError
+    return open_storage(settings, lambda: credential(settings), create=create, **client_kwargs)
 
-    policies = {"message_encode_policy": TextBase64EncodePolicy(),
-                "message_decode_policy": TextBase64DecodePolicy()}
-    if settings.storage_connection_string:
-        client = QueueClient.from_connection_string(settings.storage_connection_string.reveal(), name, **policies)
-    elif settings.storage_queue_endpoint:
-        if token_credential is None:  # managed identity (AZURE_CLIENT_ID), cached per process
-            token_credential = credential(settings)
-        client = QueueClient(settings.storage_queue_endpoint, name, credential=token_credential, **policies)
-    else:
-        raise StoreError(f"{what}: set AzureWebJobsStorage or STORAGE_QUEUE_ENDPOINT")
-    try:
-        client.create_queue()
-    except ResourceExistsError:
-        pass
-    except AzureError as exc:
-        raise StoreError(f"{what} {name}: {type(exc).__name__}") from None
-    return client
+
+def notify_queue(settings: Settings) -> Any:
+    """The notification queue (NOTIFY_QUEUE), created if missing."""
+    from scanner.tables.queues import NotifyQueue, open_queue
+
+    return NotifyQueue(open_queue(settings, settings.notify_queue, "notification queue", lambda: credential(settings)))
+
+
+def scan_request_queue(settings: Settings) -> Any:
+    """The scan request queue (SCAN_QUEUE), created if missing."""
+    from scanner.tables.queues import ScanRequestQueue, open_queue
+
+    return ScanRequestQueue(open_queue(settings, settings.scan_queue, "scan request queue",
+                                       lambda: credential(settings)))
 
 
 def reset() -> None:

@@ -274,6 +274,10 @@ class Settings:
     # When SCAN_INVENTORY_FILES is set, scans read these files instead of Azure.
     inventory_files: tuple[str, ...] = ()
     sku_files: tuple[str, ...] = ()
+    # vCPU quota (issue 13): usages exported with `az vm list-usage` (DIR/<sub>/<region>.json or
+    # DIR/<region>.json); live scans read Microsoft.Compute usages unless QUOTA_CHECKS is false.
+    quota_dir: str = ""
+    quota_checks: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -380,6 +384,8 @@ class Settings:
             http_scan_timeout_seconds=_int(env, "HTTP_SCAN_TIMEOUT_SECONDS", 200, minimum=1),
             inventory_files=_paths(get("SCAN_INVENTORY_FILES")),
             sku_files=_paths(get("SCAN_SKU_FILES")),
+            quota_dir=get("SCAN_QUOTA_DIR"),
+            quota_checks=_bool(env, "QUOTA_CHECKS", True),
         )
 
     def webhook(self, setting_name: str) -> Secret | None:

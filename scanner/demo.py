@@ -45,19 +45,23 @@ def sample_paths(samples: Path = SAMPLES) -> dict[str, list[str]]:
     for p in (inventory, skus):
         if not p.is_dir():
             raise SystemExit(f"demo: {p} is missing (run from a full clone of the repository)")
-    return {"inventory": [str(inventory)], "skus": [str(skus)]}
+    quotas = samples / "quotas"  # vCPU usages (az vm list-usage exports)
+    return {"inventory": [str(inventory)], "skus": [str(skus)], "quotas": [str(quotas)] if quotas.is_dir() else []}
 
 
 def build_deps(paths: dict[str, list[str]]) -> ScanDeps:
     """Step 2: loaders for the offline scan: bundled catalogue, no feed, files for the rest."""
     from scanner.core import catalog
+    from scanner.sources.quotas import load_quota_dir
     from scanner.sources.resource_graph import load_inventory_files
     from scanner.sources.skus import load_sku_files
 
+    quotas = paths.get("quotas") or []
     return ScanDeps(
         load_catalog=lambda: (catalog.merge(catalog.load_builtin(), [], []), []),
         load_inventory=lambda: load_inventory_files(paths["inventory"]),
         load_skus=lambda inventory: (load_sku_files(paths["skus"]), []),
+        load_quotas=(lambda pairs: (load_quota_dir(quotas[0]), [])) if quotas else None,
     )
 
 
@@ -78,12 +82,13 @@ def demo_settings(connection_string: str, out: Path = OUT):
 
 def with_store(deps: ScanDeps, settings) -> ScanDeps:
     """Step 3a: the store and the notifier (file channel, sent at once: no queue trigger here)."""
+    from scanner import bootstrap
     from scanner.notify import ScanNotifier
-    from scanner.tables.store import ScanStore, open_store
+    from scanner.service import ScanStore
 
-    table_store = open_store(settings)
-    deps.store = ScanStore(table_store, source="demo")
-    deps.notifier = ScanNotifier(settings, store=table_store, drain=True, use_queue=False)
+    storage = bootstrap.storage(settings)
+    deps.store = ScanStore(storage.findings, storage.runs, source="demo")
+    deps.notifier = ScanNotifier(settings, outbox=storage.outbox, drain=True, use_queue=False)
     return deps
 
 
@@ -108,10 +113,11 @@ def scan(deps: ScanDeps, today: date, now: datetime | None = None) -> ScanReport
 
 def write_report(deps: ScanDeps, settings, now: datetime, path: Path) -> Path:
     """Step 5: the HTML report page of the stored findings and their history."""
+    from scanner import bootstrap
     from scanner.api import report_page
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(report_page(deps.store.store, settings, now), encoding="utf-8")
+    path.write_text(report_page(bootstrap.storage(settings), settings, now), encoding="utf-8")
     return path
 
 

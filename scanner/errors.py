@@ -48,3 +48,11 @@ class AzureReadError(ScannerError):
 
 class StoreError(ScannerError):
     pass
+
+
+def client_message(exc: BaseException) -> str:
+    """An error as a client may see it: ScannerErrors are written to be shown (no secrets);
+    anything else only by its type."""
+    if isinstance(exc, ScannerError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__} (details are in the function log)"

@@ -1,15 +1,15 @@
 """The feed between runs: a stored snapshot of the announcements that matter, refreshed incrementally.
 
-    refresh(store, settings, now) -> IngestResult
+    refresh(snapshots, settings, now) -> IngestResult
         Read the snapshot (Catalog table, row "feed"), ask the feed only for what changed since
         its watermark (`modified ge <watermark>`, If-None-Match with the stored ETag), merge the
         answer into the snapshot, store it (ETag-conditional: two instances never lose each
         other's items) and say which retirement ids are new to the merged catalogue.
-    catalog_for_scan(store, settings, now) -> (Catalog, [ScopeError])
+    catalog_for_scan(snapshots, settings, now) -> (Catalog, [ScopeError])
         The catalogue a Functions scan uses: built-in + snapshot + extra file, refreshing first
         when no snapshot exists yet.
-    stored_items(store) -> [Announcement]                       the snapshot's announcements ([] if none)
-    remember(store, items, now) -> bool                          merge a full read (CLI scan) into it
+    stored_items(snapshots) -> [Announcement]                       the snapshot's announcements ([] if none)
+    remember(snapshots, items, now) -> bool                      merge a full read (CLI scan) into it
     build_catalog(settings, items) -> Catalog                   pure apart from reading the
         built-in catalogue and CATALOG_EXTRA_FILE.
 
@@ -21,7 +21,6 @@ failure is returned as a ScopeError (scope "feed:<url>") like everywhere else.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,11 +29,11 @@ from typing import Any
 
 from scanner.core.model import ScopeError
 from scanner.errors import StoreError
+from scanner.tables.snapshots import TableSnapshots, snapshot_from_text, snapshot_to_text
 
 log = logging.getLogger("scanner.feed_ingest")
 
 SNAPSHOT = "feed"
-FORMAT = 1
 MAX_CONFLICT_RETRIES = 3
 
 
@@ -50,34 +49,6 @@ class IngestResult:
     first: bool = False  # there was no snapshot before
 
 
-# --------------------------------------------------------------------------- snapshot codec (pure)
-
-
-def snapshot_to_text(items: Iterable[Any]) -> str:
-    from scanner.tables.store import to_jsonable
-
-    ordered = sorted(items, key=lambda a: a.id)
-    return json.dumps({"format": FORMAT, "items": [to_jsonable(a) for a in ordered]},
-                      separators=(",", ":"), sort_keys=True)
-
-
-def snapshot_from_text(text: str, where: str = "feed snapshot") -> list[Any]:
-    from scanner.sources.feed import Announcement
-    from scanner.tables.store import from_jsonable
-
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        raise StoreError(f"{where}: stored JSON is not readable") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("items"), list):
-        raise StoreError(f"{where}: not a format-{FORMAT} snapshot (keys 'format' and 'items')")
-    out = []
-    for i, item in enumerate(doc["items"]):
-        try:
-            out.append(from_jsonable(Announcement, item, f"{where}.items[{i}]"))
-        except (ValueError, TypeError, KeyError) as exc:
-            raise StoreError(f"{where}: items[{i}] is not readable ({exc})") from None
-    return out
 
 
 def merge_items(old: Iterable[Any], new: Iterable[Any]) -> list[Any]:
@@ -106,11 +77,13 @@ def _ids(catalog: Any) -> set[str]:
 # --------------------------------------------------------------------------- I/O
 
 
-def _read(store: Any) -> tuple[dict | None, list[Any]]:
-    snap = store.get_snapshot(SNAPSHOT)
+def _read(snapshots: TableSnapshots) -> tuple[dict | None, list[Any]]:
+    from scanner.sources.feed import Announcement
+
+    snap = snapshots.get_snapshot(SNAPSHOT)
     if snap is None:
         return None, []
-    return snap, snapshot_from_text(snap["body"], f"feed snapshot ({store.table_name('catalog')})")
+    return snap, snapshot_from_text(snap["body"], Announcement, f"feed snapshot ({snapshots.table_name})")
 
 
 def _watermark(text: str) -> datetime | None:
@@ -123,7 +96,7 @@ def _watermark(text: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _store(store: Any, snap: dict | None, items: list[Any], watermark: str, feed_etag: str,
+def _store(snapshots: TableSnapshots, snap: dict | None, items: list[Any], watermark: str, feed_etag: str,
            now: datetime) -> tuple[bool, list[Any]]:
     """Write the snapshot (ETag-conditional); on a race, merge ours into theirs and retry.
     -> (written, the items now stored)."""
@@ -133,19 +106,19 @@ def _store(store: Any, snap: dict | None, items: list[Any], watermark: str, feed
             and (snap.get("feed_etag") or "") == feed_etag
         if unchanged:
             return False, items
-        if store.put_snapshot(SNAPSHOT, body, watermark=watermark, feed_etag=feed_etag, now=now,
+        if snapshots.put_snapshot(SNAPSHOT, body, watermark=watermark, feed_etag=feed_etag, now=now,
                               if_match=snap["etag"] if snap else ""):
             return True, items
         # Another instance stored a snapshot since we read it: merge ours into theirs and retry.
-        snap, theirs = _read(store)
+        snap, theirs = _read(snapshots)
         items = merge_items(theirs, items)
     raise StoreError(f"feed snapshot: kept changing under this refresh after {MAX_CONFLICT_RETRIES} attempts")
 
 
-def remember(store: Any, items: Sequence[Any], now: datetime) -> bool:
+def remember(snapshots: TableSnapshots, items: Sequence[Any], now: datetime) -> bool:
     """Merge announcements read in full (the CLI's scan) into the stored snapshot, keeping its
     watermark and ETag (they belong to the incremental refresh). -> whether it was written."""
-    snap, old = _read(store)
+    snap, old = _read(snapshots)
     if snap is not None:
         watermark, etag = snap["watermark"], snap.get("feed_etag") or ""
     else:
@@ -153,22 +126,22 @@ def remember(store: Any, items: Sequence[Any], now: datetime) -> bool:
 
         stamps = [_stamp(a) for a in items if (a.modified or a.created) is not None]
         watermark, etag = (max(stamps).isoformat() if stamps else ""), ""
-    return _store(store, snap, merge_items(old, items), watermark, etag, now)[0]
+    return _store(snapshots, snap, merge_items(old, items), watermark, etag, now)[0]
 
 
-def stored_items(store: Any) -> list[Any]:
+def stored_items(snapshots: TableSnapshots) -> list[Any]:
     """The announcements of the stored feed snapshot ([] when there is none); StoreError when it
     cannot be read. The CLI passes them to load_catalog so a feed that answers with fewer records
     never shrinks the catalogue silently."""
-    return _read(store)[1]
+    return _read(snapshots)[1]
 
 
-def refresh(store: Any, settings: Any, now: datetime, *, session: Any = None,
+def refresh(snapshots: TableSnapshots, settings: Any, now: datetime, *, session: Any = None,
             fetch_options: dict[str, Any] | None = None) -> IngestResult:
     """See the module docstring."""
     from scanner.sources.feed import fetch_with_fallback
 
-    snap, old_items = _read(store)
+    snap, old_items = _read(snapshots)
     first = snap is None
     before = build_catalog(settings, old_items)
     sources = [s for s in (settings.feed_url, settings.feed_fallback_url) if s]
@@ -187,7 +160,7 @@ def refresh(store: Any, settings: Any, now: datetime, *, session: Any = None,
 
     new_etag = (result.etag or "") if result.url == sources[0] else ""
     new_wm = result.watermark.isoformat() if result.watermark is not None else (snap or {}).get("watermark", "")
-    stored, items = _store(store, snap, merge_items(old_items, result.items), new_wm, new_etag, now)
+    stored, items = _store(snapshots, snap, merge_items(old_items, result.items), new_wm, new_etag, now)
 
     after = build_catalog(settings, items)
     new_ids = tuple(sorted(_ids(after) - _ids(before)))
@@ -198,12 +171,12 @@ def refresh(store: Any, settings: Any, now: datetime, *, session: Any = None,
                         stored=stored, first=first)
 
 
-def catalog_for_scan(store: Any, settings: Any, now: datetime, *, refresh_first: bool = False,
+def catalog_for_scan(snapshots: TableSnapshots, settings: Any, now: datetime, *, refresh_first: bool = False,
                      session: Any = None, fetch_options: dict[str, Any] | None = None) -> tuple[Any, list[ScopeError]]:
     """The catalogue from the stored snapshot; refreshed first when asked or when there is none."""
     if not refresh_first:
-        snap, items = _read(store)
+        snap, items = _read(snapshots)
         if snap is not None:
             return build_catalog(settings, items), []
-    result = refresh(store, settings, now, session=session, fetch_options=fetch_options)
+    result = refresh(snapshots, settings, now, session=session, fetch_options=fetch_options)
     return result.catalog, list(result.errors)

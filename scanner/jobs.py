@@ -13,19 +13,31 @@
     run_scan_request(ctx, body) -> str
         the queue trigger for POST /api/scan: run the scan the message names, once per run id,
         and keep the result on its run record ("done" | "failed" | "skipped" | "busy" |
-        "ignored" for a malformed message). See scanner.tables.scan_runs.
+        "ignored" for a malformed message). See `execute` below and scanner.tables.runs.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from scanner.core.model import ScopeKind
-from scanner.errors import ConfigError, InputError
+from scanner.core.schema import report_to_json
+from scanner.errors import ConfigError, InputError, StoreError, client_message
+from scanner.tables.queues import ScanRequest, parse_request
+from scanner.tables.runs import LEASE, RunClaim, ScanRuns
 
 log = logging.getLogger("scanner.jobs")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def _summary(report: Any) -> str:
@@ -60,7 +72,7 @@ def ingest_feed(ctx: Any, now: datetime) -> tuple[Any, Any]:
     if not ctx.has_store:
         raise ConfigError("ingest_feed: no store configured: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT "
                           "(the feed snapshot, its watermark and ETag live there)")
-    result = refresh(ctx.store(), ctx.settings, now)
+    result = refresh(ctx.store().snapshots, ctx.settings, now)
     for e in result.errors:
         log.warning("ingest_feed: %s: %s", e.scope, e.error)
     if not result.new_retirements:
@@ -78,7 +90,7 @@ def send_notification(ctx: Any, body: str | bytes) -> str:
     from scanner.notify import send_from_queue_message
 
     try:
-        outcome = send_from_queue_message(body, ctx.settings, outbox=_outbox(ctx), transports=ctx.transports())
+        outcome = send_from_queue_message(body, ctx.settings, outbox=ctx.store().outbox, transports=ctx.transports())
     except InputError as exc:
         # Retrying cannot fix a malformed message; the table still holds every real notification.
         log.error("send_notifications: dropped a malformed queue message: %s", exc)
@@ -88,13 +100,11 @@ def send_notification(ctx: Any, body: str | bytes) -> str:
 
 
 def run_scan_request(ctx: Any, body: str | bytes) -> str:
-    from scanner.tables.scan_runs import ScanRuns, execute
-
     if not ctx.has_store:
         raise ConfigError("run_scan_request: no store configured: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT "
                           "(scan runs and their results live there)")
     try:
-        outcome = execute(ScanRuns(ctx.store()), body, ctx.run_scan_request)
+        outcome = execute(ctx.store().scan_runs, body, ctx.run_scan_request)
     except InputError as exc:
         # Retrying cannot fix a malformed message; POST /api/scan only enqueues well-formed ones.
         log.error("run_scan_request: dropped a malformed queue message: %s", exc)
@@ -103,7 +113,60 @@ def run_scan_request(ctx: Any, body: str | bytes) -> str:
     return outcome
 
 
-def _outbox(ctx: Any) -> Any:
-    from scanner.tables.outbox import Outbox
+# --------------------------------------------------------------------------- one ad-hoc scan, once
 
-    return Outbox.from_store(ctx.store())
+
+class _Heartbeat:
+    """Renews the run's lease while the scan runs, so a re-delivery never takes a live run."""
+
+    def __init__(self, runs: ScanRuns, claim: RunClaim, clock: Callable[[], datetime], lease: timedelta) -> None:
+        self.runs, self.claim, self.clock, self.lease = runs, claim, clock, lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"scan-lease-{claim.run_id[:8]}", daemon=True)
+
+    def _beat(self) -> None:
+        interval = max(0.05, self.lease.total_seconds() / 5)
+        while not self._stop.wait(interval):
+            try:
+                if not self.runs.renew(self.claim, self.clock() + self.lease):
+                    log.warning("scan run %s: lease lost to another worker", self.claim.run_id)
+                    return
+            except StoreError as exc:
+                log.warning("scan run %s: lease not renewed (%s)", self.claim.run_id, exc)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def execute(runs: ScanRuns, body: str | bytes, run_scan: Callable[[ScanRequest, datetime], Any], *,
+            clock: Callable[[], datetime] = _utcnow, lease: timedelta = LEASE) -> str:
+    """Run the scan a queue message asks for, once. "done" / "failed" (kept on the run record),
+    "skipped" (already finished, or no such run), "busy" (a live worker has it). InputError for a
+    malformed message; StoreError when the record cannot be read or written (the host retries)."""
+    run_id, request = parse_request(body)
+    owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    claim = runs.claim(run_id, owner, clock(), lease)
+    if not isinstance(claim, RunClaim):
+        log.info("scan run %s: %s; not run again", run_id,
+                 {"unknown": "no such run", "done": "already done", "failed": "already failed",
+                  "busy": "another worker is running it"}[claim])
+        return "busy" if claim == "busy" else "skipped"
+    if claim.took_over:
+        log.warning("scan run %s: the worker running it stopped; attempt %d runs it again", run_id, claim.attempt)
+    log.info("scan run %s started (scope %s%s%s)", run_id, request.scope or "default",
+             ", dry run" if request.dry_run else "", ", notify" if request.notify else "")
+    try:
+        with _Heartbeat(runs, claim, clock, lease):
+            doc = report_to_json(run_scan(request, clock()))
+    except Exception as exc:  # noqa: BLE001 - kept on the record; details in the log
+        log.exception("scan run %s failed", run_id)
+        runs.fail(claim, client_message(exc), clock())
+        return "failed"
+    runs.finish(claim, doc, clock())
+    log.info("scan run %s done: %d findings", run_id, len(doc.get("findings", [])))
+    return "done"

@@ -8,6 +8,8 @@
         files: exported SKU lists; offline without files: no SKU facts (the scan reports the
         regions it could not judge); else the live Compute resource SKUs of the needed regions,
         through the SKU cache of the configured store (tables.cache; SKU_CACHE_HOURS).
+    quota_loader(settings, quota_dir="", offline=False) -> (pairs) -> (QuotaBook, [ScopeError]) | None
+        a folder of `az vm list-usage` exports, the live usages, or None (no quota checks).
     catalog_loader(settings, feed=None, catalogs=("builtin",), extra_file=None) -> () -> (Catalog, errors)
         built-in catalogue + feed + extra file (collectors.azure_updates.load_catalog).
     restrict_inventory(inventory, scope) -> Inventory      pure: keep a `sub:` scope's resources
@@ -78,11 +80,36 @@ def sku_loader(settings: Any, files: Sequence[str] = (), offline: bool = False) 
             return sku_mod.load_sku_files(files), []
         if offline:
             return sku_mod.SkuIndex(), []  # service reports the regions without facts
+        from scanner import bootstrap
         from scanner.tables.cache import sku_cache
 
-        return sku_mod.fetch_skus(settings, sku_mod.needed_pairs(inventory), cache=sku_cache(settings))
+        cache = sku_cache(settings, lambda: bootstrap.credential(settings))
+        return sku_mod.fetch_skus(settings, sku_mod.needed_pairs(inventory), cache=cache)
 
     return load
+
+
+def quota_loader(settings: Any, quota_dir: str = "", offline: bool = False):
+    """(pairs) -> (QuotaBook, [ScopeError]), or None when there is no quota source: a folder of
+    `az vm list-usage` exports when given, else the live usages (unless QUOTA_CHECKS=false or the
+    scan is offline)."""
+    quota_dir = quota_dir or settings.quota_dir
+    if quota_dir:
+        def load_dir(pairs) -> tuple:
+            from scanner.sources.quotas import load_quota_dir
+
+            return load_quota_dir(quota_dir), []
+
+        return load_dir
+    if offline or not settings.quota_checks:
+        return None
+
+    def load_live(pairs) -> tuple:
+        from scanner.sources.quotas import fetch_quotas
+
+        return fetch_quotas(settings, pairs)
+
+    return load_live
 
 
 def catalog_loader(settings: Any, feed: Sequence[str] | str | None = None, catalogs: Sequence[str] = ("builtin",),

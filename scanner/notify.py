@@ -284,11 +284,11 @@ def send_from_queue_message(
     DeliveryError for a retryable failure, so the Functions host retries the message and, past
     its maxDequeueCount, moves it to the poison queue. Raises InputError for a malformed body.
     """
-    from scanner.tables.outbox import Outbox
+    from scanner import bootstrap
     from scanner.tables.queues import parse_body
 
     message_id = parse_body(body)
-    outbox = outbox or Outbox.from_settings(settings)
+    outbox = outbox or bootstrap.storage(settings).outbox
     transports = transports or Transports(settings)
     outcome = deliver(message_id, outbox, transports, clock)
     if outcome == "retry":
@@ -313,12 +313,11 @@ class ScanNotifier:
     `drain=False` in a Functions host (the queue trigger sends), True from the command line.
     """
 
-    def __init__(self, settings: Settings, *, store=None, outbox=None, queue=None,
+    def __init__(self, settings: Settings, *, outbox=None, queue=None,
                  transports: Transports | None = None, drain: bool = True, use_queue: bool = True,
                  clock: Callable[[], datetime] = _utcnow) -> None:
         self.settings = settings
         self.clock = clock  # when sends happen (records attempts); tests move it night by night
-        self.store = store
         self._outbox = outbox
         self._queue = queue
         self.transports = transports or Transports(settings, file_dir=settings.notify_dir or None)
@@ -328,13 +327,11 @@ class ScanNotifier:
 
     def _open_outbox(self, required: bool):
         if self._outbox is None:
-            from scanner.tables.outbox import Outbox
-            from scanner.tables.store import store_configured
+            from scanner import bootstrap
+            from scanner.tables.kit import storage_configured
 
-            if self.store is not None and hasattr(self.store, "table"):
-                self._outbox = Outbox.from_store(self.store)
-            elif store_configured(self.settings):
-                self._outbox = Outbox.from_settings(self.settings)
+            if storage_configured(self.settings):
+                self._outbox = bootstrap.storage(self.settings).outbox
             elif required:
                 raise InputError("notify: no notifications table: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT "
                                  "(or use --no-notify / --dry-run)")
@@ -344,9 +341,9 @@ class ScanNotifier:
         if self._queue is None and self.use_queue:
             s = self.settings
             if s.storage_connection_string or s.storage_queue_endpoint:
-                from scanner.tables.queues import NotifyQueue
+                from scanner import bootstrap
 
-                self._queue = NotifyQueue.from_settings(s)
+                self._queue = bootstrap.notify_queue(s)
         return self._queue
 
     def delivery_errors(self) -> list[ScopeError]:

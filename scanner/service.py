@@ -23,14 +23,20 @@ them from files, live Azure clients or values, and this module never knows which
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
+from typing import Any
 
-from scanner.core import judge
+from scanner.core import judge, lifecycle
+from scanner.core.lifecycle import Record
 from scanner.core.model import Change, Finding, Inventory, ReviewItem, ScopeError, ScopeKind, Severity, Status
+from scanner.errors import StoreError
+from scanner.ports import FindingRepo, RunLog, WriteResult
 
 log = logging.getLogger("scanner.service")
 
@@ -50,6 +56,9 @@ class ScanDeps:
     load_inventory: Callable[[], Inventory]
     load_skus: Callable[[Inventory], tuple[object, Sequence[ScopeError]]]
     store: object | None = None  # has .sync(report, *, now, dry_run) -> (findings, changes)
+    # vCPU usages for the (subscription, region) pairs that have findings -> (QuotaBook, [ScopeError]);
+    # None: no quota checks (capacity-restricted needs them; retiring-size still names restrictions).
+    load_quotas: Callable[[list[tuple[str, str]]], tuple[object, Sequence[ScopeError]]] | None = None
     notifier: object | None = None  # has .send(changes, report, *, now, dry_run) -> messages
 
 
@@ -99,6 +108,20 @@ def missing_sku_regions(inventory: Inventory, skus) -> list[ScopeError]:
     ]
 
 
+def missing_quota_regions(pairs, quotas, errors: Sequence[ScopeError] = ()) -> list[ScopeError]:
+    """One error per (subscription, region) with findings whose usages were neither read nor given
+    (a region missing from --quotas DIR); pairs that failed to read already have their error."""
+    if quotas is None:
+        return []
+    failed = {(e.subscription, e.region) for e in errors}
+    out = []
+    for sub, loc in pairs:
+        if not quotas.has_region(sub, loc) and (sub, loc) not in failed:
+            out.append(ScopeError(ScopeKind.QUOTA, subscription=sub, region=loc,
+                                  detail=f"no vCPU usages for {loc}: quota checks skipped there"))
+    return out
+
+
 def _resource_regions(inventory: Inventory):
     for c in inventory.clusters:
         yield c.subscription_id.lower(), c.location.lower()
@@ -136,13 +159,25 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
     log.info("skus: %d sizes in %d regions, %d regions without facts", len(skus), len(skus.scopes()), len(missing))
     timings["skus"] = _lap(t)
 
+    # 3b. vCPU quota, only where there is something to judge (a first pass without guidance says where)
+    quotas, quota_errors = None, ()
+    if deps.load_quotas is not None:
+        t = time.perf_counter()
+        first = judge.evaluate(inventory, catalog, skus, options.today, options.thresholds, guide=False)
+        pairs = sorted({(f.resource.subscription_id.lower(), f.resource.location.lower()) for f in first})
+        quotas, quota_errors = deps.load_quotas(pairs) if pairs else (None, ())
+        quota_errors = (*quota_errors, *missing_quota_regions(pairs, quotas, quota_errors))
+        log.info("quotas: %d subscription/region pairs with findings, %d read, %d errors",
+                 len(pairs), len(quotas) if quotas is not None else 0, len(quota_errors))
+        timings["quotas"] = _lap(t)
+
     # 4. judge (pure)
     t = time.perf_counter()
-    findings = judge.evaluate(inventory, catalog, skus, options.today, options.thresholds)
+    findings = judge.evaluate(inventory, catalog, skus, options.today, options.thresholds, quotas=quotas)
     log.info("judge: %d findings", len(findings))
     timings["judge"] = _lap(t)
 
-    errors = (*catalog_errors, *inventory.errors, *sku_errors, *missing)
+    errors = (*catalog_errors, *inventory.errors, *sku_errors, *missing, *quota_errors)
     report = ScanReport(
         generated_at=now,
         today=options.today,
@@ -205,5 +240,199 @@ def _replace(report: ScanReport, **changes) -> ScanReport:
     return replace(report, **changes)
 
 
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 def _lap(start: float) -> float:
     return round(time.perf_counter() - start, 4)
+
+
+# --------------------------------------------------------------------------- one scan, stored
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """What storing one scan produced."""
+
+    findings: tuple[Finding, ...]  # tonight's, with status / first_seen / suppression
+    resolved: tuple[Finding, ...]  # resolved by this run (status RESOLVED)
+    changes: tuple[Change, ...]  # every finding's change; a transition another run claimed first
+    #                              comes back here as "unchanged"
+    run: dict[str, Any]  # the run record as stored
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def notify(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes
+                     if c.kind in lifecycle.NOTIFIED_KINDS and c.finding.status is not Status.SUPPRESSED)
+
+    def summary(self) -> dict[str, int]:
+        out = {k: 0 for k in ("new", "unchanged", "escalated", "resolved", "reopened")}
+        for c in self.changes:
+            out[c.kind] += 1
+        out["suppressed"] = sum(1 for f in self.findings if f.status is Status.SUPPRESSED)
+        return out
+
+
+def apply_scan(
+    repo: FindingRepo,
+    runs: RunLog,
+    findings: Iterable[Finding],
+    *,
+    now: datetime,
+    scopes_seen: Iterable[str] | None = None,
+    scopes_failed: Iterable[ScopeError] = (),
+    errors: Iterable[str] = (),
+    started: datetime | None = None,
+    finished: datetime | None = None,
+    run_id: str | None = None,
+    source: str = "scan",
+    duration_seconds: float | None = None,
+    dry_run: bool = False,
+    max_retries: int = 3,
+    clock: Callable[[], float] = time.monotonic,
+) -> ScanOutcome:
+    """Diff tonight's findings against the store, write the transitions, record the run.
+
+    Only transitions (and real content changes) are written, ETag-conditional. A transition that
+    another run wrote first is not claimed twice: this run re-reads that record, re-diffs the
+    finding against it and writes only what is still needed. `dry_run`: read and diff, write
+    nothing (not even the run record). `duration_seconds` defaults to finished - started when
+    both are given, else the time this call took.
+    """
+    t0 = clock()
+    current = list(findings)
+    seen = None if scopes_seen is None else sorted({s.lower() for s in scopes_seen})
+    failed = list(scopes_failed)
+    previous = repo.load_records()
+    acks = repo.load_suppressions()
+    d = lifecycle.diff(previous, current, now=now, scopes_seen=seen, scopes_failed=failed, suppressions=acks)
+
+    by_id_change = {c.finding.id: c for c in d.changes}
+    by_id_finding = {f.id: f for f in d.findings}
+    resolved = {f.id: f for f in d.resolved}
+    open_after = {r.id: r for r in d.open_after}
+    current_by_id = {f.id: f for f in current}
+    writes, lost_total = list(d.writes), 0
+    result_total = WriteResult()
+    for _attempt in range(max_retries + 1):
+        if not writes or dry_run:
+            break
+        res = repo.write_records(writes)
+        result_total.written |= res.written
+        result_total.transactions += res.transactions
+        result_total.single_writes += res.single_writes
+        if not res.lost:
+            break
+        lost_total += len(res.lost)
+        retry: list[Record] = []
+        partitions = {r.id: lifecycle.scope_of(r.finding) or "none" for r in writes}
+        # Many lost (another full run raced this one): one read of everything beats point reads.
+        reread = repo.load_records() if len(res.lost) > 50 else None
+        for fid in sorted(res.lost):
+            fresh = reread.get(fid) if reread is not None else repo.get_record(fid, partitions[fid])
+            cur = [current_by_id[fid]] if fid in current_by_id else []
+            prev = {fid: fresh} if fresh is not None else {}
+            sub = lifecycle.diff(prev, cur, now=now, scopes_seen=seen, scopes_failed=failed, suppressions=acks)
+            # The other run's view wins for what it already wrote: ours becomes this re-diff.
+            for c in sub.changes:
+                by_id_change[fid] = c
+            for f in sub.findings:
+                by_id_finding[fid] = f
+            resolved.pop(fid, None)
+            for f in sub.resolved:
+                resolved[fid] = f
+            open_after.pop(fid, None)
+            for r in sub.open_after:
+                open_after[fid] = r
+            if not sub.changes and fresh is not None and fid not in current_by_id:
+                by_id_change.pop(fid, None)  # already resolved by the other run
+            retry.extend(sub.writes)
+        writes = retry
+    else:
+        if writes and not dry_run:
+            raise StoreError(f"store: {len(writes)} finding(s) kept changing under this run after "
+                             f"{max_retries} retries (e.g. {writes[0].id}); run the scan again")
+
+    today = now.date()
+    changes = tuple(by_id_change.values())
+    counts = {k: 0 for k in ("new", "unchanged", "escalated", "resolved", "reopened")}
+    for c in changes:
+        counts[c.kind] += 1
+    if duration_seconds is None:
+        if started is not None and finished is not None:
+            duration_seconds = max(0.0, (_utc(finished) - _utc(started)).total_seconds())
+        else:
+            duration_seconds = clock() - t0
+    started = started or now
+    run = {
+        "run_id": run_id or uuid.uuid4().hex[:12],
+        "source": source,
+        "started": _utc(started),
+        "finished": _utc(finished or now),
+        "duration_seconds": round(float(duration_seconds), 3),
+        "findings": len(by_id_finding),
+        "changes": counts,
+        "open": lifecycle.severity_counts(open_after.values(), today),
+        "writes": len(result_total.written),
+        "lost": lost_total,
+        "transactions": result_total.transactions,
+        "scopes_seen": seen,
+        "scopes_failed": [e.scope for e in failed],
+        "errors": list(errors),
+        "warnings": list(d.warnings),
+    }
+    if dry_run:
+        log.info("store (dry run): %s; nothing written", ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+        return ScanOutcome(tuple(by_id_finding.values()), tuple(resolved.values()), changes, run, d.warnings)
+    runs.put_run(run)
+    log.info("store: %d findings, %s, %d written in %d transactions, %d taken by another run",
+             len(by_id_finding), ", ".join(f"{v} {k}" for k, v in counts.items() if v),
+             len(result_total.written), result_total.transactions, lost_total)
+    return ScanOutcome(tuple(by_id_finding.values()), tuple(resolved.values()), changes, run, d.warnings)
+
+
+class ScanStore:
+    """What service.run_scan calls as `deps.store`: sync(report, *, now, dry_run) -> (findings, changes).
+
+    `findings`: tonight's, with status (new/open/escalated/suppressed) and first_seen.
+    `changes`: one per finding (unchanged included, which reminders need) plus one "resolved"
+    per finding resolved tonight (its finding has status "resolved"). `last` keeps the outcome
+    (run record, warnings) of the latest sync.
+    """
+
+    def __init__(self, repo: FindingRepo, runs: RunLog, source: str = "scan") -> None:
+        self.repo = repo
+        self.runs = runs
+        self.source = source
+        self.last: ScanOutcome | None = None
+
+    def sync(self, report: Any, *, now: datetime, dry_run: bool = False) -> tuple[list[Finding], list[Change]]:
+        t0 = time.perf_counter()
+        errors = tuple(getattr(report, "errors", ()))
+        seen = getattr(report, "subscriptions_seen", None)
+        before = sum(float(v) for v in (getattr(report, "timings", None) or {}).values())
+        outcome = apply_scan(
+            self.repo, self.runs, report.findings, now=now,
+            scopes_seen=frozenset(seen or ()),
+            scopes_failed=errors,
+            errors=[f"{e.scope}: {e.error}" for e in errors],
+            started=getattr(report, "generated_at", None) or now,
+            source=self.source, dry_run=dry_run,
+            duration_seconds=before + (time.perf_counter() - t0),
+        )
+        for w in outcome.warnings:
+            log.warning("store: %s", w)
+        self.last = outcome
+        return list(outcome.findings), list(outcome.changes)
+
+    def add_errors(self, errors: Sequence[Any]) -> None:
+        """Add errors found after the sync (undeliverable notifications: ScopeErrors) to the run
+        record the latest sync stored. Not scopes that failed: the lifecycle never sees them."""
+        if self.last is None or not errors:
+            return
+        added = [f"{e.scope}: {e.error}" for e in errors]
+        run = {**self.last.run, "errors": [*self.last.run.get("errors", []), *added]}
+        self.runs.put_run(run)
+        self.last = dataclasses.replace(self.last, run=run)

@@ -2,7 +2,7 @@
 
 Queue name from the SCAN_QUEUE app setting, storage from AzureWebJobsStorage. The scan runs at
 most once per run id: a re-delivered message of a finished run is skipped; one whose worker died
-takes the run over (scanner.tables.scan_runs). The result lands on the run record, where
+takes the run over (scanner.jobs.execute). The result lands on the run record, where
 GET /api/scan/{run_id} (and the waiting POST) read it."""
 
 from __future__ import annotations

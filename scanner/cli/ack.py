@@ -76,15 +76,15 @@ def _describe(record) -> str:
 
 
 def run(args) -> int:
+    from scanner import bootstrap
     from scanner.config import Settings
     from scanner.core.lifecycle import Suppression
-    from scanner.tables.store import open_store
 
     now = datetime.now(timezone.utc)
     parse_finding_id(args.finding_id)
     until = parse_until(args.until, now.date())
     reason = parse_reason(args.reason)
-    store = open_store(Settings.from_env(os.environ))
+    store = bootstrap.storage(Settings.from_env(os.environ)).findings
     if args.force:
         fid = parse_finding_id(args.finding_id)
         if len(fid) < FULL_ID:

@@ -31,9 +31,9 @@ import sys
 from datetime import date
 from typing import Any
 
+from scanner.core.schema import CATALOG_SCHEMA as SCHEMA  # noqa: F401  (named by the README test)
+from scanner.core.schema import catalog_to_json as to_json  # the document is a schema value (API and CLI)
 from scanner.errors import FeedError
-
-SCHEMA = "retirement-catalog/v1"
 
 
 def _day(text: str) -> date:
@@ -115,23 +115,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(to_table(doc))
     return 0
-
-
-def to_json(catalog: Any, today: date, errors: list[Any] = ()) -> dict[str, Any]:
-    """The documented JSON document for a Catalog (pure)."""
-    from scanner.core.catalog import retirement_to_dict
-
-    rets = sorted(catalog.retirements, key=lambda r: (r.retires_on, r.id))
-    return {
-        "schema": SCHEMA,
-        "today": today.isoformat(),
-        "retirements": [{**retirement_to_dict(r), "days_left": r.days_left(today)} for r in rets],
-        "needs_review": [
-            {"id": i.id, "title": i.title, "url": i.url, "reason": i.reason} for i in catalog.needs_review
-        ],
-        "conflicts": list(catalog.conflicts),
-        "errors": [{"scope": e.scope, "error": e.error} for e in errors],
-    }
 
 
 def _names(series: list[str], sizes: list[str], width: int = 48) -> str:

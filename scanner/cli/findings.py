@@ -49,13 +49,13 @@ def collect(store, q, now, limit: int | None):
 
 
 def run(args) -> int:
+    from scanner import bootstrap
     from scanner.api import FINDINGS_SCHEMA
     from scanner.config import Settings
     from scanner.core import schema
-    from scanner.tables.store import open_store
 
     q = query_from_args(args)
-    store = open_store(Settings.from_env(os.environ))
+    store = bootstrap.storage(Settings.from_env(os.environ))
     now = datetime.now(timezone.utc).replace(microsecond=0)
     items = collect(store, q, now, args.top)
     if args.format == "csv":

@@ -69,13 +69,13 @@ def _days(text: str) -> int:
 
 
 def run(args) -> int:
+    from scanner import bootstrap
     from scanner.config import Settings
-    from scanner.tables.store import open_store
 
     if args.format not in ("table", "json", "csv"):
         raise InputError(f"--format: {args.format!r} is not table, json or csv")
-    store = open_store(Settings.from_env(os.environ))
-    rows = store.history(args.days, datetime.now(timezone.utc).date())
+    runs = bootstrap.storage(Settings.from_env(os.environ)).runs
+    rows = runs.history(args.days, datetime.now(timezone.utc).date())
     render = {"table": to_table, "json": to_json, "csv": to_csv}[args.format]
     print(render(rows), end="")
     return 0

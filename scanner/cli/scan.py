@@ -1,7 +1,7 @@
 """python -m scanner scan: find node pools, VMs and scale sets on retiring or Gen1-only sizes.
 
     python -m scanner scan [--feed URL|FILE] [--catalog builtin|none|FILE ...]
-        [--inventory FILE ...] [--skus FILE|DIR ...] [--scope tenant|mg:NAME|sub:ID,...]
+        [--inventory FILE ...] [--skus FILE|DIR ...] [--quotas DIR] [--scope tenant|mg:NAME|sub:ID,...]
         [--today YYYY-MM-DD] [--format table|json|csv|markdown] [--output FILE] [--pretty]
         [--fail-on critical|high|medium|low] [--no-store] [--no-notify] [--dry-run]
 
@@ -40,6 +40,10 @@ def register(sub) -> None:
                    help="exported inventory: az aks list / az vm list / az vmss list / az graph query -o json")
     p.add_argument("--skus", nargs="+", action="extend", metavar="FILE|DIR",
                    help="exported SKU facts: az vm list-skus -o json (a file per region or a folder)")
+    p.add_argument("--quotas", metavar="DIR",
+                   help="vCPU usages exported with az vm list-usage --location REGION -o json, as "
+                        "DIR/<subscription-id>/<region>.json or DIR/<region>.json (default: SCAN_QUOTA_DIR; "
+                        "live scans read them from Azure)")
     p.add_argument("--scope", metavar="tenant|mg:NAME|sub:ID,...", help="what to read from Azure (default: SCAN_SCOPE)")
     p.add_argument("--today", metavar="YYYY-MM-DD", type=_date, help="judge as of this day (default: today, UTC)")
     p.add_argument("--format", type=lower_choice, choices=("table", "json", "csv", "markdown"), default="table")
@@ -72,6 +76,9 @@ def build_deps(args, settings):
     from scanner.service import ScanDeps
 
     offline = bool(args.inventory)
+    if args.quotas and not Path(args.quotas).is_dir():
+        raise InputError(f"--quotas: {args.quotas!r} is not a folder (DIR/<subscription-id>/<region>.json "
+                         "or DIR/<region>.json)")
     catalogs = args.catalog or ["builtin"]
     for c in catalogs:
         if c not in ("builtin", "none") and not Path(c).is_file():
@@ -90,46 +97,49 @@ def build_deps(args, settings):
         load_catalog=loaders.catalog_loader(settings, feed=feed, catalogs=catalogs, extra_file=None),
         load_inventory=loaders.inventory_loader(settings, scope, list(args.inventory or ())),
         load_skus=loaders.sku_loader(settings, list(args.skus or ()), offline=offline),
+        load_quotas=loaders.quota_loader(settings, args.quotas or "", offline=offline),
     )
 
 
 def scan_store(settings):
-    """The store a CLI scan writes to, or None (with a warning) when none is configured."""
-    from scanner.tables.store import ScanStore, open_store, store_configured
+    """The store a CLI scan writes to and the tables behind it, or (None, None) (with a warning)
+    when none is configured."""
+    from scanner import bootstrap
+    from scanner.service import ScanStore
+    from scanner.tables.kit import storage_configured
 
-    if not store_configured(settings):
+    if not storage_configured(settings):
         print("warning: no store configured (set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT): "
               "findings are not stored, so every one shows as new; --no-store silences this",
               file=sys.stderr)
-        return None
-    return ScanStore(open_store(settings), source="cli")
+        return None, None
+    storage = bootstrap.storage(settings)
+    return ScanStore(storage.findings, storage.runs, source="cli"), storage
 
 
-def feed_with_snapshot(settings, args, store, now):
+def feed_with_snapshot(settings, args, snapshots, now):
     """The catalogue loader for a stored scan of FEED_URL (the default, or --feed naming it): the feed snapshot in the store is the
     baseline (a feed answering with fewer records is an error of kind FEED, and the catalogue keeps
     the stored announcements), and what the feed answered is kept in it (not on --dry-run)."""
     from scanner import feed_ingest, loaders
 
-    table_store = store.store
-
     def remember(items):
         if not args.dry_run:
-            feed_ingest.remember(table_store, items, now)
+            feed_ingest.remember(snapshots, items, now)
 
     return loaders.catalog_loader(settings, feed=[settings.feed_url, settings.feed_fallback_url],
                                   catalogs=args.catalog or ["builtin"],
-                                  previous=lambda: feed_ingest.stored_items(table_store), on_items=remember)
+                                  previous=lambda: feed_ingest.stored_items(snapshots), on_items=remember)
 
 
-def scan_notifier(settings, store):
+def scan_notifier(settings, outbox):
     """The notifier a CLI scan uses, or None when nobody is set up to be told. From the command
     line there is no queue trigger, so the scan sends what it enqueued itself (drain)."""
     from scanner.notify import ScanNotifier, notifications_configured
 
     if not notifications_configured(settings):
         return None
-    return ScanNotifier(settings, store=getattr(store, "store", None), drain=True)
+    return ScanNotifier(settings, outbox=outbox, drain=True)
 
 
 def credential_causes(exc: BaseException) -> str:
@@ -186,13 +196,15 @@ def run(args) -> int:
         no_notify=args.no_notify,
         dry_run=args.dry_run,
     )
+    outbox = None
     if not args.no_store:
-        deps.store = scan_store(settings)
+        deps.store, storage = scan_store(settings)
+        outbox = storage.outbox if storage is not None else None
         reads_feed_url = (args.feed is None and not args.inventory) or (args.feed and args.feed == settings.feed_url)
-        if deps.store is not None and reads_feed_url:
-            deps.load_catalog = feed_with_snapshot(settings, args, deps.store, now)
+        if storage is not None and reads_feed_url:
+            deps.load_catalog = feed_with_snapshot(settings, args, storage.snapshots, now)
     if not args.no_notify:
-        deps.notifier = scan_notifier(settings, deps.store)
+        deps.notifier = scan_notifier(settings, outbox)
     report = run_scan(deps, now, options)
     write_report(report, args)
     if args.fail_on:

@@ -99,20 +99,20 @@ def to_text(f: Finding, record, portal: str) -> str:
 
 
 def run(args) -> int:
+    from scanner import bootstrap
     from scanner.api import _latest_run_start, show_record
     from scanner.cli.ack import resolve_finding_id
     from scanner.config import Settings
     from scanner.errors import InputError
-    from scanner.tables.store import open_store
 
     settings = Settings.from_env(os.environ)
-    store = open_store(settings)
-    fid = resolve_finding_id(store, args.finding_id)
-    record = store.get_record(fid)
+    store = bootstrap.storage(settings)
+    fid = resolve_finding_id(store.findings, args.finding_id)
+    record = store.findings.get_record(fid)
     if record is None:
         raise InputError(f"FINDING_ID: {fid} is not in the store (run `aks-retire scan` first)")
     now = datetime.now(timezone.utc)
-    f = show_record(record, store.load_suppressions(), now.date(), _latest_run_start(store, now))
+    f = show_record(record, store.findings.load_suppressions(), now.date(), _latest_run_start(store, now))
     portal = portal_link(settings.portal_url, f)
     if args.format == "json":
         print(json.dumps(to_json(f, record, portal), indent=2))

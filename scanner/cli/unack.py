@@ -14,11 +14,11 @@ from scanner.errors import InputError
 
 
 def run(args) -> int:
+    from scanner import bootstrap
     from scanner.config import Settings
     from scanner.core.lifecycle import parse_ignore_tag
-    from scanner.tables.store import open_store
 
-    store = open_store(Settings.from_env(os.environ))
+    store = bootstrap.storage(Settings.from_env(os.environ)).findings
     fid = resolve_finding_id(store, args.finding_id)
     if not store.delete_suppression(fid):
         raise InputError(f"FINDING_ID: {fid} has no acknowledgement to remove")

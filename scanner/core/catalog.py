@@ -39,6 +39,8 @@ File format (scanner/data/retirements.toml; an extra file uses the same format):
     region_dates = { usgovvirginia = 2026-06-30, chinanorth3 = 2027-06-30 }
                                              # regions (or clouds) retiring on another date
     notes = ""
+    capacity_restricted_from = 2026-07-01    # optional: capacity growth restrictions (no more quota,
+    capacity_source = "https://learn..."     # no new subscriptions) from this day; the page saying so
 
 Region names are ARM location names and are stored lower-case without spaces ("US Gov Virginia"
 is read as "usgovvirginia"); a cloud name ("usgov": Azure Government including usdod*, "china":
@@ -93,6 +95,7 @@ __all__ = [
 ALLOWED_KEYS = (
     "id", "title", "series", "sizes", "retires_on", "announced_on", "modified", "urls",
     "replacement_series", "region_exceptions", "region_dates", "notes",
+    "capacity_restricted_from", "capacity_source",
 )
 _REQUIRED_KEYS = ("id", "title", "retires_on")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -213,6 +216,14 @@ def _entry(raw: dict, source: str, origin: str, index: int) -> Retirement:
         raise CatalogError(f"{where}: {', '.join(repr(b) for b in both)} is both in region_exceptions "
                            "(does not apply there, itself or its cloud) and in region_dates (applies on another date)")
 
+    capacity_from = (_date(raw["capacity_restricted_from"], where, "capacity_restricted_from")
+                     if "capacity_restricted_from" in raw else None)
+    capacity_source = raw.get("capacity_source", "")
+    if not isinstance(capacity_source, str) or (capacity_source and not re.match(r"^https?://\S+$", capacity_source)):
+        raise CatalogError(f"{where}: capacity_source {capacity_source!r} is not an http(s) URL")
+    if capacity_source and capacity_from is None:
+        raise CatalogError(f"{where}: capacity_source is set but capacity_restricted_from is not")
+
     return Retirement(
         id=rid,
         title=title.strip(),
@@ -227,6 +238,8 @@ def _entry(raw: dict, source: str, origin: str, index: int) -> Retirement:
         notes=notes.strip(),
         modified=_datetime(raw["modified"], where, "modified") if "modified" in raw else None,
         region_dates=region_dates,
+        capacity_restricted_from=capacity_from,
+        capacity_source=capacity_source.strip(),
     )
 
 
@@ -409,6 +422,9 @@ def merge(
                 )
             r = replace(r, urls=r.urls + tuple(u for u in old.urls if u not in r.urls),
                         region_dates=_union_dates(r, old))
+            if r.capacity_restricted_from is None:  # the operator's entry keeps the built-in restriction
+                r = replace(r, capacity_restricted_from=old.capacity_restricted_from,
+                            capacity_source=old.capacity_source)
         entries[r.id] = r
 
     for f in sorted(feed_derived, key=_mod):
@@ -519,4 +535,6 @@ def retirement_to_dict(r: Retirement) -> dict:
         "region_dates": {name: when.isoformat() for name, when in r.region_dates},
         "notes": r.notes,
         "modified": r.modified.isoformat() if r.modified else None,
+        "capacity_restricted_from": r.capacity_restricted_from.isoformat() if r.capacity_restricted_from else None,
+        "capacity_source": r.capacity_source,
     }

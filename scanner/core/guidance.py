@@ -32,10 +32,10 @@ import functools
 import itertools
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from scanner.core import node_images, pool_flags, sizes
-from scanner.core.model import Cluster, NodePool, Replacement, ScaleSet, Sku, VirtualMachine
+from scanner.core import headroom, node_images, pool_flags, sizes
+from scanner.core.model import Cluster, Headroom, NodePool, Replacement, ScaleSet, Sku, VirtualMachine
 from scanner.errors import SizeNameError
 
 # Natural successor lines, keyed by the canonical series of the current size
@@ -139,6 +139,7 @@ class Advice:
     replacement: Replacement | None
     commands: tuple[str, ...] = ()
     note: str = ""  # why there is no replacement, or a caution the commands cannot express
+    quota: Headroom | None = None  # the replacement's family quota for the move (core.headroom)
 
 
 @dataclass(frozen=True)
@@ -160,14 +161,16 @@ class _Needs:
 class Guide:
     """Finds replacements and builds commands; remembers answers (same question, same answer)."""
 
-    def __init__(self, skus, catalog) -> None:
+    def __init__(self, skus, catalog, quotas=None) -> None:
         self.skus = skus
         self.catalog = catalog
+        self.quotas = quotas  # core.headroom.QuotaBook, or None: no quota checks
         self._cache: dict[tuple, tuple[Replacement | None, str]] = {}
         self._retiring: dict[str, bool] = {}
         self._preferred: dict[str, tuple[str, ...]] = {}
         self._facts: dict[tuple[str, str], tuple] = {}
         self._keep: list = []
+        self._lists: dict[tuple[int, ...], int] = {}
 
     # ------------------------------------------------------------------ facts
     def is_retiring(self, vm_size: str) -> bool:
@@ -221,7 +224,11 @@ class Guide:
         key = self._facts.get(pair)
         if key is None:
             listed = self.skus.sizes(subscription_id, location)
-            key = (location.lower(), id(listed[0]), len(listed)) if listed else pair
+            # Same values (by identity) = same list: live SKU facts share one value per size between
+            # subscriptions (sources.skus.SharedFacts), and only a subscription's own restrictions
+            # make a copy, so the whole list decides, not its first entry.
+            ids = tuple(id(s) for s in listed)
+            key = (location.lower(), self._lists.setdefault(ids, len(self._lists))) if listed else pair
             self._facts[pair] = key
             self._keep.append(listed)  # keep the objects alive so their ids stay unique
         return key
@@ -365,19 +372,25 @@ class Guide:
         repl, why_not = self.replacement(cluster.subscription_id, cluster.location, vm_size, pool.zones, pool=pool)
         if repl is None:
             return Advice(None, (), f"No replacement: {why_not}.")
+        # Quota is one more constraint: an alternative with room wins over a replacement without.
+        repl, quota, quota_note = headroom.fit_replacement(self.quotas, self.skus, cluster.subscription_id,
+                                                           cluster.location, pool, vm_size, repl)
         if pool.pool_type.lower() == "virtualmachines":
             shared = _shared_entry(pool, vm_size)
             if shared:
-                sizes = ",".join(dict.fromkeys(repl.vm_size if s.lower() == vm_size.lower() else s for s in shared))
-                return _started(cluster, Advice(repl, (), (
-                    f"{vm_size} shares one scale.manual entry with {', '.join(s for s in shared if s != vm_size)} "
-                    "(a preview API shape: several sizes for one count). The GA `az aks nodepool manual-scale "
-                    "update` changes one-size entries only; with the aks-preview extension (preview): "
-                    + " ".join(["az aks nodepool manual-scale update", *_aks_scope(cluster), "--name", _q(pool.name),
-                                "--current-vm-sizes", _q(",".join(shared)), "--vm-sizes", _q(sizes)]) + ".")))
-            return _started(cluster, Advice(repl, vm_pool_commands(cluster, pool, vm_size, repl.vm_size)))
+                sizes_ = ",".join(dict.fromkeys(repl.vm_size if s.lower() == vm_size.lower() else s for s in shared))
+                note = (f"{vm_size} shares one scale.manual entry with {', '.join(s for s in shared if s != vm_size)} "
+                        "(a preview API shape: several sizes for one count). The GA `az aks nodepool manual-scale "
+                        "update` changes one-size entries only; with the aks-preview extension (preview): "
+                        + " ".join(["az aks nodepool manual-scale update", *_aks_scope(cluster), "--name",
+                                    _q(pool.name), "--current-vm-sizes", _q(",".join(shared)), "--vm-sizes",
+                                    _q(sizes_)]) + ".")
+                return replace(_started(cluster, Advice(repl, (), f"{note} {quota_note}".strip())), quota=quota)
+            advice = _started(cluster, Advice(repl, vm_pool_commands(cluster, pool, vm_size, repl.vm_size), quota_note))
+            return replace(advice, quota=quota)
         plan = rebuild_pool(cluster, pool, repl.vm_size, pool_names)
-        return _started(cluster, Advice(repl, plan.commands, " ".join(plan.notes)))
+        note = " ".join((*plan.notes, quota_note)).strip()
+        return replace(_started(cluster, Advice(repl, plan.commands, note)), quota=quota)
 
     def for_node_image(self, cluster: Cluster, pool: NodePool, vm_size: str, pool_names=()) -> Advice:
         """Advice for a Gen1 node image on a Gen2-capable size."""

@@ -20,7 +20,7 @@ both generations (a template cannot send the UseWindowsGen2VM header the Gen2 pa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -68,9 +68,6 @@ class Value:
     source: Spot | None = None
     via: str = ""
     reason: str = ""
-
-    def text_or(self, default: str = "") -> str:
-        return str(self.value) if self.known and self.value is not None else default
 
 
 @dataclass(frozen=True)
@@ -125,7 +122,6 @@ class IacResult:
     files: tuple[str, ...] = ()
     declarations: int = 0
     regions_without_facts: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def at_or_above(self, threshold: Severity) -> list[IacFinding]:
         return [f for f in self.findings if f.finding.severity.rank >= threshold.rank]
@@ -151,12 +147,19 @@ def judge_templates(templates: Templates, catalog, skus, today: date,
     literal. `region` stands in for a location the template does not write literally."""
     thresholds = thresholds or judge.Thresholds()
     known = [d for d in templates.declarations if d.size.known and isinstance(d.size.value, str) and d.size.value]
-    not_literal = tuple(d for d in templates.declarations if d not in known)
+    known_ids = {id(d) for d in known}
+    not_literal = tuple(d for d in templates.declarations if id(d) not in known_ids)
     by_id: dict[str, Declaration] = {}
+    ids: dict[int, str] = {}
     clusters, vms, scale_sets = [], [], []
     for d in known:
-        rid = _resource_id(d)
+        rid = base = _resource_id(d)
+        n = 1
+        while rid.lower() in by_id:  # one module called the same way from two roots
+            n += 1
+            rid = f"{base}#{n}"
         by_id[rid.lower()] = d
+        ids[id(d)] = rid
         loc = _location(d, region)
         if d.kind is ResourceKind.AKS_NODEPOOL:
             pool = NodePool(name=d.pool or d.address, mode=d.mode or "User", vm_sizes=(d.size.value,),
@@ -180,7 +183,7 @@ def judge_templates(templates: Templates, catalog, skus, today: date,
         d = by_id[f.resource.id.lower()]
         out.append(_with_replacement(f, d, guide, skus, catalog, region))
     for d in known:
-        extra = _windows_gen1(d, skus, catalog, today, thresholds, region)
+        extra = _windows_gen1(d, ids[id(d)], skus, catalog, today, thresholds, region)
         if extra is not None:
             out.append(_with_replacement(extra, d, guide, skus, catalog, region))
     missing = sorted({_location(d, region) or "(no region)" for d in known
@@ -228,7 +231,7 @@ def _with_replacement(f: Finding, d: Declaration, guide: guidance.Guide, skus, c
 # Bicep deployment can send. Source: "Windows nodepools not upgraded to Gen2 during cluster node image
 # upgrade", https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/nodepools-not-upgraded-to-gen2-during-node-image-upgrade
 # The OS SKU default (Windows2019 up to Kubernetes 1.24, Windows2022 from 1.25) is guidance.windows_os_sku.
-def _windows_gen1(d: Declaration, skus, catalog, today: date, thresholds, region: str) -> Finding | None:
+def _windows_gen1(d: Declaration, rid: str, skus, catalog, today: date, thresholds, region: str) -> Finding | None:
     if d.kind is not ResourceKind.AKS_NODEPOOL or d.os_type.lower() != "windows":
         return None
     size = d.size.value
@@ -252,7 +255,6 @@ def _windows_gen1(d: Declaration, skus, catalog, today: date, thresholds, region
         return None
     retirement = _retirement(catalog, size, loc)
     days = retirement.days_left(today) if retirement else None
-    rid = _resource_id(d)
     ref = ResourceRef(kind=d.kind, id=rid, name=d.address, subscription_id=_IAC_SUBSCRIPTION, resource_group="",
                       location=loc, pool=d.pool)
     return Finding(

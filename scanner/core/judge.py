@@ -10,6 +10,13 @@ Rules (issue 4):
 - gen1-only-size   the region's SKU facts say the size supports Generation 1 only.
 - gen1-node-image  an AKS pool on a Gen2-capable size whose node image is still a Gen1 image
                    (nodeImageVersion without "gen2"), Windows Server 2019 pools included.
+- capacity-restricted  (issue 13) a pool or scale set on a size under capacity growth restrictions
+                   (catalogue `capacity_restricted_from`, today on or after it) whose growth (autoscaler
+                   maximum, else one upgrade surge; one instance for a scale set) needs more vCPUs than
+                   the family's quota (or Total Regional vCPUs) has left. `high` at the quota ceiling
+                   (not one more node fits) whatever the date, else `medium`; never below the
+                   retirement's own severity. Needs quota facts (`quotas`, a core.headroom.QuotaBook);
+                   without them the retiring-size message still names the restriction.
 
 Severity of retiring-size comes from the days left (critical when past or within
 critical_days, then high, medium, low); Gen1 findings are `info` unless the size also retires,
@@ -31,9 +38,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from scanner.core import guidance, node_images
+from scanner.core import guidance, headroom, node_images
 from scanner.core.model import (
     CLOUD_PREFIXES,
+    Capacity,
     Cluster,
     Finding,
     Inventory,
@@ -144,12 +152,13 @@ def has_gen1_image(pool: NodePool) -> bool:
 
 
 class _Judge:
-    def __init__(self, catalog, skus, today: date, thresholds: Thresholds, guide: bool) -> None:
+    def __init__(self, catalog, skus, today: date, thresholds: Thresholds, guide: bool, quotas=None) -> None:
         self.catalog = catalog
         self.skus = skus
         self.today = today
         self.thresholds = thresholds
-        self.guide = guidance.Guide(skus, catalog) if guide else None
+        self.quotas = quotas  # core.headroom.QuotaBook or None
+        self.guide = guidance.Guide(skus, catalog, quotas) if guide else None
         # (size, region) -> (retirement as it applies there, the general date when the region's differs)
         self._retiring: dict[tuple[str, str], tuple[Retirement | None, date | None]] = {}
 
@@ -172,8 +181,27 @@ class _Judge:
         return hit
 
     # ------------------------------------------------------------------ per size
-    def _size_findings(self, ref: ResourceRef, vm_size: str, zones, id_size: str, advise) -> list[Finding]:
-        """retiring-size and gen1-only-size findings for one size of one resource."""
+    def _capacity(self, ref: ResourceRef, vm_size: str, sku: Sku | None, retirement: Retirement | None,
+                  growth: int | None) -> tuple[Capacity | None, str]:
+        """The size's capacity growth restriction as it stands today, and a sentence for the message."""
+        if retirement is None or retirement.capacity_restricted_from is None:
+            return None, ""
+        since = retirement.capacity_restricted_from
+        if self.today < since:
+            return None, f" Capacity growth restrictions start on {since.isoformat()}: no more quota for it from then."
+        facts = sku or self.skus.facts(vm_size)
+        room = None
+        if growth is not None and facts is not None and self.quotas is not None:
+            room = self.quotas.headroom(ref.subscription_id, ref.location, facts.family, facts.vcpus, growth)
+        text = f" Capacity growth restricted since {since.isoformat()}: Azure approves no more quota for it"
+        if room is not None:
+            text += f" ({headroom.describe(room)})"
+        return Capacity(since, retirement.capacity_source, room), text + "."
+
+    def _size_findings(self, ref: ResourceRef, vm_size: str, zones, id_size: str, advise,
+                       growth: int | None = None) -> list[Finding]:
+        """retiring-size, gen1-only-size and capacity-restricted findings for one size of one resource.
+        `growth`: nodes the pool or scale set may still add (None for a VM)."""
         out: list[Finding] = []
         if not vm_size:  # a Flexible scale set without a VM profile has no size to judge
             return out
@@ -186,12 +214,15 @@ class _Judge:
         advice = advise() if self.guide else None
         days = retirement.days_left(self.today) if retirement else None
         severity = severity_for(days, self.thresholds) if retirement else Severity.INFO
+        capacity, capacity_note = self._capacity(ref, vm_size, sku, retirement, growth)
         common = dict(
             vm_size=vm_size,
             resource=ref,
             replacement=advice.replacement if advice else None,
             commands=advice.commands if advice else (),
             restricted=restricted,
+            capacity=capacity,
+            replacement_quota=advice.quota if advice else None,
         )
         note = f" {advice.note}" if advice and advice.note else ""
         restricted_note = (
@@ -215,7 +246,28 @@ class _Judge:
                 retirement=retirement,
                 days_left=days,
                 message=(f"{vm_size} {when} on {retirement.retires_on.isoformat()} "
-                         f"({_days_text(days)}{regional}): {retirement.title}.{restricted_note}{note}"),
+                         f"({_days_text(days)}{regional}): {retirement.title}.{capacity_note}{restricted_note}{note}"),
+                **common,
+            ))
+        room = capacity.headroom if capacity else None
+        if retirement is not None and room is not None and not room.fits:
+            # No more quota will be approved for this series: a pool that cannot reach its maximum
+            # (or take an upgrade surge) stays that way. At the ceiling it is high whatever the date.
+            floor = Severity.HIGH if room.at_ceiling else Severity.MEDIUM
+            what = "pool" if ref.kind is ResourceKind.AKS_NODEPOOL else "scale set"
+            state = ("is at its quota ceiling: not one more node fits" if room.at_ceiling
+                     else f"can add {room.free // max(1, room.vcpus_per_node)} of the {room.nodes} nodes it may need")
+            out.append(Finding(
+                id=finding_id(ref.id, ref.pool, Rule.CAPACITY_RESTRICTED.value, retirement.id, id_size),
+                rule=Rule.CAPACITY_RESTRICTED,
+                severity=floor if floor.rank >= severity.rank else severity,
+                retirement=retirement,
+                days_left=days,
+                message=(f"{vm_size} is under capacity growth restrictions since "
+                         f"{capacity.restricted_from.isoformat()} (Azure approves no more quota for it) and the "
+                         f"{what} {state}: growing by {room.nodes} node(s) needs {room.needed} vCPUs, "
+                         f"{room.free} are free ({headroom.describe(room)}). Move it to a current size."
+                         f"{restricted_note}{note}"),
                 **common,
             ))
         if gen1_only:
@@ -246,6 +298,8 @@ class _Judge:
                 out.extend(self._size_findings(
                     ref, size, pool.zones, size if vm_pool else "",
                     lambda size=size, pool=pool: self.guide.for_pool(cluster, pool, size, names),
+                    # Spot pools draw on the low-priority quota, which the restriction does not cap.
+                    growth=None if pool.priority.lower() == "spot" else headroom.growth_nodes(pool, size),
                 ))
             out.extend(self._node_image(cluster, pool, ref, names))
         return out
@@ -300,7 +354,9 @@ class _Judge:
             kind=ResourceKind.VMSS, id=vmss.id, name=vmss.name, subscription_id=vmss.subscription_id,
             resource_group=vmss.resource_group, location=vmss.location, tags=vmss.tags,
         )
-        return self._size_findings(ref, vmss.vm_size, vmss.zones, "", lambda: self.guide.for_scale_set(vmss))
+        # A scale set outside AKS: room for one more instance (a repair, a rolling upgrade).
+        return self._size_findings(ref, vmss.vm_size, vmss.zones, "", lambda: self.guide.for_scale_set(vmss),
+                                   growth=1)
 
 
 def _zones_offered(sku: Sku, zones) -> tuple[str, ...]:
@@ -331,6 +387,7 @@ def evaluate(
     today: date,
     thresholds: Thresholds = Thresholds(),
     guide: bool = True,
+    quotas=None,
 ) -> list[Finding]:
     """Every finding for the inventory, most urgent first (severity, days left, resource, pool).
 
@@ -343,14 +400,14 @@ def evaluate(
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _evaluate(inventory, catalog, skus, today, thresholds, guide)
+        return _evaluate(inventory, catalog, skus, today, thresholds, guide, quotas)
     finally:
         if paused:
             gc.enable()
 
 
-def _evaluate(inventory, catalog, skus, today, thresholds, guide) -> list[Finding]:
-    judge = _Judge(catalog, skus, today, thresholds, guide)
+def _evaluate(inventory, catalog, skus, today, thresholds, guide, quotas=None) -> list[Finding]:
+    judge = _Judge(catalog, skus, today, thresholds, guide, quotas)
     findings: list[Finding] = []
     cluster_ids = {c.id.lower() for c in inventory.clusters}
     for cluster in inventory.clusters:

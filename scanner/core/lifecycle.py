@@ -31,7 +31,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from scanner.core.model import Change, Finding, ScopeError, ScopeKind, Severity, Status
+from scanner.core.model import Change, Finding, Rule, ScopeError, ScopeKind, Severity, Status
 
 OPEN = "open"
 RESOLVED = "resolved"
@@ -190,6 +190,9 @@ class _Unread:
     feed: bool = False  # the feed was not read whole: feed-derived retirements may be missing
     extra: bool = False  # an extra catalogue file was not read: its retirements may be missing
     unknown: bool = False  # a failure naming no subscription, region or catalogue source: resolve nothing
+    # (subscription or None for all, region) whose vCPU quota was not read: capacity-restricted
+    # findings there (they exist only through quota facts) are not resolved.
+    quota: frozenset[tuple[str | None, str]] = frozenset()
 
 
 # Kinds that say nothing about what was read: a channel that could not be told, the store's own
@@ -201,8 +204,11 @@ def _unread(errors: Iterable[ScopeError]) -> _Unread:
     subs: set[str] = set()
     regions: set[tuple[str | None, str]] = set()
     feed = extra = unknown = False
+    quota: set[tuple[str | None, str]] = set()
     for e in errors:
         k = e.kind
+        if k is ScopeKind.QUOTA and e.region:
+            quota.add(((e.subscription or "").lower() or None, e.region.lower()))
         if k in _NOT_ABOUT_READING:
             continue
         if k is ScopeKind.REGION_SKUS and e.region:
@@ -215,7 +221,7 @@ def _unread(errors: Iterable[ScopeError]) -> _Unread:
             subs.add(e.subscription.lower())
         else:
             unknown = True
-    return _Unread(frozenset(subs), frozenset(regions), feed, extra, unknown)
+    return _Unread(frozenset(subs), frozenset(regions), feed, extra, unknown, frozenset(quota))
 
 
 def _dedupe(current: Iterable[Finding]) -> dict[str, Finding]:
@@ -260,6 +266,8 @@ def diff(
             return False
         loc = (f.resource.location or "").lower()
         if (None, loc) in unread.regions or (rec.scope, loc) in unread.regions:
+            return False
+        if f.rule is Rule.CAPACITY_RESTRICTED and ((None, loc) in unread.quota or (rec.scope, loc) in unread.quota):
             return False
         source = f.retirement.source if f.retirement is not None else None
         if (unread.feed and source == "feed") or (unread.extra and source not in (None, "builtin")):

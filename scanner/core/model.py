@@ -53,6 +53,7 @@ class Rule(str, enum.Enum):
     RETIRING_SIZE = "retiring-size"
     GEN1_ONLY_SIZE = "gen1-only-size"
     GEN1_NODE_IMAGE = "gen1-node-image"
+    CAPACITY_RESTRICTED = "capacity-restricted"
 
 
 class Status(str, enum.Enum):
@@ -101,6 +102,13 @@ class Retirement:
     # happens on another date than `retires_on`, sorted by name. A region's own date wins over
     # its cloud's.
     region_dates: tuple[tuple[str, date], ...] = ()
+    # From this day Azure approves no more quota for these series and new subscriptions cannot
+    # deploy them (capacity growth restrictions); `capacity_source` is the page that says so.
+    capacity_restricted_from: date | None = None
+    capacity_source: str = ""
+
+    def capacity_restricted_on(self, today: date) -> bool:
+        return self.capacity_restricted_from is not None and today >= self.capacity_restricted_from
 
     def days_left(self, today: date) -> int:
         return (self.retires_on - today).days
@@ -187,6 +195,7 @@ class NodePool:
     power_state: str = ""  # "Running" | "Stopped" | ""
     vnet_subnet_id: str = ""
     pod_subnet_id: str = ""
+    max_surge: str = ""  # upgradeSettings.maxSurge: "5", "33%", "" (unset: AKS's default)
     # Every writable agentPool property the row carries, by API name ("maxPods"; fields of objects as
     # "upgradeSettings.maxSurge"), values as JSON: what the rebuilt pool must keep (core/pool_flags.py).
     properties: dict[str, object] = field(default_factory=dict)
@@ -409,6 +418,104 @@ class Finding:
     first_seen: datetime | None = None
     suppressed_until: date | None = None
     suppression_reason: str = ""
+    # Issue 13 (all optional, additive in the JSON): the size's capacity growth restriction and
+    # the pool's growth room under its family quota; whether the replacement's family has quota
+    # for the move; what the pool costs a month now and after the move.
+    capacity: Capacity | None = None
+    replacement_quota: Headroom | None = None
+    cost: Cost | None = None
+
+
+# --------------------------------------------------------------------------- quota, capacity, cost
+
+
+@dataclass(frozen=True)
+class QuotaUsage:
+    """One row of Microsoft.Compute/locations/{location}/usages: a family's vCPUs, or `cores`."""
+
+    name: str  # "standardDSv3Family", "cores" (Total Regional vCPUs), "virtualMachines", ...
+    current: int
+    limit: int
+    label: str = ""  # "Standard DSv3 Family vCPUs"
+
+    @property
+    def free(self) -> int:
+        return max(0, self.limit - self.current)
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """Room for `needed` more vCPUs of one family in one subscription and region.
+
+    Both the family row and the Total Regional vCPUs row (`cores`) must have room; a region
+    whose usages list has no `cores` row is judged on the family alone."""
+
+    family: str
+    needed: int  # vCPUs asked for
+    family_used: int
+    family_limit: int
+    regional_used: int | None = None
+    regional_limit: int | None = None
+    vcpus_per_node: int = 0
+    nodes: int = 0  # nodes the `needed` vCPUs stand for
+
+    @property
+    def free(self) -> int:
+        room = max(0, self.family_limit - self.family_used)
+        if self.regional_limit is not None and self.regional_used is not None:
+            room = min(room, max(0, self.regional_limit - self.regional_used))
+        return room
+
+    @property
+    def fits(self) -> bool:
+        return self.needed <= self.free
+
+    @property
+    def short_of(self) -> int:
+        return max(0, self.needed - self.free)
+
+    @property
+    def at_ceiling(self) -> bool:
+        """Not even one more node fits."""
+        return self.free < max(1, self.vcpus_per_node)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """The finding's size is under capacity growth restrictions (no more quota) since a date."""
+
+    restricted_from: date
+    source: str = ""
+    # Growth room of the pool or scale set under its family quota (None: no quota facts).
+    headroom: Headroom | None = None
+
+
+HOURS_PER_MONTH = 730  # 8,760 h / 12, as Azure's pricing calculator counts a month
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Monthly pay-as-you-go price of the nodes now and after the move (None: price not found)."""
+
+    currency: str
+    nodes: int
+    current_hourly: float | None = None
+    replacement_hourly: float | None = None
+    hours: int = HOURS_PER_MONTH
+    note: str = ""  # why a price is missing, or what was assumed
+
+    @property
+    def current_monthly(self) -> float | None:
+        return None if self.current_hourly is None else round(self.current_hourly * self.nodes * self.hours, 2)
+
+    @property
+    def replacement_monthly(self) -> float | None:
+        return None if self.replacement_hourly is None else round(self.replacement_hourly * self.nodes * self.hours, 2)
+
+    @property
+    def delta_monthly(self) -> float | None:
+        a, b = self.current_monthly, self.replacement_monthly
+        return None if a is None or b is None else round(b - a, 2)
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,14 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from datetime import date
+from typing import Any, TextIO
 
+from scanner.core.catalog import retirement_to_dict
 from scanner.core.model import Finding, ResourceKind, Rule, ScopeKind, Severity, Status
 
 SCHEMA = "retirement-scan/v1"
+CATALOG_SCHEMA = "retirement-catalog/v1"
 FORMATS = ("table", "json", "csv", "markdown")
 
 
@@ -66,12 +69,51 @@ def finding_to_json(f: Finding) -> dict:
             "why": f.replacement.why,
             "alternatives": list(f.replacement.alternatives),
         }
+    # Issue 13, additive: present only when known.
+    if f.capacity is not None:
+        out["capacity"] = {
+            "restricted_from": f.capacity.restricted_from.isoformat(),
+            "source": f.capacity.source,
+            "headroom": headroom_to_json(f.capacity.headroom),
+        }
+    if f.replacement_quota is not None:
+        out["replacement_quota"] = headroom_to_json(f.replacement_quota, f.resource)
+    if f.cost is not None:
+        out["cost"] = cost_to_json(f.cost)
     if f.first_seen is not None:
         out["first_seen"] = f.first_seen.isoformat()
     if f.suppressed_until is not None:
         out["suppressed_until"] = f.suppressed_until.isoformat()
         out["suppression_reason"] = f.suppression_reason
     return out
+
+
+def headroom_to_json(h, resource=None) -> dict | None:
+    """vCPU room of one family (and the regional total) for `needed` vCPUs; with `resource`, the
+    `az quota create` command that asks for what is missing."""
+    if h is None:
+        return None
+    out = {
+        "family": h.family, "nodes": h.nodes, "vcpus_per_node": h.vcpus_per_node, "needed_vcpus": h.needed,
+        "free_vcpus": h.free, "fits": h.fits, "family_used": h.family_used, "family_limit": h.family_limit,
+        "regional_used": h.regional_used, "regional_limit": h.regional_limit,
+    }
+    if resource is not None:
+        from scanner.core.headroom import SPOT_ROW, quota_request
+
+        spot = h.family.lower() == SPOT_ROW.lower()  # Spot quota is asked for in the portal
+        out["request_command"] = (None if h.fits or spot
+                                  else quota_request(resource.subscription_id, resource.location, h)[0])
+    return out
+
+
+def cost_to_json(c) -> dict:
+    return {
+        "currency": c.currency, "nodes": c.nodes, "hours_per_month": c.hours,
+        "current_hourly": c.current_hourly, "replacement_hourly": c.replacement_hourly,
+        "current_monthly": c.current_monthly, "replacement_monthly": c.replacement_monthly,
+        "delta_monthly": c.delta_monthly, "note": c.note,
+    }
 
 
 def summary(report) -> dict:
@@ -446,3 +488,18 @@ def render(report, fmt: str = "table") -> str:
     if fmt == "table":
         return render_table(report)
     raise ValueError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+
+
+def catalog_to_json(catalog: Any, today: date, errors: Iterable[Any] = ()) -> dict[str, Any]:
+    """The documented JSON document for a Catalog (pure)."""
+    rets = sorted(catalog.retirements, key=lambda r: (r.retires_on, r.id))
+    return {
+        "schema": CATALOG_SCHEMA,
+        "today": today.isoformat(),
+        "retirements": [{**retirement_to_dict(r), "days_left": r.days_left(today)} for r in rets],
+        "needs_review": [
+            {"id": i.id, "title": i.title, "url": i.url, "reason": i.reason} for i in catalog.needs_review
+        ],
+        "conflicts": list(catalog.conflicts),
+        "errors": [{"scope": e.scope, "error": e.error} for e in errors],
+    }

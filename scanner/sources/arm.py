@@ -37,6 +37,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
+from scanner.sources.http import retry_after
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRIES = 6
 MAX_WAIT_SECONDS = 120.0
@@ -85,15 +87,7 @@ def retry_wait(headers: Mapping[str, str], attempt: int, base: float = 1.0) -> f
         val = parse_duration(h.get(name, ""))
         if val is not None:
             return min(max(val * scale, 0.0), MAX_WAIT_SECONDS)
-    val = parse_duration(h.get("retry-after", ""))
-    if val is None and h.get("retry-after"):
-        from email.utils import parsedate_to_datetime
-
-        try:
-            when = parsedate_to_datetime(h["retry-after"])
-            val = max(0.0, when.timestamp() - time.time())
-        except (TypeError, ValueError):
-            val = None
+    val = retry_after(h.get("retry-after"))  # the one Retry-After parser (scanner.sources.http)
     if val is None:
         val = parse_duration(h.get("x-ms-user-quota-resets-after", ""))
     if val is None:

@@ -318,9 +318,20 @@ def _parse_pool(p: Mapping, i: int) -> NodePool:
         power_state=_state(q.get("powerstate")),
         vnet_subnet_id=_str(q.get("vnetsubnetid"), f"{where}.vnetSubnetID"),
         pod_subnet_id=_str(q.get("podsubnetid"), f"{where}.podSubnetID"),
+        max_surge=_surge(q.get("upgradesettings"), where),
         properties=properties,
         unknown_properties=unknown,
     )
+
+
+def _surge(settings, where: str) -> str:
+    """upgradeSettings.maxSurge ("5", "33%"; empty when unset)."""
+    if settings is None:
+        return ""
+    if not isinstance(settings, Mapping):
+        raise _RowError(f"field '{where}.upgradeSettings' is not an object")
+    value = {str(k).lower(): v for k, v in settings.items()}.get("maxsurge")
+    return "" if value is None else str(value).strip()
 
 
 def _parse_cluster(row: Mapping) -> Cluster:

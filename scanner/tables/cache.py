@@ -33,6 +33,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from scanner.core.model import ScopeError, ScopeKind, Sku
+from scanner.tables.kit import describe, pack_text, storage_configured, table_service, unpack_text
 
 log = logging.getLogger("scanner.cache")
 
@@ -72,18 +73,14 @@ class SkuCache:
         self.requests[kind] = self.requests.get(kind, 0) + n
 
     def _fail(self, what: str, exc: BaseException) -> None:
-        from scanner.tables.store import _safe
-
         self.errors.append(ScopeError(ScopeKind.STORE, name="skucache",
-                                      detail=f"SKU cache: {what} failed ({_safe(exc)}); SKU facts read live"))
+                                      detail=f"SKU cache: {what} failed ({describe(exc)}); SKU facts read live"))
         log.warning("skucache: %s failed: %s", what, type(exc).__name__)
 
     # ------------------------------------------------------------------ read
     def load(self, pairs: Iterable[tuple[str, str]], shared: Any) -> dict[tuple[str, str], list[Sku]]:
         """Fresh cached SKU lists for these (subscription, region) pairs; missing ones are absent."""
         from azure.core.exceptions import AzureError
-
-        from scanner.tables.store import unpack_text
 
         wanted: dict[str, set[str]] = {}
         for sub, loc in pairs:
@@ -122,8 +119,7 @@ class SkuCache:
                         if base is None:
                             raise KeyError(name)
                         r = restricted.get(name)
-                        skus.append(replace(base, restricted=bool(r[0]), restricted_zones=frozenset(r[1]))
-                                    if r else base)
+                        skus.append(shared.variant(base, bool(r[0]), frozenset(str(z) for z in r[1])) if r else base)
                     out[(sub, loc)] = skus
             except (ValueError, KeyError, TypeError, IndexError) as exc:  # unreadable or stale layout: read live
                 log.info("skucache: region %s not used (%s: %s)", loc, type(exc).__name__, exc)
@@ -135,8 +131,6 @@ class SkuCache:
         """Upsert what was read live: each region's facts (merged with what was loaded) and each pair."""
         from azure.core.exceptions import AzureError
         from azure.data.tables import UpdateMode
-
-        from scanner.tables.store import pack_text
 
         now = self.now()
         by_loc: dict[str, dict[str, list[Sku]]] = {}
@@ -170,16 +164,15 @@ class SkuCache:
             self._facts[loc] = facts
 
 
-def sku_cache(settings: Any) -> SkuCache | None:
-    """The SKU cache of the configured store, or None (no store, or SKU_CACHE_HOURS=0)."""
-    from scanner.tables.store import store_configured, table_service
-
+def sku_cache(settings: Any, credential: Callable[[], Any] | None = None) -> SkuCache | None:
+    """The SKU cache of the configured store, or None (no store, or SKU_CACHE_HOURS=0).
+    `credential`: the token credential factory for STORAGE_TABLE_ENDPOINT (bootstrap passes it)."""
     hours = int(getattr(settings, "sku_cache_hours", 0) or 0)
-    if hours <= 0 or not store_configured(settings):
+    if hours <= 0 or not storage_configured(settings):
         return None
     from azure.core.exceptions import AzureError
 
-    service = table_service(settings)
+    service = table_service(settings, credential)
     name = f"{settings.table_prefix}{TABLE_SUFFIX}"
     cache = SkuCache(service.get_table_client(name), max_age=timedelta(hours=hours))
     try:

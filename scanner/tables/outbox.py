@@ -23,27 +23,31 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from notifiers import Message, Recipient, Told
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+from azure.data.tables import TableClient, UpdateMode
+
+from scanner.core.messages import Message, Recipient, Told
 from scanner.errors import StoreError
+from scanner.tables.kit import (
+    EPOCH,
+    Lease,
+    mask_secrets,
+    resend_on_dropped_connection,
+    update_if_unchanged,
+    utc,
+)
 
 log = logging.getLogger("scanner.tables.outbox")
 
 CHUNK = 60_000
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-_URL = re.compile(r"(?i)\b(https?://[^/\s?#]+)[/?#][^\s)\"']*")
-
-
-def mask_urls(text: str) -> str:
-    """Every URL in `text` cut to scheme://host/*** (a webhook's path and query are its secret)."""
-    return _URL.sub(lambda m: f"{m.group(1)}/***", text or "")
+# The planning lock: held while one run records what is due, renewed before each message it
+# records. A run that died (or lost its storage) leaves it to expire this soon, not in minutes.
+LOCK_TTL = 15.0
 
 
 @dataclass(frozen=True)
@@ -63,51 +67,23 @@ def recipient_hash(recipient_key: str) -> str:
     return hashlib.sha256(recipient_key.encode("utf-8")).hexdigest()[:16]
 
 
-def _utc(value) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return EPOCH
+def _when(value) -> datetime:
+    """A stored time, EPOCH when missing (sorts first, never "in the future")."""
+    return utc(value) if isinstance(value, datetime) else EPOCH
 
 
 @dataclass(frozen=True)
-class Claim:
+class SendClaim:
     message: Message
     parts_sent: int
     attempts: int
 
 
-def table_name(prefix: str) -> str:
-    """Same name scanner.tables.store gives its notifications table."""
-    return f"{prefix}Notifications"
-
-
 class Outbox:
-    def __init__(self, table) -> None:
-        """`table`: an azure.data.tables TableClient for the notifications table (created)."""
+    def __init__(self, table: TableClient) -> None:
+        """`table`: the notifications table (kit.Tables.table("notifications"))."""
         self.table = table
-
-    @classmethod
-    def from_store(cls, store) -> Outbox:
-        """Use the notifications table of a scanner.tables.store.TableFindingStore."""
-        return cls(store.table("notifications"))
-
-    @classmethod
-    def from_settings(cls, settings, credential=None) -> Outbox:
-        """Open (and create if needed) `<TABLE_PREFIX>notifications` from the storage settings."""
-        from azure.core.exceptions import AzureError
-
-        from scanner.errors import ConfigError
-        from scanner.tables.store import table_service
-
-        name = table_name(settings.table_prefix)
-        try:
-            svc = table_service(settings, (lambda: credential) if credential is not None else None)
-        except ConfigError:
-            raise StoreError("notifications: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT") from None
-        try:
-            return cls(svc.create_table_if_not_exists(name))
-        except AzureError as exc:
-            raise StoreError(f"notifications table {name}: {type(exc).__name__}") from None
+        self._lock = Lease(table, "lock", "notify", f"notifications table {table.table_name}")
 
     # ------------------------------------------------------------------ helpers
 
@@ -117,63 +93,27 @@ class Outbox:
                           f"({type(exc).__name__}{f', HTTP {status}' if status else ''})")
 
     def _get(self, pk: str, rk: str):
-        from azure.core.exceptions import ResourceNotFoundError
-
         try:
             return self.table.get_entity(pk, rk)
         except ResourceNotFoundError:
             return None
+        except AzureError as exc:
+            raise self._err(f"reading {pk} {rk}", exc) from None
 
     # ------------------------------------------------------------------ lock
 
-    def acquire(self, owner: str, now: datetime, ttl: float = 600.0) -> bool:
-        """Take the planning lock; False if another live owner holds it."""
-        from azure.core import MatchConditions
-        from azure.core.exceptions import HttpResponseError, ResourceExistsError
-        from azure.data.tables import UpdateMode
-
-        from scanner.tables.store import resend_on_dropped_connection
-
-        entity = {"PartitionKey": "lock", "RowKey": "notify", "owner": owner,
-                  "expires": now + timedelta(seconds=ttl)}
-        try:
-            resend_on_dropped_connection(lambda: self.table.create_entity(entity))
-            return True
-        except ResourceExistsError:
-            pass
-        current = self._get("lock", "notify")
-        if current is None:
-            return self.acquire(owner, now, ttl)
-        if current.get("owner") != owner and _utc(current.get("expires")) > now:
-            return False
-        try:
-            self.table.update_entity(entity, mode=UpdateMode.REPLACE, etag=current.metadata["etag"],
-                                     match_condition=MatchConditions.IfNotModified)
-            return True
-        except HttpResponseError as exc:
-            if exc.status_code == 412:
-                return False
-            raise self._err("taking the lock", exc) from None
+    def acquire(self, owner: str, now: datetime, ttl: float = LOCK_TTL) -> bool:
+        """Take (or, for its owner, renew) the planning lock; False if another live owner holds it."""
+        return self._lock.acquire(owner, now, ttl)
 
     def release(self, owner: str) -> None:
-        from azure.core import MatchConditions
-        from azure.core.exceptions import HttpResponseError
-
-        current = self._get("lock", "notify")
-        if current is None or current.get("owner") != owner:
-            return
-        try:
-            self.table.delete_entity("lock", "notify", etag=current.metadata["etag"],
-                                     match_condition=MatchConditions.IfNotModified)
-        except HttpResponseError as exc:
-            log.warning("notifications lock not released (%s); it expires on its own", exc.status_code)
+        """Never raises: a lock that cannot be released expires after LOCK_TTL."""
+        self._lock.release(owner)
 
     # ------------------------------------------------------------------ told
 
     def told(self) -> dict[str, dict[str, Told]]:
         """recipient key -> finding id -> Told."""
-        from azure.core.exceptions import AzureError
-
         out: dict[str, dict[str, Told]] = {}
         try:
             for e in self.table.query_entities("PartitionKey eq 'told'"):
@@ -187,10 +127,6 @@ class Outbox:
 
     def _write_told(self, recipient: Recipient, message_id: str,
                     stages: Iterable[tuple[str, str, str, int | None]], now: datetime) -> None:
-        from azure.data.tables import UpdateMode
-
-        from scanner.tables.store import resend_on_dropped_connection
-
         rh = recipient_hash(recipient.key)
         ops = []
         for fid, stage, severity, days_left in stages:
@@ -207,9 +143,6 @@ class Outbox:
 
     def record(self, message: Message, now: datetime) -> None:
         """Write the message and mark its stages told (see the module docstring for the order)."""
-        from azure.core.exceptions import AzureError
-        from azure.data.tables import UpdateMode
-
         data = zlib.compress(message.to_json().encode("utf-8"), 6)
         chunks = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""]
         try:
@@ -232,8 +165,6 @@ class Outbox:
             raise self._err(f"recording message {message.id}", exc) from None
 
     def load(self, message_id: str) -> Message:
-        from azure.core.exceptions import AzureError
-
         try:
             header = self._get("message", message_id)
             if header is None:
@@ -253,9 +184,6 @@ class Outbox:
 
     def repair(self, now: datetime) -> int:
         """Finish messages whose told rows were not all written (a crash mid-record)."""
-        from azure.core.exceptions import AzureError
-        from azure.data.tables import UpdateMode
-
         fixed = 0
         try:
             for h in list(self.table.query_entities("PartitionKey eq 'message' and recorded eq false")):
@@ -275,48 +203,37 @@ class Outbox:
 
     def unsent(self) -> list[str]:
         """Ids of recorded messages not yet sent (pending or failed), oldest first."""
-        from azure.core.exceptions import AzureError
-
         try:
             rows = list(self.table.query_entities(
                 "PartitionKey eq 'message' and status ne 'sent' and recorded eq true",
                 select=["RowKey", "created_at"]))
         except AzureError as exc:
             raise self._err("listing unsent messages", exc) from None
-        rows.sort(key=lambda e: (_utc(e.get("created_at")), e["RowKey"]))
+        rows.sort(key=lambda e: (_when(e.get("created_at")), e["RowKey"]))
         return [e["RowKey"] for e in rows]
 
     def header(self, message_id: str) -> dict | None:
         e = self._get("message", message_id)
         return dict(e) if e is not None else None
 
-    def claim(self, message_id: str, now: datetime, lease: float = 300.0) -> Claim | None:
+    def claim(self, message_id: str, now: datetime, lease: float = 300.0) -> SendClaim | None:
         """Take the right to send; None when already sent, unknown, or leased by another sender."""
-        from azure.core import MatchConditions
-        from azure.core.exceptions import HttpResponseError
-        from azure.data.tables import UpdateMode
-
         h = self._get("message", message_id)
         if h is None or h.get("status") == "sent" or not h.get("recorded", False):
             return None
-        if _utc(h.get("lease_until")) > now:
+        if _when(h.get("lease_until")) > now:
             return None
         attempts = int(h.get("attempts", 0)) + 1
         try:
-            self.table.update_entity(
-                {"PartitionKey": "message", "RowKey": message_id, "attempts": attempts,
-                 "lease_until": now + timedelta(seconds=lease)},
-                mode=UpdateMode.MERGE, etag=h.metadata["etag"], match_condition=MatchConditions.IfNotModified)
-        except HttpResponseError as exc:
-            if exc.status_code == 412:
+            if not update_if_unchanged(self.table, {"PartitionKey": "message", "RowKey": message_id,
+                                                    "attempts": attempts, "lease_until": now + timedelta(seconds=lease)},
+                                       h.metadata["etag"]):
                 return None
+        except HttpResponseError as exc:
             raise self._err(f"claiming message {message_id}", exc) from None
-        return Claim(self.load(message_id), int(h.get("parts_sent", 0)), attempts)
+        return SendClaim(self.load(message_id), int(h.get("parts_sent", 0)), attempts)
 
     def _merge(self, message_id: str, fields: dict, what: str) -> None:
-        from azure.core.exceptions import AzureError
-        from azure.data.tables import UpdateMode
-
         try:
             self.table.update_entity({"PartitionKey": "message", "RowKey": message_id, **fields},
                                      mode=UpdateMode.MERGE)
@@ -334,10 +251,10 @@ class Outbox:
                     retryable: bool, parts_sent: int, reason: str = "") -> None:
         """Keep the message for the next run and record this attempt's outcome (URLs masked)."""
         h = self._get("message", message_id) or {}
-        error = mask_urls(error)
+        error = mask_secrets(error)
         fields = {"status": "failed", "failed_at": now, "last_error": error[:2000],
                   "last_status": int(status or 0), "retryable": retryable,
-                  "last_reason": mask_urls(reason or error)[:200],
+                  "last_reason": mask_secrets(reason or error)[:200],
                   "failures": int(h.get("failures", 0) or 0) + 1,
                   "parts_sent": parts_sent, "lease_until": EPOCH}
         if not isinstance(h.get("first_failed_at"), datetime):
@@ -346,8 +263,6 @@ class Outbox:
 
     def undeliverable(self) -> list[Undeliverable]:
         """Per recipient set: the recorded messages whose last attempt failed, oldest set first."""
-        from azure.core.exceptions import AzureError
-
         try:
             rows = list(self.table.query_entities(
                 "PartitionKey eq 'message' and status eq 'failed' and recorded eq true",
@@ -360,13 +275,13 @@ class Outbox:
             groups.setdefault((str(e.get("channel", "")), str(e.get("recipient", ""))), []).append(e)
         out = []
         for (channel, recipient), items in groups.items():
-            last = max(items, key=lambda e: (_utc(e.get("failed_at")), e["RowKey"]))
-            since = min(_utc(e.get("first_failed_at") if isinstance(e.get("first_failed_at"), datetime)
+            last = max(items, key=lambda e: (_when(e.get("failed_at")), e["RowKey"]))
+            since = min(_when(e.get("first_failed_at") if isinstance(e.get("first_failed_at"), datetime)
                              else e.get("failed_at")) for e in items)
             status = int(last.get("last_status") or 0)
             reason = str(last.get("last_reason") or "") or (f"status {status}" if status else "") \
-                or mask_urls(str(last.get("last_error") or ""))[:200] or "send failed"
-            out.append(Undeliverable(channel, recipient, len(items), since, _utc(last.get("failed_at")), reason,
+                or mask_secrets(str(last.get("last_error") or ""))[:200] or "send failed"
+            out.append(Undeliverable(channel, recipient, len(items), since, _when(last.get("failed_at")), reason,
                                      bool(last.get("retryable", False))))
         out.sort(key=lambda u: (u.since, u.channel, u.recipient))
         return out

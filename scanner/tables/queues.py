@@ -1,18 +1,73 @@
-"""The Storage queue between the scan and the sender.
+"""The Storage queues: the only code importing azure.storage.queue.
 
-A queue message carries only a notification id: `{"id": "<32 hex>"}` (base64-encoded, as the
-Functions queue trigger expects). Never a secret, never content: the content is in the table.
-The Functions host retries a failing trigger and moves the message to `<queue>-poison` after
-its maxDequeueCount; the next scan re-enqueues whatever the table still shows unsent.
+    notification queue (NOTIFY_QUEUE)   {"id": "<32 hex>"}: a notification to send. Never a secret,
+        never content: the content is in the notifications table. The Functions host retries a
+        failing trigger and moves the message to `<queue>-poison` after its maxDequeueCount; the
+        next scan re-enqueues whatever the table still shows unsent.
+    scan request queue (SCAN_QUEUE)     only the run id and the validated options of POST /api/scan:
+        {"run_id": "<32 hex>", "scope": "tenant" | "sub:ID,..." | "mg:NAME,..." | null,
+         "dry_run": false, "notify": false}
+
+Why a queue for scans: on Flex Consumption an instance can be recycled once it has answered an
+HTTP request, killing any thread it left running. So the HTTP trigger only records the run
+("queued", tables.runs) and enqueues it; the queue trigger runs it (jobs.run_scan_request), and
+the host re-delivers the message if that instance dies.
+
+Messages are base64 text, as the Functions queue trigger reads them.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from scanner.errors import InputError, StoreError
+from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+from scanner.config import Scope, parse_scope
+from scanner.errors import ConfigError, InputError, StoreError
+
+RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+MESSAGE_KEYS = frozenset({"run_id", "scope", "dry_run", "notify"})
+
+
+def queue_configured(settings: Any) -> bool:
+    return bool(settings.storage_connection_string) or bool(settings.storage_queue_endpoint)
+
+
+def open_queue(settings: Any, name: str, what: str, credential: Callable[[], Any] | None = None) -> QueueClient:
+    """The queue `name` from AzureWebJobsStorage, else STORAGE_QUEUE_ENDPOINT with the token
+    credential `credential()` builds (managed identity); created if missing. Errors (StoreError)
+    name `what` and the queue, never the connection string."""
+    policies = {"message_encode_policy": TextBase64EncodePolicy(),
+                "message_decode_policy": TextBase64DecodePolicy()}
+    if settings.storage_connection_string:
+        client = QueueClient.from_connection_string(settings.storage_connection_string.reveal(), name, **policies)
+    elif settings.storage_queue_endpoint and credential is not None:
+        client = QueueClient(settings.storage_queue_endpoint, name, credential=credential(), **policies)
+    else:
+        raise StoreError(f"{what}: set AzureWebJobsStorage or STORAGE_QUEUE_ENDPOINT")
+    try:
+        client.create_queue()
+    except ResourceExistsError:
+        pass
+    except AzureError as exc:
+        raise StoreError(f"{what} {name}: {type(exc).__name__}") from None
+    return client
+
+
+def _send(client: QueueClient, body: str, what: str) -> Any:
+    try:
+        return client.send_message(body)
+    except AzureError as exc:
+        raise StoreError(f"{what} {client.queue_name}: enqueue failed ({type(exc).__name__})") from None
+
+
+# --------------------------------------------------------------------------- notifications
+
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -51,26 +106,12 @@ class NotifyQueue:
         """`queue_client`: azure.storage.queue QueueClient with a base64 text encode policy."""
         self.client = queue_client
 
-    @classmethod
-    def from_settings(cls, settings, credential=None) -> NotifyQueue:
-        from scanner.bootstrap import storage_queue
-
-        return cls(storage_queue(settings, settings.notify_queue, "notification queue", credential))
-
     def enqueue(self, message_id: str) -> Receipt:
-        from azure.core.exceptions import AzureError
-
-        try:
-            qm = self.client.send_message(encode_body(message_id))
-        except AzureError as exc:
-            raise StoreError(f"notification queue {self.client.queue_name}: enqueue failed "
-                             f"({type(exc).__name__})") from None
+        qm = _send(self.client, encode_body(message_id), "notification queue")
         return Receipt(message_id, qm.id, qm.pop_receipt)
 
     def delete(self, receipt: Receipt) -> bool:
         """Remove a message we enqueued (False if a queue trigger already took it)."""
-        from azure.core.exceptions import AzureError
-
         try:
             self.client.delete_message(receipt.queue_message_id, receipt.pop_receipt)
             return True
@@ -79,3 +120,61 @@ class NotifyQueue:
 
     def peek_ids(self, max_messages: int = 32) -> list[str]:
         return [parse_body(m.content) for m in self.client.peek_messages(max_messages=max_messages)]
+
+
+# --------------------------------------------------------------------------- scan requests
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    scope: Scope | None = None
+    dry_run: bool = False
+    notify: bool = False
+
+
+def encode_request(run_id: str, request: ScanRequest) -> str:
+    if not RUN_ID.match(run_id):
+        raise ValueError(f"scan run id {run_id!r} is not 32 hex characters")
+    return json.dumps({"run_id": run_id, "scope": str(request.scope) if request.scope else None,
+                       "dry_run": bool(request.dry_run), "notify": bool(request.notify)}, separators=(",", ":"))
+
+
+def parse_request(body: str | bytes) -> tuple[str, ScanRequest]:
+    """(run id, request) from a queue message body; InputError naming what is wrong."""
+    if isinstance(body, (bytes, bytearray)):
+        body = bytes(body).decode("utf-8", "replace")
+    text = (body or "").strip()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        raise InputError(f"scan request message: not JSON ({text[:60]!r})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"scan request message: not a JSON object ({text[:60]!r})")
+    unknown = sorted(set(data) - MESSAGE_KEYS)
+    if unknown:
+        raise InputError(f"scan request message: unknown field(s) {', '.join(unknown)}")
+    run_id = data.get("run_id")
+    if not isinstance(run_id, str) or not RUN_ID.match(run_id):
+        raise InputError(f"scan request message: field 'run_id' is missing or not a run id ({text[:80]!r})")
+    for key in ("dry_run", "notify"):
+        if not isinstance(data.get(key, False), bool):
+            raise InputError(f"scan request message {run_id}: field {key!r} is not true or false")
+    scope = None
+    if data.get("scope") is not None:
+        if not isinstance(data["scope"], str):
+            raise InputError(f"scan request message {run_id}: field 'scope' is not text")
+        try:
+            scope = parse_scope(data["scope"], f"scan request message {run_id}: scope")
+        except ConfigError as exc:
+            raise InputError(str(exc)) from None
+    return run_id, ScanRequest(scope=scope, dry_run=data.get("dry_run", False), notify=data.get("notify", False))
+
+
+class ScanRequestQueue:
+    """The SCAN_QUEUE storage queue (base64 text, as the Functions queue trigger reads it)."""
+
+    def __init__(self, queue_client) -> None:
+        self.client = queue_client
+
+    def enqueue(self, run_id: str, request: ScanRequest) -> None:
+        _send(self.client, encode_request(run_id, request), "scan request queue")

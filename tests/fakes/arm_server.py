@@ -16,6 +16,10 @@ DefaultAzureCredential, ResourceGraphClient, ComputeManagementClient and ARMPipe
   already in the projected ARM shape.
 - GET /subscriptions/{id}/providers/Microsoft.Compute/skus?$filter=location eq '...' with
   nextLink paging; per-subscription restrictions; 403/404 for unreadable/unknown subscriptions.
+- GET /subscriptions/{id}/providers/Microsoft.Compute/locations/{loc}/usages (REST shape: numbers,
+  `name.value`/`localizedValue`, nextLink paging by `usages_page_size`); `usages_access` per
+  subscription ("ok" | "forbidden"); `usages_next_host` makes nextLink point elsewhere (a test of
+  the client refusing to send its token to another host).
 - A request log (`FakeArm.log`) of every request: method, path, query, JSON body, status.
 - ARM resources for the real Azure CLI (`az aks nodepool ...`, `az vm ...`, `az vmss ...`): every
   cluster, VM and scale set row added is also served by id. GET/PUT managedClusters; GET (list and
@@ -100,6 +104,10 @@ class FakeArm:
         self.region_skus: dict[str, list[dict]] = {}  # location -> SKU items (REST shape)
         self.sub_restrictions: dict[tuple[str, str, str], list[dict]] = {}  # (sub, loc, size) -> restrictions
         self.sku_page_size = 2
+        self.usages: dict[tuple[str, str], list[dict]] = {}  # (sub, loc) -> usage rows (REST shape)
+        self.usages_page_size = 3
+        self.usages_forbidden: set[str] = set()  # subscriptions whose usages answer 403
+        self.usages_next_host = ""  # e.g. "evil.example:443": nextLink to another host
         self.subscriptions_page_size = 200
         self.max_subscriptions = 1000
         self.default_top = 100
@@ -250,6 +258,9 @@ class FakeArm:
         m = re.fullmatch(r"/subscriptions/([^/]+)/providers/microsoft\.compute/skus", low)
         if method == "GET" and m:
             return self._skus(m.group(1), query)
+        m = re.fullmatch(r"/subscriptions/([^/]+)/providers/microsoft\.compute/locations/([^/]+)/usages", low)
+        if method == "GET" and m:
+            return self._usages(m.group(1), m.group(2), query)
         if method == "GET" and re.fullmatch(r"/tenants", low):
             return 200, {}, {"value": [{"id": f"/tenants/{self.tenant_id}", "tenantId": self.tenant_id}]}
         if "/providers/" in low:
@@ -507,6 +518,32 @@ class FakeArm:
             doc["nextLink"] = f"{self.base_url}/subscriptions/{sub_id}/providers/Microsoft.Compute/skus?" + urlencode(
                 {"api-version": query["api-version"], "$filter": flt, "$skiptoken": start + self.sku_page_size})
         return 200, {}, doc
+
+
+def _usages_method(self: FakeArm, sub_id: str, loc: str, query: dict) -> tuple[int, dict, object]:
+    if sub_id in self.usages_forbidden:
+        return 403, {}, {"error": {"code": "AuthorizationFailed", "message": (
+            "The client does not have authorization to perform action 'Microsoft.Compute/locations/usages/read' "
+            f"over scope '/subscriptions/{sub_id}' or the scope is invalid.")}}
+    if sub_id not in self.subscriptions:
+        return 404, {}, {"error": {"code": "SubscriptionNotFound", "message": f"The subscription '{sub_id}' could not be found."}}
+    rows = self.usages.get((sub_id, loc), [])
+    start = int(query.get("$skiptoken", "0") or 0)
+    doc: dict = {"value": rows[start:start + self.usages_page_size]}
+    if start + self.usages_page_size < len(rows):
+        base = f"https://{self.usages_next_host}" if self.usages_next_host else self.base_url
+        doc["nextLink"] = f"{base}/subscriptions/{sub_id}/providers/Microsoft.Compute/locations/{loc}/usages?" + \
+            urlencode({"api-version": query["api-version"], "$skiptoken": start + self.usages_page_size})
+    return 200, {}, doc
+
+
+FakeArm._usages = _usages_method  # kept apart from the class body: other fakes grow there too
+
+
+def usage_row(name: str, current: int, limit: int, label: str = "") -> dict:
+    """One usages row as the REST API returns it (numbers; the CLI prints them as strings)."""
+    return {"limit": limit, "unit": "Count", "currentValue": current,
+            "name": {"value": name, "localizedValue": label or name}}
 
 
 def _make_handler(fake: FakeArm):

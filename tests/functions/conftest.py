@@ -175,10 +175,10 @@ class QueueHost:
 
 @pytest.fixture
 def scan_host(fn, app_env):
+    from scanner import bootstrap
     from scanner.config import Settings
-    from scanner.tables.scan_runs import ScanRequestQueue
 
-    queue = ScanRequestQueue.from_settings(Settings.from_env(app_env))
+    queue = bootstrap.scan_request_queue(Settings.from_env(app_env))
     with QueueHost(fn["run_scan_request"], queue.client) as host:
         yield host
     assert host.errors == [], "run_scan_request raised"

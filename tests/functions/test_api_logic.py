@@ -13,6 +13,7 @@ from scanner.config import Settings
 from scanner.core.lifecycle import Record, Suppression
 from scanner.core.model import Finding, ResourceKind, ResourceRef, Retirement, Rule, Severity, Status
 from scanner.sources.feed import Announcement
+from scanner.tables.snapshots import snapshot_from_text, snapshot_to_text
 
 T_RUN = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
 TODAY = T_RUN.date()
@@ -132,7 +133,7 @@ def test_snapshot_keeps_what_matters_and_the_newest_edit():
     kept = feed_ingest.merge_items([DDS, OTHER], [DDS_MOVED])
     assert [a.id for a in kept] == ["1"] and kept[0].title == DDS_MOVED.title  # feature notice: nothing to scan
     assert feed_ingest.merge_items([DDS_MOVED], [DDS])[0] == DDS_MOVED  # an older copy never wins
-    back = feed_ingest.snapshot_from_text(feed_ingest.snapshot_to_text(kept))
+    back = snapshot_from_text(snapshot_to_text(kept), Announcement)
     assert back == kept
     cat = feed_ingest.build_catalog(Settings(), back)
     assert next(r for r in cat.retirements if r.id == "azure-updates-1").retires_on == date(2031, 6, 30)
@@ -144,11 +145,11 @@ def test_an_unreadable_snapshot_is_a_store_error_naming_it(text):
     from scanner.errors import StoreError
 
     with pytest.raises(StoreError, match="feed snapshot"):
-        feed_ingest.snapshot_from_text(text)
+        snapshot_from_text(text, Announcement)
 
 
 class RacingStore:
-    """A snapshot store (the TableFindingStore contract: get_snapshot / ETag-conditional
+    """A snapshot store (the tables.snapshots contract: get_snapshot / ETag-conditional
     put_snapshot) where another instance writes between our read and our write, once."""
 
     def __init__(self, theirs: str) -> None:
@@ -157,8 +158,7 @@ class RacingStore:
         self.theirs = theirs
         self.lock = threading.Lock()
 
-    def table_name(self, name: str) -> str:
-        return f"race{name}"
+    table_name = "racecatalog"
 
     def get_snapshot(self, name):
         return None if self.snap is None else dict(self.snap)
@@ -182,13 +182,13 @@ class RacingStore:
 def test_a_refresh_racing_another_instance_keeps_both_announcements(tmp_path):
     theirs_item = ann("3", "Retirement: Dadsv5-series VMs retire on March 31, 2031",
                       "On March 31, 2031 we will retire Dadsv5-series virtual machines.", "2026-01-05T00:00:00+00:00")
-    store = RacingStore(feed_ingest.snapshot_to_text([theirs_item]))
+    store = RacingStore(snapshot_to_text([theirs_item]))
     feed_file = tmp_path / "feed.json"
     record = {"id": "1", "title": DDS.title, "description": DDS.text, "tags": ["Retirements"],
               "created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z", "availabilities": []}
     feed_file.write_text(json.dumps({"value": [record]}))
     settings = Settings.from_env({"FEED_URL": str(feed_file), "FEED_FALLBACK_URL": str(feed_file)})
     result = feed_ingest.refresh(store, settings, T_RUN)
-    kept = {a.id for a in feed_ingest.snapshot_from_text(store.snap["body"])}
+    kept = {a.id for a in snapshot_from_text(store.snap["body"], Announcement)}
     assert kept == {"1", "3"} and result.stored
     assert {"azure-updates-1", "azure-updates-3"} <= {r.id for r in result.catalog.retirements}

@@ -100,7 +100,7 @@ def test_scope_narrows_the_scan_and_dry_run_stores_nothing(fn, app_env):
     assert len(subs) >= 2, "the sample tenant spans several subscriptions"
     narrowed = scan(fn, scope=f"sub:{subs[0]}", dry_run=True)
     assert narrowed["findings"] and {f["resource"]["subscription_id"] for f in narrowed["findings"]} == {subs[0]}
-    assert get_context().store().load_records() == {}
+    assert get_context().store().findings.load_records() == {}
     listed = body_json(call(fn, "api_findings", "GET", "/api/findings"))
     assert listed["count"] == 0
 
@@ -125,7 +125,7 @@ def test_bad_scan_requests_are_400_naming_the_parameter(fn, app_env, params, bod
     err = body_json(resp)["error"]
     assert (err["parameter"], err["code"]) == (parameter, code)
     assert parameter in err["message"] or parameter == "body"
-    assert get_context().store().load_records() == {}  # nothing ran
+    assert get_context().store().findings.load_records() == {}  # nothing ran
 
 
 # --------------------------------------------------------------------------- GET /api/findings
@@ -211,7 +211,7 @@ def test_status_filter_follows_acks_and_resolution(fn, scanned, app_env, monkeyp
     from scanner.core.lifecycle import Suppression
 
     target = scanned["findings"][0]["id"]
-    get_context().store().put_suppression(Suppression(target, date.today() + timedelta(days=30), "booked"))
+    get_context().store().findings.put_suppression(Suppression(target, date.today() + timedelta(days=30), "booked"))
     doc = body_json(call(fn, "api_findings", "GET", "/api/findings", {"status": "suppressed"}))
     assert _ids(doc) == {target} and doc["findings"][0]["suppression_reason"] == "booked"
     # Second scan with one subscription gone from the inventory: its findings resolve.

@@ -13,10 +13,9 @@ from datetime import datetime, timedelta, timezone
 import azure.functions as func
 import pytest
 
-from scanner import jobs
+from scanner import bootstrap, jobs
 from scanner.app_context import get_context
 from scanner.config import Settings
-from scanner.tables.scan_runs import ScanRequestQueue, ScanRuns
 from tests.functions.conftest import apply_env
 
 pytestmark = pytest.mark.integration
@@ -47,7 +46,7 @@ def no_host(app_env, monkeypatch) -> dict:
 
 def queued_message(env) -> str:
     """Take the one scan request off the queue, as the host hands it to the trigger."""
-    client = ScanRequestQueue.from_settings(Settings.from_env(env)).client
+    client = bootstrap.scan_request_queue(Settings.from_env(env)).client
     (m,) = list(client.receive_messages(max_messages=32))
     client.delete_message(m)
     return m.content
@@ -58,7 +57,7 @@ def deliver(fn, body: str) -> None:
 
 
 def http_runs() -> list[dict]:
-    return [r for r in get_context().store().list_runs(EPOCH) if r["source"] == "http"]
+    return [r for r in get_context().store().runs.list_runs(EPOCH) if r["source"] == "http"]
 
 
 def post_queued(fn, **params) -> str:
@@ -85,12 +84,12 @@ def test_a_recycled_instance_loses_nothing_and_a_redelivery_does_not_scan_again(
     doc = json.loads(done.get_body())
     assert doc["schema"] == "retirement-scan/v1" and doc["findings"] and doc["summary"]["stored"] is True
     assert len(http_runs()) == 1
-    finished = ScanRuns(get_context().store()).get(run_id)["finished"]
+    finished = get_context().store().scan_runs.get(run_id)["finished"]
 
     with caplog.at_level(logging.INFO, logger="scanner"):
         deliver(fn, body)  # the host delivers the same message again
     assert f"scan run {run_id}: already done; not run again" in caplog.text
-    assert len(http_runs()) == 1 and ScanRuns(get_context().store()).get(run_id)["finished"] == finished
+    assert len(http_runs()) == 1 and get_context().store().scan_runs.get(run_id)["finished"] == finished
     assert json.loads(status(fn, run_id).get_body()) == doc
 
 
@@ -98,7 +97,7 @@ def test_a_redelivery_takes_over_only_when_the_running_worker_died(fn, no_host):
     run_id = post_queued(fn, scope="tenant", dry_run=True)
     body = queued_message(no_host)
     assert json.loads(body)["scope"] == "tenant" and json.loads(body)["dry_run"] is True
-    runs = ScanRuns(get_context().store())
+    runs = get_context().store().scan_runs
     now = datetime.now(timezone.utc)
     live = runs.claim(run_id, "worker-a", now)  # a worker on another instance is scanning
 

@@ -13,11 +13,13 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 from notifiers import DeliveryError
+from scanner import bootstrap
 from scanner.app_context import get_context
 from scanner.config import Settings
-from scanner.feed_ingest import SNAPSHOT, snapshot_from_text
+from scanner.feed_ingest import SNAPSHOT
 from scanner.notify import Transports
-from scanner.tables.queues import NotifyQueue
+from scanner.sources.feed import Announcement
+from scanner.tables.snapshots import snapshot_from_text
 from tests.fakes.webhook_receiver import webhook_receiver
 from tests.functions.conftest import apply_env, new_retirement_record
 
@@ -33,12 +35,12 @@ def store():
 
 
 def queue_ids(env) -> list[str]:
-    return NotifyQueue.from_settings(Settings.from_env(env)).peek_ids(32)
+    return bootstrap.notify_queue(Settings.from_env(env)).peek_ids(32)
 
 
 def drain(fn, env) -> list[str]:
     """What the host does: hand each queue message to send_notifications, then delete it."""
-    q = NotifyQueue.from_settings(Settings.from_env(env))
+    q = bootstrap.notify_queue(Settings.from_env(env))
     outcomes = []
     for m in q.client.receive_messages(max_messages=32):
         fn["send_notifications"](func.QueueMessage(id=m.id, body=m.content.encode()))
@@ -49,9 +51,9 @@ def drain(fn, env) -> list[str]:
 
 def test_ingest_stores_a_snapshot_then_asks_only_for_changes(fn, app_env, feed):
     fn["ingest_feed"](timer())
-    snap = store().get_snapshot(SNAPSHOT)
+    snap = store().snapshots.get_snapshot(SNAPSHOT)
     assert snap is not None and snap["feed_etag"] == feed.etag
-    items = snapshot_from_text(snap["body"])
+    items = snapshot_from_text(snap["body"], Announcement)
     assert items and all(a.source.startswith(feed.base) for a in items)
     newest = max(a.modified for a in items)
     assert snap["watermark"] >= newest.isoformat()[:19]
@@ -60,20 +62,20 @@ def test_ingest_stores_a_snapshot_then_asks_only_for_changes(fn, app_env, feed):
     second = feed.requests[-1]
     assert second["headers"]["If-None-Match"] == feed.etag
     assert "modified ge " in second["query"]["$filter"]
-    assert store().get_snapshot(SNAPSHOT)["etag"] == snap["etag"]  # 304: nothing rewritten
+    assert store().snapshots.get_snapshot(SNAPSHOT)["etag"] == snap["etag"]  # 304: nothing rewritten
 
 
 def test_a_new_retirement_in_the_feed_triggers_a_scan_for_it(fn, app_env, feed, caplog):
     fn["ingest_feed"](timer())
-    assert store().load_records() == {}  # nothing new on the first refresh: the built-in catalogue has it all
+    assert store().findings.load_records() == {}  # nothing new on the first refresh: the built-in catalogue has it all
     feed.add(new_retirement_record("990001", "Ddsv5"))
     with caplog.at_level(logging.INFO, logger="scanner.jobs"):
         fn["ingest_feed"](timer())
     assert "new retirement(s) azure-updates-990001: scanning tenant now" in caplog.text
-    records = store().load_records().values()
+    records = store().findings.load_records().values()
     hit = [r.finding for r in records if r.finding.retirement and r.finding.retirement.id == "azure-updates-990001"]
     assert hit and {f.vm_size for f in hit} == {"Standard_D4ds_v5"}
-    assert get_context().store().get_snapshot(SNAPSHOT)["watermark"].startswith("2026-09-01T10:00:00")
+    assert get_context().store().snapshots.get_snapshot(SNAPSHOT)["watermark"].startswith("2026-09-01T10:00:00")
 
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="scanner.jobs"):
@@ -83,11 +85,11 @@ def test_a_new_retirement_in_the_feed_triggers_a_scan_for_it(fn, app_env, feed, 
 
 def test_feed_down_keeps_the_snapshot_and_says_so(fn, app_env, feed, caplog):
     fn["ingest_feed"](timer())
-    before = store().get_snapshot(SNAPSHOT)
+    before = store().snapshots.get_snapshot(SNAPSHOT)
     feed.down = True
     with caplog.at_level(logging.WARNING):
         fn["ingest_feed"](timer())
-    assert store().get_snapshot(SNAPSHOT)["body"] == before["body"]
+    assert store().snapshots.get_snapshot(SNAPSHOT)["body"] == before["body"]
     assert f"feed:{feed.base}" in caplog.text and "HTTP 503" in caplog.text
 
 
@@ -95,9 +97,9 @@ def test_nightly_scan_stores_findings_and_enqueues_notifications(fn, app_env, ca
     with caplog.at_level(logging.INFO):
         fn["nightly_scan"](timer(past_due=True))
     assert "nightly_scan: the timer is past due" in caplog.text
-    records = store().load_records()
+    records = store().findings.load_records()
     assert records, "the sample tenant has findings"
-    runs = store().list_runs(datetime(2000, 1, 1, tzinfo=timezone.utc))
+    runs = store().runs.list_runs(datetime(2000, 1, 1, tzinfo=timezone.utc))
     assert [r["source"] for r in runs] == ["timer"]
     enqueued = queue_ids(app_env)
     assert enqueued, "new findings are told through the queue"
@@ -112,8 +114,8 @@ def test_nightly_scan_stores_findings_and_enqueues_notifications(fn, app_env, ca
     # A quiet second night: same findings, nothing new to tell, nothing enqueued.
     fn["nightly_scan"](timer())
     assert queue_ids(app_env) == []
-    assert set(store().load_records()) == set(records)
-    runs = store().list_runs(datetime(2000, 1, 1, tzinfo=timezone.utc))
+    assert set(store().findings.load_records()) == set(records)
+    runs = store().runs.list_runs(datetime(2000, 1, 1, tzinfo=timezone.utc))
     assert len(runs) == 2 and runs[-1]["changes"]["new"] == 0
 
 
@@ -126,7 +128,7 @@ def test_queue_trigger_posts_to_teams_and_retries_a_failing_webhook(fn, app_env,
         ids = queue_ids(app_env)
         assert ids
         hook.default = 500
-        q = NotifyQueue.from_settings(Settings.from_env(app_env))
+        q = bootstrap.notify_queue(Settings.from_env(app_env))
         first = next(iter(q.client.receive_messages(max_messages=1)))
         with caplog.at_level(logging.DEBUG), pytest.raises(DeliveryError):
             fn["send_notifications"](func.QueueMessage(id=first.id, body=first.content.encode()))
@@ -156,7 +158,7 @@ def test_a_webhook_answering_404_shows_in_the_next_nightly_scan_and_the_report(f
             fn["nightly_scan"](timer())
         assert "nightly_scan: delivery problem: notify:TEAMS_WEBHOOK_URL: 1 message(s) undeliverable since" in caplog.text
         assert "HTTP 404 (last tried" in caplog.text
-        runs = store().list_runs(datetime(2000, 1, 1, tzinfo=timezone.utc))
+        runs = store().runs.list_runs(datetime(2000, 1, 1, tzinfo=timezone.utc))
         assert [e.split(": ")[0] for e in runs[-1]["errors"]] == ["notify:TEAMS_WEBHOOK_URL"]
         req = func.HttpRequest("GET", "https://scanner.example.net/api/report", params={}, body=b"")
         html = fn["api_report"](req).get_body().decode()

@@ -17,12 +17,12 @@ from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueClient
 
 from notifiers import DeliveryError
+from scanner import bootstrap
 from scanner.config import Settings
 from scanner.core.model import Change, Finding, Severity, Status
 from scanner.errors import InputError
 from scanner.notify import Transports, notify, send_from_queue_message
-from scanner.tables.outbox import Outbox, table_name
-from scanner.tables.queues import NotifyQueue, encode_body
+from scanner.tables.queues import encode_body
 from tests import factories
 from tests.fakes.azurite import unique_name
 from tests.fakes.smtp_server import smtp_server
@@ -55,8 +55,8 @@ class Rig:
 
     def __init__(self, env: dict[str, str], **transport_kw) -> None:
         self.settings = Settings.from_env(env)
-        self.outbox = Outbox.from_settings(self.settings)
-        self.queue = NotifyQueue.from_settings(self.settings)
+        self.outbox = bootstrap.storage(self.settings).outbox
+        self.queue = bootstrap.notify_queue(self.settings)
         kw = {"teams_options": {"backoff": 0.01, "attempts": 2, "max_wait": 0.05}, **transport_kw}
         self.transports = Transports(self.settings, **kw)
 
@@ -277,9 +277,8 @@ def test_interrupted_recording_is_finished_by_the_next_run(env, hook):
 
 
 def test_table_name_matches_the_store(env):
-    from scanner.tables.store import open_store
 
-    store = open_store(Settings.from_env(env))
-    assert store.table_name("notifications") == table_name(Settings.from_env(env).table_prefix)
+    store = bootstrap.storage(Settings.from_env(env))
+    assert store.outbox.table.table_name == Settings.from_env(env).table_prefix + "Notifications"
     names = [t.name for t in TableServiceClient.from_connection_string(env["AzureWebJobsStorage"]).list_tables()]
-    assert table_name(Settings.from_env(env).table_prefix) in names
+    assert Settings.from_env(env).table_prefix + "Notifications" in names

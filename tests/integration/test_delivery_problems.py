@@ -13,15 +13,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from scanner import loaders
+from scanner import bootstrap, loaders
 from scanner.api import report_page
 from scanner.config import Settings
 from scanner.core import schema as output
 from scanner.core.judge import Thresholds
 from scanner.notify import ScanNotifier, Transports
-from scanner.service import ScanDeps, ScanOptions, run_scan
-from scanner.tables.outbox import Outbox
-from scanner.tables.store import ScanStore, open_store
+from scanner.service import ScanDeps, ScanOptions, ScanStore, run_scan
 from tests.conftest import ROOT
 from tests.fakes.azurite import unique_name
 from tests.fakes.smtp_server import smtp_server
@@ -39,9 +37,9 @@ class Tenant:
 
     def __init__(self, env: dict[str, str], **transport_kw) -> None:
         self.settings = Settings.from_env(env)
-        self.table_store = open_store(self.settings)
+        self.table_store = bootstrap.storage(self.settings)
         self.now = T0
-        self.notifier = ScanNotifier(self.settings, store=self.table_store, drain=True,
+        self.notifier = ScanNotifier(self.settings, outbox=self.table_store.outbox, drain=True,
                                      transports=Transports(self.settings, **transport_kw), clock=lambda: self.now)
 
     def night(self, i: int):
@@ -50,12 +48,12 @@ class Tenant:
         deps = ScanDeps(load_catalog=loaders.catalog_loader(s, feed="", catalogs=["builtin"], extra_file=""),
                         load_inventory=loaders.inventory_loader(s, None, [INVENTORY]),
                         load_skus=loaders.sku_loader(s, [SKUS], offline=True),
-                        store=ScanStore(self.table_store, source="cli"), notifier=self.notifier)
+                        store=ScanStore(self.table_store.findings, self.table_store.runs, source="cli"), notifier=self.notifier)
         options = ScanOptions(today=now.date(), thresholds=Thresholds.from_settings(s))
         return run_scan(deps, now, options), now
 
     def stored_errors(self, now: datetime) -> list[str]:
-        runs = [r for r in self.table_store.list_runs(T0 - timedelta(days=1)) if r["started"] == now]
+        runs = [r for r in self.table_store.runs.list_runs(T0 - timedelta(days=1)) if r["started"] == now]
         assert len(runs) == 1
         return runs[0]["errors"]
 
@@ -98,7 +96,7 @@ def test_a_404_webhook_is_shown_every_night_until_the_alert_goes_out_once(azurit
     assert "Delivery problems" not in table and 'id="delivery-problems"' not in html
 
     everything = json.dumps([output.report_to_json(r) for r, *_ in seen]) + json.dumps([s for _, _, s, _, _ in seen]) \
-        + "".join(t + h for *_, t, h in seen) + json.dumps([dict(e) for e in tenant.table_store.table("notifications")
+        + "".join(t + h for *_, t, h in seen) + json.dumps([dict(e) for e in tenant.table_store.tables.table("notifications")
                                                           .list_entities()], default=str)
     for secret in (hook.sig, hook.path):
         assert secret not in everything
@@ -116,7 +114,7 @@ def test_wrong_smtp_password_names_the_recipients_and_keeps_each_attempt(azurite
     assert err["scope"] == "notify:email:ops@example.com,platform@example.com"
     assert err["error"] == "1 message(s) undeliverable since 2026-11-18: SMTP 535 (last tried 2026-11-19)"
     assert _notify_errors(first)[0]["error"].endswith("(last tried 2026-11-18)")
-    (header,) = [dict(e) for e in Outbox.from_store(tenant.table_store).table.query_entities("PartitionKey eq 'message'")]
+    (header,) = [dict(e) for e in tenant.table_store.outbox.table.query_entities("PartitionKey eq 'message'")]
     assert (header["status"], header["failures"], header["attempts"], header["last_status"]) == ("failed", 2, 2, 535)
     assert header["first_failed_at"] < header["failed_at"]
     assert "wrong-pw-Z9" not in json.dumps(header, default=str) + json.dumps(tenant.stored_errors(now))

@@ -8,9 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from scanner import bootstrap
 from scanner.config import Settings
 from scanner.notify import ScanNotifier, Transports
-from scanner.tables.store import ScanStore, open_store
+from scanner.service import ScanStore
 from tests import factories
 from tests.fakes.azurite import unique_name
 from tests.fakes.webhook_receiver import webhook_receiver
@@ -37,9 +38,9 @@ def test_nights_through_the_store(azurite_env):
     with webhook_receiver() as hook:
         env = {**azurite_env, "TEAMS_WEBHOOK_URL": hook.url, "NOTIFY_QUEUE": unique_name("q")}
         settings = Settings.from_env(env)
-        table_store = open_store(settings)
-        store = ScanStore(table_store)
-        notifier = ScanNotifier(settings, store=table_store,
+        table_store = bootstrap.storage(settings)
+        store = ScanStore(table_store.findings, table_store.runs)
+        notifier = ScanNotifier(settings, outbox=table_store.outbox,
                                 transports=Transports(settings, teams_options={"backoff": 0.01}))
 
         def night(i: int, pools=("np1", "np2"), dry_run=False):

@@ -97,7 +97,7 @@ def test_aks_retire_version_runs_from_the_installed_package(installed):
 
 def test_aks_retire_scan_on_the_samples_matches_the_golden_findings(installed):
     out = _run(["aks-retire", "scan", "--inventory", ROOT / "samples" / "inventory", "--skus",
-                ROOT / "samples" / "skus", "--today", "2026-09-10", "--format", "json", "--no-store",
+                ROOT / "samples" / "skus", "--quotas", ROOT / "samples" / "quotas", "--today", "2026-09-10", "--format", "json", "--no-store",
                 "--no-notify"], cwd=installed["cwd"], env=installed["env"])
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)

@@ -11,7 +11,7 @@ from scanner.config import Settings
 from scanner.core.model import ScopeKind
 from scanner.sources.skus import fetch_skus
 from scanner.tables.cache import SkuCache, sku_cache
-from scanner.tables.store import table_service
+from scanner.tables.kit import table_service
 from tests.integration.test_skus_live import SUB_A, SUB_B, _fake
 
 pytestmark = pytest.mark.integration

@@ -8,11 +8,15 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from azure.core.credentials import AzureNamedKeyCredential
 
+from scanner import bootstrap
 from scanner.config import Settings
 from scanner.core.lifecycle import RESOLVED, Suppression
 from scanner.core.model import ScopeError, ScopeKind, Severity, Status
 from scanner.errors import ConfigError, StoreError
-from scanner.tables.store import TableFindingStore, apply_scan, open_store
+from scanner.service import apply_scan
+from scanner.tables import open_storage
+from scanner.tables.findings import TableFindings
+from scanner.tables.kit import Tables
 from tests import factories
 
 pytestmark = pytest.mark.integration
@@ -30,11 +34,11 @@ def finding(name, sub=SUB_A, sev=Severity.MEDIUM, pool="np1", tags=None):
 
 @pytest.fixture
 def store(azurite_env):
-    return open_store(Settings.from_env(azurite_env))
+    return bootstrap.storage(Settings.from_env(azurite_env))
 
 
 def entity_versions(store):
-    return {e["RowKey"]: (e.metadata["etag"], e.metadata["timestamp"]) for e in store.table("findings").list_entities()}
+    return {e["RowKey"]: (e.metadata["etag"], e.metadata["timestamp"]) for e in store.tables.table("findings").list_entities()}
 
 
 def kinds(outcome):
@@ -42,24 +46,24 @@ def kinds(outcome):
 
 
 def test_open_store_creates_all_tables(azurite_env, azurite_server):
-    s = open_store(Settings.from_env(azurite_env))
-    names = {t.name for t in s.service.list_tables()}
+    s = bootstrap.storage(Settings.from_env(azurite_env))
+    names = {t.name for t in s.tables.service.list_tables()}
     prefix = azurite_env["TABLE_PREFIX"]
     assert {prefix + n for n in ("Findings", "Runs", "Catalog", "Suppressions", "Notifications")} <= names
-    assert s.table("notifications").table_name == prefix + "Notifications"
+    assert s.tables.table("notifications").table_name == prefix + "Notifications"
 
 
 def test_open_store_with_endpoint_and_credential(azurite_server, azurite_env):
     env = {"STORAGE_TABLE_ENDPOINT": azurite_server.table_endpoint, "TABLE_PREFIX": azurite_env["TABLE_PREFIX"]}
     cred = AzureNamedKeyCredential(azurite_server.account_name, azurite_server.account_key)
-    s = open_store(Settings.from_env(env), credential_factory=lambda: cred)
-    apply_scan(s, [finding("a")], now=T0)
-    assert len(s.load_records()) == 1
+    s = open_storage(Settings.from_env(env), lambda: cred)
+    apply_scan(s.findings, s.runs, [finding("a")], now=T0)
+    assert len(s.findings.load_records()) == 1
 
 
 def test_no_store_configured_says_what_to_set():
     with pytest.raises(ConfigError, match="no store configured: set AzureWebJobsStorage .* STORAGE_TABLE_ENDPOINT"):
-        open_store(Settings.from_env({}))
+        bootstrap.storage(Settings.from_env({}))
 
 
 def test_unreachable_store_error_names_table_but_no_key(azurite_server):
@@ -71,7 +75,7 @@ def test_unreachable_store_error_names_table_but_no_key(azurite_server):
     conn = azurite_server.connection_string.replace(str(azurite_server.table_port), str(port))
     settings = Settings.from_env({"AzureWebJobsStorage": conn})
     with pytest.raises(StoreError) as err:
-        open_store(settings, retry_total=0)
+        bootstrap.storage(settings, retry_total=0)
     text = str(err.value)
     assert "retirementsFindings" in text
     assert azurite_server.account_key not in text and "AccountKey" not in text
@@ -80,44 +84,44 @@ def test_unreachable_store_error_names_table_but_no_key(azurite_server):
 def test_lifecycle_through_four_runs(store):
     a, b = finding("a"), finding("b")
     # Run 1: both new.
-    r1 = apply_scan(store, [a, b], now=T0, scopes_seen=[SUB_A])
+    r1 = apply_scan(store.findings, store.runs, [a, b], now=T0, scopes_seen=[SUB_A])
     assert kinds(r1) == {"a": "new", "b": "new"}
     assert {f.status for f in r1.findings} == {Status.NEW}
     assert r1.run["writes"] == 2 and r1.run["transactions"] == 1  # same subscription: one batch
     v1 = entity_versions(store)
 
     # Run 2: identical (a day later, days_left moved): zero finding entities written.
-    writes_before = store.requests["transaction"] + store.requests["write"]
-    r2 = apply_scan(store, [replace(a, days_left=699), replace(b, days_left=699)], now=T0 + timedelta(days=1),
+    writes_before = store.tables.requests["transaction"] + store.tables.requests["write"]
+    r2 = apply_scan(store.findings, store.runs, [replace(a, days_left=699), replace(b, days_left=699)], now=T0 + timedelta(days=1),
                     scopes_seen=[SUB_A])
     assert kinds(r2) == {"a": "unchanged", "b": "unchanged"}
     assert {f.status for f in r2.findings} == {Status.OPEN}
     assert {f.first_seen for f in r2.findings} == {T0}
     assert entity_versions(store) == v1  # same etags and timestamps: nothing rewritten
-    assert store.requests["transaction"] + store.requests["write"] - writes_before == 1  # the run record
+    assert store.tables.requests["transaction"] + store.tables.requests["write"] - writes_before == 1  # the run record
     assert r2.run["writes"] == 0 and r2.run["transactions"] == 0
 
     # Run 3: a escalates, b is gone from a subscription the run read.
     t3 = T0 + timedelta(days=2)
-    r3 = apply_scan(store, [replace(a, severity=Severity.HIGH)], now=t3, scopes_seen=[SUB_A])
+    r3 = apply_scan(store.findings, store.runs, [replace(a, severity=Severity.HIGH)], now=t3, scopes_seen=[SUB_A])
     assert kinds(r3) == {"a": "escalated", "b": "resolved"}
     esc = next(c for c in r3.changes if c.kind == "escalated")
     assert esc.previous_severity is Severity.MEDIUM and esc.finding.status is Status.ESCALATED
     assert [f.status for f in r3.resolved] == [Status.RESOLVED]
-    stored_b = store.get_record(b.id)
+    stored_b = store.findings.get_record(b.id)
     assert stored_b.state == RESOLVED and stored_b.resolved_at == t3 and stored_b.first_seen == T0
 
     # Run 4: b is back: reopened, first_seen kept.
     t4 = T0 + timedelta(days=3)
-    r4 = apply_scan(store, [replace(a, severity=Severity.HIGH), b], now=t4, scopes_seen=[SUB_A])
+    r4 = apply_scan(store.findings, store.runs, [replace(a, severity=Severity.HIGH), b], now=t4, scopes_seen=[SUB_A])
     assert kinds(r4) == {"a": "unchanged", "b": "reopened"}
     back = next(f for f in r4.findings if f.id == b.id)
     assert back.first_seen == T0 and back.status is Status.OPEN
-    rec = store.get_record(b.id)
+    rec = store.findings.get_record(b.id)
     assert rec.resolved_at is None and rec.last_changed == t4
     assert [c.kind for c in r4.notify] == ["reopened"]
 
-    runs = store.list_runs(T0 - timedelta(days=1))
+    runs = store.runs.list_runs(T0 - timedelta(days=1))
     assert [r["changes"]["new"] for r in runs] == [2, 0, 0, 0]
     assert [r["open"]["high"] + r["open"]["medium"] for r in runs] == [2, 2, 1, 2]
     assert runs[2]["changes"]["resolved"] == 1 and runs[2]["scopes_seen"] == [SUB_A]
@@ -125,19 +129,19 @@ def test_lifecycle_through_four_runs(store):
 
 def test_a_subscription_the_run_could_not_read_resolves_nothing(store):
     a, b = finding("a", sub=SUB_A), finding("b", sub=SUB_B)
-    apply_scan(store, [a, b], now=T0, scopes_seen=[SUB_A, SUB_B])
+    apply_scan(store.findings, store.runs, [a, b], now=T0, scopes_seen=[SUB_A, SUB_B])
     before = entity_versions(store)
-    out = apply_scan(store, [a], now=T0 + timedelta(days=1), scopes_seen=[SUB_A],
+    out = apply_scan(store.findings, store.runs, [a], now=T0 + timedelta(days=1), scopes_seen=[SUB_A],
                      scopes_failed=[ScopeError(ScopeKind.SUBSCRIPTION, subscription=SUB_B, detail="403 Forbidden")], errors=[f"subscription {SUB_B}: 403 Forbidden"])
     assert kinds(out) == {"a": "unchanged"}
     assert entity_versions(store) == before
-    assert store.get_record(b.id).state == "open"
+    assert store.findings.get_record(b.id).state == "open"
     assert out.run["open"]["medium"] == 2  # b is still counted open
     assert out.run["scopes_failed"] == [f"subscription {SUB_B}"]
     assert out.run["errors"] == [f"subscription {SUB_B}: 403 Forbidden"]
 
 
-class RacingStore(TableFindingStore):
+class RacingStore(TableFindings):
     """A second process's view: waits after reading until the other run has read too."""
 
     def __init__(self, *args, barrier, **kwargs):
@@ -155,12 +159,14 @@ class RacingStore(TableFindingStore):
 def _race(azurite_env, findings_by_run, now):
     settings = Settings.from_env(azurite_env)
     barrier = threading.Barrier(len(findings_by_run))
-    stores = [RacingStore(open_store(settings).service, settings.table_prefix, barrier=barrier)
+    storage = bootstrap.storage(settings)
+    runs = storage.runs
+    stores = [RacingStore(Tables(storage.tables.service, settings.table_prefix), barrier=barrier)
               for _ in findings_by_run]
     results = [None] * len(stores)
 
     def go(i):
-        results[i] = apply_scan(stores[i], findings_by_run[i], now=now, scopes_seen=[SUB_A], run_id=f"run{i}")
+        results[i] = apply_scan(stores[i], runs, findings_by_run[i], now=now, scopes_seen=[SUB_A], run_id=f"run{i}")
 
     threads = [threading.Thread(target=go, args=(i,)) for i in range(len(stores))]
     for t in threads:
@@ -188,50 +194,50 @@ def test_two_racing_runs_produce_one_transition(azurite_env, n):
     resolved = [{c.finding.id for c in out.changes if c.kind == "resolved"} for out in r2]
     assert not (resolved[0] & resolved[1])
     assert resolved[0] | resolved[1] == {f.id for f in many}
-    store = open_store(Settings.from_env(azurite_env))
-    assert {r.state for r in store.load_records().values()} == {RESOLVED}
+    store = bootstrap.storage(Settings.from_env(azurite_env))
+    assert {r.state for r in store.findings.load_records().values()} == {RESOLVED}
 
 
 def test_findings_in_many_partitions_and_over_100_are_batched(store):
     subs = [f"{i:08x}-0000-0000-0000-000000000000" for i in range(3)]
     fs = [finding(f"n{i}", sub=subs[i % 3], pool=f"p{i}") for i in range(450)]
-    out = apply_scan(store, fs, now=T0)
+    out = apply_scan(store.findings, store.runs, fs, now=T0)
     assert out.run["writes"] == 450
     assert out.run["transactions"] == 3 * 2  # 150 per subscription: 100 + 50
-    assert len(store.load_records()) == 450
+    assert len(store.findings.load_records()) == 450
 
 
 def test_suppression_by_ack_then_expiry(store):
     a = finding("a")
-    apply_scan(store, [a], now=T0)
-    store.put_suppression(Suppression(a.id, date(2026, 3, 5), "waiting for quota"))
-    out = apply_scan(store, [a], now=T0 + timedelta(days=1))
+    apply_scan(store.findings, store.runs, [a], now=T0)
+    store.findings.put_suppression(Suppression(a.id, date(2026, 3, 5), "waiting for quota"))
+    out = apply_scan(store.findings, store.runs, [a], now=T0 + timedelta(days=1))
     (f,) = out.findings
     assert f.status is Status.SUPPRESSED and f.suppressed_until == date(2026, 3, 5)
     assert f.suppression_reason == "waiting for quota" and out.notify == ()
     assert out.run["open"]["suppressed"] == 1
-    quiet = apply_scan(store, [a], now=T0 + timedelta(days=2))
+    quiet = apply_scan(store.findings, store.runs, [a], now=T0 + timedelta(days=2))
     assert quiet.run["writes"] == 0
-    back = apply_scan(store, [a], now=datetime(2026, 3, 6, 2, tzinfo=timezone.utc))
+    back = apply_scan(store.findings, store.runs, [a], now=datetime(2026, 3, 6, 2, tzinfo=timezone.utc))
     assert [c.kind for c in back.notify] == ["reopened"] and back.findings[0].status is Status.OPEN
-    assert store.delete_suppression(a.id) is True and store.delete_suppression(a.id) is False
+    assert store.findings.delete_suppression(a.id) is True and store.findings.delete_suppression(a.id) is False
 
 
 def test_suppression_by_tag(store):
     tagged = finding("t", tags={"retirement-scanner:ignore-until": "2026-03-02"})
-    out = apply_scan(store, [tagged], now=T0)
+    out = apply_scan(store.findings, store.runs, [tagged], now=T0)
     assert out.findings[0].status is Status.SUPPRESSED and out.notify == ()
-    later = apply_scan(store, [tagged], now=datetime(2026, 3, 3, tzinfo=timezone.utc))
+    later = apply_scan(store.findings, store.runs, [tagged], now=datetime(2026, 3, 3, tzinfo=timezone.utc))
     assert later.findings[0].status is Status.OPEN
     assert [c.kind for c in later.notify] == ["reopened"]
 
 
 def test_history_from_stored_runs(store):
     a, b, c = finding("a", sev=Severity.HIGH), finding("b"), finding("c")
-    apply_scan(store, [a, b, c], now=T0)
-    apply_scan(store, [a, b], now=T0 + timedelta(days=1))
-    apply_scan(store, [a], now=T0 + timedelta(days=1, hours=6))
-    rows = store.history(4, date(2026, 3, 3))
+    apply_scan(store.findings, store.runs, [a, b, c], now=T0)
+    apply_scan(store.findings, store.runs, [a, b], now=T0 + timedelta(days=1))
+    apply_scan(store.findings, store.runs, [a], now=T0 + timedelta(days=1, hours=6))
+    rows = store.runs.history(4, date(2026, 3, 3))
     assert [r["date"] for r in rows] == ["2026-02-28", "2026-03-01", "2026-03-02", "2026-03-03"]
     assert rows[0]["open"] is None
     assert [r["open_total"] for r in rows[1:]] == [3, 1, 1]
@@ -246,20 +252,20 @@ def test_big_finding_round_trips_through_azurite(store):
     cmds = tuple("az aks nodepool update " + "".join(rnd.choice("0123456789abcdef") for _ in range(900))
                  for _ in range(120))
     big = replace(finding("big"), commands=cmds)
-    apply_scan(store, [big], now=T0)
-    back = store.get_record(big.id)
+    apply_scan(store.findings, store.runs, [big], now=T0)
+    back = store.findings.get_record(big.id)
     assert back.finding.commands == cmds
 
 
 def test_catalog_snapshot_is_etag_conditional(store):
-    assert store.get_snapshot("feed") is None
-    assert store.put_snapshot("feed", "{}", watermark="2026-03-01T00:00:00Z", feed_etag='"abc"', now=T0,
+    assert store.snapshots.get_snapshot("feed") is None
+    assert store.snapshots.put_snapshot("feed", "{}", watermark="2026-03-01T00:00:00Z", feed_etag='"abc"', now=T0,
                               if_match="")
-    snap = store.get_snapshot("feed")
+    snap = store.snapshots.get_snapshot("feed")
     assert (snap["body"], snap["watermark"], snap["feed_etag"]) == ("{}", "2026-03-01T00:00:00Z", '"abc"')
-    assert store.put_snapshot("feed", "{1}", now=T0, if_match=snap["etag"]) is True
-    assert store.put_snapshot("feed", "{2}", now=T0, if_match=snap["etag"]) is False  # stale etag
-    assert store.get_snapshot("feed")["body"] == "{1}"
+    assert store.snapshots.put_snapshot("feed", "{1}", now=T0, if_match=snap["etag"]) is True
+    assert store.snapshots.put_snapshot("feed", "{2}", now=T0, if_match=snap["etag"]) is False  # stale etag
+    assert store.snapshots.get_snapshot("feed")["body"] == "{1}"
 
 
 @pytest.mark.slow
@@ -267,9 +273,9 @@ def test_ten_thousand_findings_in_one_run(store):
     subs = [f"{i:08x}-0000-0000-0000-000000000000" for i in range(20)]
     fs = [finding(f"k{i}", sub=subs[i % 20], pool=f"p{i}") for i in range(10_000)]
     t = time.perf_counter()
-    out = apply_scan(store, fs, now=T0)
+    out = apply_scan(store.findings, store.runs, fs, now=T0)
     first = time.perf_counter() - t
     assert out.run["writes"] == 10_000 and out.run["transactions"] == 100
-    again = apply_scan(store, fs, now=T0 + timedelta(days=1))
+    again = apply_scan(store.findings, store.runs, fs, now=T0 + timedelta(days=1))
     assert again.run["writes"] == 0
     assert first < 120  # generous bound; bench/bench_store.py prints the real figures

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from scanner import bootstrap
 from scanner.cli import main
 from scanner.config import Settings
 from scanner.core.model import (
@@ -22,7 +23,7 @@ from scanner.core.model import (
     Status,
     finding_id,
 )
-from scanner.tables.store import apply_scan, open_store
+from scanner.service import apply_scan
 
 pytestmark = pytest.mark.integration
 
@@ -58,19 +59,19 @@ def today():
 
 
 def test_ack_then_scan_lists_it_suppressed_then_unack_brings_it_back(env, capsys):
-    store = open_store(Settings.from_env(env))
+    store = bootstrap.storage(Settings.from_env(env))
     f = vm("vm1")
     now = datetime.now(timezone.utc)
-    apply_scan(store, [f], now=now)
+    apply_scan(store.findings, store.runs, [f], now=now)
     until = (today() + timedelta(days=30)).isoformat()
     code, out, err = cli(capsys, "ack", f.id.upper(), "--until", until, "--reason", "  resize booked\nin May ")
     assert code == 0, err
     assert f.id in out and "vm1" in out and until in out and "resize booked in May" in out
-    shown = apply_scan(store, [f], now=now).findings[0]
+    shown = apply_scan(store.findings, store.runs, [f], now=now).findings[0]
     assert shown.status is Status.SUPPRESSED and shown.suppression_reason == "resize booked in May"
     code, out, err = cli(capsys, "unack", f.id)
     assert code == 0, err
-    assert apply_scan(store, [f], now=now).findings[0].status is Status.OPEN
+    assert apply_scan(store.findings, store.runs, [f], now=now).findings[0].status is Status.OPEN
     code, out, err = cli(capsys, "unack", f.id)
     assert code == 2 and f"FINDING_ID: {f.id} has no acknowledgement" in err
 
@@ -101,7 +102,7 @@ def test_ack_force_accepts_an_id_not_seen_yet(env, capsys):
     fid = "f" * 32
     code, out, err = cli(capsys, "ack", fid, "--until", "2999-01-01", "--reason", "pre-emptive", "--force")
     assert code == 0, err
-    assert fid in open_store(Settings.from_env(env)).load_suppressions()
+    assert fid in bootstrap.storage(Settings.from_env(env)).findings.load_suppressions()
 
 
 def test_no_store_configured(monkeypatch, capsys):
@@ -112,11 +113,11 @@ def test_no_store_configured(monkeypatch, capsys):
 
 
 def _runs(env):
-    store = open_store(Settings.from_env(env))
+    store = bootstrap.storage(Settings.from_env(env))
     t = datetime.now(timezone.utc).replace(hour=0, minute=30) - timedelta(days=2)
     a, b = vm("a", Severity.CRITICAL), vm("b", Severity.MEDIUM)
-    apply_scan(store, [a, b], now=t)
-    apply_scan(store, [a], now=t + timedelta(days=1))
+    apply_scan(store.findings, store.runs, [a, b], now=t)
+    apply_scan(store.findings, store.runs, [a], now=t + timedelta(days=1))
     return t.date()
 
 

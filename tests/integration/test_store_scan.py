@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from scanner import bootstrap
 from scanner.cli import main
 from scanner.config import Settings
-from scanner.tables.store import open_store
 
 pytestmark = pytest.mark.integration
 
@@ -59,8 +59,8 @@ def test_scan_stores_and_reports_status_first_seen_and_changes(env, capsys):
     assert resolved == vm_ids
     assert third["summary"]["by_status"]["resolved"] == len(vm_ids)
 
-    store = open_store(Settings.from_env(env))
-    runs = store.list_runs(EPOCH)
+    store = bootstrap.storage(Settings.from_env(env))
+    runs = store.runs.list_runs(EPOCH)
     assert [r["changes"]["new"] for r in runs] == [n, 0, 0]
     assert runs[-1]["changes"]["resolved"] == len(vm_ids) and runs[-1]["source"] == "cli"
 
@@ -83,19 +83,19 @@ def test_no_store_flag_reads_and_writes_nothing(env, capsys):
     _, report, err = scan(capsys, AKS, extra=("--no-store",))
     assert "no store configured" not in err
     assert report["summary"]["stored"] is False and {f["status"] for f in report["findings"]} == {"new"}
-    store = open_store(Settings.from_env(env))
-    assert store.load_records() == {} and store.list_runs(EPOCH) == []
+    store = bootstrap.storage(Settings.from_env(env))
+    assert store.findings.load_records() == {} and store.runs.list_runs(EPOCH) == []
 
 
 def test_dry_run_shows_lifecycle_but_writes_nothing(env, capsys):
     scan(capsys, AKS)
-    store = open_store(Settings.from_env(env))
-    before = {k: r.etag for k, r in store.load_records().items()}
+    store = bootstrap.storage(Settings.from_env(env))
+    before = {k: r.etag for k, r in store.findings.load_records().items()}
     _, report, _ = scan(capsys, AKS, VMSS, extra=("--dry-run",))
     statuses = {f["status"] for f in report["findings"]}
     assert statuses == {"open", "new"}
-    assert {k: r.etag for k, r in store.load_records().items()} == before
-    assert len(store.list_runs(EPOCH)) == 1
+    assert {k: r.etag for k, r in store.findings.load_records().items()} == before
+    assert len(store.runs.list_runs(EPOCH)) == 1
 
 
 def test_without_a_store_the_scan_warns_and_carries_on(monkeypatch, capsys):

@@ -52,3 +52,13 @@ def test_text_part_commands_match_the_json_byte_for_byte():
         assert entity not in text, f"the text part carries the HTML entity {entity}"
     # The HTML part is still escaped (a command with a quote shows as an entity there).
     assert "&#39;*&#39;" in html or "&#x27;*&#x27;" in html
+
+
+def test_one_pool_with_two_rules_gets_one_rebuild_in_the_email():
+    findings = sample_findings()
+    settings = Settings.from_env({"EMAIL_TO": "platform@example.com"})
+    (msg,) = build_messages([Change("new", f) for f in findings], {}, settings, NOW).messages
+    blocks = msg.text.split("    Commands:\n")[1:]
+    firsts = [b.splitlines()[0].strip() for b in blocks]  # the first command of each block
+    assert len(firsts) == len(set(firsts)), "the same rebuild is printed twice"
+    assert "Commands: the same as the " in msg.text

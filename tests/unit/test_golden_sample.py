@@ -23,6 +23,7 @@ TODAY = "2026-09-10"  # NVv3 retires in 20 days, NCv3 already retired: every sev
 def scan_json(tmp_path) -> dict:
     out = tmp_path / "scan.json"
     rc = cli.main(["scan", "--inventory", str(ROOT / "samples" / "inventory"), "--skus", str(ROOT / "samples" / "skus"),
+                   "--quotas", str(ROOT / "samples" / "quotas"),
                    "--catalog", "builtin", "--today", TODAY, "--format", "json", "--output", str(out),
                    "--no-store", "--no-notify"])
     assert rc == 0
@@ -50,7 +51,8 @@ def test_sample_tenant_matches_golden(tmp_path, monkeypatch):
 
 def test_sample_tenant_covers_every_rule_and_kind(tmp_path):
     doc = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    assert {f["rule"] for f in doc["findings"]} == {"retiring-size", "gen1-only-size", "gen1-node-image"}
+    assert {f["rule"] for f in doc["findings"]} >= {"retiring-size", "gen1-only-size", "gen1-node-image",
+                                                    "capacity-restricted"}
     assert {f["resource"]["kind"] for f in doc["findings"]} == {"aks-nodepool", "vm", "vmss"}
     assert {"critical", "medium", "low", "info"} <= {f["severity"] for f in doc["findings"]}
     assert any(f["restricted"] for f in doc["findings"])

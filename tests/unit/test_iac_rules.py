@@ -89,3 +89,13 @@ def test_not_literal_declarations_are_returned_not_judged():
                        size=Value(spot=Spot("m.tf", 1, 1), known=False, text="var.x", reason="var.x has no default"))
     result = judge_templates(Templates((decl,)), CATALOG, SKUS, TODAY)
     assert result.findings == () and result.not_literal == (decl,)
+
+
+def test_the_same_module_called_from_two_roots_gives_two_findings_each_with_its_own_value():
+    a = _pool("Standard_DS2_v2", os_type="Linux")
+    b = Declaration(**{**a.__dict__, "size": Value(spot=a.size.spot, known=True, value="Standard_F2s_v2",
+                                                   source=Spot("b.tfvars", 1, 5))})
+    result = judge_templates(Templates((a, b)), CATALOG, SKUS, TODAY)
+    assert sorted((x.finding.vm_size, str(x.declaration.size.source)) for x in result.findings) == [
+        ("Standard_DS2_v2", "None"), ("Standard_F2s_v2", "b.tfvars:1:5")]
+    assert len({x.finding.id for x in result.findings}) == 2

@@ -187,7 +187,7 @@ def test_arm_parameters_variables_child_resources_and_expressions():
             '    {"type": "Microsoft.Compute/virtualMachineScaleSets", "name": "ss", "sku": {"name": "[variables(\'ss\')]"}},\n'
             '    {"type": "Microsoft.ContainerService/managedClusters", "name": "aks", "location": "eastus",\n'
             '     "properties": {"agentPoolProfiles": []},\n'
-            '     "resources": [{"type": "agentPools", "name": "w", "properties": {"vmSize": "[concat(\'a\')]"}}]}\n'
+            '     "resources": [{"type": "agentPools", "name": "w", "properties": {"vmSize": "[reference(\'x\').vmSize]"}}]}\n'
             '  ]\n}\n')
     node = arm.parse_json(text, "t.json")
     assert arm.is_template(node)
@@ -278,3 +278,48 @@ def test_terraform_orchestrated_scale_set_mix_reads_every_size_of_the_profile():
         ("sku_profile.vm_sizes[0]", "Standard_D4s_v5", "main.tf:5:17"),
         ("sku_profile.vm_sizes[1]", "Standard_F4s_v2", "main.tf:5:36"),
     ]
+
+
+@pytest.mark.parametrize("expr,size", [
+    ('try(each.value.vm_size, "Standard_D2s_v5")', {"a": "Standard_F2s_v2", "b": "Standard_D2s_v5"}),
+    ('lookup(each.value, "vm_size", "Standard_D2s_v5")', {"a": "Standard_F2s_v2", "b": "Standard_D2s_v5"}),
+    ('coalesce(lookup(each.value, "vm_size", null), "Standard_D2s_v5")', {"a": "Standard_F2s_v2", "b": "Standard_D2s_v5"}),
+], ids=["try", "lookup", "coalesce"])
+def test_terraform_functions_that_pick_a_size_from_literals(expr, size):
+    text = ('variable "pools" {\n  default = {\n    a = { vm_size = "Standard_F2s_v2" }\n    b = {}\n  }\n}\n'
+            'resource "azurerm_kubernetes_cluster_node_pool" "p" {\n  for_each = var.pools\n  name = each.key\n'
+            f'  vm_size = {expr}\n}}\n')
+    decls, _ = _tf({"main.tf": text})
+    assert {d.pool: d.size.value for d in decls} == size
+
+
+def test_terraform_try_does_not_hide_an_unknown_value():
+    text = ('variable "s" {}\nresource "azurerm_linux_virtual_machine" "a" {\n'
+            '  size = try(var.s, "Standard_D2s_v5")\n}\n')
+    [d], _ = _tf({"main.tf": text})
+    assert not d.size.known and "var.s has no default" in d.size.reason
+
+
+@pytest.mark.parametrize("expr,value", [
+    ("[concat('Standard_', parameters('family'), '_v5')]", "Standard_D4s_v5"),
+    ("[format('{0}_{1}', 'Standard', parameters('family'))]", "Standard_D4s"),
+    ("[toLower(variables('v').size)]", "standard_e2s_v5"),
+    ("[[not an expression]", "[not an expression]"),
+], ids=["concat", "format", "property-of-variable", "escaped"])
+def test_arm_expressions_that_follow_from_the_template(expr, value):
+    text = ('{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",'
+            ' "contentVersion": "1.0.0.0",'
+            ' "parameters": {"family": {"type": "string", "defaultValue": "D4s"}},'
+            ' "variables": {"v": {"size": "Standard_E2s_v5"}},'
+            ' "resources": [{"type": "Microsoft.Compute/virtualMachines", "name": "vm",'
+            f' "properties": {{"hardwareProfile": {{"vmSize": "{expr}"}}}}}}]}}')
+    [d], _ = arm.declarations(arm.parse_json(text, "t.json"), "t.json", {})
+    assert (d.size.known, d.size.value) == (True, value)
+
+
+def test_arm_functions_known_only_at_deployment_are_named():
+    text = ('{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",'
+            ' "contentVersion": "1.0.0.0", "resources": [{"type": "Microsoft.Compute/virtualMachines", "name": "vm",'
+            ' "properties": {"hardwareProfile": {"vmSize": "[reference(\'other\').size]"}}}]}')
+    [d], _ = arm.declarations(arm.parse_json(text, "t.json"), "t.json", {})
+    assert not d.size.known and "reference() is evaluated at deployment" in d.size.reason

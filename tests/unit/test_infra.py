@@ -429,7 +429,11 @@ def _funcignored(path: str, patterns: list[str]) -> bool:
      ("tests/unit/test_infra.py", True), (".venv/bin/python", True), (".venv-checkov/bin/checkov", True),
      ("local.settings.json", True), ("node_modules/azurite/package.json", True), ("demo-output/report.html", True),
      ("bench/bench_x.py", True), ("samples/inventory/aks.json", True), ("infra/main.bicep", True),
-     ("scanner/__pycache__/x.pyc", True), (".git/config", True)],
+     ("scanner/__pycache__/x.pyc", True), (".git/config", True),
+     # packaging and test artefacts (pip wheel ., the browser test's screenshots) stay out too
+     ("dist/aks_retirement_scanner-0.1.0-py3-none-any.whl", True), ("build/lib/scanner/cli/__init__.py", True),
+     ("aks_retirement_scanner.egg-info/PKG-INFO", True), ("test-output/report/report-390px.png", True),
+     ("pyproject.toml", True)],
 )
 def test_funcignore(path, ignored):
     patterns = [ln.strip() for ln in (ROOT / ".funcignore").read_text().splitlines()

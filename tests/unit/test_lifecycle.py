@@ -268,3 +268,21 @@ def test_lifecycle_is_pure_core():
     code = "import scanner.core.lifecycle, sys; print(','.join(sorted(m for m in sys.modules if m.startswith('azure'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(("rule", "failed", "expected"), [
+    pytest.param("capacity-restricted", ScopeError(ScopeKind.QUOTA, subscription=SUB_B, region="westeurope", detail="x"),
+                 None, id="capacity-finding-kept-when-its-quota-was-not-read"),
+    pytest.param("capacity-restricted", ScopeError(ScopeKind.QUOTA, region="westeurope", detail="x"),
+                 None, id="capacity-finding-kept-when-the-region-quota-was-not-read"),
+    pytest.param("capacity-restricted", ScopeError(ScopeKind.QUOTA, subscription=SUB_B, region="eastus", detail="x"),
+                 "resolved", id="other-region-quota-failure-resolves"),
+    pytest.param("retiring-size", ScopeError(ScopeKind.QUOTA, subscription=SUB_B, region="westeurope", detail="x"),
+                 "resolved", id="quota-failure-never-blocks-other-rules"),
+])
+def test_quota_failures_hold_only_capacity_findings(rule, failed, expected):
+    from scanner.core.model import Rule
+
+    b = replace(finding("b", sub=SUB_B), rule=Rule(rule))
+    d = diff([stored(b)], [], now=T1, scopes_seen={SUB_A, SUB_B}, scopes_failed=[failed])
+    assert kinds(d) == ({"b": expected} if expected else {})

@@ -53,7 +53,7 @@ PLANTED = [
     ("arm/export.json", "Standard_D2s_v3", "retiring-size", "Microsoft.ContainerService/managedClusters/aks-legacy"),
     ("arm/export.json", "Standard_D8s_v5", "gen1-node-image", "Microsoft.ContainerService/managedClusters/aks-legacy"),
     ("arm/export.json", "Standard_D2s_v3", "retiring-size",  # the second line writing it: the agentPools resource
-     "Microsoft.ContainerService/managedClusters/agentPools/[concat(parameters('managedClusters_aks_legacy_name'), '/nodepool1')]",
+     "Microsoft.ContainerService/managedClusters/agentPools/aks-legacy/nodepool1",
      1),
     ("arm/azuredeploy.parameters.json", "Standard_F4s", "retiring-size", "Microsoft.Compute/virtualMachines/report01"),
 ]
@@ -267,3 +267,28 @@ def test_readme_annotation_example_is_the_preview_of_our_own_sarif():
     shown = shown[:shown.index("```")]
     sarif = json.loads((GOLDEN / "scan.sarif").read_text(encoding="utf-8"))
     assert shown == sarif_preview.render(sarif, ["Standard_DS2_v2", "Standard_NC6s_v3", "size-not-literal"])
+
+
+def test_tfvars_json_and_auto_tfvars_are_read_like_terraform_reads_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "main.tf").write_text('variable "a" {}\nvariable "b" {}\nvariable "c" {}\n'
+                                      'resource "azurerm_linux_virtual_machine" "a" {\n  size = var.a\n}\n'
+                                      'resource "azurerm_linux_virtual_machine" "b" {\n  size = var.b\n}\n'
+                                      'resource "azurerm_linux_virtual_machine" "c" {\n  size = var.c\n}\n')
+    (tmp_path / "terraform.tfvars.json").write_text('{\n  "a": "Standard_DS2_v2",\n  "c": "Standard_D2s_v5"\n}\n')
+    (tmp_path / "x.auto.tfvars").write_text('b = "Standard_F2s_v2"\n')
+    (tmp_path / "prod.tfvars.json").write_text('{"c": "Standard_B2ms"}\n')  # named: wins over the auto files
+    code, out, _err = _run("scan-iac", ".", "--var-file", "prod.tfvars.json", "--today", "2026-03-01", "--format", "json")
+    doc = json.loads(out)
+    got = {f["resource"]["address"]: (f["vm_size"], f["location"]["file"], f["location"]["line"]) for f in doc["findings"]}
+    assert got == {"azurerm_linux_virtual_machine.a": ("Standard_DS2_v2", "terraform.tfvars.json", 2),
+                   "azurerm_linux_virtual_machine.b": ("Standard_F2s_v2", "x.auto.tfvars", 1),
+                   "azurerm_linux_virtual_machine.c": ("Standard_B2ms", "prod.tfvars.json", 1)}
+    assert code == 0
+
+
+def test_readme_names_the_iac_schema_and_documents_every_flag():
+    from scanner.core import iac_schema
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"`{iac_schema.SCHEMA}`" in readme

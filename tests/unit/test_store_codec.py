@@ -9,18 +9,9 @@ import pytest
 from scanner.core.lifecycle import OPEN, RESOLVED, Record
 from scanner.core.model import ResourceKind, Severity, Status
 from scanner.errors import StoreError
-from scanner.tables.store import (
-    MAX_PARTS,
-    PART_CHARS,
-    from_entity,
-    history_from_runs,
-    pack_text,
-    partition_key,
-    run_from_entity,
-    run_to_entity,
-    to_entity,
-    unpack_text,
-)
+from scanner.tables.findings import from_entity, partition_key, to_entity
+from scanner.tables.kit import MAX_PARTS, PART_CHARS, pack_text, unpack_text
+from scanner.tables.runs import history_from_runs, run_from_entity, run_to_entity
 from tests import factories
 
 SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
@@ -144,7 +135,7 @@ def test_status_is_kept_in_the_body():
 def test_a_write_whose_connection_dropped_is_sent_again_and_other_errors_are_not(monkeypatch):
     from azure.core.exceptions import HttpResponseError, ServiceResponseError
 
-    from scanner.tables import store
+    from scanner.tables import kit as store
 
     monkeypatch.setattr(store.time, "sleep", lambda s: None)
     calls = []

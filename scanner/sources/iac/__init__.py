@@ -96,10 +96,11 @@ def load(paths: Sequence[str], var_files: Sequence[str] = (), param_files: Seque
                 tf_files.append(f)
             elif name.endswith(".bicep"):
                 bicep_files.append(f)
-            elif name.endswith((".tfvars", ".bicepparam")):
+            elif name.endswith((".tfvars", ".tfvars.json", ".bicepparam")):
                 if not p.is_dir():
                     values.append(f)
-                elif name == "terraform.tfvars" or name.endswith(".auto.tfvars"):
+                elif name in ("terraform.tfvars", "terraform.tfvars.json") or name.endswith((".auto.tfvars",
+                                                                                             ".auto.tfvars.json")):
                     auto_tfvars.append(f)
             elif name.endswith(".json"):
                 json_files.append((f, not p.is_dir()))
@@ -110,9 +111,10 @@ def load(paths: Sequence[str], var_files: Sequence[str] = (), param_files: Seque
             raise InputError(f"scan-iac: {str(v)!r} does not exist")
 
     declarations: list[Declaration] = []
-    declarations += _terraform(reader, tf_files, auto_tfvars, [v for v in values if v.name.lower().endswith(".tfvars")])
+    tfvars = [v for v in values if v.name.lower().endswith((".tfvars", ".tfvars.json"))]
+    declarations += _terraform(reader, tf_files, auto_tfvars, tfvars)
     declarations += _bicep(reader, bicep_files, [v for v in values if v.name.lower().endswith(".bicepparam")])
-    declarations += _arm(reader, json_files, [v for v in values if v.name.lower().endswith(".json")])
+    declarations += _arm(reader, json_files, [v for v in values if v.name.lower().endswith(".json") and v not in tfvars])
     return Templates(tuple(declarations), tuple(sorted(reader.problems, key=lambda p: p.spot)),
                      tuple(dict.fromkeys(reader.files)))
 
@@ -170,6 +172,16 @@ def _terraform(reader: _Reader, tf_files: list[Path], auto: list[Path], var_file
     for f in [a for a in auto if reader.name(a.resolve().parent) in roots] + var_files:
         text = reader.read(f)
         if text is None:
+            continue
+        if f.name.lower().endswith(".json"):  # the JSON form: {"name": value, ...}
+            try:
+                node = arm.parse_json(text, reader.name(f))
+            except arm.JsonSyntaxError as exc:
+                reader.problems.append(Problem(exc.spot, exc.message))
+                continue
+            found, problems = terraform.tfvars_from_json(node, reader.name(f))
+            reader.problems.extend(problems)
+            tfvars.update(found)
             continue
         try:
             parsed = terraform.parse_file(text, reader.name(f))

@@ -182,7 +182,116 @@ def parameter_values(node: Node, file: str) -> tuple[dict[str, Var], list[Proble
     return out, problems
 
 
-_CALL = re.compile(r"^\[\s*(parameters|variables)\(\s*'([^']+)'\s*\)\s*\]$", re.I)
+class _Unknown(Exception):
+    pass
+
+
+_EXPR_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+)|(?P<name>[A-Za-z_]\w*)|(?P<p>[(),.\[\]]))")
+
+
+class _Expression:
+    """The part of the ARM expression language whose result follows from the template itself:
+    parameters(), variables(), concat(), format() with {n}, toLower(), toUpper(), string and
+    integer literals, `.property` and `[index]`. Any other function is known only at deployment."""
+
+    def __init__(self, text: str, env: _Env, node: Node) -> None:
+        self.env, self.node, self.text = env, node, f"[{text}]"
+        self.tokens: list[tuple[str, str]] = []
+        pos = 0
+        while pos < len(text):
+            m = _EXPR_TOKEN.match(text, pos)
+            if m is None or m.end() == pos:
+                if not text[pos:].strip():
+                    break
+                raise _Unknown(f"an expression this scanner cannot read ({text[pos:pos + 20]!r})")
+            kind = next(k for k in ("str", "num", "name", "p") if m[k] is not None)
+            self.tokens.append((kind, m[kind]))
+            pos = m.end()
+        self.i = 0
+
+    def evaluate(self) -> Any:
+        value = self._expr()
+        if self.i != len(self.tokens):
+            raise _Unknown("an expression this scanner cannot read")
+        return value
+
+    def _peek(self) -> tuple[str, str]:
+        return self.tokens[self.i] if self.i < len(self.tokens) else ("", "")
+
+    def _take(self, text: str | None = None) -> tuple[str, str]:
+        tok = self._peek()
+        if not tok[0] or (text is not None and tok[1] != text):
+            raise _Unknown("an expression this scanner cannot read")
+        self.i += 1
+        return tok
+
+    def _expr(self) -> Any:
+        kind, tok = self._take()
+        if kind == "str":
+            value: Any = self._lit(tok[1:-1].replace("''", "'"))
+        elif kind == "num":
+            value = self._lit(int(tok))
+        elif kind == "name":
+            self._take("(")
+            args = []
+            if self._peek()[1] != ")":
+                args.append(self._expr())
+                while self._peek()[1] == ",":
+                    self._take(",")
+                    args.append(self._expr())
+            self._take(")")
+            value = self._call(tok, args)
+        else:
+            raise _Unknown("an expression this scanner cannot read")
+        while self._peek()[1] in (".", "["):
+            if self._take()[1] == ".":
+                key: Any = self._take()[1]
+            else:
+                index = self._expr()
+                self._take("]")
+                key = index.value if isinstance(index, Value) else None
+            got = arm_shape.get(value, key) if isinstance(key, (str, int)) else None
+            if got is None:
+                raise _Unknown(f"{key!r} is not in the value")
+            value = got
+        return value
+
+    def _lit(self, value: Any) -> Value:
+        return Value(spot=self.node.spot, known=True, value=value, text=self.text)
+
+    def _call(self, name: str, args: list) -> Any:
+        low = name.lower()
+        if low in ("parameters", "variables"):
+            if len(args) != 1 or not isinstance(args[0], Value) or not isinstance(args[0].value, str):
+                raise _Unknown(f"{name}() with an argument this scanner cannot read")
+            get = self.env.parameter if low == "parameters" else self.env.variable
+            return get(args[0].value, self.node, self.text)
+        values = [self._known(a) for a in args]
+        if low == "concat" and values:
+            if all(isinstance(v, list) for v in values):
+                return self._lit([x for v in values for x in v])
+            return self._lit("".join(_text(v) for v in values))
+        if low == "format" and values:
+            return self._lit(re.sub(r"\{(\d+)\}", lambda m: _text(values[1 + int(m[1])]), str(values[0])))
+        if low in ("tolower", "toupper") and len(values) == 1:
+            return self._lit(str(values[0]).lower() if low == "tolower" else str(values[0]).upper())
+        raise _Unknown(f"the function {name}() is evaluated at deployment, not here")
+
+    @staticmethod
+    def _known(arg: Any) -> Any:
+        if isinstance(arg, Value):
+            if not arg.known:
+                raise _Unknown(arg.reason)
+            return arg.value
+        raise _Unknown("an object or array where a value is needed")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        raise _Unknown("an object or array inside a string")
+    return str(value)
 
 
 class _Env:
@@ -212,37 +321,39 @@ class _Env:
         if isinstance(v, str) and v.startswith("[") and not v.startswith("[["):
             if not v.rstrip().endswith("]"):
                 return self._leaf(node, trail)
-            m = _CALL.match(v)
-            if m is None:
-                return Value(spot=node.spot, known=False, text=v,
-                             reason="a template expression evaluated at deployment, not here")
-            kind, name = m[1].lower(), m[2]
-            if kind == "parameters":
-                var = self.params.get(name.lower())
-                if var is None:
-                    return Value(spot=node.spot, known=False, text=v, reason=f"parameter {name} is not declared")
-                if not var.known:
-                    return Value(spot=node.spot, known=False, text=v, reason=var.reason)
-                if var.struct is not None:
-                    inner = var.struct
-                    if isinstance(inner, Value):
-                        if not inner.known:
-                            return Value(spot=node.spot, known=False, text=v, reason=inner.reason)
-                        return Value(spot=node.spot, known=True, value=inner.value, text=v,
-                                     source=inner.source or inner.spot, via=inner.via or var.via)
-                    return inner
-                return self._resolved(var.node, node, v, var.via)
-            target = self.variables.get(name.lower())
-            if target is None:
-                return Value(spot=node.spot, known=False, text=v, reason=f"variable {name} is not declared")
-            if name.lower() in self.busy:
-                return Value(spot=node.spot, known=False, text=v, reason=f"variable {name} refers to itself")
-            self.busy.add(name.lower())
             try:
-                return self._resolved(target, node, v, f"variable {name}")
-            finally:
-                self.busy.discard(name.lower())
+                return _Expression(v[1:-1], self, node).evaluate()
+            except _Unknown as exc:
+                return Value(spot=node.spot, known=False, text=v, reason=str(exc))
         return self._leaf(node, trail)
+
+    def parameter(self, name: str, node: Node, text: str) -> Any:
+        var = self.params.get(name.lower())
+        if var is None:
+            raise _Unknown(f"parameter {name} is not declared")
+        if not var.known:
+            raise _Unknown(var.reason)
+        if var.struct is not None:
+            inner = var.struct
+            if isinstance(inner, Value):
+                if not inner.known:
+                    raise _Unknown(inner.reason)
+                return Value(spot=node.spot, known=True, value=inner.value, text=text,
+                             source=inner.source or inner.spot, via=inner.via or var.via)
+            return inner
+        return self._resolved(var.node, node, text, var.via)
+
+    def variable(self, name: str, node: Node, text: str) -> Any:
+        target = self.variables.get(name.lower())
+        if target is None:
+            raise _Unknown(f"variable {name} is not declared")
+        if name.lower() in self.busy:
+            raise _Unknown(f"variable {name} refers to itself")
+        self.busy.add(name.lower())
+        try:
+            return self._resolved(target, node, text, f"variable {name}")
+        finally:
+            self.busy.discard(name.lower())
 
     def _resolved(self, target: Node, at: Node, text: str, via: str) -> Any:
         inner = self.struct(target, (target.spot, via))
@@ -320,11 +431,14 @@ def _resources(resources: Node, env: _Env, out, problems, parent_type: str, pare
     else:
         problems.append(Problem(resources.spot, "\"resources\" is neither an array nor an object"))
         return
-    for symbol, node in entries:
-        if not isinstance(node.value, dict):
+    bodies = [(symbol, node, env.struct(node) if isinstance(node.value, dict) else None) for symbol, node in entries]
+    # Top-level agent pools name their cluster ("aks/pool1"): they read its location and version.
+    clusters = {arm_shape.text(arm_shape.get(b, "name")).lower(): b for _s, _n, b in bodies
+                if b is not None and arm_shape.text(arm_shape.get(b, "type")).lower() == arm_shape.CLUSTER}
+    for symbol, node, body in bodies:
+        if body is None:
             problems.append(Problem(node.spot, "a resource that is not an object"))
             continue
-        body = env.struct(node)
         rtype = arm_shape.text(arm_shape.get(body, "type"))
         name = arm_shape.text(arm_shape.get(body, "name")) or (
             str(arm_shape.get(body, "name").text) if isinstance(arm_shape.get(body, "name"), Value) else "")
@@ -339,7 +453,10 @@ def _resources(resources: Node, env: _Env, out, problems, parent_type: str, pare
             continue
         if "copy" in node.value:  # every instance has the size written here
             address += "[copy]"
-        out.extend(arm_shape.declarations(full_type, body, address, node.spot, "arm", parent))
+        owner = parent
+        if owner is None and full_type.lower() == arm_shape.AGENT_POOL and "/" in full_name:
+            owner = clusters.get(full_name.rsplit("/", 1)[0].lower())
+        out.extend(arm_shape.declarations(full_type, body, address, node.spot, "arm", owner))
         children = node.value.get("resources")
         if children is not None:
             _resources(children, env, out, problems, full_type, full_name, body, prefix, depth)

@@ -191,6 +191,10 @@ class NotLiteral(Exception):
     pass
 
 
+class Missing(NotLiteral):
+    """A key or index that the (literal) value does not have: try() and lookup() fall back on it."""
+
+
 @dataclass
 class _Var:
     known: bool
@@ -260,12 +264,41 @@ def _eval(node, env: _Env) -> Any:
     if kind in ("get_attr_expr_term", "index_expr_term", "identifier"):
         return _reference(node, env)
     if kind == "function_call":
-        raise NotLiteral(f"the function {_name_of(node.children[0])}() is evaluated by Terraform, not here")
+        return _function(node, env)
     if kind == "conditional":
         raise NotLiteral("a conditional expression")
     if kind in ("heredoc_template", "heredoc_template_trim", "template_string"):
         raise NotLiteral("a heredoc / template")
     raise NotLiteral(f"a {kind.replace('_', ' ')} expression")
+
+
+def _function(node, env: _Env) -> Any:
+    """The few functions whose result follows from literal arguments and that modules use to pick
+    sizes: try(), lookup(map, key, default), coalesce(). Others are evaluated by Terraform only."""
+    name = _name_of(node.children[0])
+    args_node = next((c for c in node.children if isinstance(c, Tree) and c.data == "arguments"), None)
+    args = [c for c in _strip_newlines(args_node.children) if isinstance(c, Tree)] if args_node is not None else []
+    if name == "try" and args:
+        for arg in args:
+            try:
+                return _eval(arg, env)
+            except Missing:
+                continue  # an absent key: try() goes on (any other unknown stays unknown)
+        raise NotLiteral("try(): no argument has a value")
+    if name == "lookup" and len(args) in (2, 3):
+        table, key = _eval(args[0], env), _eval(args[1], env)
+        if isinstance(table, dict) and str(key) in table:
+            return table[str(key)]
+        if len(args) == 3:
+            return _eval(args[2], env)
+        raise NotLiteral(f"lookup(): {key!r} is not in the map")
+    if name == "coalesce" and args:
+        for arg in args:
+            value = _eval(arg, env)
+            if value not in (None, ""):
+                return value
+        raise NotLiteral("coalesce(): every argument is null or empty")
+    raise NotLiteral(f"the function {name}() is evaluated by Terraform, not here")
 
 
 def _object_key(node, env: _Env) -> str:
@@ -339,7 +372,7 @@ def _walk(value: Any, steps: list, env: _Env, keys: list | None = None) -> Any:
         elif isinstance(value, list) and isinstance(key, int) and 0 <= key < len(value):
             value = value[key]
         else:
-            raise NotLiteral(f"{key!r} is not in the value")
+            raise Missing(f"{key!r} is not in the value")
         if keys is not None:
             keys.append(key)
     return value
@@ -477,6 +510,15 @@ def parse_tfvars(tf: TfFile) -> tuple[dict[str, _Var], list[Problem]]:
             except NotLiteral as exc:
                 out[name] = _Var(False, reason=f"var.{name} in {tf.file} is not literal ({exc})")
     return out, problems
+
+
+def tfvars_from_json(node, file: str) -> tuple[dict[str, _Var], list[Problem]]:
+    """A .tfvars.json file (an object of variable values), parsed by sources.iac.arm.parse_json."""
+    from scanner.sources.iac.arm import plain
+
+    if not isinstance(node.value, dict):
+        return {}, [Problem(node.spot, "a .tfvars.json file must be a JSON object of variable values")]
+    return {name: _Var(True, plain(entry), entry.spot, file) for name, entry in node.value.items()}, []
 
 
 # --------------------------------------------------------------------------- declarations
