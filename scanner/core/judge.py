@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -378,6 +379,23 @@ def _days_text(days: int) -> str:
     if days == 0:
         return "today"
     return f"in {days} days"
+
+
+_DAYS_PHRASE = re.compile(r"^(\S+) (?:retires|retired) on (\d{4}-\d{2}-\d{2}) \((?:in \d+ days|\d+ days ago|today)")
+
+
+def restate_days(message: str, today: date) -> str:
+    """A retiring-size message as of `today`. The stored text is the one of the night the finding
+    was first written (a quiet night rewrites nothing), so "(in 514 days)" would drift from the
+    days left shown beside it; the date and everything after the count stay as they were."""
+    def recount(m: re.Match) -> str:
+        days = (date.fromisoformat(m.group(2)) - today).days
+        return f"{m.group(1)} {'retired' if days < 0 else 'retires'} on {m.group(2)} ({_days_text(days)}"
+
+    try:
+        return _DAYS_PHRASE.sub(recount, message, count=1)
+    except ValueError:  # not a calendar date: leave the text as written
+        return message
 
 
 def evaluate(
