@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from scanner.core import guidance, headroom
+from scanner.core import guidance, headroom, node_images
 from scanner.core.model import (
     CLOUD_PREFIXES,
     Capacity,
@@ -124,11 +124,9 @@ def is_windows_2019(pool: NodePool, cluster_version: str = "") -> bool:
         return True
     if sku:
         return False
-    image = pool.node_image_version.lower()
-    if "2019" in image:
-        return True
-    if "2022" in image or "2025" in image:
-        return False
+    family = node_images.family_of(pool.node_image_version)
+    if family is not None and family.windows:
+        return family.os_sku == "Windows2019"
     # No OS SKU and no image: AKS defaulted Windows pools to 2019 before Kubernetes 1.25 (the pool's
     # version, else the cluster's; an unknown version is not assumed to be old).
     version = pool.orchestrator_version or cluster_version
@@ -146,9 +144,9 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 
 def has_gen1_image(pool: NodePool) -> bool:
-    """A node image version that names no Gen2 image (empty means unknown: not Gen1)."""
-    image = pool.node_image_version.strip().lower()
-    return bool(image) and "gen2" not in image
+    """The node image is a Generation 1 image, by its family (scanner.core.node_images; an empty or
+    unknown image name is not taken as Gen1)."""
+    return node_images.is_gen1(pool.node_image_version)
 
 
 # --------------------------------------------------------------------------- evaluation
