@@ -37,6 +37,8 @@ RULE_LABELS = {
     "retiring-size": "Retiring size",
     "gen1-only-size": "Gen1-only size",
     "gen1-node-image": "Gen1 node image",
+    "capacity-restricted": "Capacity restricted",
+    "retiring-node-os": "Retiring node OS",
 }
 KIND_LABELS = {"aks-nodepool": "AKS node pool", "vm": "Virtual machine", "vmss": "Scale set"}
 # Colours per severity (fill, text on fill): readable in print (greyscale) and on screen.
@@ -247,7 +249,7 @@ def _row(i: int, item: Any, portal_url: str) -> _Row:
         id=fid,
         severity=severity,
         rule=rule,
-        rule_label=RULE_LABELS.get(rule, rule),
+        rule_label=RULE_LABELS.get(rule) or rule.replace("-", " ").capitalize(),  # a new rule reads as words
         vm_size=_text(item.get("vm_size"), where, "vm_size"),
         kind=kind,
         kind_label=KIND_LABELS.get(kind, kind),
