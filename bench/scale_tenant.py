@@ -70,6 +70,22 @@ def build_rows(subscriptions: int, clusters_per_sub: int, vms_per_sub: int):
             yield "microsoft.compute/virtualmachines", sub, vm_row(sub, j * vms_per_sub + k, region=regs[k % 3])
 
 
+def _kind(method: str, low: str) -> str:
+    """What a request is, for the counts: every request the fake answers is counted once."""
+    if low == "/msi/token":
+        return "token"
+    if low == ARG_PATH:
+        return "arg"
+    if low == "/subscriptions":
+        return "subscriptions"
+    for suffix, kind in (("/providers/microsoft.compute/skus", "skus"), ("/usages", "usages"),
+                         ("/managedclusters", "clusters"), ("/agentpools", "agentpools"),
+                         ("/providers/microsoft.compute/virtualmachines", "vms")):
+        if low.endswith(suffix):
+            return kind
+    return f"other {method}"
+
+
 class ScaleFake(FakeArm):
     """FakeArm over pre-serialized rows, plus the per-resource list endpoints a naive script uses."""
 
@@ -119,9 +135,7 @@ class ScaleFake(FakeArm):
         m = re.search(r"where type =~ '([^']+)'", query)
         rtype = m.group(1).lower() if m else ""
         if rtype not in self._raw:
-            self.count("arg")
             return super()._arg(body)  # resourcecontainers: the visibility query (small)
-        self.count("arg")
         subs = sorted(str(s).lower() for s in (body.get("subscriptions") or []))
         options = body.get("options") or {}
         top = min(int(options.get("$top") or self.default_top), self.max_top)
@@ -147,7 +161,6 @@ class ScaleFake(FakeArm):
 
     # ------------------------------------------------------------------ SKUs
     def _skus(self, sub_id_: str, query: dict):
-        self.count("skus")
         flt = query.get("$filter", "")
         m = re.fullmatch(r"\s*location\s+eq\s+'([^']+)'\s*", flt)
         loc = m.group(1).lower() if m else ""
@@ -165,15 +178,14 @@ class ScaleFake(FakeArm):
     # ------------------------------------------------------------------ what a naive script calls
     def handle(self, method, path, query, headers, body):
         low = path.lower().rstrip("/")
+        self.count(_kind(method, low))
         m = re.fullmatch(r"/subscriptions/([^/]+)/providers/microsoft\.containerservice/managedclusters", low)
         if method == "GET" and m and headers.get("authorization") == f"Bearer {self.token}":
-            self.count("clusters")
             return 200, {}, RawJson(b'{"value": [' + b",".join(
                 json.dumps(c, separators=(",", ":")).encode() for c in self._clusters.get(m.group(1), [])) + b"]}")
         m = re.fullmatch(r"/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/microsoft\.containerservice/"
                          r"managedclusters/([^/]+)/agentpools", low)
         if method == "GET" and m and headers.get("authorization") == f"Bearer {self.token}":
-            self.count("agentpools")
             cluster = next((c for c in self._clusters.get(m.group(1), []) if c["name"].lower() == m.group(3)), None)
             pools = [] if cluster is None else [
                 {"id": f"{cluster['id']}/agentPools/{p['name']}", "name": p["name"],
@@ -183,12 +195,7 @@ class ScaleFake(FakeArm):
             return 200, {}, {"value": pools}
         m = re.fullmatch(r"/subscriptions/([^/]+)/providers/microsoft\.compute/virtualmachines", low)
         if method == "GET" and m and headers.get("authorization") == f"Bearer {self.token}":
-            self.count("vms")
             return 200, {}, RawJson(b'{"value": [' + b",".join(self._vms.get(m.group(1), [])) + b"]}")
-        if low == "/subscriptions":
-            self.count("subscriptions")
-        elif low == "/msi/token":
-            self.count("token")
         return super().handle(method, path, query, headers, body)
 
 
@@ -201,7 +208,6 @@ def main() -> int:
     ap.add_argument("--vms-per-sub", type=int, default=20)
     args = ap.parse_args()
     fake = ScaleFake(args.subscriptions, args.clusters_per_sub, args.vms_per_sub)
-    assert ARG_PATH
     with tempfile.TemporaryDirectory() as tmp, fake.running(tmp) as env:
         print(json.dumps({"env": env, "rows": fake.rows}), flush=True)
         for line in sys.stdin:

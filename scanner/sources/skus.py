@@ -55,6 +55,8 @@ class SkuIndex:
 
     def __init__(self) -> None:
         self._by_scope: dict[tuple[str, str], dict[str, Sku]] = {}
+        self._facts: dict[str, Sku] | None = None  # size -> facts (built on first use, reset by add)
+        self._sorted: dict[tuple[str, str], list[Sku]] = {}
         self.requests = 0  # ARM requests made to build it (fetch_skus); 0 for files
         self.cached_pairs = 0  # (subscription, region) pairs taken from the SKU cache (fetch_skus)
 
@@ -62,6 +64,13 @@ class SkuIndex:
         for sku in skus:
             key = (subscription_id.lower(), sku.location.lower())
             self._by_scope.setdefault(key, {})[sku.name.lower()] = sku
+        self._facts = None
+        self._sorted.clear()
+        return self
+
+    def ensure_scope(self, subscription_id: str, location: str) -> SkuIndex:
+        """Make (subscription, region) known, even with no VM sizes offered there."""
+        self._by_scope.setdefault((subscription_id.lower(), location.lower().replace(" ", "")), {})
         return self
 
     @classmethod
@@ -84,15 +93,27 @@ class SkuIndex:
 
     def sizes(self, subscription_id: str, location: str) -> list[Sku]:
         region = self._region(subscription_id, location)
-        return [] if region is None else sorted(region.values(), key=lambda s: s.name.lower())
+        if region is None:
+            return []
+        key = (subscription_id.lower(), location.lower().replace(" ", ""))
+        listed = self._sorted.get(key)
+        if listed is None:
+            listed = self._sorted[key] = sorted(region.values(), key=lambda s: s.name.lower())
+        return list(listed)
 
     def facts(self, vm_size: str) -> Sku | None:
         """The size as any region of the index lists it (vCPUs, memory, GPUs and generations are
         facts of the size, not of the region): for a size a region no longer offers. None when
         no region lists it. Regions where it is restricted are used only when no other lists it."""
-        key = vm_size.lower()
-        found = [region[key] for _scope, region in sorted(self._by_scope.items()) if key in region]
-        return next((s for s in found if not s.restricted), found[0] if found else None)
+        if self._facts is None:  # one pass over every scope, in scope order, for all sizes
+            first: dict[str, Sku] = {}
+            for _scope, region in sorted(self._by_scope.items()):
+                for name, sku in region.items():
+                    have = first.get(name)
+                    if have is None or (have.restricted and not sku.restricted):
+                        first[name] = sku
+            self._facts = first
+        return self._facts.get(vm_size.lower())
 
     def scopes(self) -> list[tuple[str, str]]:
         return sorted(self._by_scope)
@@ -181,14 +202,28 @@ def _facts(item: Mapping, name: str, loc: str, zones: frozenset[str], caps: dict
 class SharedFacts:
     """Sku values shared between subscriptions: one per (region, size, zones), so capabilities are
     parsed and held once however many subscriptions list the size; a subscription's own
-    restrictions make a copy that still shares the capabilities dict. Thread-safe enough: a race
+    restrictions make a copy (one per distinct restriction, shared by the subscriptions that have
+    it) that still shares the capabilities dict. Thread-safe enough: a race
     builds an equal value twice and keeps one."""
 
     def __init__(self) -> None:
         self._by_key: dict[tuple[str, str, frozenset[str]], Sku] = {}
+        self._variants: dict[tuple, Sku] = {}
 
     def __len__(self) -> int:
         return len(self._by_key)
+
+    def variant(self, base: Sku, restricted: bool, restricted_zones: frozenset[str]) -> Sku:
+        """`base` with these restrictions, one value per distinct restriction: subscriptions with
+        the same restrictions share values (and so share guidance answers), others never mix."""
+        if not restricted and not restricted_zones:
+            return base
+        key = (base.location, base.name.lower(), base.zones, restricted, restricted_zones)
+        sku = self._variants.get(key)
+        if sku is None:
+            sku = self._variants.setdefault(key, replace(base, restricted=restricted,
+                                                         restricted_zones=restricted_zones))
+        return sku
 
     def put(self, sku: Sku) -> Sku:
         """The shared value equal in key to this (unrestricted) one, kept if it is the first."""
@@ -233,7 +268,9 @@ def parse_skus(items: Iterable[Mapping], subscription_id: str = ANY_SUBSCRIPTION
             else:
                 base = _facts(item, name, loc, zones, caps, subscription_id)
             restricted, restricted_zones = _restrictions_in(restrictions, loc) if restrictions else (False, frozenset())
-            if restricted or restricted_zones:
+            if shared is not None:
+                base = shared.variant(base, restricted, restricted_zones)
+            elif restricted or restricted_zones:
                 base = replace(base, restricted=restricted, restricted_zones=restricted_zones)
             out.append(base)
     return out
@@ -369,7 +406,7 @@ def fetch_skus(settings: Any, pairs: Iterable[tuple[str, str]], clients: Any = N
         errors.extend(cache.errors)  # kind STORE: named, never a reason to keep or resolve a finding
     for (sub, loc), skus in (*cached.items(), *fetched.items()):
         owner = ANY_SUBSCRIPTION if scope_mode == "region" else sub
-        index._by_scope.setdefault((owner, loc), {})  # known region, even with no VM sizes offered
+        index.ensure_scope(owner, loc)  # known region, even with no VM sizes offered
         index.add(owner, skus)
     index.requests = sum(pages for _p, _s, pages, _e in results)
     index.cached_pairs = len(cached)

@@ -110,17 +110,20 @@ class SkuCache:
                     sku = shared.put(_sku_from_row(row, loc))
                     facts[sku.name.lower()] = sku
                 self._facts[loc] = facts
+                made: dict[tuple[str, str], list[Sku]] = {}  # most pairs of a region list the same sizes
                 for sub, e in entities.items():
-                    sizes = json.loads(unpack_text(e, "sizes", f"skucache {loc}/{sub}"))
-                    restricted = json.loads(e.get("restricted") or "{}")
-                    skus = []
-                    for name in sizes:
-                        base = facts.get(name.lower())
-                        if base is None:
-                            raise KeyError(name)
-                        r = restricted.get(name)
-                        skus.append(replace(base, restricted=bool(r[0]), restricted_zones=frozenset(r[1]))
-                                    if r else base)
+                    raw = (unpack_text(e, "sizes", f"skucache {loc}/{sub}"), str(e.get("restricted") or "{}"))
+                    skus = made.get(raw)
+                    if skus is None:
+                        restricted = json.loads(raw[1])
+                        skus = []
+                        for name in json.loads(raw[0]):
+                            base = facts.get(name.lower())
+                            if base is None:
+                                raise KeyError(name)
+                            r = restricted.get(name)
+                            skus.append(shared.variant(base, bool(r[0]), frozenset(str(z) for z in r[1])) if r else base)
+                        made[raw] = skus
                     out[(sub, loc)] = skus
             except (ValueError, KeyError, TypeError, IndexError) as exc:  # unreadable or stale layout: read live
                 log.info("skucache: region %s not used (%s: %s)", loc, type(exc).__name__, exc)

@@ -93,7 +93,7 @@ def test_feed_200_with_fewer_records_resolves_nothing_over_two_nights(stored_env
 
     lost = sum(len(feed_ids - {f["id"] for f in n["findings"]}) for n in (second, third))
     resolved = sum(1 for n in (second, third) for f in n["findings"] if f.get("status") == "resolved")
-    resolved += sum(int(n["summary"].get("resolved", 0) or 0) for n in (second, third))
+    resolved += sum(int(n["summary"]["changes"]["resolved"]) for n in (second, third))
     told_after = sorted(p.name for p in set(stored_env.iterdir()) - sent_first)
     feed_errors = [e for e in second["errors"] if e["scope"].startswith("feed:")]
     fault_ledger.record(f"feed: 200 with {answer} (CLI, two nights)", findings_lost=lost,
@@ -289,3 +289,93 @@ def test_findings_filters_beyond_15_comparisons_answer_exactly_on_azurite(api_st
                         findings_lost=len(want - set(got)), http_5xx=0)
     assert comparisons <= 15
     assert want and set(got) == want and len(got) == len(set(got))
+
+
+# --------------------------------------------------------------------------- fuzzed files through the CLI
+
+
+def test_fuzzed_inventory_and_feed_files_never_exit_1(tmp_path, capsys, fault_ledger):
+    """40 files from random mutations of real ones (fixed seed), each through `scan`: exit 0, 2 or 3."""
+    import random
+
+    from tests.unit.test_properties import _mutate_once
+
+    rnd = random.Random(12)
+    inventory = json.loads((FIXTURES / "arm" / "az_aks_list.json").read_text(encoding="utf-8"))
+    records = API["value"][:5]
+    unexpected = []
+    for i in range(40):
+        inv, feed_file = tmp_path / f"inv{i}.json", tmp_path / f"feed{i}.json"
+        doc_inv, doc_feed = json.loads(json.dumps(inventory)), {"value": json.loads(json.dumps(records))}
+        for _ in range(rnd.randint(1, 4)):
+            doc_inv = _mutate_once(doc_inv, rnd)
+            doc_feed = _mutate_once(doc_feed, rnd)
+        inv.write_text(json.dumps(doc_inv))
+        feed_file.write_text(json.dumps(doc_feed))
+        code = main(["scan", "--inventory", str(inv), "--feed", str(feed_file), "--no-store", "--no-notify",
+                     "--today", "2026-06-01", "--format", "json"])
+        err = capsys.readouterr().err
+        if code not in (0, 2, 3) or "unexpected error" in err:
+            unexpected.append((i, code, err[-300:]))
+    fault_ledger.record("files: fuzzed inventory and feed files through `scan`", unexpected_exits=len(unexpected))
+    assert unexpected == []
+
+
+# --------------------------------------------------------------------------- feed: the quadratic regex
+
+
+def test_a_long_word_containing_vm_is_read_with_bounded_work_per_character(fault_ledger):
+    """Work, not time (bench/bench_feed_linear.py prints the times): every pattern the reader runs
+    over free text has a bounded match width, so each character starts at most one bounded attempt
+    per pattern; and the 16k-letter word of the issue still leaves the notice readable."""
+    import re
+    import re._parser as sre_parse
+
+    from scanner.sources.feed import announcement_from_record, read_announcement
+    from scanner.sources.feed import reading as reading_mod
+
+    unbounded = [name for name, rx in vars(reading_mod).items() if isinstance(rx, re.Pattern)
+                 and sre_parse.parse(rx.pattern, rx.flags).getwidth()[1] >= 20_000]
+    word = "A" + "Vm" * 8_000
+    r = read_announcement(announcement_from_record(
+        {"id": "1", "title": "Retirement: Dv2-series VMs", "tags": ["Retirements"],
+         "description": f"<p>{word} Dv2-series VMs will be retired on May 1, 2028.</p>"}, "fault"))
+    fault_ledger.record("feed: a 16k-letter word containing 'vm' (bounded work per character)",
+                        unexpected_exits=len(unbounded), findings_lost=int(r.kind != "entry"))
+    assert unbounded == [] and (r.kind, r.series) == ("entry", ("Dv2",))
+
+
+# --------------------------------------------------------------------------- inventory files
+
+
+def _scan_json(capsys, *argv):
+    code = main(["scan", "--no-store", "--no-notify", "--today", "2026-06-01", "--format", "json", *argv])
+    out = capsys.readouterr()
+    return code, (json.loads(out.out) if out.out.strip().startswith("{") else None), out.err
+
+
+def test_one_malformed_inventory_row_loses_no_other_finding(tmp_path, capsys, fault_ledger):
+    rows = json.loads(Path(INVENTORY).read_text(encoding="utf-8"))
+    clean = tmp_path / "clean.json"
+    clean.write_text(json.dumps(rows))
+    broken = tmp_path / "broken.json"
+    bad = dict(rows[0], hardwareProfile={"vmSize": ["Standard_F4s_v2"]})  # az vm list: flattened
+    broken.write_text(json.dumps([bad, *rows[1:]]))
+    code0, before, _ = _scan_json(capsys, "--inventory", str(clean), "--skus", SKUS)
+    code, after, err = _scan_json(capsys, "--inventory", str(broken), "--skus", SKUS)
+    others = {f["id"] for f in before["findings"] if f["resource"]["id"] != rows[0]["id"]}
+    lost = len(others - {f["id"] for f in after["findings"]})
+    named = [e for e in after["errors"] if rows[0]["id"] in e["scope"] and "broken.json" in e["scope"]]
+    fault_ledger.record("inventory: one malformed row", findings_lost=lost, unexpected_exits=int(code not in (0, 3)))
+    assert (lost, code) == (0, code0) and named, err
+
+
+def test_an_inventory_of_types_not_read_is_exit_2_not_a_green_gate(tmp_path, capsys, fault_ledger):
+    path = tmp_path / "storage.json"
+    path.write_text(json.dumps([{"id": f"/subscriptions/{SUBS[0]}/resourceGroups/rg/providers/Microsoft.Storage/"
+                                       f"storageAccounts/sa{i}", "type": "Microsoft.Storage/storageAccounts",
+                                 "location": "westeurope"} for i in range(3)]))
+    code, doc, err = _scan_json(capsys, "--inventory", str(path), "--fail-on", "low")
+    fault_ledger.record("inventory: a file of types the scanner does not read (--fail-on low)",
+                        unexpected_exits=int(code != 2), findings_lost=int(code == 0))
+    assert code == 2 and doc is None and str(path) in err and "microsoft.storage/storageaccounts (3)" in err

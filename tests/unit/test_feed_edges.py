@@ -168,3 +168,11 @@ def test_retry_after(value, seconds):
 def test_safe_url_drops_query_and_user_info():
     assert safe_url("https://u:p@x.example:8443/api/v2/azure?sig=SECRET") == "https://x.example:8443/api/v2/azure"
     assert safe_url("/tmp/feed.json") == "/tmp/feed.json" and safe_url("http://[") == "<unreadable URL>"
+
+
+def test_the_arm_client_reads_retry_after_with_the_same_parser():
+    from scanner.sources.arm import retry_wait
+
+    assert retry_wait({"Retry-After": "7"}, 0) == 7.0
+    assert retry_wait({"Retry-After": "nan"}, 2, base=1.0) == 4.0  # unreadable: its own backoff, never NaN
+    assert retry_wait({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0) == 0.0
