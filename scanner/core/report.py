@@ -37,6 +37,8 @@ RULE_LABELS = {
     "retiring-size": "Retiring size",
     "gen1-only-size": "Gen1-only size",
     "gen1-node-image": "Gen1 node image",
+    "capacity-restricted": "Capacity restricted",
+    "retiring-node-os": "Retiring node OS",
 }
 KIND_LABELS = {"aks-nodepool": "AKS node pool", "vm": "Virtual machine", "vmss": "Scale set"}
 # Colours per severity (fill, text on fill): readable in print (greyscale) and on screen.
@@ -247,7 +249,7 @@ def _row(i: int, item: Any, portal_url: str) -> _Row:
         id=fid,
         severity=severity,
         rule=rule,
-        rule_label=RULE_LABELS.get(rule, rule),
+        rule_label=RULE_LABELS.get(rule) or rule.replace("-", " ").capitalize(),  # a new rule reads as words
         vm_size=_text(item.get("vm_size"), where, "vm_size"),
         kind=kind,
         kind_label=KIND_LABELS.get(kind, kind),
@@ -565,6 +567,7 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
   .problems h2 { border: none; margin: 0 0 4px; color: #b3261e; }
   .problems ul { margin: 4px 0; padding-left: 20px; }
   .guid { white-space: nowrap; font-variant-numeric: tabular-nums; }
+  .date { white-space: nowrap; }  /* "2026-12-" above "04" in the narrow status column */
   @media (max-width: 700px) {
     body { padding: 12px; }
     table.findings thead { display: none; }
@@ -708,7 +711,7 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
           {% if r.alternatives %}<span class="sub">or {{ r.alternatives|join(', ') }}</span>{% endif %}
           {% elif r.rule == "gen1-node-image" %}<span class="sub">keep {{ r.vm_size }}: move the pool to a Gen2 node image (commands below)</span>
           {% else %}<span class="sub">no fitting size found: review by hand</span>{% endif %}</td>
-        <td>{{ r.status }}{% if r.first_seen %}<span class="sub">since {{ r.first_seen }}</span>{% endif %}</td>
+        <td>{{ r.status }}{% if r.first_seen %}<span class="sub">since <span class="date">{{ r.first_seen }}</span></span>{% endif %}</td>
       </tr>
       <tr class="commands{{ '' if r.active else ' inactive' }}">
         <td></td>
