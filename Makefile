@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 
-.PHONY: test demo lint venv node bench clean checkov chromium
+.PHONY: test demo lint venv node bench clean checkov chromium azcli
 
 $(VENV)/.stamp-deps: requirements.txt requirements-dev.txt
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (or run: make PY=python3 ...)"; exit 2; }
@@ -23,7 +23,7 @@ node: node_modules/.stamp-azurite
 lint: venv
 	$(BIN)/ruff check .
 
-test: venv node lint chromium checkov
+test: venv node lint chromium checkov azcli
 	$(PYTHON) -m pytest
 
 demo: venv node
@@ -53,6 +53,21 @@ checkov: $(CHECKOV_VENV)/.stamp-checkov-$(CHECKOV_VERSION)
 	if ! echo "$$out" | grep -Eq "Passed checks: [1-9]"; then echo "checkov: no checks ran on infra/" >&2; exit 1; fi; \
 	exit $$rc
 
+# The real Azure CLI for tests/integration/test_az_commands.py: every `az` command the scanner prints
+# runs against the fake ARM. azure-cli pins its own SDKs, so it lives in its own venv (about a
+# minute and 730 MB). A failed install fails the build: commands no test ran must not look proven.
+AZCLI_VERSION := 2.91.0
+AZCLI_VENV := .venv-azcli
+
+$(AZCLI_VENV)/.stamp-azcli-$(AZCLI_VERSION):
+	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (or run: make PY=python3 ...)"; exit 2; }
+	test -x $(AZCLI_VENV)/bin/python || $(PY) -m venv $(AZCLI_VENV)
+	$(AZCLI_VENV)/bin/python -m pip install --disable-pip-version-check -q azure-cli==$(AZCLI_VERSION) \
+	  || { echo "azcli: could not install azure-cli==$(AZCLI_VERSION) into $(AZCLI_VENV): the az command tests cannot run" >&2; exit 1; }
+	touch $@
+
+azcli: $(AZCLI_VENV)/.stamp-azcli-$(AZCLI_VERSION)
+
 # The report page test needs headless Chromium (Debian package `chromium`). Installed here when
 # missing; if that is impossible the test skips and says why.
 chromium:
@@ -63,4 +78,4 @@ chromium:
 	    || echo "WARNING: could not install chromium; the report page browser test will be skipped" >&2; }
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .ruff_cache demo-output
+	rm -rf $(VENV) $(CHECKOV_VENV) $(AZCLI_VENV) node_modules .pytest_cache .ruff_cache demo-output

@@ -414,14 +414,17 @@ def _latest_run_start(store: Any, now: datetime) -> datetime | None:
 
 
 def show_record(record: Any, acks: Mapping[str, Any], today: date, latest_run: datetime | None) -> Finding:
-    """A stored record as a finding today: status, suppression and days left re-derived.
+    """A stored record as a finding today: status, suppression, days left (and the message's count) re-derived.
 
     resolved (state) > suppressed (ack or tag until today or later) > new (first seen by the latest
     run) > escalated (changed by the latest run) > open."""
+    from scanner.core.judge import restate_days
     from scanner.core.lifecycle import RESOLVED
 
     f = record.finding
     days_left = f.retirement.days_left(today) if f.retirement is not None else f.days_left
+    if f.retirement is not None and f.message:
+        f = replace(f, message=restate_days(f.message, today))  # "(in N days)" as of today, not first_seen
     if record.state == RESOLVED:
         return replace(f, status=Status.RESOLVED, days_left=days_left, first_seen=record.first_seen)
     until, reason = record.suppressed_until, record.suppression_reason

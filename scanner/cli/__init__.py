@@ -31,8 +31,9 @@ def lower_choice(text: str) -> str:
 
 
 def check_source(flag: str, value: str) -> None:
-    """A --feed style value: an http(s) URL, or a file that exists and can be read (else exit 2
-    naming the flag; a URL that cannot be fetched is the run's problem, reported by it)."""
+    """A --feed style value: an http(s) URL, or a file that exists, can be read and is a feed (JSON
+    or RSS; else exit 2 naming the flag and the file; a URL that cannot be fetched is the run's
+    problem, reported by it)."""
     from pathlib import Path
 
     from scanner.errors import InputError
@@ -49,6 +50,17 @@ def check_source(flag: str, value: str) -> None:
             fh.read(1)
     except OSError as exc:
         raise InputError(f"{flag}: {value}: cannot read it ({exc.strerror or exc})") from None
+    # A file the user named must be a feed: read it now (a local file, no network), so a file that
+    # is not Azure Updates JSON or RSS is exit 2 naming it, not a warning and a run without the feed.
+    from scanner.errors import FeedError
+    from scanner.sources.feed.fetch import fetch
+
+    try:
+        fetch(value)
+    except FeedError as exc:
+        detail = str(exc)
+        detail = detail[len(value) + 2:] if detail.startswith(f"{value}: ") else detail
+        raise InputError(f"{flag}: {value}: not an Azure Updates feed file ({detail})") from None
 
 
 class _Parser(argparse.ArgumentParser):

@@ -34,7 +34,7 @@ import re
 import shlex
 from dataclasses import dataclass, replace
 
-from scanner.core import headroom, sizes
+from scanner.core import headroom, node_images, pool_flags, sizes
 from scanner.core.model import Cluster, Headroom, NodePool, Replacement, ScaleSet, Sku, VirtualMachine
 from scanner.errors import SizeNameError
 
@@ -376,14 +376,21 @@ class Guide:
         repl, quota, quota_note = headroom.fit_replacement(self.quotas, self.skus, cluster.subscription_id,
                                                            cluster.location, pool, vm_size, repl)
         if pool.pool_type.lower() == "virtualmachines":
+            shared = _shared_entry(pool, vm_size)
+            if shared:
+                sizes_ = ",".join(dict.fromkeys(repl.vm_size if s.lower() == vm_size.lower() else s for s in shared))
+                note = (f"{vm_size} shares one scale.manual entry with {', '.join(s for s in shared if s != vm_size)} "
+                        "(a preview API shape: several sizes for one count). The GA `az aks nodepool manual-scale "
+                        "update` changes one-size entries only; with the aks-preview extension (preview): "
+                        + " ".join(["az aks nodepool manual-scale update", *_aks_scope(cluster), "--name",
+                                    _q(pool.name), "--current-vm-sizes", _q(",".join(shared)), "--vm-sizes",
+                                    _q(sizes_)]) + ".")
+                return replace(_started(cluster, Advice(repl, (), f"{note} {quota_note}".strip())), quota=quota)
             advice = _started(cluster, Advice(repl, vm_pool_commands(cluster, pool, vm_size, repl.vm_size), quota_note))
             return replace(advice, quota=quota)
-        note = ""
-        if pool.os_type.lower() == "windows" and _windows_needs_move(pool, cluster):
-            note = "The new pool runs Windows Server 2022 with Gen2: check the containers run on ltsc2022."
-        note = f"{note} {quota_note}".strip()
-        advice = _started(cluster, Advice(repl, rebuild_pool_commands(cluster, pool, repl.vm_size, pool_names), note))
-        return replace(advice, quota=quota)
+        plan = rebuild_pool(cluster, pool, repl.vm_size, pool_names)
+        note = " ".join((*plan.notes, quota_note)).strip()
+        return replace(_started(cluster, Advice(repl, plan.commands, note)), quota=quota)
 
     def for_node_image(self, cluster: Cluster, pool: NodePool, vm_size: str, pool_names=()) -> Advice:
         """Advice for a Gen1 node image on a Gen2-capable size."""
@@ -395,13 +402,11 @@ class Guide:
                                             "rebuild the pool."))
         sku = self.skus.get(cluster.subscription_id, cluster.location, vm_size)
         if sku is not None and sku.available_in_zones(pool.zones if sku.zones else ()):
-            if _windows_needs_move(pool, cluster):
-                note = "Same size, new Windows Server 2022 Gen2 pool; check the containers run on ltsc2022."
-            elif windows_os_sku(pool, cluster.kubernetes_version).lower() == "windows2022":
-                note = "Same size, new pool with the Gen2 header."
-            else:
-                note = "Same size, new pool on the same OS SKU; check nodeImageVersion shows gen2 afterwards."
-            return _started(cluster, Advice(None, rebuild_pool_commands(cluster, pool, vm_size, pool_names), note))
+            plan = rebuild_pool(cluster, pool, vm_size, pool_names)
+            first = ("Same size, new pool with the Gen2 header." if plan.os and plan.os.os_sku == "Windows2022"
+                     and windows_os_sku(pool, cluster.kubernetes_version) == "Windows2022"
+                     else "Same size, new pool.")
+            return _started(cluster, Advice(None, plan.commands, " ".join((first, *plan.notes))))
         return self.for_pool(cluster, pool, vm_size, pool_names)
 
     def for_vm(self, vm: VirtualMachine) -> Advice:
@@ -483,31 +488,27 @@ class Guide:
 
 
 def windows_os_sku(pool: NodePool, cluster_version: str = "") -> str:
-    """The Windows OS SKU a pool runs: its osSKU, else the AKS default for its Kubernetes version
-    (Windows2019 up to 1.24, Windows2022 from 1.25; the pool's version, else the cluster's). A
-    node image that names 2019 or 2022 settles an empty osSKU."""
+    """The Windows OS SKU a pool runs: its osSKU; else the node image's family; else the AKS default
+    for its Kubernetes version (the pool's, else the cluster's): Windows2019 up to 1.24, Windows2022
+    from 1.25, Windows2025 from 1.36 (upgrade-os-version.md @ d91258ba; an unknown version is taken
+    as today's default, never as old)."""
     if pool.os_sku:
         return pool.os_sku
-    image = pool.node_image_version.lower()
-    if "2019" in image:
-        return "Windows2019"
-    if "2022" in image:
-        return "Windows2022"
-    version = pool.orchestrator_version or cluster_version
+    family = node_images.family_of(pool.node_image_version)
+    if family is not None and family.windows:
+        return family.os_sku
+    version = _version(pool.orchestrator_version or cluster_version)[:2]
     if not version:
-        return "Windows2022"  # today's default; an unknown version is not assumed to be old
-    parts = []
-    for p in version.lstrip("vV").split(".")[:2]:
-        if not p.isdigit():
-            break
-        parts.append(int(p))
-    return "Windows2019" if tuple(parts) < (1, 25) else "Windows2022"
+        return "Windows2022"
+    if version < (1, 25):
+        return "Windows2019"
+    return "Windows2022" if version < (1, 36) else "Windows2025"
 
 
 def _windows_needs_move(pool: NodePool, cluster: Cluster | None = None) -> bool:
-    """Windows Server 2019 pools cannot run Gen2: the rebuilt pool changes OS (to 2022)."""
-    return (windows_os_sku(pool, cluster.kubernetes_version if cluster else "").lower() == "windows2019"
-            or "2019" in pool.node_image_version)
+    """The rebuilt Windows pool changes OS (Windows Server 2019 cannot run Gen2, ...)."""
+    version = cluster.kubernetes_version if cluster else ""
+    return new_pool_os(pool, version).os_sku.lower() != windows_os_sku(pool, version).lower()
 
 
 def _tag_value(tags, name: str) -> str:
@@ -605,8 +606,6 @@ def get_credentials_command(cluster: Cluster) -> str:
                      _q(cluster.name), "--subscription", _q(cluster.subscription_id)])
 
 
-_RESERVED_LABEL_PREFIXES = ("kubernetes.azure.com/", "kubernetes.io/", "k8s.io/")
-_SPOT_TAINT = "kubernetes.azure.com/scalesetpriority"
 
 
 def new_pool_name(old: str, os_type: str, target_size: str, taken=()) -> str:
@@ -650,63 +649,196 @@ def _assign_names(pools: tuple[str, ...], windows: bool, version: str) -> dict[s
     return out
 
 
-def rebuild_pool_commands(cluster: Cluster, pool: NodePool, target_size: str, pool_names=()) -> tuple[str, ...]:
-    """Scale-set pool: add a pool like the old one on `target_size`, cordon and drain the old
-    pool's nodes, delete the old pool. A System pool is replaced by a System pool first."""
-    windows = pool.os_type.lower() == "windows"
+def _version(text: str) -> tuple[int, ...]:
+    """"1.31.2" / "v1.31" -> (1, 31, 2) / (1, 31); () when unreadable."""
+    parts = []
+    for p in str(text or "").strip().lstrip("vV").split("."):
+        if not p.isdigit():
+            break
+        parts.append(int(p))
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class NewPoolOs:
+    """The OS of the rebuilt pool: its OS SKU ("" = AKS's default for Linux), extra flags, and a
+    sentence for the finding when it differs from the old pool's."""
+
+    os_sku: str
+    args: tuple[str, ...] = ()
+    note: str = ""
+    fips: bool = False  # the OS SKU requires a FIPS image
+
+
+# Sources for the OS rules below (stored copies in /work/shared/reference/docs):
+# - MicrosoftDocs/azure-aks-docs articles/aks/upgrade-os-version.md @ d91258ba (OS SKU x Kubernetes
+#   version table: AzureLinux is Azure Linux 2.0 on 1.27-1.31 and 3.0 from 1.32; AzureLinux3 on 1.28-1.36;
+#   Ubuntu2204 on 1.25-1.36; Ubuntu2404 on 1.32-1.38; Windows2022 on 1.23-1.36, default 1.25-1.35;
+#   Windows2025 from 1.32, default from 1.36, "Requires a FIPS-enabled image (--enable-fips-image)").
+# - articles/aks/includes/azure-linux-retirement.md @ 6262afe3: Azure Linux 2.0 node images removed 2026-03-31.
+# - articles/aks/includes/windows-server-2019-retirement.md @ 61b373f2: no Windows Server 2019 on 1.33+.
+# - articles/aks/upgrade-windows-os.md @ cfccec22: "Windows Server 2025 node pools require a FIPS-enabled
+#   image ... include --enable-fips-image"; a Windows version change is always a new pool.
+# - articles/aks/generation-2-vms.md @ fb060abe: Windows Server 2022 runs Gen2 only with
+#   --aks-custom-headers UseWindowsGen2VM=true; Windows Server 2025+ uses Gen2 by default.
+# - articles/aks/includes/windows-annual-channel-retirement.md @ 769df1f5: no new WindowsAnnual pools
+#   after 2026-05-15.
+_LINUX_MOVES = {
+    # old OS SKU -> (first Kubernetes version where it no longer works for a new pool, OS SKU to use there)
+    "azurelinux": ((0, 0), ""),  # decided below: the version picks 2.0 or 3.0
+    "cblmariner": ((0, 0), ""),
+    "mariner": ((0, 0), ""),
+    "azurelinux3": ((1, 37), "AzureLinux"),
+    "ubuntu2204": ((1, 37), "Ubuntu"),
+    "ubuntu2404": ((1, 39), "Ubuntu"),
+}
+
+
+def new_pool_os(pool: NodePool, cluster_version: str) -> NewPoolOs:
+    """The OS SKU of the pool rebuilt on the cluster's (control plane's) version."""
+    version = _version(cluster_version)[:2]
+    known = bool(version)
+    if pool.os_type.lower() != "windows":
+        old = pool.os_sku
+        low = old.lower()
+        if low in ("azurelinux", "cblmariner", "mariner"):
+            if known and version < (1, 32):
+                note = (f"OS SKU {old} on Kubernetes {cluster_version} is Azure Linux 2.0, whose node images were "
+                        "removed on 2026-03-31: the new pool runs AzureLinux3 (Azure Linux 3.0).")
+                if version < (1, 28):
+                    note += " AzureLinux3 needs Kubernetes 1.28 or later: upgrade the control plane first."
+                return NewPoolOs("AzureLinux3", ("--os-sku", "AzureLinux3"), note)
+            if low != "azurelinux":
+                return NewPoolOs("AzureLinux", ("--os-sku", "AzureLinux"),
+                                 f"OS SKU {old} (Azure Linux 2.0) is deprecated: the new pool runs AzureLinux.")
+            return NewPoolOs(old, ("--os-sku", old))
+        move = _LINUX_MOVES.get(low)
+        if move and known and version >= move[0]:
+            return NewPoolOs(move[1], ("--os-sku", move[1]),
+                             f"OS SKU {old} is not supported on Kubernetes {cluster_version}: the new pool runs "
+                             f"{move[1]}.")
+        return NewPoolOs(old, ("--os-sku", old) if old else ())
+    effective = windows_os_sku(pool, cluster_version)
+    low = effective.lower()
+    gen2_header = ("--aks-custom-headers", "UseWindowsGen2VM=true")
+    if low == "windows2025":
+        note = "" if not known or version >= (1, 32) else (
+            "Windows2025 needs Kubernetes 1.32 or later: upgrade the control plane first.")
+        return NewPoolOs("Windows2025", ("--os-sku", "Windows2025"), note, fips=True)
+    if low in ("windows2019", "windows2022", "windowsannual"):
+        if low == "windows2022" and (not known or version < (1, 37)):
+            return NewPoolOs("Windows2022", ("--os-sku", "Windows2022", *gen2_header))
+        target_2025 = known and (version >= (1, 36) if low != "windowsannual" else version >= (1, 32))
+        why = {"windows2019": "Windows Server 2019 cannot run Gen2 (and not on Kubernetes 1.33+)",
+               "windows2022": f"Windows2022 is not supported on Kubernetes {cluster_version}",
+               "windowsannual": "no new WindowsAnnual pools since 2026-05-15"}[low]
+        if target_2025:
+            return NewPoolOs("Windows2025", ("--os-sku", "Windows2025"),
+                             f"{why}: the new pool runs Windows Server 2025 (Gen2, FIPS image required); check the "
+                             "containers run on ltsc2025.", fips=True)
+        return NewPoolOs("Windows2022", ("--os-sku", "Windows2022", *gen2_header),
+                         f"{why}: the new pool runs Windows Server 2022 on Gen2; check the containers run on "
+                         "ltsc2022.")
+    return NewPoolOs(effective, ("--os-sku", effective))
+
+
+# The NodePool fields a pool built in code (not read from an inventory row) carries, as properties.
+def _typed_properties(pool: NodePool) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for prop, value in (("availabilityZones", list(pool.zones)), ("nodeLabels", dict(pool.labels)),
+                        ("nodeTaints", list(pool.taints)), ("maxPods", pool.max_pods),
+                        ("osDiskSizeGB", pool.os_disk_size_gb), ("osDiskType", pool.os_disk_type),
+                        ("vnetSubnetID", pool.vnet_subnet_id), ("podSubnetID", pool.pod_subnet_id)):
+        if value not in (None, "", [], {}):
+            out[prop] = value
+    return out
+
+
+# Rendered by rebuild_pool_commands itself (pool_flags RULED / CHANGED rows) or never passed on.
+_RULED = frozenset(p for p, c in pool_flags.TABLE.items() if c.how in (pool_flags.RULED, pool_flags.CHANGED))
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    commands: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # sentences for the finding: OS moves, properties not carried
+    new_pool: str = ""
+    os: NewPoolOs | None = None
+
+
+def rebuild_pool(cluster: Cluster, pool: NodePool, target_size: str, pool_names=()) -> Rebuild:
+    """Scale-set pool: write the files the flags read, add a pool like the old one on
+    `target_size` (every writable property carried by pool_flags, on the control plane's version and
+    the OS SKU AKS supports there), cordon and drain the old pool's nodes, delete the old pool."""
     new = new_pool_name(pool.name, pool.os_type, target_size, pool_names)
+    props = _typed_properties(pool) | dict(pool.properties)
+    os_ = new_pool_os(pool, cluster.kubernetes_version)
+    skip = _RULED
+    if os_.fips and "enableFIPS" in props:
+        skip = skip | {"enableFIPS"}
+    carried = pool_flags.add_args(props, new, skip=skip, unknown=pool.unknown_properties)
     add = ["az aks nodepool add", *_aks_scope(cluster), "--name", _q(new), "--node-vm-size", _q(target_size),
            "--mode", _q(pool.mode or "User")]
     if pool.enable_autoscaling and pool.min_count is not None and pool.max_count is not None:
         add += ["--enable-cluster-autoscaler", "--min-count", _q(pool.min_count), "--max-count", _q(pool.max_count)]
+        if pool.count is not None and pool.min_count <= pool.count <= pool.max_count:
+            add += ["--node-count", _q(pool.count)]
     elif pool.count is not None:
         add += ["--node-count", _q(pool.count)]
-    if pool.zones:
-        add += ["--zones", *(_q(z) for z in pool.zones)]
-    labels = {k: v for k, v in pool.labels.items() if not k.startswith(_RESERVED_LABEL_PREFIXES)}
-    if labels:
-        add += ["--labels", *(_q(f"{k}={v}") for k, v in sorted(labels.items()))]
-    taints = [t for t in pool.taints if not t.startswith(_SPOT_TAINT)]
-    if taints:
-        add += ["--node-taints", _q(",".join(taints))]
-    if pool.max_pods:
-        add += ["--max-pods", _q(pool.max_pods)]
-    if windows:
-        # Windows2019 cannot run Gen2: it moves to Windows2022, which needs the Gen2 header; other
-        # Windows OS SKUs (Windows2025, WindowsAnnual, ...) are kept as they are.
-        os_sku = windows_os_sku(pool, cluster.kubernetes_version)
-        if os_sku.lower() in ("windows2019", "windows2022"):
-            os_sku = "Windows2022"
-        add += ["--os-type", "Windows", "--os-sku", _q(os_sku)]
-        if os_sku == "Windows2022":
-            add += ["--aks-custom-headers", "UseWindowsGen2VM=true"]
-    else:
-        add += ["--os-type", "Linux"]
-        if pool.os_sku:
-            add += ["--os-sku", _q(pool.os_sku)]
-    if pool.orchestrator_version:
-        add += ["--kubernetes-version", _q(pool.orchestrator_version)]
+    add += ["--os-type", "Windows" if pool.os_type.lower() == "windows" else "Linux", *os_.args]
+    if os_.fips:
+        add += ["--enable-fips-image"]
+    if cluster.kubernetes_version:
+        add += ["--kubernetes-version", _q(cluster.kubernetes_version)]
     if pool.priority.lower() == "spot":
         add += ["--priority", "Spot", "--eviction-policy", _q(pool.eviction_policy or "Delete")]
         if pool.spot_max_price is not None:
             price = pool.spot_max_price
             add += ["--spot-max-price", _q(int(price) if float(price).is_integer() else price)]
-    if pool.os_disk_size_gb:
-        add += ["--node-osdisk-size", _q(pool.os_disk_size_gb)]
-    if pool.os_disk_type:
-        add += ["--node-osdisk-type", _q(pool.os_disk_type)]
-    if pool.vnet_subnet_id:
-        add += ["--vnet-subnet-id", _q(pool.vnet_subnet_id)]
-    if pool.pod_subnet_id:
-        add += ["--pod-subnet-id", _q(pool.pod_subnet_id)]
+    set_type = str(props.get("type") or "VirtualMachineScaleSets")
+    if set_type.lower() not in ("virtualmachinescalesets", "virtualmachines"):
+        add += ["--vm-set-type", _q(set_type)]
+    add += list(carried.args)
+    notes = [os_.note] if os_.note else []
+    if os_.fips and not props.get("enableFIPS"):
+        notes.append(f"{os_.os_sku} pools require a FIPS-enabled image: the new pool has --enable-fips-image.")
+    dropped = [f"{prop} ({why})" for prop, why in carried.not_carried]
+    if dropped:
+        notes.append("Not carried to the new pool: " + "; ".join(dropped) + ".")
+    if carried.unknown:
+        notes.append("Properties this scanner does not know, not carried: " + ", ".join(carried.unknown)
+                     + ": compare `az aks nodepool show` of both pools and set them by hand.")
+    labels = props.get("nodeLabels") or {}
+    reserved = sorted(k for k in labels if str(k).startswith(pool_flags.RESERVED_LABEL_PREFIXES))
+    if reserved:
+        notes.append("Labels under reserved prefixes are set by AKS and not passed on: " + ", ".join(reserved) + ".")
+    if str(props.get("powerState.code", "")).lower() == "stopped" or pool.power_state.lower() == "stopped":
+        notes.append("The old pool is stopped; the new one starts running (az aks nodepool stop it if wanted).")
     selector = _q(f"agentpool={pool.name}")
-    return (
+    commands = (
+        *carried.file_commands(),
         " ".join(add),
         get_credentials_command(cluster),
         f"kubectl cordon -l {selector}",
         f"kubectl drain -l {selector} --ignore-daemonsets --delete-emptydir-data",
         " ".join(["az aks nodepool delete", *_aks_scope(cluster), "--name", _q(pool.name)]),
     )
+    return Rebuild(commands, tuple(notes), new, os_)
+
+
+def rebuild_pool_commands(cluster: Cluster, pool: NodePool, target_size: str, pool_names=()) -> tuple[str, ...]:
+    """The commands of rebuild_pool (kept for callers that need only them)."""
+    return rebuild_pool(cluster, pool, target_size, pool_names).commands
+
+
+def _shared_entry(pool: NodePool, vm_size: str) -> tuple[str, ...]:
+    """The sizes of the scale.manual entry that lists `vm_size` among several (preview API); ()."""
+    scale = pool.properties.get("virtualMachinesProfile.scale") or {}
+    for entry in (scale.get("manual") or []) if isinstance(scale, dict) else []:
+        sizes = entry.get("sizes") if isinstance(entry, dict) else None
+        if isinstance(sizes, list) and len(sizes) > 1 and vm_size.lower() in {str(s).lower() for s in sizes}:
+            return tuple(str(s) for s in sizes)
+    return ()
 
 
 def vm_pool_commands(cluster: Cluster, pool: NodePool, old_size: str, target_size: str) -> tuple[str, ...]:
@@ -725,8 +857,11 @@ def vm_pool_commands(cluster: Cluster, pool: NodePool, old_size: str, target_siz
         total = (existing or 0) + (count or 0)
         out = []
         if existing is not None and count is not None:
-            out.append(cmd("update", "--current-vm-sizes", _q(target_size), "--node-count", _q(total)))
-        out.append(cmd("delete", "--current-vm-sizes", _q(old_size)))
+            # azure-cli 2.91 refuses `manual-scale update` without --vm-sizes even when only the
+            # count changes ("We only accept single sku size"): name the same size again.
+            out.append(cmd("update", "--current-vm-sizes", _q(target_size), "--vm-sizes", _q(target_size),
+                           "--node-count", _q(total)))
+        out.append(cmd("delete", "--current-vm-sizes", _q(old_size), "--yes"))  # it asks otherwise
         return tuple(out)
     extra = ["--current-vm-sizes", _q(old_size), "--vm-sizes", _q(target_size)]
     if count is not None:

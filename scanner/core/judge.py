@@ -39,11 +39,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from scanner.core import guidance, headroom, node_os
+from scanner.core import guidance, headroom, node_images, node_os
 from scanner.core.model import (
     CLOUD_PREFIXES,
     Capacity,
@@ -128,11 +129,9 @@ def is_windows_2019(pool: NodePool, cluster_version: str = "") -> bool:
         return True
     if sku:
         return False
-    image = pool.node_image_version.lower()
-    if "2019" in image:
-        return True
-    if "2022" in image or "2025" in image:
-        return False
+    family = node_images.family_of(pool.node_image_version)
+    if family is not None and family.windows:
+        return family.os_sku == "Windows2019"
     # No OS SKU and no image: AKS defaulted Windows pools to 2019 before Kubernetes 1.25 (the pool's
     # version, else the cluster's; an unknown version is not assumed to be old).
     version = pool.orchestrator_version or cluster_version
@@ -150,9 +149,9 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 
 def has_gen1_image(pool: NodePool) -> bool:
-    """A node image version that names no Gen2 image (empty means unknown: not Gen1)."""
-    image = pool.node_image_version.strip().lower()
-    return bool(image) and "gen2" not in image
+    """The node image is a Generation 1 image, by its family (scanner.core.node_images; an empty or
+    unknown image name is not taken as Gen1)."""
+    return node_images.is_gen1(pool.node_image_version)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -418,6 +417,23 @@ def _days_text(days: int) -> str:
     if days == 0:
         return "today"
     return f"in {days} days"
+
+
+_DAYS_PHRASE = re.compile(r"^(\S+) (?:retires|retired) on (\d{4}-\d{2}-\d{2}) \((?:in \d+ days|\d+ days ago|today)")
+
+
+def restate_days(message: str, today: date) -> str:
+    """A retiring-size message as of `today`. The stored text is the one of the night the finding
+    was first written (a quiet night rewrites nothing), so "(in 514 days)" would drift from the
+    days left shown beside it; the date and everything after the count stay as they were."""
+    def recount(m: re.Match) -> str:
+        days = (date.fromisoformat(m.group(2)) - today).days
+        return f"{m.group(1)} {'retired' if days < 0 else 'retires'} on {m.group(2)} ({_days_text(days)}"
+
+    try:
+        return _DAYS_PHRASE.sub(recount, message, count=1)
+    except ValueError:  # not a calendar date: leave the text as written
+        return message
 
 
 def evaluate(

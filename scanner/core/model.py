@@ -197,6 +197,11 @@ class NodePool:
     vnet_subnet_id: str = ""
     pod_subnet_id: str = ""
     max_surge: str = ""  # upgradeSettings.maxSurge: "5", "33%", "" (unset: AKS's default)
+    # Every writable agentPool property the row carries, by API name ("maxPods"; fields of objects as
+    # "upgradeSettings.maxSurge"), values as JSON: what the rebuilt pool must keep (core/pool_flags.py).
+    properties: dict[str, object] = field(default_factory=dict)
+    # Keys of the row that core/pool_flags.py does not know (a newer API): named in the finding.
+    unknown_properties: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

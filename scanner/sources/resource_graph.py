@@ -59,6 +59,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from scanner.core import pool_flags
 from scanner.core.model import Cluster, Inventory, NodePool, ScaleSet, ScopeError, ScopeKind, VirtualMachine
 from scanner.errors import AzureReadError, InventoryError
 from scanner.sources.arm import MAX_WAIT_SECONDS, ArmJson, ArmPagingError, ArmReadError, retry_wait  # noqa: F401
@@ -288,6 +289,7 @@ def _parse_pool(p: Mapping, i: int) -> NodePool:
             raise _RowError(f"missing field '{where}.vmSize'")
         vm_sizes = (size,)
         count = _int(q.get("count"), f"{where}.count")
+    properties, unknown = pool_flags.read_properties(p)
     return NodePool(
         name=name,
         mode=_str(q.get("mode"), f"{where}.mode") or "User",
@@ -317,6 +319,8 @@ def _parse_pool(p: Mapping, i: int) -> NodePool:
         vnet_subnet_id=_str(q.get("vnetsubnetid"), f"{where}.vnetSubnetID"),
         pod_subnet_id=_str(q.get("podsubnetid"), f"{where}.podSubnetID"),
         max_surge=_surge(q.get("upgradesettings"), where),
+        properties=properties,
+        unknown_properties=unknown,
     )
 
 

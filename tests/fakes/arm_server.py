@@ -21,6 +21,17 @@ DefaultAzureCredential, ResourceGraphClient, ComputeManagementClient and ARMPipe
   subscription ("ok" | "forbidden"); `usages_next_host` makes nextLink point elsewhere (a test of
   the client refusing to send its token to another host).
 - A request log (`FakeArm.log`) of every request: method, path, query, JSON body, status.
+- ARM resources for the real Azure CLI (`az aks nodepool ...`, `az vm ...`, `az vmss ...`): every
+  cluster, VM and scale set row added is also served by id. GET/PUT managedClusters; GET (list and
+  one), PUT and DELETE (204) agentPools, kept inside the cluster's `agentPoolProfiles`; GET/PUT VMs
+  and scale sets in their full shape (hardware, storage, network and OS profiles) so `az vm resize`
+  and `az vmss update` can read-modify-write them; POST actions (deallocate, start, manualupgrade,
+  listClusterUserCredential, upgradeNodeImageVersion, ...) answer 200. PUTs finish at once
+  (provisioningState Succeeded). `puts` lists every PUT body by resource id, in order.
+  POST /_fake/group?index=N starts a group of commands from the resources as first added (each
+  finding's commands run as if alone); the log and `puts` carry the group.
+- The access token is a JWT (unsigned) with a `tid` claim: `az login --identity` reads the tenant
+  from it. The sockets set TCP_NODELAY (the CLI's small requests would otherwise wait on Nagle).
 
 Usage:
     fake = FakeArm(); fake.add_subscription(...); fake.add_rows(rows)   (replace_rows: a change)
@@ -71,6 +82,7 @@ class Logged:
     at: float
     headers: dict = field(default_factory=dict)
     peer: tuple = ()  # the client's (host, port): one per TCP connection
+    group: int = 0
 
 
 @dataclass(frozen=True)
@@ -114,7 +126,15 @@ class FakeArm:
         self.subscriptions_repeat_link = False  # GET /subscriptions: a follow-up page's nextLink is itself
         self.log: list[Logged] = []
         self.identity_header = secrets.token_hex(12)
-        self.token = "fake-arm-token-" + secrets.token_hex(8)
+        self.tenant_id = "90a38eda-4006-4dd5-924c-6ca55cacc14d"
+        self.token = _jwt({"tid": self.tenant_id, "oid": "5e29463d-71da-4fe0-8e69-999b57db23b0",
+                           "aud": "https://management.core.windows.net/", "exp": int(time.time()) + 7200,
+                           "jti": secrets.token_hex(8)})
+        self.resources: dict[str, dict] = {}  # lower-case ARM id -> resource (ARM shape), for GET/PUT
+        self.puts: list[tuple[int, str, dict]] = []  # (group, ARM id as sent, JSON body) of every PUT, in order
+        self.group = 0  # set by POST /_fake/group?index=N (tests/fakes/az_runner.py between findings)
+        self._pristine: dict[str, dict] | None = None
+        self._dirty: set[str] = set()
         self.token_resource = ""
         self._lock = threading.Lock()
         self._results: dict[str, list[dict]] = {}
@@ -130,6 +150,8 @@ class FakeArm:
     def add_rows(self, rows) -> None:
         for row in rows:
             self._rows_by_type.setdefault(str(row["type"]).lower(), []).append(row)
+            if str(row["type"]).lower() in _SERVED_TYPES:
+                self.add_resource(row)
         for rows_ in self._rows_by_type.values():
             rows_.sort(key=lambda r: r["id"].lower())
         self._results.clear()
@@ -140,6 +162,30 @@ class FakeArm:
         for type_rows in self._rows_by_type.values():
             type_rows[:] = [r for r in type_rows if str(r["id"]).lower() not in ids]
         self.add_rows(rows)
+
+    def add_resource(self, row: dict) -> dict:
+        """Serve this cluster, VM or scale set by id (ARM shape; `az ... list` rows are folded into
+        `properties`). VMs and scale sets get the profiles the CLI reads before it writes."""
+        doc = arm_shape(row)
+        kind = doc["type"].lower()
+        props = doc["properties"]
+        if kind == "microsoft.compute/virtualmachines":
+            _full_vm(doc)
+        elif kind == "microsoft.compute/virtualmachinescalesets":
+            _full_vmss(doc)
+        elif kind == "microsoft.containerservice/managedclusters":
+            props.setdefault("provisioningState", "Succeeded")
+            props.setdefault("agentPoolProfiles", [])
+        self.resources[doc["id"].lower()] = doc
+        return doc
+
+    def agent_pool(self, cluster_id: str, name: str) -> dict | None:
+        """The agent pool as stored now (profile shape, with its name), or None."""
+        cluster = self.resources.get(cluster_id.lower())
+        for p in (cluster or {}).get("properties", {}).get("agentPoolProfiles", []):
+            if str(p.get("name", "")).lower() == name.lower():
+                return p
+        return None
 
     def add_skus(self, location: str, items: list[dict]) -> None:
         self.region_skus.setdefault(location.lower(), []).extend(items)
@@ -188,6 +234,17 @@ class FakeArm:
         low = path.lower().rstrip("/")
         if low == "/msi/token":
             return self._msi(query, headers)
+        if low == "/_fake/group" and method == "POST":
+            # A new group of commands (one finding's): start again from the resources as added.
+            with self._lock:
+                if self._pristine is None:
+                    self._pristine = json.loads(json.dumps(self.resources))
+                for rid in self._dirty:  # put back only what the last group changed
+                    if rid in self._pristine:
+                        self.resources[rid] = json.loads(json.dumps(self._pristine[rid]))
+                self._dirty.clear()
+                self.group = int(query.get("index", "0"))
+            return 200, {}, {"group": self.group}
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, {"WWW-Authenticate": 'Bearer authorization_uri="https://login.example/"'}, {
                 "error": {"code": "AuthenticationFailed", "message": "Authentication failed."}}
@@ -204,6 +261,10 @@ class FakeArm:
         m = re.fullmatch(r"/subscriptions/([^/]+)/providers/microsoft\.compute/locations/([^/]+)/usages", low)
         if method == "GET" and m:
             return self._usages(m.group(1), m.group(2), query)
+        if method == "GET" and re.fullmatch(r"/tenants", low):
+            return 200, {}, {"value": [{"id": f"/tenants/{self.tenant_id}", "tenantId": self.tenant_id}]}
+        if "/providers/" in low:
+            return self._resource(method, path.rstrip("/"), query, body)
         return 404, {}, {"error": {"code": "NotFound", "message": f"no fake for {method} {path}"}}
 
     def _msi(self, query: dict, headers: dict) -> tuple[int, dict, object]:
@@ -337,6 +398,96 @@ class FakeArm:
             out.extend(r for r in self._rows_by_type.get(t, []) if str(r["subscriptionId"]).lower() in scope)
         return out
 
+    # -- ARM resources (the real Azure CLI)
+    def _resource(self, method: str, path: str, query: dict, body: bytes) -> tuple[int, dict, object]:
+        low = path.lower()
+        pools = re.fullmatch(r"(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.containerservice/"
+                             r"managedclusters/[^/]+)/agentpools(?:/([^/]+))?(?:/([^/]+))?", low)
+        if pools:
+            return self._agent_pools(method, path, pools.group(1), pools.group(2), pools.group(3), body)
+        if low in self.resources:
+            doc = self.resources[low]
+            if method == "GET":
+                return 200, {}, _view(doc, query)
+            if method in ("PUT", "PATCH"):
+                sent = json.loads(body or b"{}")
+                with self._lock:
+                    self.puts.append((self.group, path, sent))
+                merged = json.loads(json.dumps(sent))
+                for key in ("id", "name", "type"):
+                    merged[key] = doc[key]
+                merged.setdefault("location", doc.get("location"))
+                merged.setdefault("properties", {})["provisioningState"] = "Succeeded"
+                self.resources[low] = merged
+                self._dirty.add(low)
+                return 200, {}, merged
+            return 405, {}, {"error": {"code": "MethodNotAllowed", "message": f"{method} {path}"}}
+        parent, _, action = low.rpartition("/")
+        if method == "POST" and parent in self.resources:
+            if action in ("listclusterusercredential", "listclusteradmincredential"):
+                return 200, {}, {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(
+                    _KUBECONFIG.encode()).decode()}]}
+            if "/microsoft.containerservice/" in parent:
+                return 204, {}, None  # start, stop, ...: AKS answers 202/204 (the SDK accepts nothing else)
+            return 200, {}, {}
+        if method == "GET" and parent in self.resources and action == "instanceview":
+            return 200, {}, self.resources[parent]["properties"].get("instanceView", {})
+        return 404, {}, {"error": {"code": "ResourceNotFound", "message": f"no resource {path}"}}
+
+    def _agent_pools(self, method, path, cluster_id, name, action, body) -> tuple[int, dict, object]:
+        cluster = self.resources.get(cluster_id)
+        if cluster is None:
+            return 404, {}, {"error": {"code": "ResourceNotFound", "message": f"no managed cluster {cluster_id}"}}
+        profiles = cluster["properties"].setdefault("agentPoolProfiles", [])
+        base = cluster["id"] + "/agentPools"
+        if method in ("PUT", "DELETE"):
+            self._dirty.add(cluster_id)
+
+        def as_resource(p: dict) -> dict:
+            props = {k: v for k, v in p.items() if k != "name"}
+            scale = (props.get("virtualMachinesProfile") or {}).get("scale") or {}
+            if any("sizes" in m for m in scale.get("manual") or []):
+                # An export from a preview API version (`sizes` lists); a GA api-version reads one
+                # `size` per entry, which a one-size list is. Entries of several sizes have no GA form.
+                props = json.loads(json.dumps(props))
+                props["virtualMachinesProfile"]["scale"]["manual"] = [
+                    {"size": m["sizes"][0], "count": m.get("count")} if len(m.get("sizes") or []) == 1 else m
+                    for m in props["virtualMachinesProfile"]["scale"]["manual"]]
+            props.setdefault("provisioningState", "Succeeded")
+            return {"id": f"{base}/{p['name']}", "name": p["name"],
+                    "type": "Microsoft.ContainerService/managedClusters/agentPools", "properties": props}
+
+        if name is None:
+            if method == "GET":
+                return 200, {}, {"value": [as_resource(p) for p in profiles]}
+            return 405, {}, {"error": {"code": "MethodNotAllowed", "message": f"{method} {path}"}}
+        found = next((p for p in profiles if str(p.get("name", "")).lower() == name), None)
+        if action is not None:
+            if method == "POST" and found is not None:
+                return 200, {}, as_resource(found)
+            return 404, {}, {"error": {"code": "NotFound", "message": f"no fake for {method} {path}"}}
+        if method == "GET":
+            if found is None:
+                return 404, {}, {"error": {"code": "NotFound", "message": f"agent pool {name} not found"}}
+            return 200, {}, as_resource(found)
+        if method == "PUT":
+            sent = json.loads(body or b"{}")
+            with self._lock:
+                self.puts.append((self.group, path, sent))
+            profile = {"name": path.rsplit("/", 1)[-1], **(sent.get("properties") or {})}
+            profile["provisioningState"] = "Succeeded"
+            if found is not None:
+                profiles[profiles.index(found)] = profile
+            else:
+                profiles.append(profile)
+            return 200, {}, as_resource(profile)
+        if method == "DELETE":
+            if found is None:
+                return 204, {}, None
+            profiles.remove(found)
+            return 204, {}, None
+        return 405, {}, {"error": {"code": "MethodNotAllowed", "message": f"{method} {path}"}}
+
     # -- SKUs
     def _skus(self, sub_id: str, query: dict) -> tuple[int, dict, object]:
         sub = self.subscriptions.get(sub_id)
@@ -422,10 +573,11 @@ def _make_handler(fake: FakeArm):
                 body_json = raw.decode("utf-8", "replace")
             with fake._lock:
                 fake.log.append(Logged(self.command, parts.path, query, body_json, status, time.monotonic(),
-                                       dict(out_headers), tuple(self.client_address[:2])))
-            data = doc.raw if isinstance(doc, RawJson) else json.dumps(doc).encode()
+                                       dict(out_headers), tuple(self.client_address[:2]), fake.group))
+            data = doc.raw if isinstance(doc, RawJson) else json.dumps(doc).encode() if doc is not None else b""
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            if doc is not None:
+                self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.send_header("x-ms-request-id", secrets.token_hex(8))
             for k, v in out_headers.items():
@@ -459,8 +611,131 @@ def _make_handler(fake: FakeArm):
 
         do_GET = _do
         do_POST = _do
+        do_PUT = _do
+        do_PATCH = _do
+        do_DELETE = _do
 
     return Handler
+
+
+# --------------------------------------------------------------------------- ARM shapes
+
+_SERVED_TYPES = frozenset({"microsoft.containerservice/managedclusters", "microsoft.compute/virtualmachines",
+                           "microsoft.compute/virtualmachinescalesets"})
+_ENVELOPE = ("id", "name", "type", "location", "tags", "sku", "zones", "identity", "plan", "extendedLocation",
+             "managedBy", "kind", "etag")
+_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- cluster: {server: 'https://127.0.0.1:6443', insecure-skip-tls-verify: true}
+  name: fake
+contexts:
+- context: {cluster: fake, user: fake}
+  name: fake
+current-context: fake
+users:
+- name: fake
+  user: {token: not-a-secret}
+"""
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _jwt(claims: dict) -> str:
+    """An unsigned-looking JWT (random signature): readers that skip verification get the claims."""
+    header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    return f"{header}.{_b64url(json.dumps(claims).encode())}.{_b64url(secrets.token_bytes(32))}"
+
+
+def arm_shape(row: dict) -> dict:
+    """A row as ARM returns the resource: envelope fields at the top, the rest under `properties`
+    (`az aks list` / `az vm list` print them flattened). A deep copy."""
+    row = json.loads(json.dumps(row))
+    if isinstance(row.get("properties"), dict):
+        props = row["properties"]
+        out = {k: v for k, v in row.items() if k in _ENVELOPE}
+    else:
+        out = {k: v for k, v in row.items() if k in _ENVELOPE}
+        props = {k: v for k, v in row.items() if k not in _ENVELOPE and k not in ("resourceGroup", "subscriptionId")}
+    out["type"] = {"microsoft.containerservice/managedclusters": "Microsoft.ContainerService/managedClusters",
+                   "microsoft.compute/virtualmachines": "Microsoft.Compute/virtualMachines",
+                   "microsoft.compute/virtualmachinescalesets": "Microsoft.Compute/virtualMachineScaleSets",
+                   }.get(str(out.get("type", "")).lower(), out.get("type"))
+    out["location"] = str(out.get("location") or "westeurope").replace(" ", "").lower()
+    out["properties"] = props
+    for key in ("zones", "tags", "sku"):
+        if out.get(key) is None:
+            out.pop(key, None)
+    return out
+
+
+def _full_vm(doc: dict) -> None:
+    props = doc["properties"]
+    props.setdefault("hardwareProfile", {"vmSize": "Standard_D2s_v5"})
+    storage = props.setdefault("storageProfile", {})
+    os_disk = storage.setdefault("osDisk", {})
+    os_type = os_disk.get("osType") or "Linux"
+    rg_path = doc["id"].split("/providers/")[0]
+    os_disk.update({"osType": os_type, "name": f"{doc['name']}_OsDisk", "createOption": "FromImage",
+                    "caching": "ReadWrite", "managedDisk": {
+                        "storageAccountType": "Premium_LRS",
+                        "id": f"{rg_path}/providers/Microsoft.Compute/disks/{doc['name']}_OsDisk"},
+                    "deleteOption": "Detach", "diskSizeGB": 128} | {k: v for k, v in os_disk.items() if v is not None})
+    storage.setdefault("imageReference", {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server",
+                                          "version": "latest"})
+    storage.setdefault("dataDisks", [])
+    rid = doc["id"]
+    props.setdefault("networkProfile", {"networkInterfaces": [
+        {"id": f"{rg_path}/providers/Microsoft.Network/networkInterfaces/{doc['name']}-nic",
+         "properties": {"primary": True}}]})
+    props.setdefault("osProfile", {"computerName": doc["name"], "adminUsername": "azureuser",
+                                   "linuxConfiguration" if os_type == "Linux" else "windowsConfiguration":
+                                       {"provisionVMAgent": True}, "secrets": []})
+    if props.get("securityProfile") in (None, {}) or not (props.get("securityProfile") or {}).get("securityType"):
+        props.pop("securityProfile", None)
+    for key in [k for k, v in props.items() if v is None]:
+        props.pop(key)
+    props.pop("extended", None)
+    props["provisioningState"] = "Succeeded"
+    props.setdefault("vmId", hashlib.sha256(rid.lower().encode()).hexdigest()[:8] + "-0000-4000-8000-000000000000")
+    props["instanceView"] = {"hyperVGeneration": "V2" if doc["properties"].get("securityProfile") else "V1",
+                             "statuses": [{"code": "ProvisioningState/succeeded"}, {"code": "PowerState/running"}]}
+
+
+def _full_vmss(doc: dict) -> None:
+    props = doc["properties"]
+    doc.setdefault("sku", {"name": "Standard_D2s_v5", "tier": "Standard", "capacity": 2})
+    props.setdefault("upgradePolicy", {"mode": "Manual"})
+    mode = props.get("orchestrationMode") or "Uniform"
+    props["orchestrationMode"] = mode
+    profile = props.setdefault("virtualMachineProfile", {})
+    storage = profile.setdefault("storageProfile", {})
+    os_disk = storage.setdefault("osDisk", {})
+    os_disk.update({"osType": os_disk.get("osType") or "Linux", "createOption": "FromImage", "caching": "ReadWrite",
+                    "managedDisk": {"storageAccountType": "Premium_LRS"}})
+    storage.setdefault("imageReference", {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server",
+                                          "version": "latest"})
+    profile.setdefault("osProfile", {"computerNamePrefix": doc["name"][:9], "adminUsername": "azureuser",
+                                     "linuxConfiguration": {"provisionVMAgent": True}, "secrets": []})
+    rg_path = doc["id"].split("/providers/")[0]
+    profile.setdefault("networkProfile", {"networkInterfaceConfigurations": [{
+        "name": f"{doc['name'][:9]}nic", "properties": {"primary": True, "ipConfigurations": [{
+            "name": "ipconfig1", "properties": {"subnet": {
+                "id": f"{rg_path}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/default"}}}]}}]})
+    sec = profile.get("securityProfile")
+    if not sec or not sec.get("securityType"):
+        profile.pop("securityProfile", None)
+    props["provisioningState"] = "Succeeded"
+
+
+def _view(doc: dict, query: dict) -> dict:
+    if "instanceview" in str(query.get("$expand", "")).lower():
+        return doc
+    out = json.loads(json.dumps(doc))
+    out.get("properties", {}).pop("instanceView", None)
+    return out
 
 
 # --------------------------------------------------------------------------- synthetic tenants

@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import ipaddress
 import os
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -121,6 +122,8 @@ class _TLSServer(ThreadingHTTPServer):
 
     def get_request(self):
         sock, addr = super().get_request()
+        # Small request/response pairs (the Azure CLI's) would otherwise wait on Nagle + delayed ACK.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.ssl_context is not None:
             sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return sock, addr

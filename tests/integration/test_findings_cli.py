@@ -163,3 +163,36 @@ def test_dry_run_shows_the_configuration_warnings_of_a_real_run(azurite_env, tmp
     assert warning in outs["--dry-run"].stderr
     assert warning in outs[None].stderr
     assert warning not in outs["--no-notify"].stderr  # nothing is sent: nothing to warn about
+
+
+def test_stored_messages_count_the_days_as_of_today(env, capsys):
+    """A finding first stored months ago kept "(in 1355 days)" in its message while the days-left
+    column said 1077: `show`, `findings` (and the API and report page, which share the code) count
+    again from today."""
+    code, out, err = cli(capsys, "scan", *SAMPLES, "--today", "2026-03-01", "--format", "json")
+    assert code == 0, err
+    first = next(f for f in json.loads(out)["findings"]
+                 if f["rule"] == "retiring-size" and f["retirement"]["retires_on"] == "2029-11-15")
+    assert "(in 1355 days)" in first["message"]  # as judged on 2026-03-01
+
+    today = datetime.now(timezone.utc).date()
+    days = (datetime.fromisoformat("2029-11-15").date() - today).days
+    code, out, err = cli(capsys, "findings", "--format", "json")
+    assert code == 0, err
+    shown = next(f for f in json.loads(out)["findings"] if f["id"] == first["id"])
+    assert shown["retirement"]["days_left"] == days
+    assert f"retires on 2029-11-15 (in {days} days)" in shown["message"]
+    assert shown["message"].split("days)", 1)[1] == first["message"].split("days)", 1)[1]  # the rest as written
+
+    code, out, err = cli(capsys, "show", first["id"][:8])
+    assert code == 0, err
+    assert f"(in {days} days)" in out and "(in 1355 days)" not in out
+
+
+def test_a_stored_scan_points_to_show_and_show_answers(env, capsys):
+    code, out, err = cli(capsys, "scan", *SAMPLES)
+    assert code == 0, err
+    assert "`show ID`" in out
+    short = next(iter(table_rows(out)))
+    code, out, err = cli(capsys, "show", short)
+    assert code == 0 and "Commands:" in out, err

@@ -122,6 +122,27 @@ def test_unreadable_feed_file_is_exit_2(capsys, clean_env, tmp_path, command):
         assert code == 2 and "cannot read it" in err
 
 
+@pytest.mark.parametrize("command", ["scan", "catalog"])
+@pytest.mark.parametrize("body", [b'{"foo": 1}', b"\xff\xfe garbage", b"", b"# notes\n"],
+                         ids=["json-without-value", "binary", "empty", "markdown"])
+def test_feed_file_that_is_not_a_feed_is_exit_2_naming_it(capsys, clean_env, tmp_path, command, body):
+    """A --feed FILE the user named but that is no Azure Updates JSON/RSS used to warn and exit 0,
+    scanning without the feed as if all were well."""
+    feed = tmp_path / "feed.json"
+    feed.write_bytes(body)
+    argv = [command, "--feed", str(feed)] + ([*SAMPLES, "--no-store"] if command == "scan" else [])
+    code, out, err = run(capsys, *argv)
+    assert code == 2, err
+    assert f"--feed: {feed}: not an Azure Updates feed file" in err and out == ""
+
+
+def test_a_real_feed_file_is_still_read(capsys, clean_env):
+    feed = ROOT / "tests" / "fixtures" / "feed" / "api-v2-retirements-2025-08-to-2026-08.json"
+    code, out, err = run(capsys, "catalog", "--feed", str(feed), "--format", "json", "--today", "2026-09-10")
+    assert code == 0, err
+    assert json.loads(out)["errors"] == []
+
+
 # --------------------------------------------------------------------------- item 12
 
 
@@ -156,3 +177,10 @@ def test_one_pool_with_two_rules_prints_one_rebuild_in_markdown(capsys, clean_en
     bodies = [b.split("```", 1)[0] for b in blocks]
     assert len(bodies) == len(set(bodies)), "the same commands are printed twice"
     assert out.count("Same commands as the ") >= 2 and "finding above: one rebuild fixes both" in out
+
+
+def test_no_store_scan_does_not_point_to_show(capsys, clean_env):
+    """`show ID` reads the store: after --no-store it could only answer "no store configured"."""
+    code, out, err = run(capsys, "scan", *SAMPLES, "--no-store")
+    assert code == 0, err
+    assert "show ID" not in out and "--format markdown or --format json" in out.splitlines()[-1]

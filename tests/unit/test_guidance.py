@@ -211,7 +211,8 @@ def test_nvv4_without_catalogue_replacements_moves_to_its_v710_successor():
 # --------------------------------------------------------------------------- commands
 
 CLUSTER = Cluster(id=f"/subscriptions/{SUB}/resourceGroups/rg (prod)/providers/Microsoft.ContainerService/managedClusters/aks1",
-                  name="aks1", subscription_id=SUB, resource_group="rg (prod)", location=REGION)
+                  name="aks1", subscription_id=SUB, resource_group="rg (prod)", location=REGION,
+                  kubernetes_version="1.31.2")
 
 
 def pool_commands(pool: NodePool, size: str, g: Guide | None = None, names=()) -> list[list[str]]:
@@ -247,8 +248,9 @@ SHAPES = {
     "autoscaler carried over": (
         NodePool("apps", vm_sizes=("Standard_DS2_v2",), count=4, enable_autoscaling=True, min_count=2, max_count=9,
                  zones=("1", "2", "3")),
-        {"--min-count": "2", "--max-count": "9", "--mode": "User"},
-        ["--node-count"],
+        # the current count too (within min..max), so the new pool starts as big as the old one is now
+        {"--min-count": "2", "--max-count": "9", "--mode": "User", "--node-count": "4"},
+        [],
     ),
     "taints and labels carried, reserved ones dropped": (
         NodePool("tainted", vm_sizes=("Standard_DS2_v2",), count=1,
@@ -268,11 +270,11 @@ SHAPES = {
         {"--os-type": "Windows", "--os-sku": "Windows2022", "--aks-custom-headers": "UseWindowsGen2VM=true"},
         [],
     ),
-    "subnets and Kubernetes version carried over": (
+    "subnets carried over; the new pool takes the control plane's version, not the pool's older patch": (
         NodePool("net", vm_sizes=("Standard_DS2_v2",), count=1, orchestrator_version="1.30.5",
                  vnet_subnet_id="/subscriptions/x/resourceGroups/n/providers/Microsoft.Network/virtualNetworks/v/subnets/a",
                  pod_subnet_id="/subscriptions/x/resourceGroups/n/providers/Microsoft.Network/virtualNetworks/v/subnets/p"),
-        {"--kubernetes-version": "1.30.5",
+        {"--kubernetes-version": "1.31.2",
          "--vnet-subnet-id": "/subscriptions/x/resourceGroups/n/providers/Microsoft.Network/virtualNetworks/v/subnets/a",
          "--pod-subnet-id": "/subscriptions/x/resourceGroups/n/providers/Microsoft.Network/virtualNetworks/v/subnets/p"},
         [],

@@ -69,7 +69,7 @@ SCENARIOS = [
                                        "--min-count": "1", "--max-count": "3", "--labels": None})),
     ("spot-max-price-minus-one-labels-taints-special-chars", "aks-prod-weu", "userspot", {RETIRING: LOW},
      dict(add={"--priority": "Spot", "--spot-max-price": "-1", "--eviction-policy": "Delete",
-               "--node-taints": "example.com/dedicated=batch_jobs:NoExecute,team=$HOME:PreferNoSchedule",
+               "--node-taints": "example.com/dedicated=batch_jobs:NoExecute,team=home:PreferNoSchedule",
                "--min-count": "0"})),
     ("spot-max-price-number-deallocate", "aks-prod-weu", "spotprice", {RETIRING: LOW},
      dict(repl="Standard_D4s_v5", add={"--spot-max-price": "0.0452", "--eviction-policy": "Deallocate",
@@ -79,14 +79,19 @@ SCENARIOS = [
                                         "--max-pods": "250", "--zones": "1"})),
     ("windows-ossku-empty-k8s-1.29-is-windows2022", "aks-prod-weu", "win22", {RETIRING: LOW, IMAGE: LOW},
      dict(add={"--os-sku": "Windows2022", "--aks-custom-headers": "UseWindowsGen2VM=true", "--os-type": "Windows"})),
-    ("windows-annual-keeps-its-os-sku", "aks-prod-weu", "wann", {RETIRING: LOW, IMAGE: LOW},
-     dict(add={"--os-sku": "WindowsAnnual", "--aks-custom-headers": None}, note="WindowsAnnual pool")),
+    # No new WindowsAnnual pools since 2026-05-15 (windows-annual-channel-retirement.md @ 769df1f5): on 1.29
+    # the rebuilt pool runs Windows Server 2022 on Gen2.
+    ("windows-annual-moves-to-windows2022", "aks-prod-weu", "wann", {RETIRING: LOW, IMAGE: LOW},
+     dict(add={"--os-sku": "Windows2022", "--aks-custom-headers": "UseWindowsGen2VM=true"},
+          note="no new WindowsAnnual pools")),
     ("windows2019-6-char-name-on-gen1-only-size", "aks-prod-weu", "npwin1", {RETIRING: LOW, GEN1: LOW},
      dict(add={"--os-sku": "Windows2022", "--aks-custom-headers": "UseWindowsGen2VM=true"}, note="ltsc2022")),
+    # AzureLinux on Kubernetes 1.29 is Azure Linux 2.0, whose images are gone: AzureLinux3
+    # (upgrade-os-version.md @ d91258ba, azure-linux-retirement.md @ 6262afe3).
     ("azure-linux-burstable", "aks-prod-weu", "azl", {RETIRING: LOW},
-     dict(repl="Standard_B2s_v2", add={"--os-sku": "AzureLinux"})),
+     dict(repl="Standard_B2s_v2", add={"--os-sku": "AzureLinux3"}, note="Azure Linux 2.0")),
     ("mariner-fsv2", "aks-prod-weu", "mariner", {RETIRING: LOW},
-     dict(repl="Standard_D4ls_v5", add={"--os-sku": "CBLMariner"})),
+     dict(repl="Standard_D4ls_v5", add={"--os-sku": "AzureLinux3"}, note="Azure Linux 2.0")),
     ("ubuntu2204-dsv3", "aks-prod-weu", "u2204", {RETIRING: LOW}, dict(add={"--os-sku": "Ubuntu2204"})),
     ("linux-ossku-empty-gen1-image", "aks-prod-weu", "linuxnosku", {RETIRING: LOW, IMAGE: LOW},
      dict(add={"--os-sku": None, "--os-type": "Linux"})),
@@ -107,7 +112,7 @@ SCENARIOS = [
     ("virtual-machines-pool-several-sizes", "aks-prod-weu", "vmpool", {RETIRING: LOW, GEN1: LOW},
      dict(first="az aks nodepool manual-scale update")),
     ("virtual-machines-pool-preview-sizes-list", "aks-east", "vmprev", {RETIRING: LOW},
-     dict(first="az aks nodepool manual-scale update")),
+     dict(note="aks-preview")),
     ("stopped-cluster-k8s-1.24-windows-default-2019", "aks-legacy", "win19", {RETIRING: LOW, IMAGE: LOW},
      dict(first="az aks start", add={"--os-sku": "Windows2022"}, note="ltsc2022")),
     ("windows-ossku-empty-k8s-1.25-not-moved-off-2019", "aks-legacy", "wnew", {RETIRING: LOW},
@@ -254,12 +259,27 @@ def test_commands_parse_and_name_their_scope(tenant):
                 assert _flag(argv, "--resource-group") == f.resource.resource_group, c
 
 
+def test_virtual_machines_pool_entries_of_one_size_and_of_several(tenant):
+    """A one-size entry is changed by the GA manual-scale command; an entry listing several sizes for
+    one count (preview API) has no GA command: the finding gives the aks-preview one, labelled."""
+    *_, findings = tenant
+    by_size = {f.vm_size: f for f in _of(findings, "aks-east", "vmprev")}
+    one = by_size["Standard_DS2_v2"]
+    assert one.commands[0].startswith("az aks nodepool manual-scale update")
+    assert _flag(_argv(one.commands[0]), "--vm-sizes") == one.replacement.vm_size
+    shared = by_size["Standard_D2s_v3"]
+    assert shared.commands == () and shared.replacement is not None
+    assert "(preview)" in shared.message and "--current-vm-sizes" in shared.message
+
+
 def test_labels_and_taints_survive_the_shell_exactly(tenant):
     *_, findings = tenant
     [f] = [f for f in _of(findings, "aks-prod-weu", "userspot")]
     add = _add(f)
     labels = add[add.index("--labels") + 1:add.index("--node-taints")]
-    assert labels == ["app.example.com/tier=web front", "cost-center=cc;rm -rf ~", "team=a&b"]
+    assert labels == ["app.example.com/tier=web.front", "cost-center=cc_1234", "team=a-b"]
+    tags = add[add.index("--tags") + 1:add.index("--tags") + 4]
+    assert tags == ["cost-center=cc;rm -rf ~", "note=web front & $HOME", "team=a&b"]
     # AKS sets the Spot label and taint itself; passing them is refused
     assert not any(x.startswith("kubernetes.azure.com/") for x in add)
 

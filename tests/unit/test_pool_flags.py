@@ -1,0 +1,120 @@
+"""scanner/core/pool_flags.py against the AgentPool model of azure-mgmt-containerservice.
+
+The SDK (pinned in requirements-dev.txt, the version azure-cli 2.91 ships) knows every property of
+the agentPool API. A writable property the table neither maps to a flag nor lists as not carried
+fails here, so a new API property cannot be dropped without a word.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from scanner.core import pool_flags
+
+models = pytest.importorskip("azure.mgmt.containerservice.models", reason="pinned in requirements-dev.txt")
+
+
+def _writable(cls) -> dict[str, object]:
+    """rest name -> field, for the fields a client may send (visibility includes create or update)."""
+    cls()  # the model base fills _attr_to_rest_field on first construction
+    return {f._rest_name: f for f in cls._attr_to_rest_field.values()
+            if set(f._visibility or ()) & {"create", "update"}}
+
+
+def _model_properties() -> set[str]:
+    """Every writable agentPool property, fields of the objects the table lists one by one as
+    "object.field"."""
+    top = _writable(models.ManagedClusterAgentPoolProfileProperties)
+    out = set()
+    for name in top:
+        if name in pool_flags.OBJECTS:
+            nested = {
+                "upgradeSettings": models.AgentPoolUpgradeSettings, "networkProfile": models.AgentPoolNetworkProfile,
+                "securityProfile": models.AgentPoolSecurityProfile, "gpuProfile": models.GPUProfile,
+                "windowsProfile": models.AgentPoolWindowsProfile, "gatewayProfile": models.AgentPoolGatewayProfile,
+                "artifactStreamingProfile": models.AgentPoolArtifactStreamingProfile,
+                "virtualMachinesProfile": models.VirtualMachinesProfile, "creationData": models.CreationData,
+                "powerState": models.PowerState,
+            }[name]
+            out |= {f"{name}.{sub}" for sub in _writable(nested)}
+        else:
+            out.add(name)
+    return out
+
+
+def test_every_writable_agentpool_property_is_mapped_or_listed():
+    model = _model_properties()
+    table = set(pool_flags.TABLE)
+    missing = sorted(model - table)
+    assert not missing, (f"agentPool properties neither mapped to an `az aks nodepool add` flag nor listed as not "
+                         f"carried (add them to scanner/core/pool_flags.py): {missing}")
+    stale = sorted(table - model)
+    assert not stale, f"pool_flags lists properties the AgentPool model does not have: {stale}"
+
+
+def test_the_model_is_read_with_every_object_the_table_splits():
+    top = _writable(models.ManagedClusterAgentPoolProfileProperties)
+    assert set(pool_flags.OBJECTS) <= set(top)
+
+
+@pytest.mark.parametrize("carry", pool_flags.TABLE.values(), ids=pool_flags.TABLE.keys())
+def test_each_row_says_how(carry):
+    if carry.how == pool_flags.FLAG:
+        assert carry.flag.startswith("--") and carry.render is not None
+    elif carry.how == pool_flags.RULED:
+        assert carry.flag.startswith("--")
+    else:
+        assert carry.why, f"{carry.prop}: a property not carried as is says why and what to do"
+
+
+PROFILE = {
+    "name": "apps", "count": 3, "vmSize": "Standard_DS2_v2", "provisioningState": "Succeeded",
+    "currentOrchestratorVersion": "1.30.5", "eTag": "abc",
+    "maxPods": 50, "nodeLabels": {"team": "a b", "kubernetes.azure.com/mode": "user"},
+    "upgradeSettings": {"maxSurge": "33%", "drainTimeoutInMinutes": 45, "nodeSoakDurationInMinutes": 5},
+    "securityProfile": {"enableSecureBoot": True, "enableVTPM": True, "sshAccess": "Disabled"},
+    "networkProfile": {"allowedHostPorts": [{"portStart": 80, "portEnd": 80, "protocol": "TCP"},
+                                            {"portStart": 8000, "portEnd": 8080, "protocol": "UDP"}],
+                       "applicationSecurityGroups": ["/subscriptions/s/resourceGroups/r/providers/"
+                                                     "Microsoft.Network/applicationSecurityGroups/asg1"],
+                       "nodePublicIPTags": [{"ipTagType": "RoutingPreference", "tag": "Internet"}]},
+    "kubeletConfig": {"cpuManagerPolicy": "static", "allowedUnsafeSysctls": ["kernel.msg*"]},
+    "messageOfTheDay": "SGVsbG8gd29ybGQ=",
+    "enableFIPS": True, "enableEncryptionAtHost": False, "kubeletDiskType": "Temporary",
+    "someFutureProperty": {"x": 1}, "nodeTaints": None,
+}
+
+
+def test_a_profile_becomes_flags_files_and_reasons():
+    props, unknown = pool_flags.read_properties(PROFILE)
+    assert unknown == ("someFutureProperty",)
+    assert "eTag" not in props and "provisioningState" not in props and "nodeTaints" not in props
+    carried = pool_flags.add_args(props, "appsv5", skip=frozenset(p for p, c in pool_flags.TABLE.items()
+                                                                 if c.how in (pool_flags.RULED, pool_flags.CHANGED)),
+                                  unknown=unknown)
+    args = list(carried.args)
+
+    def after(flag, n=1):
+        i = args.index(flag)
+        return args[i + 1:i + 1 + n]
+
+    assert after("--max-pods") == ["50"]
+    assert after("--labels") == ["'team=a b'"]  # reserved label left to AKS
+    assert after("--max-surge") == ["33%"] and after("--drain-timeout") == ["45"]
+    assert after("--node-soak-duration") == ["5"]
+    assert "--enable-secure-boot" in args and "--enable-vtpm" in args and "--enable-fips-image" in args
+    assert "--enable-encryption-at-host" not in args  # false is the default
+    assert after("--allowed-host-ports", 2) == ["80/tcp", "8000-8080/udp"]
+    assert after("--node-public-ip-tags") == ["RoutingPreference=Internet"]
+    assert after("--kubelet-config") == ["kubelet-config-appsv5.json"]
+    assert after("--message-of-the-day") == ["motd-appsv5.txt"]
+    files = dict(carried.files)
+    assert files["motd-appsv5.txt"] == "Hello world"
+    assert '"cpuManagerPolicy":"static"' in files["kubelet-config-appsv5.json"]
+    assert [p for p, _ in carried.not_carried] == ["kubeletDiskType", "securityProfile.sshAccess"]
+    assert all("printf" in c and ">" in c for c in carried.file_commands())
+
+
+def test_readme_rows_cover_the_table():
+    rows = pool_flags.rows()
+    assert [r[0] for r in rows] == list(pool_flags.TABLE)
