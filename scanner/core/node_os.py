@@ -274,11 +274,15 @@ def move_commands(cluster: Cluster, pool: NodePool, entry: NodeOs, pool_names=()
         update = " ".join(["az aks nodepool update", *scope, "--name", guidance._q(pool.name),
                            "--os-sku", guidance._q(entry.move_os_sku)])
         return (*first, update), note + " (az aks nodepool update changes the OS SKU in place, reimaging the nodes)."
-    # A Windows version change is always a new pool (upgrade-windows-os.md): the pool rebuild moves
-    # Windows Server 2019 on; other Windows versions are said, not guessed.
-    if guidance.windows_os_sku(pool, cluster.kubernetes_version).lower() == "windows2019" and pool.vm_sizes:
+    # A Windows version change is always a new pool (upgrade-windows-os.md). The pool rebuild picks the
+    # new pool's OS SKU for the control plane's version (guidance.new_pool_os, one rule for it): when
+    # that is a move off this OS, its commands are the move; otherwise the move is said, not guessed.
+    current = guidance.windows_os_sku(pool, cluster.kubernetes_version)
+    target = guidance.new_pool_os(pool, cluster.kubernetes_version).os_sku
+    if pool.vm_sizes and target and target.lower() != current.lower():
         return (*first, *guidance.rebuild_pool_commands(cluster, pool, pool.vm_sizes[0], pool_names)), \
-            note + ": a new Windows pool on the same size, then cordon, drain and delete this one."
+            (f"Move to OS SKU {target}: a new Windows pool on the same size, then cordon, drain and delete this "
+             "one (a Windows Server version change is always a new pool).")
     return first, (note + f": add a Windows node pool with --os-sku {entry.move_os_sku}"
                    + (" --enable-fips-image" if entry.move_os_sku.lower() == "windows2025" else "")
                    + ", move the workloads, then delete this pool.")

@@ -179,3 +179,10 @@ def test_an_aks_node_os_notice_without_an_entry_goes_to_review():
                 text="On June 30, 2029, we'll retire Ubuntu 24.04 on Azure Kubernetes Service.")
     r = read_announcement(a)
     assert r.kind == "review" and "Ubuntu 24.04" in r.reason and "no entry" in r.reason
+
+
+def test_annual_channel_move_uses_the_rebuild_s_os_choice():
+    p = pool("Windows", "WindowsAnnual", name="win23", version="1.30.5")
+    cmds, note = move_commands(cluster(p), p, CATALOG.get("aks-windows-annual"))
+    assert cmds and cmds[0].startswith("az aks nodepool add") and "--os-sku Windows2022" in cmds[0]
+    assert "Move to OS SKU Windows2022" in note
