@@ -340,7 +340,9 @@ def render_table(report) -> str:
     if any(f.restricted for f in report.findings):
         lines.append("! the size is restricted for the subscription in that region: no scale-out on it.")
     if report.findings:
-        lines.append("Replacement reasons and ready-to-paste commands: `show ID`, --format markdown or --format json.")
+        # `show ID` reads the store: offer it only when this run's findings are in it.
+        show = "`show ID`, " if getattr(report, "stored", False) else ""
+        lines.append(f"Replacement reasons and ready-to-paste commands: {show}--format markdown or --format json.")
     if report.needs_review:
         lines.append("")
         lines.append(f"Needs review ({len(report.needs_review)} announcements the scanner could not read with confidence):")

@@ -5,7 +5,8 @@
         .post(url, body, kind, *, scope="") -> dict   POST a JSON body
         .pages(url, kind, *, scope="", max_pages=...) -> Iterator[dict]
                                                       GET and follow `nextLink`; a link seen before,
-                                                      or more pages than max_pages, raises ArmPagingError
+                                                      more pages than max_pages, or a link to another
+                                                      host (the token stays with ARM) raises ArmPagingError
         .counts -> {kind: requests}                   what was sent, by kind (thread-safe)
         .requests -> int                              total
     arm_json(settings) -> ArmJson     a fresh counter over the process's one pipeline
@@ -199,10 +200,16 @@ class ArmJson:
               throttle: Throttle | None = None) -> Iterator[dict]:
         """GET `url`, then each `nextLink` in turn; yields each page. Bounded: a link seen before or
         more than max_pages pages raises ArmPagingError naming the scope."""
+        from urllib.parse import urlsplit
+
         seen: set[str] = set()
         pages = 0
         next_url: str | None = url
+        home = urlsplit(self.pipeline.format_url("/")).netloc.lower()
         while next_url:
+            if urlsplit(next_url).netloc and urlsplit(next_url).netloc.lower() != home:
+                raise ArmPagingError(f"{scope or kind}: a nextLink points to another host "
+                                     f"({urlsplit(next_url).netloc}); not followed (the token is for {home} only)")
             if next_url in seen:
                 raise ArmPagingError(f"{scope or kind}: the listing repeated a nextLink after {pages} pages "
                                      "(stopped: it would never end)")

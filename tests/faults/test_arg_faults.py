@@ -160,3 +160,30 @@ def test_a_subscriptions_next_link_that_repeats_stops_and_resolves_nothing(tmp_p
     [tenant_error] = [e for e in inv.errors if e.kind is ScopeKind.TENANT]
     assert "repeated a nextLink" in tenant_error.detail and "2 subscriptions" in tenant_error.detail
     assert inv.subscriptions_seen == {sub_id(0), sub_id(1)}  # what was listed is still read
+
+
+def test_a_next_link_to_another_host_is_not_followed(tmp_path, fault_ledger):
+    """The bearer token goes to the ARM endpoint only: a nextLink elsewhere ends that listing."""
+    from scanner.sources.arm import ArmPagingError, arm_json
+
+    fake = FakeArm()
+    sub = sub_id(7)
+    fake.add_subscription(sub)
+    fake.usages[(sub, "westeurope")] = [
+        {"name": {"value": f"family{i}", "localizedValue": f"Family {i}"}, "currentValue": i, "limit": 100,
+         "unit": "Count"} for i in range(5)]
+    fake.usages_next_host = "attacker.invalid:443"
+    bootstrap.reset()
+    with fake.running(tmp_path) as env:
+        arm = arm_json(Settings.from_env(env), sleep=lambda s: None)
+        pages = []
+        try:
+            with pytest.raises(ArmPagingError, match="another host"):
+                for page in arm.pages(f"/subscriptions/{sub}/providers/Microsoft.Compute/locations/westeurope/usages"
+                                      "?api-version=2024-11-01", "usages", scope=f"usages {sub}/westeurope"):
+                    pages.append(page)
+        finally:
+            bootstrap.reset()
+    leaked = arm.requests - len(pages)  # a request after the first page would have gone to the other host
+    fault_ledger.record("arm: a nextLink to another host", secrets_leaked=leaked)
+    assert leaked == 0 and len(pages) == 1

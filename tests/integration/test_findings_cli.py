@@ -187,3 +187,12 @@ def test_stored_messages_count_the_days_as_of_today(env, capsys):
     code, out, err = cli(capsys, "show", first["id"][:8])
     assert code == 0, err
     assert f"(in {days} days)" in out and "(in 1355 days)" not in out
+
+
+def test_a_stored_scan_points_to_show_and_show_answers(env, capsys):
+    code, out, err = cli(capsys, "scan", *SAMPLES)
+    assert code == 0, err
+    assert "`show ID`" in out
+    short = next(iter(table_rows(out)))
+    code, out, err = cli(capsys, "show", short)
+    assert code == 0 and "Commands:" in out, err

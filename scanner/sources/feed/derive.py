@@ -216,4 +216,4 @@ def merge_items(old: Iterable[Announcement], new: Iterable[Announcement]) -> lis
         prev = by_id.get(a.id)
         if prev is None or _stamp(a) >= _stamp(prev):
             by_id[a.id] = a
-    return [a for a in by_id.values() if read_announcement(a).kind in ("entry", "review")]
+    return [a for a in by_id.values() if _read_safely(a).kind in ("entry", "review")]

@@ -369,7 +369,23 @@ def parse_json(body: bytes | str, source: str = "<json>", charset: str = "") -> 
         records = data
     if not isinstance(records, list):
         raise FeedError(f"{source}: 'value' is a {type(records).__name__}, not a list")
-    return [announcement_from_record(r, source, i) for i, r in enumerate(records)], next_link
+    return [_record_safely(r, source, i) for i, r in enumerate(records)], next_link
+
+
+_UNREADABLE = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, OverflowError,
+               UnicodeError)
+
+
+def _record_safely(record: Any, source: str, index: int) -> Announcement:
+    """announcement_from_record, except that a record it trips over is kept as an item with the
+    problem (people review it) instead of sinking the page. The property tests found none left."""
+    try:
+        return announcement_from_record(record, source, index)
+    except _UNREADABLE as exc:
+        raw_id = record.get("id") if isinstance(record, dict) else None
+        item_id = raw_id.strip() if isinstance(raw_id, str) and 0 < len(raw_id.strip()) <= MAX_ID else f"#{index}"
+        return Announcement(id=item_id, title="", text="", url=_url_for(item_id), source=source,
+                            problems=(f"item #{index} could not be read ({type(exc).__name__})",))
 
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
@@ -389,6 +405,8 @@ def parse_rss(body: bytes | str, source: str = "<rss>") -> list[Announcement]:
         line, col = exc.position
         raise FeedError(f"{source}: malformed XML ({exc.msg if hasattr(exc, 'msg') else exc}; "
                         f"line {line}, column {col})") from None
+    except (LookupError, ValueError, RecursionError) as exc:  # <?xml encoding="..."?> naming no codec
+        raise FeedError(f"{source}: XML that cannot be read ({type(exc).__name__}: {str(exc)[:80]})") from None
     if root.tag != "rss" or root.find("channel") is None:
         raise FeedError(f"{source}: XML root is <{root.tag}>, not an RSS <rss><channel> document")
     items = []

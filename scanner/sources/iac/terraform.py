@@ -211,6 +211,19 @@ class _Var:
         return _locate(self.node, keys, self.source.file) or self.source
 
 
+class _Lit(str):
+    """A string with the place it is written: it keeps that place through variables, module
+    arguments, for_each, lookup(), merge() ..., so a finding points at the line that writes it."""
+
+    spot: Spot | None = None
+
+    @classmethod
+    def at(cls, value: str, node, env: _Env) -> str:
+        out = cls(value)
+        out.spot = _spot_of(node, env.file) if env.file else None
+        return out
+
+
 class _Env:
     def __init__(self, module: TfModule, variables: dict[str, _Var], text_of, prefix: str) -> None:
         self.module = module
@@ -229,9 +242,19 @@ class _Env:
         }
         self._busy: set[str] = set()
         self.trace: list[tuple[Spot | None, str]] = []
+        self.scopes: list[dict[str, Any]] = []  # for-expression symbols, innermost last
+        self.file = ""  # the file of the expression being evaluated (for _Lit spots)
 
     def evaluate(self, expr) -> Any:
         return _eval(expr, self)
+
+    def attr(self, attr: Attr) -> Any:
+        """Evaluate an attribute's expression, strings marked with the attribute's file."""
+        saved, self.file = self.file, attr.spot.file
+        try:
+            return _eval(attr.expr, self)
+        finally:
+            self.file = saved
 
 
 def _eval(node, env: _Env) -> Any:
@@ -243,7 +266,9 @@ def _eval(node, env: _Env) -> Any:
         inner = [c for c in children if not (isinstance(c, Token) and c.type in ("LPAR", "RPAR"))]
         return _eval(inner[0], env)
     if kind == "string":
-        return _string(children, env)
+        value = _string(children, env)
+        interpolated = any(isinstance(c, Tree) and isinstance(c.children[0], Tree) for c in children)
+        return value if interpolated else _Lit.at(value, node, env)  # a template: its parts say where
     if kind == "int_lit":
         return int(str(children[0]))
     if kind == "float_lit":
@@ -265,6 +290,8 @@ def _eval(node, env: _Env) -> Any:
         return _reference(node, env)
     if kind == "function_call":
         return _function(node, env)
+    if kind in ("for_tuple_expr", "for_object_expr"):
+        return _for(node, children, env)
     if kind == "conditional":
         raise NotLiteral("a conditional expression")
     if kind in ("heredoc_template", "heredoc_template_trim", "template_string"):
@@ -298,7 +325,86 @@ def _function(node, env: _Env) -> Any:
             if value not in (None, ""):
                 return value
         raise NotLiteral("coalesce(): every argument is null or empty")
+    if name in ("toset", "tolist") and len(args) == 1:
+        value = _eval(args[0], env)
+        if not isinstance(value, list):
+            raise NotLiteral(f"{name}(): not a list")
+        return list(dict.fromkeys(value)) if name == "toset" and all(isinstance(v, (str, int, float)) for v in value) \
+            else value
+    if name == "tomap" and len(args) == 1:
+        value = _eval(args[0], env)
+        if not isinstance(value, dict):
+            raise NotLiteral("tomap(): not a map")
+        return value
+    if name == "merge":
+        merged: dict = {}
+        for arg in args:
+            value = _eval(arg, env)
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                raise NotLiteral("merge(): an argument is not a map")
+            merged.update(value)
+        return merged
+    if name == "concat":
+        joined: list = []
+        for arg in args:
+            value = _eval(arg, env)
+            if not isinstance(value, list):
+                raise NotLiteral("concat(): an argument is not a list")
+            joined.extend(value)
+        return joined
+    if name in ("keys", "values") and len(args) == 1:
+        value = _eval(args[0], env)
+        if not isinstance(value, dict):
+            raise NotLiteral(f"{name}(): not a map")
+        return sorted(value) if name == "keys" else [value[k] for k in sorted(value)]
+    if name in ("lower", "upper") and len(args) == 1:
+        value = _eval(args[0], env)
+        if not isinstance(value, str):
+            raise NotLiteral(f"{name}(): not a string")
+        return value.lower() if name == "lower" else value.upper()
     raise NotLiteral(f"the function {name}() is evaluated by Terraform, not here")
+
+
+def _for(node, children, env: _Env) -> Any:
+    """`[for v in coll : expr if cond]` / `{for k, v in coll : key => value if cond}` over a literal
+    collection (the shape modules use to key pools by name). Grouping (`...`) is not literal."""
+    intro = next(c for c in children if isinstance(c, Tree) and c.data == "for_intro")
+    names = [_name_of(c) for c in intro.children if isinstance(c, Tree) and c.data == "identifier"]
+    coll = _eval([c for c in intro.children if isinstance(c, Tree) and c.data != "identifier"][0], env)
+    cond = next((c for c in children if isinstance(c, Tree) and c.data == "for_cond"), None)
+    exprs = [c for c in children if isinstance(c, Tree) and c.data not in ("for_intro", "for_cond")]
+    if any(isinstance(c, Token) and str(c) == "..." for c in children):
+        raise NotLiteral("a for expression with grouping (...)")
+    if isinstance(coll, dict):
+        pairs = list(coll.items())
+    elif isinstance(coll, list):
+        pairs = list(enumerate(coll))
+    else:
+        raise NotLiteral("a for expression over a value that is not a collection")
+    out_list: list = []
+    out_map: dict = {}
+    for k, v in pairs:
+        scope = {names[0]: k, names[1]: v} if len(names) == 2 else {names[0]: v}
+        env.scopes.append(scope)
+        try:
+            if cond is not None:
+                test = _eval([c for c in cond.children if isinstance(c, Tree)][0], env)
+                if not isinstance(test, bool):
+                    raise NotLiteral("a for expression whose `if` is not a literal boolean")
+                if not test:
+                    continue
+            if node.data == "for_tuple_expr":
+                out_list.append(_eval(exprs[0], env))
+            else:
+                key = _eval(exprs[0], env)
+                if isinstance(key, (dict, list)) or key is None:
+                    raise NotLiteral("a for expression whose key is not a string")
+                out_map[str(key)] = _eval(exprs[1], env)
+        finally:
+            env.scopes.pop()
+    return out_list if node.data == "for_tuple_expr" else out_map
 
 
 def _object_key(node, env: _Env) -> str:
@@ -364,6 +470,24 @@ def _path(node) -> tuple[str, list]:
     raise NotLiteral("an expression that is not a reference")
 
 
+def _base_and_steps(node) -> tuple[Any, list]:
+    """`f(x).a[0]` -> (the f(x) node, [("attr", "a"), ("value", 0)]): steps on a value that is not a name."""
+    steps: list = []
+    while True:
+        if isinstance(node, Tree) and node.data == "expr_term" and len(node.children) == 1:
+            node = node.children[0]
+        elif isinstance(node, Tree) and node.data == "get_attr_expr_term":
+            steps.append(("attr", _name_of(node.children[1].children[-1])))
+            node = node.children[0]
+        elif isinstance(node, Tree) and node.data == "index_expr_term":
+            idx = node.children[1]
+            steps.append(("value", int(str(idx.children[-1]))) if idx.data == "short_index"
+                         else ("index", [c for c in idx.children if isinstance(c, Tree)][0]))
+            node = node.children[0]
+        else:
+            return node, list(reversed(steps))
+
+
 def _walk(value: Any, steps: list, env: _Env, keys: list | None = None) -> Any:
     for kind, step in steps:
         key = _eval(step, env) if kind == "index" else step
@@ -409,7 +533,14 @@ def _locate(node, keys: list, file: str) -> Spot | None:
 
 
 def _reference(node, env: _Env) -> Any:
-    root, steps = _path(node)
+    try:
+        root, steps = _path(node)
+    except NotLiteral:
+        base, steps = _base_and_steps(node)
+        return _walk(_eval(base, env), steps, env)
+    for scope in reversed(env.scopes):
+        if root in scope:
+            return _walk(scope[root], steps, env)
     if root == "var":
         if not steps or steps[0][0] != "attr":
             raise NotLiteral("a reference to var without a name")
@@ -434,7 +565,7 @@ def _reference(node, env: _Env) -> Any:
             raise NotLiteral(f"local.{name} refers to itself")
         env._busy.add(name)
         try:
-            value = _eval(attr.expr, env)
+            value = env.attr(attr)
         finally:
             env._busy.discard(name)
         env.trace.append((attr.spot, f"local.{name}"))
@@ -461,7 +592,7 @@ def _reference(node, env: _Env) -> Any:
             env._busy.add(key)
             try:
                 attr = block.attrs[steps[1][1]]
-                value = _eval(attr.expr, env)
+                value = env.attr(attr)
             finally:
                 env._busy.discard(key)
             env.trace.append((attr.spot, key))
@@ -475,10 +606,13 @@ def _value(attr: Attr | None, env: _Env, fallback_spot: Spot) -> Value:
         return Value(spot=fallback_spot, known=False, reason="not set")
     env.trace = []
     try:
-        value = env.evaluate(attr.expr)
+        value = env.attr(attr)
     except NotLiteral as exc:
         return Value(spot=attr.spot, known=False, text=attr.text, reason=str(exc))
     source, via = next(((s, v) for s, v in env.trace if s is not None), (None, ""))
+    if isinstance(value, _Lit) and value.spot is not None:
+        source = value.spot if value.spot != attr.spot else None
+        via = via if source is not None else ""
     return Value(spot=attr.spot, known=True, value=value, text=attr.text, source=source, via=via)
 
 
@@ -487,7 +621,7 @@ def _literal(attr: Attr | None, env: _Env) -> Any:
     if attr is None:
         return None
     try:
-        return _eval(attr.expr, env)
+        return env.attr(attr)
     except NotLiteral:
         return None
 
@@ -506,7 +640,7 @@ def parse_tfvars(tf: TfFile) -> tuple[dict[str, _Var], list[Problem]]:
             continue
         for name, attr in block.attrs.items():
             try:
-                out[name] = _Var(True, _eval(attr.expr, env), attr.spot, f"{tf.file}", node=attr.expr)
+                out[name] = _Var(True, env.attr(attr), attr.spot, f"{tf.file}", node=attr.expr)
             except NotLiteral as exc:
                 out[name] = _Var(False, reason=f"var.{name} in {tf.file} is not literal ({exc})")
     return out, problems
@@ -540,7 +674,7 @@ def _variables(module: TfModule, given: dict[str, _Var]) -> dict[str, _Var]:
                                            "or a module argument)")
             continue
         try:
-            out[name] = _Var(True, _eval(default.expr, env), default.spot, f"default of var.{name}", node=default.expr)
+            out[name] = _Var(True, env.attr(default), default.spot, f"default of var.{name}", node=default.expr)
         except NotLiteral as exc:
             out[name] = _Var(False, reason=f"the default of var.{name} is not literal ({exc})")
     return out
@@ -565,7 +699,7 @@ def _instances(block: Block, env: _Env) -> list[tuple[str, tuple[Any, Any] | Non
     env.trace = []
     env.each_origin = None
     try:
-        value = env.evaluate(fe.expr)
+        value = env.attr(fe)
     except NotLiteral as exc:
         return [("[*]", None, f"for_each is not literal ({exc})")]
     root, steps = _path(fe.expr) if _is_reference(fe.expr) else ("", [])
@@ -712,6 +846,8 @@ def _declaration(block: Block, env: _Env, rtype: str, address: str, attribute: s
     size = _value(size_attr, env, block.spot)
     if not size.known and why and size_attr is not None and "each." in size_attr.text:
         size = Value(spot=size.spot, known=False, text=size.text, reason=why)
+    if size.known and isinstance(size.value, _Lit):
+        size = replace(size, value=str(size.value))
     if size.known and not isinstance(size.value, str):
         size = Value(spot=size.spot, known=False, text=size.text, reason=f"not a string ({size.value!r})")
     if not size.known and size_attr is None:
@@ -726,7 +862,8 @@ def _declaration(block: Block, env: _Env, rtype: str, address: str, attribute: s
 
     zones = _literal(block.attrs.get("zones"), env)
     os_type = lit("os_type")
-    if kind is ResourceKind.AKS_NODEPOOL and not os_type:
+    unresolved = _unresolved_os(block, env, os_type) if kind is ResourceKind.AKS_NODEPOOL else ()
+    if kind is ResourceKind.AKS_NODEPOOL and not os_type and not any(n == "os_type" for n, _ in unresolved):
         os_type = "Linux"
     if rtype in _WINDOWS_TYPES:
         os_type = "Windows"
@@ -744,4 +881,27 @@ def _declaration(block: Block, env: _Env, rtype: str, address: str, attribute: s
         mode=lit("mode") or mode_default,
         zones=tuple(str(z) for z in zones) if isinstance(zones, list) else (),
         language="terraform",
+        unresolved=unresolved,
     )
+
+
+def _unresolved_os(block: Block, env: _Env, os_type: str) -> tuple[tuple[str, Value], ...]:
+    """An AKS pool's os_type / os_sku written but not literal: named, since a Windows pool's
+    gen1-node-image check depends on them (an absent os_type is Linux, the provider's default)."""
+    out = []
+    for name in ("os_type", "os_sku"):
+        attr = block.attrs.get(name)
+        if attr is None or (name == "os_sku" and os_type.lower() == "linux"):
+            continue
+        value = _value(attr, env, attr.spot)
+        if value.known and (value.value is None or isinstance(value.value, str)):
+            continue
+        why = value.reason if not value.known else f"not a string ({value.value!r})"
+        out.append((name, unresolved_value(name, value, why)))
+    return tuple(out)
+
+
+def unresolved_value(name: str, value: Value, why: str) -> Value:
+    return Value(spot=value.spot, known=False, text=value.text,
+                 reason=f"{why}; {name} decides whether this is a Windows pool on Generation 1: "
+                        "the gen1-node-image check is not made for it")
