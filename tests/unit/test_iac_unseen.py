@@ -45,6 +45,15 @@ CASES = [
     ("tf-vmss-count", [], [
         ("main.tf", '"Standard_F8s_v2"', "Standard_F8s_v2", R),
         ("main.tf", '"Standard_D2_v2"', "Standard_D2_v2", R)], [], []),
+    ("tf-azapi-hcl", [], [("main.tf", '"Standard_DS3_v2"', "Standard_DS3_v2", R)], [], []),
+    ("tf-azapi-json", [], [
+        ("main.tf", '"Standard_E8s_v3"', "Standard_E8s_v3", R),
+        ("main.tf", '"Standard_E8s_v3"', "Standard_E8s_v3", W),  # osSKU Windows2019 in the jsonencode() body
+        ("main.tf", '"Standard_B2ms"', "Standard_B2ms", R),
+        ("main.tf", '"Standard_D4s_v3"', "Standard_D4s_v3", R)], [], []),  # azapi_update_resource sku.name
+    ("tf-legacy-vmss", [], [
+        ("main.tf", '"Standard_DS2_v2"', "Standard_DS2_v2", R),
+        ("main.tf", '"Standard_D3_v2"', "Standard_D3_v2", R)], [], []),
     ("tf-crlf-bom", [], [
         ("main.tf", '"Standard_DS1_v2"', "Standard_DS1_v2", R),
         ("vm.tf", '"Standard_A2_v2"', "Standard_A2_v2", R)], [], []),
@@ -55,6 +64,8 @@ CASES = [
     ("bicep-existing", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", W)], [], []),
+    ("bicep-jsonparams", ["--params", f"{U}/bicep-jsonparams/main.parameters.json"],  # -p main.parameters.json
+     [("main.parameters.json", '"Standard_B4ms"', "Standard_B4ms", R)], [], []),
     ("bicep-crlf", [], [("main.bicep", "'Standard_NV12s_v3'", "Standard_NV12s_v3", R)], [], []),
     ("bicep-loop-module", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
