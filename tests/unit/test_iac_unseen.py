@@ -64,6 +64,8 @@ CASES = [
     ("bicep-existing", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", W)], [], []),
+    ("bicep-jsonparams", ["--params", f"{U}/bicep-jsonparams/main.parameters.json"],  # -p main.parameters.json
+     [("main.parameters.json", '"Standard_B4ms"', "Standard_B4ms", R)], [], []),
     ("bicep-crlf", [], [("main.bicep", "'Standard_NV12s_v3'", "Standard_NV12s_v3", R)], [], []),
     ("bicep-loop-module", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
