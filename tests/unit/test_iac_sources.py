@@ -323,3 +323,18 @@ def test_arm_functions_known_only_at_deployment_are_named():
             ' "properties": {"hardwareProfile": {"vmSize": "[reference(\'other\').size]"}}}]}')
     [d], _ = arm.declarations(arm.parse_json(text, "t.json"), "t.json", {})
     assert not d.size.known and "reference() is evaluated at deployment" in d.size.reason
+
+
+@pytest.mark.parametrize("text", [
+    "type pool = {\n  @description('name')\n  name: string\n  size: ('a' | 'b')?\n}\n",
+    "@export()\ntype sizes = 'Standard_D2s_v5'\n  | 'Standard_D4s_v5'\n",
+    "param p 'a' | 'b' = 'a'\n",
+    "param p resourceInput<'Microsoft.Compute/virtualMachines@2024-03-01'>.properties\n",
+    "param p {\n  @minLength(1)\n  name: string\n}\n",
+])
+def test_bicep_user_defined_types_are_read_and_later_lines_keep_their_numbers(text):
+    from scanner.sources.iac import bicep
+
+    tail = "param size string = 'Standard_DS2_v2'\n"
+    parsed = bicep.parse_file(text + tail, "t.bicep")
+    assert parsed.params["size"][1].line == text.count("\n") + 1

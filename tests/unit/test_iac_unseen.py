@@ -45,6 +45,15 @@ CASES = [
     ("tf-vmss-count", [], [
         ("main.tf", '"Standard_F8s_v2"', "Standard_F8s_v2", R),
         ("main.tf", '"Standard_D2_v2"', "Standard_D2_v2", R)], [], []),
+    ("tf-azapi-hcl", [], [("main.tf", '"Standard_DS3_v2"', "Standard_DS3_v2", R)], [], []),
+    ("tf-azapi-json", [], [
+        ("main.tf", '"Standard_E8s_v3"', "Standard_E8s_v3", R),
+        ("main.tf", '"Standard_E8s_v3"', "Standard_E8s_v3", W),  # osSKU Windows2019 in the jsonencode() body
+        ("main.tf", '"Standard_B2ms"', "Standard_B2ms", R),
+        ("main.tf", '"Standard_D4s_v3"', "Standard_D4s_v3", R)], [], []),  # azapi_update_resource sku.name
+    ("tf-legacy-vmss", [], [
+        ("main.tf", '"Standard_DS2_v2"', "Standard_DS2_v2", R),
+        ("main.tf", '"Standard_D3_v2"', "Standard_D3_v2", R)], [], []),
     ("tf-crlf-bom", [], [
         ("main.tf", '"Standard_DS1_v2"', "Standard_DS1_v2", R),
         ("vm.tf", '"Standard_A2_v2"', "Standard_A2_v2", R)], [], []),
@@ -52,9 +61,16 @@ CASES = [
     ("tf-latin1", [], [], [], [("main.tf", 1)]),
     ("tf-conditional", [], [("main.tf", 'upper("standard_d4s_v3")', "STANDARD_D4S_V3", R)],
      [("main.tf", "local.is_prod ?", "default_node_pool.vm_size"), ("main.tf", "format(", "vm_size")], []),
+    ("bicep-udt", [], [("main.bicep", "'Standard_DS13_v2'", "Standard_DS13_v2", R)], [], []),  # user-defined types
+    ("bicep-safe-deref", [], [  # p.?vmSize ?? override ?? fallback, p.?osType ?? 'Linux', p.?osSKU
+        ("main.bicep", "'Standard_D2_v2'", "Standard_D2_v2", R),
+        ("main.bicep", "'Standard_D2_v2'", "Standard_D2_v2", W),  # Windows, no OS SKU: Windows2022, Gen1 path
+        ("main.bicep", "'Standard_F2s_v2'", "Standard_F2s_v2", R)], [], []),
     ("bicep-existing", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", W)], [], []),
+    ("bicep-jsonparams", ["--params", f"{U}/bicep-jsonparams/main.parameters.json"],  # -p main.parameters.json
+     [("main.parameters.json", '"Standard_B4ms"', "Standard_B4ms", R)], [], []),
     ("bicep-crlf", [], [("main.bicep", "'Standard_NV12s_v3'", "Standard_NV12s_v3", R)], [], []),
     ("bicep-loop-module", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),

@@ -32,6 +32,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from scanner.core.iac import Declaration, Problem, Spot, Value
 from scanner.core.model import ResourceKind
+from scanner.sources.iac import arm_shape
 
 # resource type -> (nested block or None, size attribute, kind)
 SIZE_ATTRIBUTES: dict[str, tuple[str | None, str, ResourceKind]] = {
@@ -43,7 +44,14 @@ SIZE_ATTRIBUTES: dict[str, tuple[str | None, str, ResourceKind]] = {
     "azurerm_linux_virtual_machine_scale_set": (None, "sku", ResourceKind.VMSS),
     "azurerm_windows_virtual_machine_scale_set": (None, "sku", ResourceKind.VMSS),
     "azurerm_orchestrated_virtual_machine_scale_set": (None, "sku_name", ResourceKind.VMSS),
+    # the legacy scale set (azurerm 1.x/2.x, still in older estates): sku { name = ... }
+    # https://registry.terraform.io/providers/hashicorp/azurerm/latest/docs/resources/virtual_machine_scale_set
+    "azurerm_virtual_machine_scale_set": ("sku", "name", ResourceKind.VMSS),
 }
+# azapi resources write the ARM body (the same shape as an ARM/Bicep template, read by arm_shape):
+# `type = "Microsoft.ContainerService/managedClusters@<api>"`, `body = { properties = {...} }` (azapi 2.x)
+# or `body = jsonencode({...})` (azapi 1.x). https://registry.terraform.io/providers/Azure/azapi/latest/docs/resources/resource
+AZAPI_TYPES = ("azapi_resource", "azapi_update_resource")
 _WINDOWS_TYPES = ("azurerm_windows_virtual_machine", "azurerm_windows_virtual_machine_scale_set")
 MAX_MODULE_DEPTH = 8
 
@@ -730,6 +738,12 @@ def _module_declarations(modules, module: TfModule, variables: dict[str, _Var], 
                          out: list[Declaration], problems: list[Problem], depth: int) -> None:
     env = _Env(module, variables, None, prefix)
     for block in module.blocks("resource"):
+        if len(block.labels) >= 2 and block.labels[0] in AZAPI_TYPES:
+            for suffix, each, why in _instances(block, env):
+                env.each = each
+                out.extend(_azapi(block, env, f"{prefix}{block.labels[0]}.{block.labels[1]}{suffix}", why))
+                env.each = None
+            continue
         if len(block.labels) < 2 or block.labels[0] not in SIZE_ATTRIBUTES:
             continue
         for suffix, each, why in _instances(block, env):
@@ -786,6 +800,14 @@ def _resource(block: Block, env: _Env, address: str, why: str) -> list[Declarati
     nested, size_name, kind = SIZE_ATTRIBUTES[rtype]
     location = _literal(block.attrs.get("location"), env)
     location = location if isinstance(location, str) else ""
+    if nested is not None and kind is not ResourceKind.AKS_NODEPOOL:  # legacy scale set: sku { name }
+        skus = [b for b in block.blocks if b.type == nested]
+        if not skus:
+            return [Declaration(kind=kind, address=address, resource_type=rtype, attribute=f"{nested}.{size_name}",
+                                size=Value(spot=block.spot, known=False, reason=f"{nested}.{size_name} is not set"),
+                                location=location, language="terraform")]
+        return [replace(_declaration(sku, env, rtype, address, f"{nested}.{size_name}", kind, location, "", why),
+                        zones=_zones(block, env)) for sku in skus]
     if nested is not None:  # azurerm_kubernetes_cluster.default_node_pool
         pools = [b for b in block.blocks if b.type == nested]
         out = []
@@ -807,6 +829,75 @@ def _resource(block: Block, env: _Env, address: str, why: str) -> list[Declarati
     decl = _declaration(block, env, rtype, address, size_name, kind, location, "", why)
     mixed = _mix_sizes(block, env, decl) if rtype == "azurerm_orchestrated_virtual_machine_scale_set" else None
     return mixed or [decl]
+
+
+def _zones(block: Block, env: _Env) -> tuple[str, ...]:
+    zones = _literal(block.attrs.get("zones"), env)
+    return tuple(str(z) for z in zones) if isinstance(zones, list) else ()
+
+
+def _azapi(block: Block, env: _Env, address: str, why: str) -> list[Declaration]:
+    type_attr = block.attrs.get("type")
+    rtype = _literal(type_attr, env)
+    if not isinstance(rtype, str):
+        if type_attr is None:
+            return []
+        v = _value(type_attr, env, type_attr.spot)
+        return [Declaration(kind=ResourceKind.VM, address=address, resource_type=block.labels[0], attribute="type",
+                            size=Value(spot=type_attr.spot, known=False, text=type_attr.text,
+                                       reason=f"{v.reason or 'not a string'}: whether it declares a VM size is "
+                                              "known only when Terraform runs"), language="terraform")]
+    arm_type = rtype.split("@", 1)[0]
+    if arm_type.lower() not in arm_shape.TYPES:
+        return []
+    body_attr = block.attrs.get("body")
+    struct: Any = _structure(body_attr, body_attr.expr, env) if body_attr is not None else {}
+    if isinstance(struct, dict):
+        for name in ("location", "name"):
+            if name in block.attrs and not any(str(k).lower() == name for k in struct):
+                struct[name] = _leaf(block.attrs[name], block.attrs[name].expr, env)
+    if why and isinstance(struct, Value) and not struct.known:
+        struct = replace(struct, reason=why)
+    found = arm_shape.declarations(arm_type, struct, address, body_attr.spot if body_attr else block.spot, "terraform")
+    return [replace(d, attribute=f"body.{d.attribute}", resource_type=arm_type,
+                    unresolved=tuple((f"body.{n}", v) for n, v in d.unresolved)) for d in found]
+
+
+def _structure(attr: Attr, node, env: _Env) -> Any:
+    """An HCL body as the dicts and lists arm_shape reads, leaves as Values with their spots."""
+    while isinstance(node, Tree) and node.data == "expr_term" and len(_strip_newlines(node.children)) == 1:
+        node = _strip_newlines(node.children)[0]
+    if isinstance(node, Tree) and node.data == "object":
+        out: dict = {}
+        for elem in _strip_newlines(node.children):
+            if isinstance(elem, Tree) and elem.data == "object_elem":
+                key_node = elem.children[0]
+                try:
+                    key = _object_key(key_node.children[0] if key_node.children else key_node, env)
+                except NotLiteral:
+                    continue  # a computed key cannot name a size property
+                out[key] = _structure(attr, elem.children[-1], env)
+        return out
+    if isinstance(node, Tree) and node.data == "tuple":
+        return [_structure(attr, c, env) for c in _strip_newlines(node.children) if isinstance(c, Tree)]
+    if isinstance(node, Tree) and node.data == "function_call" and _name_of(node.children[0]) == "jsonencode":
+        args = next((c for c in node.children if isinstance(c, Tree) and c.data == "arguments"), None)
+        kids = [c for c in _strip_newlines(args.children) if isinstance(c, Tree)] if args is not None else []
+        if len(kids) == 1:
+            return _structure(attr, kids[0], env)
+    return _leaf(attr, node, env)
+
+
+def _leaf(attr: Attr, node, env: _Env) -> Value:
+    spot = _spot_of(node, attr.spot.file)
+    text = ""
+    root, meta = getattr(attr.expr, "meta", None), getattr(node, "meta", None)
+    if root is not None and meta is not None and not root.empty and not meta.empty:
+        text = attr.text[meta.start_pos - root.start_pos:meta.end_pos - root.start_pos].strip()
+    value = _value(Attr(attr.name, node, spot, text or attr.text), env, spot)
+    if value.known and isinstance(value.value, _Lit):
+        value = replace(value, value=str(value.value))
+    return value
 
 
 def _mix_sizes(block: Block, env: _Env, decl: Declaration) -> list[Declaration] | None:
