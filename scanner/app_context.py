@@ -113,6 +113,7 @@ class AppContext:
             load_inventory=loaders.inventory_loader(s, scope, s.inventory_files),
             load_skus=loaders.sku_loader(s, s.sku_files, offline=bool(s.inventory_files)),
             load_quotas=loaders.quota_loader(s, offline=bool(s.inventory_files)),
+            load_prices=loaders.price_loader(s, offline=bool(s.inventory_files)),
         )
         if self.has_store:
             from scanner.service import ScanStore

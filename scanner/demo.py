@@ -46,22 +46,27 @@ def sample_paths(samples: Path = SAMPLES) -> dict[str, list[str]]:
         if not p.is_dir():
             raise SystemExit(f"demo: {p} is missing (run from a full clone of the repository)")
     quotas = samples / "quotas"  # vCPU usages (az vm list-usage exports)
-    return {"inventory": [str(inventory)], "skus": [str(skus)], "quotas": [str(quotas)] if quotas.is_dir() else []}
+    prices = samples / "prices"  # saved Retail Prices API answers (invented prices)
+    return {"inventory": [str(inventory)], "skus": [str(skus)], "quotas": [str(quotas)] if quotas.is_dir() else [],
+            "prices": [str(prices)] if prices.is_dir() else []}
 
 
 def build_deps(paths: dict[str, list[str]]) -> ScanDeps:
     """Step 2: loaders for the offline scan: bundled catalogue, no feed, files for the rest."""
     from scanner.core import catalog
+    from scanner.sources.prices import book_from_items, load_price_files
     from scanner.sources.quotas import load_quota_dir
     from scanner.sources.resource_graph import load_inventory_files
     from scanner.sources.skus import load_sku_files
 
     quotas = paths.get("quotas") or []
+    prices = paths.get("prices") or []
     return ScanDeps(
         load_catalog=lambda: (catalog.merge(catalog.load_builtin(), [], []), []),
         load_inventory=lambda: load_inventory_files(paths["inventory"]),
         load_skus=lambda inventory: (load_sku_files(paths["skus"]), []),
         load_quotas=(lambda pairs: (load_quota_dir(quotas[0]), [])) if quotas else None,
+        load_prices=(lambda needs: (book_from_items(load_price_files(prices), needs), [])) if prices else None,
     )
 
 
