@@ -19,7 +19,7 @@ from typing import Protocol
 
 from scanner.core.messages import Message, Recipient, Told
 
-__all__ = ["CHANNELS", "DeliveryError", "Message", "Notifier", "Recipient", "Told", "channel_class"]
+__all__ = ["CHANNELS", "DeliveryError", "Message", "Transport", "Recipient", "Told", "channel_class"]
 
 # channel name -> "module:Class" (imported lazily)
 CHANNELS = {
@@ -51,7 +51,8 @@ class DeliveryError(Exception):
         self.parts_done = parts_done
 
 
-class Notifier(Protocol):
-    def send(self, message: Message, start_part: int = 0, progress=None) -> None:
+class Transport(Protocol):
+    def send(self, message: Message, start_part: int = 0, progress=None) -> int | None:
         """Deliver `message` from part `start_part`; call progress(parts_done) after each part.
-        Raise DeliveryError on failure."""
+        Raise DeliveryError on failure. Returns how many parts went out unconfirmed (sent, no
+        answer in time, not sent again: see notifiers.teams), or None when every part was."""

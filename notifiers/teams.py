@@ -4,6 +4,11 @@ Posts the bodies render built (`Message.teams_posts`, each an Adaptive Card 1.4 
 the size limit). 200/202 is success; 429 and 5xx (and network errors) are retried with backoff
 that honours Retry-After; any other 4xx fails at once (DeliveryError, not retryable in this run).
 
+At most once per post: a post whose request went out but whose answer did not come within the
+timeout (a read timeout) may have been taken, so it is never posted again; `send` returns how
+many posts ended that way ("unconfirmed"), and the outbox records the message as sent with
+that count. A failure before the request went out (connect error, refused) is retried.
+
 The URL is a secret (it carries a signature): it is revealed only for the request itself and
 never appears in an error or a log line; errors name the setting and the host.
 """
@@ -117,18 +122,23 @@ class TeamsWebhook:
     def where(self) -> str:
         return f"Teams webhook {self.name} ({mask_url(self._url.reveal())})"
 
-    def send(self, message: Message, start_part: int = 0, progress: Callable[[int], None] | None = None) -> None:
+    def send(self, message: Message, start_part: int = 0, progress: Callable[[int], None] | None = None) -> int:
+        """Post the message's parts from `start_part`; the number of posts left unconfirmed."""
         posts = message.teams_posts
+        unconfirmed = 0
         for index in range(start_part, len(posts)):
             try:
-                self._post(posts[index], index, len(posts))
+                unconfirmed += 0 if self._post(posts[index], index, len(posts)) else 1
             except DeliveryError as exc:
                 exc.parts_done = index
                 raise
             if progress is not None:
                 progress(index + 1)
+        return unconfirmed
 
-    def _post(self, payload: dict, index: int, total: int) -> None:
+    def _post(self, payload: dict, index: int, total: int) -> bool:
+        """True when the webhook confirmed the post; False when it went out and no answer came
+        in time (never posted again: at most once)."""
         body = encode_json(payload)
         what = f"post {index + 1} of {total} to {self.where}"
         last = ""
@@ -139,6 +149,10 @@ class TeamsWebhook:
                     self._url.reveal(), data=body, timeout=self.timeout, verify=self._verify,
                     headers={"Content-Type": "application/json; charset=utf-8"},
                 )
+            except requests.ReadTimeout:
+                log.warning("%s: sent, no answer within %.0fs; not posted again (at most once): unconfirmed",
+                            what, self.timeout)
+                return False
             except requests.RequestException as exc:  # the text may hold the URL: keep only the type
                 last = f"{what}: network error ({type(exc).__name__})"
                 status = None
@@ -146,7 +160,7 @@ class TeamsWebhook:
                 status = resp.status_code
                 resp.close()
                 if status in (200, 201, 202, 204):
-                    return
+                    return True
                 if status != 429 and status < 500:
                     raise DeliveryError(f"{what} answered HTTP {status}; not retried in this run",
                                         retryable=False, status=status)

@@ -123,6 +123,7 @@ class NotifyReport:
     failed: list[str] = field(default_factory=list)  # "<id>: <error>" (no secret)
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
+    all_recorded: bool = False  # everything due was recorded in the outbox (not a dry run, lock held)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -177,14 +178,18 @@ def deliver(message_id: str, outbox, transports: Transports, clock: Callable[[],
             outbox.progress(message_id, n)
 
     try:
-        transports.for_recipient(msg.recipient).send(msg, start_part=claim.parts_sent, progress=progress)
+        unconfirmed = transports.for_recipient(msg.recipient).send(msg, start_part=claim.parts_sent,
+                                                                   progress=progress) or 0
     except DeliveryError as exc:
         outbox.mark_failed(message_id, clock(), str(exc), exc.status, exc.retryable, done,
                            reason=failure_reason(exc, msg.recipient, transports))
         log.warning("notification %s to %s failed (attempt %d): %s", message_id, msg.recipient.channel,
                     claim.attempts, exc)
         return "retry" if exc.retryable else "failed"
-    outbox.mark_sent(message_id, clock(), msg.parts)
+    outbox.mark_sent(message_id, clock(), msg.parts, unconfirmed)
+    if unconfirmed:
+        log.warning("notification %s to %s: %d part(s) sent without an answer in time; not sent again "
+                    "(at most once), recorded as unconfirmed", message_id, msg.recipient.channel, unconfirmed)
     log.info("notification %s sent to %s (%d finding(s), %d part(s))", message_id, msg.recipient.channel,
              len(msg.stages), msg.parts)
     return "sent"
@@ -238,9 +243,11 @@ def notify(
             rendered = build_messages(changes, outbox.told(), settings, now, channels)
             report.notes += rendered.notes
             for msg in rendered.messages:
+                outbox.acquire(owner, clock())  # renewed per message: a crash leaves it to expire soon
                 outbox.record(msg, clock())
                 report.recorded += 1
             report.messages = rendered.messages
+            report.all_recorded = True
         finally:
             outbox.release(owner)
     else:
@@ -345,6 +352,11 @@ class ScanNotifier:
 
                 self._queue = bootstrap.notify_queue(s)
         return self._queue
+
+    @property
+    def recorded(self) -> bool:
+        """The latest send recorded everything due in the outbox."""
+        return self.last is not None and self.last.all_recorded
 
     def delivery_errors(self) -> list[ScopeError]:
         """Messages still undeliverable after this run's sends (see `delivery_errors`); [] when

@@ -1,18 +1,39 @@
-"""The typed ports the service depends on (Protocols). Adapters live in tables/ and sources/;
-in-memory implementations for tests live in tests/fakes/ports.py.
+"""The typed ports the service depends on (Protocols). Adapters live in tables/, sources/ and
+scanner.notify; in-memory implementations for tests live in tests/fakes/ports.py.
 
-    FindingRepo   findings and their acks: read all, read one, write ETag-conditionally
-    RunLog        one record per scan run, and the history drawn from them
+    CatalogSource     () -> (Catalog, [ScopeError])          the catalogue and what could not be read
+    InventorySource   () -> Inventory                         resources (carrying their own errors)
+    SkuSource         (Inventory) -> (SkuIndex, [ScopeError]) SKU facts for the inventory's regions
+    FindingRepo       findings and their acks: read all, read one, write ETag-conditionally,
+                      clear the duty to tell
+    RunLog            one record per scan run, and the history drawn from them
+    Notifier          renders, records (the outbox) and sends what a plan says must be told
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from scanner.core.catalog import Catalog
 from scanner.core.lifecycle import Record, Suppression
+from scanner.core.model import Change, Inventory, ScopeError
+
+
+class CatalogSource(Protocol):
+    def __call__(self) -> tuple[Catalog, Sequence[ScopeError]]: ...
+
+
+class InventorySource(Protocol):
+    def __call__(self) -> Inventory: ...
+
+
+class SkuSource(Protocol):
+    def __call__(self, inventory: Inventory, /) -> tuple[Any, Sequence[ScopeError]]:
+        """(SkuIndex, errors): facts for the (subscription, region) pairs the inventory uses."""
+        ...
 
 
 @dataclass
@@ -35,6 +56,10 @@ class FindingRepo(Protocol):
         changed first is reported in `lost`, never overwritten."""
         ...
 
+    def mark_told(self, records: Sequence[Record]) -> None:
+        """Clear `tell_pending` on these records: what they must tell is in the outbox."""
+        ...
+
     def load_suppressions(self) -> dict[str, Suppression]: ...
 
     def put_suppression(self, suppression: Suppression) -> None: ...
@@ -48,3 +73,20 @@ class RunLog(Protocol):
     def list_runs(self, since: datetime) -> list[dict[str, Any]]: ...
 
     def history(self, days: int, today: date) -> list[dict[str, Any]]: ...
+
+
+class Notifier(Protocol):
+    def send(self, changes: Iterable[Change], report: Any = None, *, now: datetime,
+             dry_run: bool = False) -> list[dict[str, Any]]:
+        """Render what `changes` make due, record it in the outbox, send (or enqueue) it; the
+        messages as JSON-able dicts. A dry run renders only."""
+        ...
+
+    @property
+    def recorded(self) -> bool:
+        """The latest `send` recorded everything due in the outbox (the duty to tell is done)."""
+        ...
+
+    def delivery_errors(self) -> list[ScopeError]:
+        """Recipient sets whose messages are still undeliverable (kept, retried, never dropped)."""
+        ...

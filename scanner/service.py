@@ -27,7 +27,7 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -36,7 +36,15 @@ from scanner.core import judge, lifecycle
 from scanner.core.lifecycle import Record
 from scanner.core.model import Change, Finding, Inventory, ReviewItem, ScopeError, ScopeKind, Severity, Status
 from scanner.errors import StoreError
-from scanner.ports import FindingRepo, RunLog, WriteResult
+from scanner.ports import (
+    CatalogSource,
+    FindingRepo,
+    InventorySource,
+    Notifier,
+    RunLog,
+    SkuSource,
+    WriteResult,
+)
 
 log = logging.getLogger("scanner.service")
 
@@ -52,14 +60,14 @@ class ScanOptions:
 
 @dataclass
 class ScanDeps:
-    load_catalog: Callable[[], tuple[object, Sequence[ScopeError]]]
-    load_inventory: Callable[[], Inventory]
-    load_skus: Callable[[Inventory], tuple[object, Sequence[ScopeError]]]
-    store: object | None = None  # has .sync(report, *, now, dry_run) -> (findings, changes)
+    load_catalog: CatalogSource
+    load_inventory: InventorySource
+    load_skus: SkuSource
+    store: ScanStore | None = None  # None: nothing stored (--no-store, no storage configured)
     # vCPU usages for the (subscription, region) pairs that have findings -> (QuotaBook, [ScopeError]);
     # None: no quota checks (capacity-restricted needs them; retiring-size still names restrictions).
     load_quotas: Callable[[list[tuple[str, str]]], tuple[object, Sequence[ScopeError]]] | None = None
-    notifier: object | None = None  # has .send(changes, report, *, now, dry_run) -> messages
+    notifier: Notifier | None = None  # None: nobody to tell (--no-notify, nothing configured)
 
 
 @dataclass(frozen=True)
@@ -203,34 +211,39 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
         or frozenset(sub for sub, _ in _resource_regions(inventory) if sub),
     )
 
-    # 5. store: lifecycle (status, first_seen) and the changes worth telling
+    # 5. store: the plan (status, first_seen, what to tell) written with the duty to tell
+    notifying = deps.notifier is not None and not options.no_notify
     changes: tuple[Change, ...] = ()
+    tell: tuple[Change, ...] = ()
     if deps.store is not None and not options.no_store:
         t = time.perf_counter()
-        stored, changed = deps.store.sync(report, now=now, dry_run=options.dry_run)
+        stored, changed = deps.store.sync(report, now=now, dry_run=options.dry_run, tell=notifying)
         changes = tuple(changed)
+        tell = deps.store.last.tell if deps.store.last is not None else changes
         report = _replace(report, findings=tuple(judge.sort_findings(stored)), changes=changes,
                           stored=not options.dry_run)
         log.info("store: %d changes", len(changes))
         timings["store"] = _lap(t)
 
-    # 6. notify (a stored run with nothing new still retries what earlier runs failed to send)
-    notifying = deps.notifier is not None and not options.no_notify
-    if notifying and (changes or report.stored):
+    # 6. notify (a stored run with nothing new still retries what earlier runs failed to send);
+    #    once the outbox holds what is due, the store's duty to tell is done
+    if notifying and (tell or report.stored):
         t = time.perf_counter()
-        messages = deps.notifier.send(changes, report, now=now, dry_run=options.dry_run)
+        messages = deps.notifier.send(tell, report, now=now, dry_run=options.dry_run)
         report = _replace(report, messages=tuple(messages or ()))
+        if report.stored and deps.notifier.recorded:
+            deps.store.mark_told()
         log.info("notify: %d messages%s", len(report.messages), " (dry run)" if options.dry_run else "")
         timings["notify"] = _lap(t)
 
     # 7. messages still undeliverable (kept and retried, never dropped) are errors of this run
-    if notifying and not options.dry_run and hasattr(deps.notifier, "delivery_errors"):
+    if notifying and not options.dry_run:
         undelivered = tuple(deps.notifier.delivery_errors())
         if undelivered:
             for e in undelivered:
                 log.warning("notify: %s: %s", e.scope, e.error)
             report = _replace(report, errors=(*report.errors, *undelivered))
-            if report.stored and hasattr(deps.store, "add_errors"):
+            if report.stored:
                 deps.store.add_errors(undelivered)
 
     return report
@@ -263,6 +276,8 @@ class ScanOutcome:
     #                              comes back here as "unchanged"
     run: dict[str, Any]  # the run record as stored
     warnings: tuple[str, ...] = ()
+    tell: tuple[Change, ...] = ()  # what the notifier renders from (changes + resolutions left untold)
+    pending: tuple[Record, ...] = ()  # records whose duty to tell is done once the outbox has it
 
     @property
     def notify(self) -> tuple[Change, ...]:
@@ -275,6 +290,68 @@ class ScanOutcome:
             out[c.kind] += 1
         out["suppressed"] = sum(1 for f in self.findings if f.status is Status.SUPPRESSED)
         return out
+
+
+@dataclass
+class _Stored:
+    """The plan as it stands while store_plan writes it (a lost record is re-planned)."""
+
+    changes: dict[str, Change]
+    findings: dict[str, Finding]
+    resolved: dict[str, Finding]
+    open_after: dict[str, Record]
+    pending: dict[str, Record]
+    retell: dict[str, Change] = field(default_factory=dict)  # resolutions left untold, to tell now
+    result: WriteResult = field(default_factory=WriteResult)
+    lost: int = 0
+
+
+def _planned(plan: lifecycle.Plan) -> _Stored:
+    return _Stored({c.finding.id: c for c in plan.changes}, {f.id: f for f in plan.findings},
+                   {f.id: f for f in plan.resolved}, {r.id: r for r in plan.open_after},
+                   {r.id: r for r in plan.pending}, {c.finding.id: c for c in plan.tell[len(plan.changes):]})
+
+
+def store_plan(repo: FindingRepo, plan: lifecycle.Plan, current: Sequence[Finding], coverage: lifecycle.Coverage,
+               *, now: datetime, suppressions: Mapping[str, Any], tell: bool, max_retries: int = 3) -> _Stored:
+    """Write the plan's records, ETag-conditional. A record another run changed first is not
+    claimed twice: it is read again and this finding re-planned against it (the other run's
+    write wins; ours becomes what is still needed), up to `max_retries` rounds."""
+    state = _planned(plan)
+    current_by_id = {f.id: f for f in current}
+    writes = list(plan.writes)
+    for _attempt in range(max_retries + 1):
+        if not writes:
+            return state
+        res = repo.write_records(writes)
+        state.result.written |= res.written
+        state.result.transactions += res.transactions
+        state.result.single_writes += res.single_writes
+        if not res.lost:
+            return state
+        state.lost += len(res.lost)
+        partitions = {r.id: lifecycle.scope_of(r.finding) or "none" for r in writes}
+        # Many lost (another full run raced this one): one read of everything beats point reads.
+        reread = repo.load_records() if len(res.lost) > 50 else None
+        retry: list[Record] = []
+        for fid in sorted(res.lost):
+            fresh = reread.get(fid) if reread is not None else repo.get_record(fid, partitions[fid])
+            cur = [current_by_id[fid]] if fid in current_by_id else []
+            sub = lifecycle.plan({fid: fresh} if fresh is not None else {}, cur, coverage, now=now,
+                                 suppressions=suppressions, tell=tell)
+            for table in (state.changes, state.findings, state.resolved, state.open_after, state.pending,
+                          state.retell):
+                table.pop(fid, None)
+            state.changes.update((fid, c) for c in sub.changes)
+            state.findings.update((fid, f) for f in sub.findings)
+            state.resolved.update((fid, f) for f in sub.resolved)
+            state.open_after.update((fid, r) for r in sub.open_after)
+            state.pending.update((fid, r) for r in sub.pending)
+            state.retell.update((fid, c) for c in sub.tell[len(sub.changes):])
+            retry.extend(sub.writes)
+        writes = retry
+    raise StoreError(f"store: {len(writes)} finding(s) kept changing under this run after "
+                     f"{max_retries} retries (e.g. {writes[0].id}); run the scan again")
 
 
 def apply_scan(
@@ -292,73 +369,34 @@ def apply_scan(
     source: str = "scan",
     duration_seconds: float | None = None,
     dry_run: bool = False,
+    tell: bool = False,
     max_retries: int = 3,
     clock: Callable[[], float] = time.monotonic,
 ) -> ScanOutcome:
-    """Diff tonight's findings against the store, write the transitions, record the run.
+    """Plan tonight's findings against the store (lifecycle.plan), write the plan (store_plan),
+    record the run.
 
-    Only transitions (and real content changes) are written, ETag-conditional. A transition that
-    another run wrote first is not claimed twice: this run re-reads that record, re-diffs the
-    finding against it and writes only what is still needed. `dry_run`: read and diff, write
-    nothing (not even the run record). `duration_seconds` defaults to finished - started when
-    both are given, else the time this call took.
+    Only transitions (and real content changes) are written. `tell`: someone will be told, so
+    each resolution is written with the duty to tell it (see lifecycle.Plan). `dry_run`: read
+    and plan, write nothing (not even the run record). `duration_seconds` defaults to
+    finished - started when both are given, else the time this call took.
     """
     t0 = clock()
     current = list(findings)
     seen = None if scopes_seen is None else sorted({s.lower() for s in scopes_seen})
     failed = list(scopes_failed)
+    coverage = lifecycle.Coverage(None if seen is None else frozenset(seen), tuple(failed))
     previous = repo.load_records()
     acks = repo.load_suppressions()
-    d = lifecycle.diff(previous, current, now=now, scopes_seen=seen, scopes_failed=failed, suppressions=acks)
-
-    by_id_change = {c.finding.id: c for c in d.changes}
-    by_id_finding = {f.id: f for f in d.findings}
-    resolved = {f.id: f for f in d.resolved}
-    open_after = {r.id: r for r in d.open_after}
-    current_by_id = {f.id: f for f in current}
-    writes, lost_total = list(d.writes), 0
-    result_total = WriteResult()
-    for _attempt in range(max_retries + 1):
-        if not writes or dry_run:
-            break
-        res = repo.write_records(writes)
-        result_total.written |= res.written
-        result_total.transactions += res.transactions
-        result_total.single_writes += res.single_writes
-        if not res.lost:
-            break
-        lost_total += len(res.lost)
-        retry: list[Record] = []
-        partitions = {r.id: lifecycle.scope_of(r.finding) or "none" for r in writes}
-        # Many lost (another full run raced this one): one read of everything beats point reads.
-        reread = repo.load_records() if len(res.lost) > 50 else None
-        for fid in sorted(res.lost):
-            fresh = reread.get(fid) if reread is not None else repo.get_record(fid, partitions[fid])
-            cur = [current_by_id[fid]] if fid in current_by_id else []
-            prev = {fid: fresh} if fresh is not None else {}
-            sub = lifecycle.diff(prev, cur, now=now, scopes_seen=seen, scopes_failed=failed, suppressions=acks)
-            # The other run's view wins for what it already wrote: ours becomes this re-diff.
-            for c in sub.changes:
-                by_id_change[fid] = c
-            for f in sub.findings:
-                by_id_finding[fid] = f
-            resolved.pop(fid, None)
-            for f in sub.resolved:
-                resolved[fid] = f
-            open_after.pop(fid, None)
-            for r in sub.open_after:
-                open_after[fid] = r
-            if not sub.changes and fresh is not None and fid not in current_by_id:
-                by_id_change.pop(fid, None)  # already resolved by the other run
-            retry.extend(sub.writes)
-        writes = retry
+    planned = lifecycle.plan(previous, current, coverage, now=now, suppressions=acks, tell=tell and not dry_run)
+    if dry_run:
+        state = _planned(planned)
     else:
-        if writes and not dry_run:
-            raise StoreError(f"store: {len(writes)} finding(s) kept changing under this run after "
-                             f"{max_retries} retries (e.g. {writes[0].id}); run the scan again")
+        state = store_plan(repo, planned, current, coverage, now=now, suppressions=acks, tell=tell,
+                           max_retries=max_retries)
 
     today = now.date()
-    changes = tuple(by_id_change.values())
+    changes = tuple(state.changes.values())
     counts = {k: 0 for k in ("new", "unchanged", "escalated", "resolved", "reopened")}
     for c in changes:
         counts[c.kind] += 1
@@ -374,34 +412,41 @@ def apply_scan(
         "started": _utc(started),
         "finished": _utc(finished or now),
         "duration_seconds": round(float(duration_seconds), 3),
-        "findings": len(by_id_finding),
+        "findings": len(state.findings),
         "changes": counts,
-        "open": lifecycle.severity_counts(open_after.values(), today),
-        "writes": len(result_total.written),
-        "lost": lost_total,
-        "transactions": result_total.transactions,
+        "open": lifecycle.severity_counts(state.open_after.values(), today),
+        "writes": len(state.result.written),
+        "lost": state.lost,
+        "transactions": state.result.transactions,
         "scopes_seen": seen,
         "scopes_failed": [e.scope for e in failed],
         "errors": list(errors),
-        "warnings": list(d.warnings),
+        "warnings": list(planned.warnings),
     }
+    retold = tuple(state.retell.values())
+    outcome = ScanOutcome(tuple(state.findings.values()), tuple(state.resolved.values()), changes, run,
+                          planned.warnings, (*changes, *retold), tuple(state.pending.values()))
     if dry_run:
         log.info("store (dry run): %s; nothing written", ", ".join(f"{v} {k}" for k, v in counts.items() if v))
-        return ScanOutcome(tuple(by_id_finding.values()), tuple(resolved.values()), changes, run, d.warnings)
+        return outcome
     runs.put_run(run)
-    log.info("store: %d findings, %s, %d written in %d transactions, %d taken by another run",
-             len(by_id_finding), ", ".join(f"{v} {k}" for k, v in counts.items() if v),
-             len(result_total.written), result_total.transactions, lost_total)
-    return ScanOutcome(tuple(by_id_finding.values()), tuple(resolved.values()), changes, run, d.warnings)
+    log.info("store: %d findings, %s, %d written in %d transactions, %d taken by another run%s",
+             len(state.findings), ", ".join(f"{v} {k}" for k, v in counts.items() if v),
+             len(state.result.written), state.result.transactions, state.lost,
+             f"; {len(retold)} resolution(s) an earlier run did not tell are told now" if retold else "")
+    return outcome
 
 
 class ScanStore:
-    """What service.run_scan calls as `deps.store`: sync(report, *, now, dry_run) -> (findings, changes).
+    """The store as the service uses it (`deps.store`): the FindingRepo and RunLog ports.
 
-    `findings`: tonight's, with status (new/open/escalated/suppressed) and first_seen.
-    `changes`: one per finding (unchanged included, which reminders need) plus one "resolved"
-    per finding resolved tonight (its finding has status "resolved"). `last` keeps the outcome
-    (run record, warnings) of the latest sync.
+    sync(report, *, now, dry_run, tell) -> (findings, changes)
+        `findings`: tonight's, with status (new/open/escalated/suppressed) and first_seen.
+        `changes`: one per finding (unchanged included, which reminders need) plus one "resolved"
+        per finding resolved tonight (its finding has status "resolved"). `last` keeps the
+        outcome (run record, warnings, what to tell) of the latest sync.
+    mark_told()          the latest sync's duty to tell is done (the outbox recorded it)
+    add_errors(errors)   errors found after the sync (undeliverable notifications) on its run record
     """
 
     def __init__(self, repo: FindingRepo, runs: RunLog, source: str = "scan") -> None:
@@ -410,7 +455,8 @@ class ScanStore:
         self.source = source
         self.last: ScanOutcome | None = None
 
-    def sync(self, report: Any, *, now: datetime, dry_run: bool = False) -> tuple[list[Finding], list[Change]]:
+    def sync(self, report: Any, *, now: datetime, dry_run: bool = False,
+             tell: bool = False) -> tuple[list[Finding], list[Change]]:
         t0 = time.perf_counter()
         errors = tuple(getattr(report, "errors", ()))
         seen = getattr(report, "subscriptions_seen", None)
@@ -421,7 +467,7 @@ class ScanStore:
             scopes_failed=errors,
             errors=[f"{e.scope}: {e.error}" for e in errors],
             started=getattr(report, "generated_at", None) or now,
-            source=self.source, dry_run=dry_run,
+            source=self.source, dry_run=dry_run, tell=tell,
             duration_seconds=before + (time.perf_counter() - t0),
         )
         for w in outcome.warnings:
@@ -429,9 +475,14 @@ class ScanStore:
         self.last = outcome
         return list(outcome.findings), list(outcome.changes)
 
-    def add_errors(self, errors: Sequence[Any]) -> None:
-        """Add errors found after the sync (undeliverable notifications: ScopeErrors) to the run
-        record the latest sync stored. Not scopes that failed: the lifecycle never sees them."""
+    def mark_told(self) -> None:
+        if self.last is not None and self.last.pending:
+            self.repo.mark_told(self.last.pending)
+            self.last = dataclasses.replace(self.last, pending=())
+
+    def add_errors(self, errors: Sequence[ScopeError]) -> None:
+        """Add errors found after the sync (undeliverable notifications) to the run record the
+        latest sync stored. Not scopes that failed: the lifecycle never sees them."""
         if self.last is None or not errors:
             return
         added = [f"{e.scope}: {e.error}" for e in errors]

@@ -68,6 +68,8 @@ class Record:
     suppressed_until: date | None = None
     suppression_reason: str = ""
     etag: str = ""
+    # A resolution written but not yet recorded as told (the outbox): a later run tells it.
+    tell_pending: bool = False
 
     @property
     def id(self) -> str:
@@ -349,6 +351,68 @@ def diff(
         warnings.append(f"{held} finding(s) not seen tonight were kept open: their scope was not read")
     return Diff(tuple(changes), tuple(writes), tuple(findings), tuple(resolved), tuple(open_after),
                 tuple(warnings))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a run read: the subscriptions it read (None: every one in scope) and the scope errors
+    saying what it could not read completely (sources report incompleteness as these)."""
+
+    subscriptions_seen: frozenset[str] | None = None
+    errors: tuple[ScopeError, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The whole outcome of one run as a value: what changed, what to write, what to tell.
+
+    `writes` carry `tell_pending` on every resolution this run must tell (`tell=True`), so the
+    change and the duty to tell it are one write: a run that dies after storing and before the
+    outbox recorded the message leaves the duty for the next run, which tells it (`retold`).
+    `tell` is what the notifier renders from: every change (reminders need the unchanged ones)
+    plus the resolutions left untold by an earlier run. `pending` lists the records whose duty
+    is done once the notifier has recorded what is due (the service then clears their flag).
+    """
+
+    changes: tuple[Change, ...]
+    writes: tuple[Record, ...]
+    findings: tuple[Finding, ...]
+    resolved: tuple[Finding, ...]
+    open_after: tuple[Record, ...]
+    warnings: tuple[str, ...]
+    tell: tuple[Change, ...]
+    pending: tuple[Record, ...]
+    retold: int = 0
+
+    def counts(self) -> dict[str, int]:
+        out = {k: 0 for k in (NEW, UNCHANGED, ESCALATED, RESOLVED_KIND, REOPENED)}
+        for c in self.changes:
+            out[c.kind] += 1
+        return out
+
+
+def plan(
+    previous: Mapping[str, Record],
+    current: Iterable[Finding],
+    coverage: Coverage,
+    *,
+    now: datetime,
+    suppressions: Mapping[str, Suppression] | None = None,
+    tell: bool = True,
+) -> Plan:
+    """diff() plus the duty to tell: see Plan. `tell=False` (nobody to tell, or a dry run that
+    stores nothing) marks nothing and keeps the marks earlier runs left."""
+    d = diff(previous, current, now=now, scopes_seen=coverage.subscriptions_seen,
+             scopes_failed=coverage.errors, suppressions=suppressions)
+    # A resolution written tonight carries the duty to tell it; a reopening clears an old one.
+    writes = [replace(w, tell_pending=w.state == RESOLVED and tell) for w in d.writes]
+    written = {w.id for w in writes}
+    untold = [r for r in previous.values()
+              if r.tell_pending and r.state == RESOLVED and r.id not in written] if tell else []
+    retell = tuple(Change(RESOLVED_KIND, replace(r.finding, status=Status.RESOLVED), None) for r in untold)
+    pending = tuple(w for w in writes if w.tell_pending) + tuple(untold) if tell else ()
+    return Plan(d.changes, tuple(writes), d.findings, d.resolved, d.open_after, d.warnings,
+                (*d.changes, *retell), pending, len(retell))
 
 
 def severity_counts(records: Iterable[Record], today: date) -> dict[str, int]:

@@ -37,6 +37,8 @@ RULE_LABELS = {
     "retiring-size": "Retiring size",
     "gen1-only-size": "Gen1-only size",
     "gen1-node-image": "Gen1 node image",
+    "capacity-restricted": "Capacity restricted",
+    "retiring-node-os": "Retiring node OS",
 }
 KIND_LABELS = {"aks-nodepool": "AKS node pool", "vm": "Virtual machine", "vmss": "Scale set"}
 # Colours per severity (fill, text on fill): readable in print (greyscale) and on screen.
@@ -247,7 +249,7 @@ def _row(i: int, item: Any, portal_url: str) -> _Row:
         id=fid,
         severity=severity,
         rule=rule,
-        rule_label=RULE_LABELS.get(rule, rule),
+        rule_label=RULE_LABELS.get(rule) or rule.replace("-", " ").capitalize(),  # a new rule reads as words
         vm_size=_text(item.get("vm_size"), where, "vm_size"),
         kind=kind,
         kind_label=KIND_LABELS.get(kind, kind),
@@ -565,6 +567,7 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
   .problems h2 { border: none; margin: 0 0 4px; color: #b3261e; }
   .problems ul { margin: 4px 0; padding-left: 20px; }
   .guid { white-space: nowrap; font-variant-numeric: tabular-nums; }
+  .date { white-space: nowrap; }  /* "2026-12-" above "04" in the narrow status column */
   @media (max-width: 700px) {
     body { padding: 12px; }
     table.findings thead { display: none; }
@@ -574,6 +577,9 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
     table.findings td.num { text-align: left; }
     table.findings tr.commands td:first-child { display: none; }
     .guid { font-size: 11px; }
+    /* The chart is drawn at half size on a phone: its 11px labels would read as 5px. */
+    svg.chart text { font-size: 22px; }
+    svg.chart text.mid { display: none; }  /* first and last dates only: the middle ones would overlap */
   }
   @media print {
     body { padding: 0; max-width: none; font-size: 11px; }
@@ -640,7 +646,7 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
       <text x="{{ chart.left - 6 }}" y="{{ t.y + 4 }}" text-anchor="end">{{ t.label }}</text>
     {% endfor %}
     {% for t in chart.xticks %}
-      <text x="{{ t.x }}" y="{{ chart.base + 18 }}" text-anchor="{{ t.anchor }}">{{ t.label }}</text>
+      <text class="xtick{{ ' mid' if t.anchor == 'middle' and chart.xticks|length > 1 else '' }}" x="{{ t.x }}" y="{{ chart.base + 18 }}" text-anchor="{{ t.anchor }}">{{ t.label }}</text>
     {% endfor %}
     </g>
     <g class="areas">
@@ -708,7 +714,7 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
           {% if r.alternatives %}<span class="sub">or {{ r.alternatives|join(', ') }}</span>{% endif %}
           {% elif r.rule == "gen1-node-image" %}<span class="sub">keep {{ r.vm_size }}: move the pool to a Gen2 node image (commands below)</span>
           {% else %}<span class="sub">no fitting size found: review by hand</span>{% endif %}</td>
-        <td>{{ r.status }}{% if r.first_seen %}<span class="sub">since {{ r.first_seen }}</span>{% endif %}</td>
+        <td>{{ r.status }}{% if r.first_seen %}<span class="sub">since <span class="date">{{ r.first_seen }}</span></span>{% endif %}</td>
       </tr>
       <tr class="commands{{ '' if r.active else ' inactive' }}">
         <td></td>

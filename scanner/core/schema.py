@@ -68,6 +68,9 @@ def finding_to_json(f: Finding) -> dict:
             "vm_size": f.replacement.vm_size,
             "why": f.replacement.why,
             "alternatives": list(f.replacement.alternatives),
+            # additive (issue 10): successor-line sizes turned down, each with its reason
+            "rejected": [{"vm_size": size, "reason": reason} for size, reason in f.replacement.rejected],
+            "turned_down": dict(f.replacement.turned_down),
         }
     # Issue 13, additive: present only when known.
     if f.capacity is not None:
@@ -337,7 +340,9 @@ def render_table(report) -> str:
     if any(f.restricted for f in report.findings):
         lines.append("! the size is restricted for the subscription in that region: no scale-out on it.")
     if report.findings:
-        lines.append("Replacement reasons and ready-to-paste commands: `show ID`, --format markdown or --format json.")
+        # `show ID` reads the store: offer it only when this run's findings are in it.
+        show = "`show ID`, " if getattr(report, "stored", False) else ""
+        lines.append(f"Replacement reasons and ready-to-paste commands: {show}--format markdown or --format json.")
     if report.needs_review:
         lines.append("")
         lines.append(f"Needs review ({len(report.needs_review)} announcements the scanner could not read with confidence):")

@@ -86,6 +86,7 @@ def to_entity(record: Record) -> dict[str, Any]:
         "LastChanged": utc(record.last_changed),
         "SuppressedUntil": record.suppressed_until.isoformat() if record.suppressed_until else "",
         "SuppressionReason": record.suppression_reason,
+        "TellPending": bool(record.tell_pending),
     }
     if record.resolved_at is not None:
         entity["ResolvedAt"] = utc(record.resolved_at)
@@ -110,6 +111,7 @@ def from_entity(entity: Mapping[str, Any]) -> Record:
         resolved_at=utc(entity.get("ResolvedAt")),
         suppressed_until=date.fromisoformat(until) if until else None,
         suppression_reason=entity.get("SuppressionReason") or "",
+        tell_pending=bool(entity.get("TellPending", False)),
         etag=metadata.get("etag", "") or "",
     )
 
@@ -278,6 +280,23 @@ class TableFindings:
         except AzureError as exc:
             raise self.tables.fail(f"deleting suppression {finding_id}", "suppressions", exc) from None
         return True
+
+    def mark_told(self, records: Sequence[Record]) -> None:
+        """Clear the duty to tell on these records (the notifier recorded what was due): a MERGE of
+        TellPending=false (an update: never creates a row), batched per subscription."""
+        by_partition: dict[str, list[tuple]] = {}
+        for r in records:
+            pk = partition_key(r.finding)
+            by_partition.setdefault(pk, []).append(
+                ("update", {"PartitionKey": pk, "RowKey": r.id, "TellPending": False}, {"mode": UpdateMode.MERGE}))
+        table = self.tables.table("findings")
+        for ops in by_partition.values():
+            for i in range(0, len(ops), BATCH_SIZE):
+                try:
+                    self.tables.requests["transaction"] += 1
+                    resend_on_dropped_connection(lambda i=i, ops=ops: table.submit_transaction(ops[i:i + BATCH_SIZE]))
+                except AzureError as exc:
+                    raise self.tables.fail("recording resolutions as told", "findings", exc) from None
 
     def query(self, flt: str, parameters: Mapping[str, Any], page_size: int):
         """(PartitionKey, RowKey, Record) of the findings a server-side filter keeps ("" = all),

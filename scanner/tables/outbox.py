@@ -243,9 +243,12 @@ class Outbox:
     def progress(self, message_id: str, parts_sent: int) -> None:
         self._merge(message_id, {"parts_sent": parts_sent}, "recording progress of")
 
-    def mark_sent(self, message_id: str, now: datetime, parts_sent: int) -> None:
+    def mark_sent(self, message_id: str, now: datetime, parts_sent: int, unconfirmed: int = 0) -> None:
+        """Sent (never sent again). `unconfirmed`: parts that went out without an answer in time."""
+        note = f"{unconfirmed} part(s) sent without an answer in time (unconfirmed)" if unconfirmed else ""
         self._merge(message_id, {"status": "sent", "sent_at": now, "parts_sent": parts_sent,
-                                 "lease_until": EPOCH, "last_error": ""}, "marking sent")
+                                 "lease_until": EPOCH, "last_error": note, "unconfirmed": unconfirmed},
+                    "marking sent")
 
     def mark_failed(self, message_id: str, now: datetime, error: str, status: int | None,
                     retryable: bool, parts_sent: int, reason: str = "") -> None:

@@ -7,6 +7,7 @@
         hook.script([500, 500])       answer these statuses to the next requests, then `default`
         hook.default = 500            answer this to everything (a webhook that is down)
         hook.retry_after = "0"        Retry-After header sent with 429/503 answers
+        hook.answer_delay = 2.0       take the post, then wait this long before answering
 
 Only a request to the exact path with the exact `sig` query is accepted (others get 404), as a
 real Workflows trigger does with a wrong signature.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +36,7 @@ class WebhookReceiver(StatusScript):
         self.requests: list[tuple[int, bytes]] = []
         self.default = 202
         self.retry_after: str | None = "0"
+        self.answer_delay = 0.0
         self.port = 0
 
     @property
@@ -62,6 +65,8 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
             status = hook._answer(self.path, body)
+            if hook.answer_delay:
+                time.sleep(hook.answer_delay)
             self.send_response(status)
             if status in (429, 503) and hook.retry_after is not None:
                 self.send_header("Retry-After", hook.retry_after)

@@ -177,3 +177,10 @@ def test_one_pool_with_two_rules_prints_one_rebuild_in_markdown(capsys, clean_en
     bodies = [b.split("```", 1)[0] for b in blocks]
     assert len(bodies) == len(set(bodies)), "the same commands are printed twice"
     assert out.count("Same commands as the ") >= 2 and "finding above: one rebuild fixes both" in out
+
+
+def test_no_store_scan_does_not_point_to_show(capsys, clean_env):
+    """`show ID` reads the store: after --no-store it could only answer "no store configured"."""
+    code, out, err = run(capsys, "scan", *SAMPLES, "--no-store")
+    assert code == 0, err
+    assert "show ID" not in out and "--format markdown or --format json" in out.splitlines()[-1]

@@ -176,3 +176,11 @@ def test_the_arm_client_reads_retry_after_with_the_same_parser():
     assert retry_wait({"Retry-After": "7"}, 0) == 7.0
     assert retry_wait({"Retry-After": "nan"}, 2, base=1.0) == 4.0  # unreadable: its own backoff, never NaN
     assert retry_wait({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0) == 0.0
+
+
+def test_rss_declaring_an_encoding_python_does_not_know_is_a_feed_error():
+    from scanner.errors import FeedError
+    from scanner.sources.feed import parse_feed
+
+    with pytest.raises(FeedError, match="cannot be read"):  # found by fuzzing: LookupError from expat
+        parse_feed(b'<?xml version="1.0" encoding="utf-8Infinity"?><rss><channel></channel></rss>', "x.xml")

@@ -356,3 +356,18 @@ def test_source_links_say_where_they_go(url, label):
 def test_subscription_ids_do_not_wrap():
     page = render_report([finding()], [], WHEN, "t")
     assert '<span class="guid">s1</span>' in page and ".guid { white-space: nowrap" in page
+
+
+def test_every_rule_reads_as_words_in_the_table():
+    """The capacity-restricted rule showed its raw id in the Why column; a rule added later reads
+    as words too, never as `some-rule-id`."""
+    from scanner.core.model import Rule
+
+    rules = [r.value for r in Rule] + ["some-future-rule"]
+    page = Page(render_report([finding(f"f{i}", rule=r) for i, r in enumerate(rules)], [], WHEN, "Rules"))
+    assert {el["attrs"]["data-rule"] for el in page.find("tr", "finding")} == set(rules)
+    labels = [el["text"].strip().split("Dv2 retire", 1)[0].strip()
+              for el in page.find("td") if "Dv2 retire" in el["text"]]
+    assert len(labels) == len(rules)
+    assert all(label and label not in rules for label in labels), labels  # never the raw id
+    assert "Capacity restricted" in labels and "Some future rule" in labels

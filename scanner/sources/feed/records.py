@@ -405,6 +405,8 @@ def parse_rss(body: bytes | str, source: str = "<rss>") -> list[Announcement]:
         line, col = exc.position
         raise FeedError(f"{source}: malformed XML ({exc.msg if hasattr(exc, 'msg') else exc}; "
                         f"line {line}, column {col})") from None
+    except (LookupError, ValueError, RecursionError) as exc:  # <?xml encoding="..."?> naming no codec
+        raise FeedError(f"{source}: XML that cannot be read ({type(exc).__name__}: {str(exc)[:80]})") from None
     if root.tag != "rss" or root.find("channel") is None:
         raise FeedError(f"{source}: XML root is <{root.tag}>, not an RSS <rss><channel> document")
     items = []
