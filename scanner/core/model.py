@@ -54,6 +54,7 @@ class Rule(str, enum.Enum):
     GEN1_ONLY_SIZE = "gen1-only-size"
     GEN1_NODE_IMAGE = "gen1-node-image"
     CAPACITY_RESTRICTED = "capacity-restricted"
+    RETIRING_NODE_OS = "retiring-node-os"
 
 
 class Status(str, enum.Enum):
@@ -385,6 +386,10 @@ class Replacement:
     vm_size: str
     why: str
     alternatives: tuple[str, ...] = ()
+    # Sizes of the natural successor lines that were turned down, with the reason: (size, reason).
+    rejected: tuple[tuple[str, str], ...] = ()
+    # Every other size of the region turned down, counted by reason: (reason, count), most first.
+    turned_down: tuple[tuple[str, int], ...] = ()
 
 
 def finding_id(resource_id: str, pool: str, rule: str, retirement_id: str = "", vm_size: str = "") -> str:
