@@ -50,6 +50,9 @@ SIZES = {
     "Standard_E4s_v5": (4, 32, "V1,V2", "x64", 0, True, "standardESv5Family"),
     "Standard_E8s_v5": (8, 64, "V1,V2", "x64", 0, True, "standardESv5Family"),
     "Standard_E16s_v5": (16, 128, "V1,V2", "x64", 0, True, "standardESv5Family"),
+    "Standard_E2ds_v5": (2, 16, "V1,V2", "x64", 0, True, "standardEDSv5Family"),
+    "Standard_E4ds_v5": (4, 32, "V1,V2", "x64", 0, True, "standardEDSv5Family"),
+    "Standard_E8ds_v5": (8, 64, "V1,V2", "x64", 0, True, "standardEDSv5Family"),
     # compute optimised
     "Standard_F2s_v2": (2, 4, "V1,V2", "x64", 0, True, "standardFSv2Family"),
     "Standard_F4s_v2": (4, 8, "V1,V2", "x64", 0, True, "standardFSv2Family"),
@@ -97,6 +100,41 @@ SIZES = {
     "Standard_HX176rs": (176, 1408, "V2", "x64", 0, True, "standardHXFamily"),
 }
 
+# Local storage and disk controller by family: (temp disk GiB per vCPU, cache GiB per vCPU,
+# DiskControllerTypes, ephemeral OS disk supported). From the size pages of learn.microsoft.com
+# (azure/virtual-machines/sizes/...: "Temp storage (SSD) GiB", "Max cached ... storage", "Ephemeral OS
+# Disk", NVMe interface): sizes without a 'd' in v5/v6 have no local disk at all, so no ephemeral OS
+# disk (Dsv5, Dasv5, Esv5, Dlsv5, Bsv2, Dpsv5, Falsv6); v6 sizes attach disks over NVMe only; a 'd'
+# size places an ephemeral OS disk on its temp disk. Per-vCPU sizes round the tables' figures.
+LOCAL = {
+    "standardDv2Family": (50, 0, "SCSI", False),  # D2_v2: 100 GiB temp, no premium storage
+    "standardDSv2Family": (7, 43, "SCSI", True),  # DS2_v2: 14 GiB temp, 86 GiB cache
+    "standardDSv3Family": (8, 25, "SCSI", True),  # D2s_v3: 16 GiB temp, 50 GiB cache
+    "standardDSv5Family": (0, 0, "SCSI", False),
+    "standardDDSv5Family": (37.5, 0, "SCSI", True),  # D2ds_v5: 75 GiB temp
+    "standardDASv5Family": (0, 0, "SCSI", False),
+    "standardDSv6Family": (0, 0, "NVMe", False),
+    "standardESv5Family": (0, 0, "SCSI", False),
+    "standardEDSv5Family": (37.5, 0, "SCSI", True),  # E2ds_v5: 75 GiB temp
+    "standardFSv2Family": (8, 16, "SCSI", True),  # F2s_v2: 16 GiB temp, 32 GiB cache
+    "standardFalsv6Family": (0, 0, "NVMe", False),  # the issue's fact: F8als_v6 has no ephemeral OS disk
+    "standardDLSv5Family": (0, 0, "SCSI", False),
+    "standardBSFamily": (4, 0, "SCSI", False),  # B2s: 8 GiB temp
+    "standardBsv2Family": (0, 0, "SCSI", False),
+    "standardAv2Family": (10, 0, "SCSI", False),  # A2_v2: 20 GiB temp
+    "standardDPSv5Family": (0, 0, "SCSI", False),
+    "standardDPLSv5Family": (0, 0, "SCSI", False),
+    "standardNVSv3Family": (28, 0, "SCSI", True),  # NV12s_v3: 320 GiB temp
+    "StandardNVADSA10v5Family": (10, 0, "SCSI", True),  # NV36ads_A10_v5: 360 GiB temp
+    "standardNCSv3Family": (123, 0, "SCSI", True),  # NC6s_v3: 736 GiB temp
+    "standardNCASv3_T4Family": (44, 0, "SCSI", True),  # NC4as_T4_v3: 176 GiB temp
+    "StandardNCADSA100v4Family": (40, 0, "SCSI", True),  # NC24ads_A100_v4: 958 GiB NVMe local
+    "standardHBrsv2Family": (6, 0, "SCSI", True),  # HB120rs_v2: 480 + 960 GiB local
+    "standardHBrsv3Family": (6, 0, "SCSI", True),
+    "standardHBv4Family": (0, 0, "SCSI", True),
+    "standardHXFamily": (0, 0, "SCSI", True),
+}
+
 GENERAL = [n for n, v in SIZES.items() if v[4] == 0 and not n.startswith("Standard_H")]
 REGIONS = {
     # region: (sizes, zones per size (None = no zones), restrictions {size: ("Location"|"Zone", zones)})
@@ -123,8 +161,9 @@ def _num(v: float) -> str:
 
 def sku(name: str, region: str, zones, restriction) -> dict:
     vcpus, mem, gens, arch, gpus, premium, family = SIZES[name]
+    temp_per_vcpu, cache_per_vcpu, controllers, ephemeral = LOCAL[family]
     caps = [
-        {"name": "MaxResourceVolumeMB", "value": str(vcpus * 8192)},
+        {"name": "MaxResourceVolumeMB", "value": str(int(vcpus * temp_per_vcpu * 1024))},
         {"name": "OSVhdSizeMB", "value": "1047552"},
         {"name": "vCPUs", "value": str(vcpus)},
         {"name": "MemoryPreservingMaintenanceSupported", "value": "True"},
@@ -136,10 +175,15 @@ def sku(name: str, region: str, zones, restriction) -> dict:
         {"name": "PremiumIO", "value": "True" if premium else "False"},
         {"name": "VMDeploymentTypes", "value": "IaaS"},
         {"name": "vCPUsAvailable", "value": str(vcpus)},
-        {"name": "EphemeralOSDiskSupported", "value": "True" if premium else "False"},
+        {"name": "EphemeralOSDiskSupported", "value": "True" if ephemeral and premium else "False"},
+        {"name": "DiskControllerTypes", "value": "NVMe" if controllers == "NVMe" else "SCSI"},
         {"name": "AcceleratedNetworkingEnabled", "value": "True" if vcpus >= 2 else "False"},
         {"name": "vCPUsPerCore", "value": "1" if arch == "Arm64" or name.startswith("Standard_H") else "2"},
     ]
+    if cache_per_vcpu:
+        caps.append({"name": "CachedDiskBytes", "value": str(int(vcpus * cache_per_vcpu * 1024 ** 3))})
+    if gens == "V1":  # Trusted Launch needs Generation 2
+        caps.append({"name": "TrustedLaunchDisabled", "value": "True"})
     if gpus:
         caps.append({"name": "GPUs", "value": str(gpus)})
     restrictions = []

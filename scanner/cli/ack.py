@@ -77,6 +77,7 @@ def _describe(record) -> str:
 
 def run(args) -> int:
     from scanner import bootstrap
+    from scanner.cli import program_name
     from scanner.config import Settings
     from scanner.core.lifecycle import Suppression
 
@@ -94,7 +95,7 @@ def run(args) -> int:
     record = store.get_record(fid)
     if record is None and not args.force:
         raise InputError(
-            f"FINDING_ID: {fid} is not in the store (run `python -m scanner scan` first, "
+            f"FINDING_ID: {fid} is not in the store (run `{program_name()} scan` first, "
             "or pass --force to acknowledge it anyway)"
         )
     earlier = store.load_suppressions().get(fid)

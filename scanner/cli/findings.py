@@ -35,7 +35,7 @@ def query_from_args(args):
 
 
 def collect(store, q, now, limit: int | None):
-    """Every matching finding (page after page), or the first `limit`."""
+    """Every matching finding (page after page), or the first `limit` and whether more match."""
     from scanner.api import MAX_TOP, query_findings
 
     out = []
@@ -43,9 +43,11 @@ def collect(store, q, now, limit: int | None):
         want = MAX_TOP if limit is None else min(MAX_TOP, limit - len(out))
         items, after = query_findings(store, replace(q, top=want), now)
         out += items
-        if after is None or (limit is not None and len(out) >= limit):
-            return out
+        if after is None:
+            return out, False
         q = replace(q, after=after)
+        if limit is not None and len(out) >= limit:  # a next page may be empty: look at one more
+            return out, bool(query_findings(store, replace(q, top=1), now)[0])
 
 
 def run(args) -> int:
@@ -57,7 +59,9 @@ def run(args) -> int:
     q = query_from_args(args)
     store = bootstrap.storage(Settings.from_env(os.environ))
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    items = collect(store, q, now, args.top)
+    items, more = collect(store, q, now, args.top)
+    if more:  # on stderr, so the JSON and CSV stay as they are
+        print(f"note: --top {args.top}: more findings match; without --top every one is listed", file=sys.stderr)
     if args.format == "csv":
         schema.write_csv(items, sys.stdout)
     elif args.format == "json":
@@ -66,7 +70,8 @@ def run(args) -> int:
                "continuation": None, "nextLink": None}
         print(json.dumps(doc, indent=2))
     else:
-        lines = [f"Stored findings on {now.date().isoformat()}: {schema.count_line(items)}", ""]
+        first = f" (the first {len(items)}, --top {args.top}; more match)" if more else ""
+        lines = [f"Stored findings on {now.date().isoformat()}: {schema.count_line(items)}{first}", ""]
         if not items:
             lines.append("None match.")
         lines += schema.findings_table(items)
@@ -92,7 +97,9 @@ def register(sub) -> None:
     p = sub.add_parser("findings", help="list stored findings, with the filters of GET /api/findings",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--severity", metavar="LIST", help="critical,high,medium,low,info")
-    p.add_argument("--rule", metavar="LIST", help="retiring-size,gen1-only-size,gen1-node-image")
+    from scanner.core.model import Rule
+
+    p.add_argument("--rule", metavar="LIST", help=",".join(r.value for r in Rule))
     p.add_argument("--status", metavar="LIST",
                    help="new,open,escalated,suppressed (default), resolved, active or all")
     p.add_argument("--subscription", metavar="LIST", help="subscription ids")

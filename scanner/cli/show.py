@@ -101,6 +101,7 @@ def to_text(f: Finding, record, portal: str) -> str:
 def run(args) -> int:
     from scanner import bootstrap
     from scanner.api import _latest_run_start, show_record
+    from scanner.cli import program_name
     from scanner.cli.ack import resolve_finding_id
     from scanner.config import Settings
     from scanner.errors import InputError
@@ -110,7 +111,7 @@ def run(args) -> int:
     fid = resolve_finding_id(store.findings, args.finding_id)
     record = store.findings.get_record(fid)
     if record is None:
-        raise InputError(f"FINDING_ID: {fid} is not in the store (run `aks-retire scan` first)")
+        raise InputError(f"FINDING_ID: {fid} is not in the store (run `{program_name()} scan` first)")
     now = datetime.now(timezone.utc)
     f = show_record(record, store.findings.load_suppressions(), now.date(), _latest_run_start(store, now))
     portal = portal_link(settings.portal_url, f)

@@ -156,6 +156,12 @@ class _Needs:
     min_memory_gb: float
     allow_burstable: bool
     confidential: bool
+    # A standalone Windows VM keeps a temp disk, or keeps having none (None: not checked).
+    temp_disk: bool | None = None
+    scsi: bool = False  # a VM or scale set whose disks sit on SCSI: the target must offer SCSI
+    trusted_launch: bool = False  # Trusted Launch is on: the target must support it
+    accelerated_networking: bool = False  # the current size has it: the target must too
+    family: str = ""  # VirtualMachines pool: the family its other sizes share
 
 
 class Guide:
@@ -243,20 +249,33 @@ class Guide:
         *,
         pool: NodePool | None = None,
         prefer_gen1: bool = False,
+        windows_vm: bool = False,
+        scsi: bool = False,
+        trusted_launch: bool = False,
+        family: str = "",
     ) -> tuple[Replacement | None, str]:
-        """The size to move to and up to two alternatives, or (None, why none fits)."""
+        """The size to move to and up to two alternatives, or (None, why none fits). `windows_vm`:
+        a standalone Windows VM (temp-disk parity); `scsi`: a VM or scale set on a SCSI disk
+        controller; `trusted_launch`: Trusted Launch is on; `family`: the family a VirtualMachines
+        pool's other sizes share."""
         zones_t = tuple(sorted(str(z) for z in zones))
         mode = (pool.mode.lower() if pool else "")
         ephemeral = bool(pool and pool.os_disk_type.lower() == "ephemeral")
         ephemeral_gb = (pool.os_disk_size_gb or 0) if ephemeral else 0
+        if pool is not None:
+            trusted_launch = trusted_launch or bool(pool.properties.get("securityProfile.enableSecureBoot")
+                                                    or pool.properties.get("securityProfile.enableVTPM"))
+        extra = (windows_vm, scsi, trusted_launch, family.lower())
         key = (self._facts_key(subscription_id, location), vm_size.lower(), zones_t, mode, ephemeral,
-               ephemeral_gb, pool is not None, prefer_gen1)
+               ephemeral_gb, pool is not None, prefer_gen1, extra)
         if key not in self._cache:
             self._cache[key] = self._find(subscription_id, location, vm_size, zones_t, mode, ephemeral,
-                                          pool is not None, prefer_gen1, ephemeral_gb)
+                                          pool is not None, prefer_gen1, ephemeral_gb, extra)
         return self._cache[key]
 
-    def _find(self, sub, location, vm_size, zones, mode, ephemeral, aks, prefer_gen1, ephemeral_gb=0):
+    def _find(self, sub, location, vm_size, zones, mode, ephemeral, aks, prefer_gen1, ephemeral_gb=0,
+              extra=(False, False, False, "")):
+        windows_vm, scsi, trusted_launch, family = extra
         current = self.skus.get(sub, location, vm_size)
         if not self.skus.has_region(sub, location):
             return None, f"no SKU facts for {location}: cannot pick a replacement (give --skus for that region)"
@@ -285,16 +304,25 @@ class Guide:
             allow_burstable=not (aks and mode == "system") and (
                 _is_burstable(vm_size) or any(k.lstrip("~").startswith("b") for k in self.preferred_series(vm_size))),
             confidential=_is_confidential(vm_size),
+            temp_disk=_has_temp_disk(current) if windows_vm else None,
+            scsi=scsi and _controllers(current) != {"nvme"},
+            trusted_launch=trusted_launch,
+            accelerated_networking=_cap(current, "AcceleratedNetworkingEnabled") == "true",
+            family=family,
         )
         line_of = self._series_matcher(self.preferred_series(vm_size))
         fits: list[Sku] = []
         rejected: dict[str, int] = {}
+        named: list[tuple[int, str, str]] = []  # (line, size, reason) of successor-line sizes turned down
         for cand in self.skus.sizes(sub, location):
             if cand.name.lower() == vm_size.lower():
                 continue
             reason = self._reject(cand, needs)
             if reason:
                 rejected[reason] = rejected.get(reason, 0) + 1
+                line = line_of(cand.name)
+                if line is not None:
+                    named.append((line, cand.name, reason))
                 continue
             fits.append(cand)
         if not fits:
@@ -325,7 +353,11 @@ class Guide:
         best = fits[0]
         alternatives = _alternatives(best, fits[1:])
         why = self._why(vm_size, current, best, needs, location, order(best)[0] == 0) + elsewhere
-        return Replacement(best.name, why, alternatives), ""
+        # the telling reasons first: "too small" says little about a line
+        named.sort(key=lambda t: (t[2] == "too small", t[0], t[1]))
+        turned = tuple((name, reason) for _, name, reason in named[:_NAMED_REJECTIONS])
+        counts = tuple(sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0])))
+        return Replacement(best.name, why, alternatives, turned, counts), ""
 
     def _reject(self, cand: Sku, n: _Needs) -> str:
         if _is_special(cand.name):
@@ -350,6 +382,23 @@ class Guide:
             local = _local_disk_gib(cand)
             if local is not None and local < n.ephemeral_gb:
                 return f"local disk under {n.ephemeral_gb} GB for the ephemeral OS disk"
+        if n.temp_disk is not None and _has_temp_disk(cand) != n.temp_disk:
+            # Azure resizes a VM only between sizes that both have a local temp disk or both have
+            # none (learn.microsoft.com/azure/virtual-machines/azure-vms-no-temp-disk, FAQ).
+            return "no local temp disk (a Windows VM with one cannot resize to it)" if n.temp_disk else (
+                "has a local temp disk (a Windows VM without one cannot resize to it)")
+        if n.scsi and _controllers(cand) == {"nvme"}:
+            # DiskControllerTypes "NVMe" only (v6 sizes): a SCSI VM must switch its controller while
+            # deallocated first (learn.microsoft.com/azure/virtual-machines/nvme-overview).
+            return "NVMe disk controller only (the VM's disks are on SCSI)"
+        if n.trusted_launch and _cap(cand, "TrustedLaunchDisabled") == "true":
+            return "no Trusted Launch"
+        if n.accelerated_networking and _cap(cand, "AcceleratedNetworkingEnabled") == "false":
+            return "no accelerated networking"
+        if n.family and cand.family and cand.family.lower() != n.family.lower():
+            # A Virtual Machines pool holds sizes of one family (learn.microsoft.com/azure/aks/
+            # virtual-machines-node-pools).
+            return "another family than the pool's other sizes"
         if cand.restricted:
             return "restricted for the subscription"
         if n.zones and not cand.available_in_zones(n.zones):
@@ -369,7 +418,9 @@ class Guide:
     # ------------------------------------------------------------------ advice
     def for_pool(self, cluster: Cluster, pool: NodePool, vm_size: str, pool_names=()) -> Advice:
         """Advice for a retiring or Gen1-only size in an AKS pool."""
-        repl, why_not = self.replacement(cluster.subscription_id, cluster.location, vm_size, pool.zones, pool=pool)
+        family = self._pool_family(cluster, pool, vm_size)
+        repl, why_not = self.replacement(cluster.subscription_id, cluster.location, vm_size, pool.zones, pool=pool,
+                                         family=family)
         if repl is None:
             return Advice(None, (), f"No replacement: {why_not}.")
         # Quota is one more constraint: an alternative with room wins over a replacement without.
@@ -391,6 +442,20 @@ class Guide:
         plan = rebuild_pool(cluster, pool, repl.vm_size, pool_names)
         note = " ".join((*plan.notes, quota_note)).strip()
         return replace(_started(cluster, Advice(repl, plan.commands, note)), quota=quota)
+
+    def _pool_family(self, cluster: Cluster, pool: NodePool, vm_size: str) -> str:
+        """The family the other sizes of a VirtualMachines pool share ("" for scale-set pools, or
+        when those sizes retire too or already span several families)."""
+        if pool.pool_type.lower() != "virtualmachines":
+            return ""
+        families = set()
+        for other in pool.vm_sizes:
+            if other.lower() == vm_size.lower() or self.is_retiring(other):
+                continue
+            sku = self.skus.get(cluster.subscription_id, cluster.location, other)
+            if sku is not None and sku.family and not sku.gen1_only:
+                families.add(sku.family.lower())
+        return families.pop() if len(families) == 1 else ""
 
     def for_node_image(self, cluster: Cluster, pool: NodePool, vm_size: str, pool_names=()) -> Advice:
         """Advice for a Gen1 node image on a Gen2-capable size."""
@@ -414,7 +479,8 @@ class Guide:
         known_gen2 = vm.security_type.lower() in ("trustedlaunch", "confidentialvm")
         gen1 = bool(current and current.gen1_only)
         repl, why_not = self.replacement(vm.subscription_id, vm.location, vm.vm_size, vm.zones,
-                                         prefer_gen1=not known_gen2)
+                                         prefer_gen1=not known_gen2, windows_vm=vm.os_type.lower() == "windows",
+                                         scsi=True, trusted_launch=vm.security_type.lower() == "trustedlaunch")
         aks = _aks_managed_note(vm.tags, "")
         if repl is None:
             return Advice(None, (), f"No replacement: {why_not}." + (f" {aks}" if aks else ""))
@@ -469,7 +535,8 @@ class Guide:
         aks = _aks_managed_note(vmss.tags, vmss.aks_pool)
         known_gen2 = vmss.security_type.lower() in ("trustedlaunch", "confidentialvm")
         repl, why_not = self.replacement(vmss.subscription_id, vmss.location, vmss.vm_size, vmss.zones,
-                                         prefer_gen1=not known_gen2)
+                                         prefer_gen1=not known_gen2, scsi=True,
+                                         trusted_launch=vmss.security_type.lower() == "trustedlaunch")
         if repl is None:
             return Advice(None, (), f"No replacement: {why_not}." + (f" {aks}" if aks else ""))
         if aks:  # its cluster is not in the inventory: the pool's options are unknown here
@@ -554,6 +621,27 @@ def _alternatives(best: Sku, rest: list[Sku]) -> tuple[str, ...]:
         if len(out) == 2:
             break
     return tuple(out)
+
+
+_NAMED_REJECTIONS = 8  # successor-line sizes turned down, named in `replacement.rejected`
+
+
+def _cap(sku: Sku | None, name: str) -> str:
+    return str((sku.capabilities if sku else {}).get(name, "")).strip().lower()
+
+
+def _has_temp_disk(sku: Sku | None) -> bool:
+    """The size has a local temp (resource) disk: MaxResourceVolumeMB above 0."""
+    try:
+        return float(_cap(sku, "MaxResourceVolumeMB") or 0) > 0
+    except ValueError:
+        return False
+
+
+def _controllers(sku: Sku | None) -> set[str]:
+    """DiskControllerTypes ("SCSI, NVMe") lower-cased; {"scsi"} when not stated (older sizes)."""
+    raw = _cap(sku, "DiskControllerTypes")
+    return {p.strip() for p in raw.split(",") if p.strip()} or {"scsi"}
 
 
 def _local_disk_gib(sku: Sku) -> float | None:
@@ -852,7 +940,9 @@ def vm_pool_commands(cluster: Cluster, pool: NodePool, old_size: str, target_siz
         parts[1] = verb
         return " ".join([*parts, *extra])
 
-    if target_size.lower() in {s.lower() for s in pool.vm_sizes}:
+    # The target has its own one-size entry: move the count there and drop the old entry. Otherwise
+    # (not in the pool, or only inside a several-size entry) the old entry changes size in place.
+    if target_size.lower() in counts:
         existing = counts.get(target_size.lower())
         total = (existing or 0) + (count or 0)
         out = []

@@ -87,6 +87,10 @@ class Declaration:
     mode: str = ""
     zones: tuple[str, ...] = ()
     language: str = ""  # "terraform" | "bicep" | "arm"
+    # Facts beside the size that are written but not literal, as (attribute, Value): an AKS pool's
+    # os_type / os_sku. The size is still judged; each of these is reported as not literal too,
+    # naming the check it keeps from being made (a Windows pool's gen1-node-image).
+    unresolved: tuple[tuple[str, Value], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,8 @@ def judge_templates(templates: Templates, catalog, skus, today: date,
     known = [d for d in templates.declarations if d.size.known and isinstance(d.size.value, str) and d.size.value]
     known_ids = {id(d) for d in known}
     not_literal = tuple(d for d in templates.declarations if id(d) not in known_ids)
+    not_literal += tuple(replace(d, attribute=name, size=value, unresolved=())
+                         for d in known for name, value in d.unresolved)
     by_id: dict[str, Declaration] = {}
     ids: dict[int, str] = {}
     clusters, vms, scale_sets = [], [], []

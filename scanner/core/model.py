@@ -385,6 +385,10 @@ class Replacement:
     vm_size: str
     why: str
     alternatives: tuple[str, ...] = ()
+    # Sizes of the natural successor lines that were turned down, with the reason: (size, reason).
+    rejected: tuple[tuple[str, str], ...] = ()
+    # Every other size of the region turned down, counted by reason: (reason, count), most first.
+    turned_down: tuple[tuple[str, int], ...] = ()
 
 
 def finding_id(resource_id: str, pool: str, rule: str, retirement_id: str = "", vm_size: str = "") -> str:

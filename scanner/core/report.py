@@ -577,6 +577,9 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
     table.findings td.num { text-align: left; }
     table.findings tr.commands td:first-child { display: none; }
     .guid { font-size: 11px; }
+    /* The chart is drawn at half size on a phone: its 11px labels would read as 5px. */
+    svg.chart text { font-size: 22px; }
+    svg.chart text.mid { display: none; }  /* first and last dates only: the middle ones would overlap */
   }
   @media print {
     body { padding: 0; max-width: none; font-size: 11px; }
@@ -643,7 +646,7 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
       <text x="{{ chart.left - 6 }}" y="{{ t.y + 4 }}" text-anchor="end">{{ t.label }}</text>
     {% endfor %}
     {% for t in chart.xticks %}
-      <text x="{{ t.x }}" y="{{ chart.base + 18 }}" text-anchor="{{ t.anchor }}">{{ t.label }}</text>
+      <text class="xtick{{ ' mid' if t.anchor == 'middle' and chart.xticks|length > 1 else '' }}" x="{{ t.x }}" y="{{ chart.base + 18 }}" text-anchor="{{ t.anchor }}">{{ t.label }}</text>
     {% endfor %}
     </g>
     <g class="areas">

@@ -68,6 +68,9 @@ def finding_to_json(f: Finding) -> dict:
             "vm_size": f.replacement.vm_size,
             "why": f.replacement.why,
             "alternatives": list(f.replacement.alternatives),
+            # additive (issue 10): successor-line sizes turned down, each with its reason
+            "rejected": [{"vm_size": size, "reason": reason} for size, reason in f.replacement.rejected],
+            "turned_down": dict(f.replacement.turned_down),
         }
     # Issue 13, additive: present only when known.
     if f.capacity is not None:

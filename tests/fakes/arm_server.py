@@ -139,6 +139,7 @@ class FakeArm:
         self._lock = threading.Lock()
         self._results: dict[str, list[dict]] = {}
         self.base_url = ""
+        self.cert_path = ""
         self.msi_url = ""
 
     # ------------------------------------------------------------------ building the tenant
@@ -218,6 +219,7 @@ class FakeArm:
         msi.daemon_threads = True
         with https_server(handler, tmpdir) as (_srv, base_url, cert_path), serve_in_thread(msi):
             self.base_url = base_url
+            self.cert_path = cert_path
             self.msi_url = f"http://127.0.0.1:{msi.server_address[1]}/msi/token"
             env = {
                 "IDENTITY_ENDPOINT": self.msi_url,

@@ -68,7 +68,7 @@ def run_az(fake, groups: list[list[str]], tmp_path: Path, timeout: float = 600) 
     work = Path(tmp_path) / "az"
     (work / "config").mkdir(parents=True, exist_ok=True)
     (work / "home").mkdir(exist_ok=True)
-    cert = os.environ.get("REQUESTS_CA_BUNDLE", "")
+    cert = fake.cert_path  # its own: two fakes may run at once, the environment holds only one
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(work / "home"),

@@ -196,3 +196,32 @@ def test_a_stored_scan_points_to_show_and_show_answers(env, capsys):
     short = next(iter(table_rows(out)))
     code, out, err = cli(capsys, "show", short)
     assert code == 0 and "Commands:" in out, err
+
+
+def test_findings_top_says_when_more_match(env, capsys):
+    code, out, err = cli(capsys, "scan", *SAMPLES, "--format", "json")
+    assert code == 0, err
+    total = len(json.loads(out)["findings"])
+    code, out, err = cli(capsys, "findings", "--top", "2")
+    assert code == 0, err
+    assert "(the first 2, --top 2; more match)" in out.splitlines()[0]
+    assert "--top 2: more findings match" in err
+    code, out, err = cli(capsys, "findings", "--top", "2", "--format", "json")
+    assert json.loads(out)["count"] == 2 and "more findings match" in err  # the JSON itself unchanged
+    code, out, err = cli(capsys, "findings", "--top", str(total))
+    assert "more match" not in out and err == ""
+
+
+def test_not_in_store_names_the_command_as_it_was_run(env):
+    """ack said `python -m scanner scan` to users of the aks-retire command (show said aks-retire to both)."""
+    import subprocess
+    import sys
+
+    as_script = "import sys; sys.argv[0] = 'aks-retire'; from scanner.cli import main; sys.exit(main(sys.argv[1:]))"
+    for argv in (["ack", "zzzzzzzz", "--until", "2099-01-01", "--reason", "x"], ["show", "zzzzzzzz"]):
+        out = subprocess.run([sys.executable, "-c", as_script, *argv], capture_output=True, text=True, cwd=ROOT,
+                             timeout=120)
+        assert out.returncode == 2 and "run `aks-retire scan` first" in out.stderr, out.stderr
+        out = subprocess.run([sys.executable, "-m", "scanner", *argv], capture_output=True, text=True, cwd=ROOT,
+                             timeout=120)
+        assert out.returncode == 2 and "run `python -m scanner scan` first" in out.stderr, out.stderr

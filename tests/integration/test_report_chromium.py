@@ -293,3 +293,35 @@ def test_first_seen_dates_are_not_broken_over_lines(browser, tmp_path):
     lines = re.findall(r'<span class="sub" data-lines="(\d+)">since (?:<span class="date">)?\d{4}-\d\d-\d\d', dom)
     assert len(lines) == len(findings), "the probe did not measure every row"
     assert all(n in ("1", "2") for n in lines), lines  # "since" and the date: never the date in two pieces
+
+
+CHART_PROBE = """<script>
+const svg = document.getElementById('burndown-chart');
+const shown = [...svg.querySelectorAll('text')].filter(t => getComputedStyle(t).display !== 'none');
+const rects = shown.map(t => t.getBoundingClientRect());
+const xs = rects.filter((r, i) => /^\\d{4}-\\d\\d-\\d\\d$/.test(shown[i].textContent));
+let overlap = 0;
+for (let i = 0; i < xs.length; i++) for (let j = i + 1; j < xs.length; j++)
+  if (xs[i].left < xs[j].right && xs[j].left < xs[i].right) overlap++;
+svg.setAttribute('data-min-text-px', Math.min(...rects.map(r => r.height)).toFixed(1));
+svg.setAttribute('data-xtick-overlaps', overlap);
+svg.setAttribute('data-xticks-shown', xs.length);
+</script></body>"""
+
+
+@pytest.mark.parametrize("width", [1400, 390], ids=["desktop-1400px", "phone-390px"])
+def test_chart_labels_are_readable_and_apart(browser, tmp_path, width):
+    """At 390 px the chart is scaled to half size and its 11px labels were drawn about 5px high:
+    on a phone the labels must still be text-sized, and the date labels must not overlap."""
+    html = render_report(SCAN["findings"], HISTORY, datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc),
+                         "Sample tenant", portal_url="https://portal.azure.com")
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html).replace("</body>", CHART_PROBE, 1)
+    server = _Server(html)
+    try:
+        dom = _run(browser, tmp_path, f"--window-size={width},2400", "--dump-dom", server.url).stdout
+    finally:
+        server.close()
+    probe = dict(re.findall(r'data-(min-text-px|xtick-overlaps|xticks-shown)="([\d.]+)"', dom))
+    assert len(probe) == 3, "the probe did not run"
+    assert float(probe["min-text-px"]) >= 9, probe
+    assert probe["xtick-overlaps"] == "0" and int(probe["xticks-shown"]) >= 2, probe

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -415,3 +416,74 @@ def test_values_are_shell_quoted():
     pool = NodePool("apps", vm_sizes=("Standard_DS2_v2",), count=1, labels={"team": "x; rm -rf /"})
     add = guide().for_pool(CLUSTER, pool, "Standard_DS2_v2", ("apps",)).commands[0]
     assert "'rg (prod)'" in add and "'team=x; rm -rf /'" in add
+
+
+# --------------------------------------------------------------------------- constraints (issue 10)
+
+
+def _sized(name, vcpus, mem, **caps):
+    base = {"PremiumIO": "True", "EphemeralOSDiskSupported": "True", "AcceleratedNetworkingEnabled": "True",
+            "MaxResourceVolumeMB": "0", "DiskControllerTypes": "SCSI"}
+    base.update({k: str(v) for k, v in caps.items()})
+    return Sku(name=name, location=REGION, vcpus=vcpus, memory_gb=mem, hyperv_generations=frozenset({"V1", "V2"}),
+               zones=frozenset({"1", "2", "3"}), family=caps.get("family", ""), capabilities=base)
+
+
+def _constraint_guide(*skus):
+    return Guide(SkuIndex.from_skus(skus), Catalog(retirements=RETIREMENTS))
+
+
+WINDOWS_VM = VirtualMachine(id=f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/sql",
+                            name="sql", subscription_id=SUB, resource_group="rg", location=REGION,
+                            vm_size="Standard_DS13_v2", os_type="Windows")
+
+
+@pytest.mark.parametrize(("vm", "current", "candidates", "want", "reason"), [
+    # A Windows VM with a temp disk moves to a 'd' size: E8s_v5 has none (issue 10's example)
+    (WINDOWS_VM, _sized("Standard_DS13_v2", 8, 56, MaxResourceVolumeMB=114688),
+     [_sized("Standard_E8s_v5", 8, 64), _sized("Standard_E8ds_v5", 8, 64, MaxResourceVolumeMB=307200)],
+     "Standard_E8ds_v5", "no local temp disk"),
+    # NVMe-only targets are turned down for a SCSI VM
+    (replace(WINDOWS_VM, os_type="Linux", vm_size="Standard_DS3_v2"), _sized("Standard_DS3_v2", 4, 14),
+     [_sized("Standard_D4s_v6", 4, 16, DiskControllerTypes="NVMe"), _sized("Standard_D4as_v5", 4, 16)],
+     "Standard_D4as_v5", "NVMe disk controller only"),
+    # Trusted Launch stays on
+    (replace(WINDOWS_VM, os_type="Linux", vm_size="Standard_DS3_v2", security_type="TrustedLaunch"),
+     _sized("Standard_DS3_v2", 4, 14),
+     [_sized("Standard_D4s_v5", 4, 16, TrustedLaunchDisabled="True"), _sized("Standard_D4as_v5", 4, 16)],
+     "Standard_D4as_v5", "no Trusted Launch"),
+    # accelerated networking is not lost
+    (replace(WINDOWS_VM, os_type="Linux", vm_size="Standard_DS3_v2"), _sized("Standard_DS3_v2", 4, 14),
+     [_sized("Standard_D4s_v5", 4, 16, AcceleratedNetworkingEnabled="False"), _sized("Standard_D4as_v5", 4, 16)],
+     "Standard_D4as_v5", "no accelerated networking"),
+], ids=["windows-temp-disk", "nvme-only", "trusted-launch", "accelerated-networking"])
+def test_vm_constraints_turn_down_with_a_reason(vm, current, candidates, want, reason):
+    g = _constraint_guide(current, *candidates)
+    advice = g.for_vm(vm)
+    assert advice.replacement.vm_size == want
+    turned = dict(advice.replacement.rejected)
+    assert any(reason in r for r in turned.values()), turned
+    assert any(reason in r for r, _ in advice.replacement.turned_down)
+    assert f"--size {want}" in " ".join(advice.commands)
+
+
+def test_virtual_machines_pool_stays_in_one_family():
+    pool = NodePool("vmp", pool_type="VirtualMachines", vm_sizes=("Standard_DS2_v2", "Standard_D4s_v5"),
+                    size_counts=(("Standard_DS2_v2", 2), ("Standard_D4s_v5", 1)))
+    g = _constraint_guide(_sized("Standard_DS2_v2", 2, 7, family="standardDSv2Family"),
+                          _sized("Standard_D4s_v5", 4, 16, family="standardDSv5Family"),
+                          _sized("Standard_D2as_v5", 2, 8, family="standardDASv5Family"),
+                          _sized("Standard_D2s_v5", 2, 8, family="standardDSv5Family"))
+    advice = g.for_pool(CLUSTER, pool, "Standard_DS2_v2", ("vmp",))
+    assert advice.replacement.vm_size == "Standard_D2s_v5"
+    assert ("Standard_D2as_v5", "another family than the pool's other sizes") in advice.replacement.rejected
+
+
+def test_ephemeral_pool_never_lands_on_a_size_without_local_disk():
+    pool = NodePool("spot", vm_sizes=("Standard_F8s_v2",), count=1, os_disk_type="Ephemeral", os_disk_size_gb=64)
+    g = _constraint_guide(_sized("Standard_F8s_v2", 8, 16, MaxResourceVolumeMB=65536),
+                          _sized("Standard_F8als_v6", 8, 16, EphemeralOSDiskSupported="False"),
+                          _sized("Standard_D8ds_v5", 8, 32, MaxResourceVolumeMB=307200))
+    advice = g.for_pool(CLUSTER, pool, "Standard_F8s_v2", ("spot",))
+    assert advice.replacement.vm_size == "Standard_D8ds_v5"
+    assert ("Standard_F8als_v6", "no ephemeral OS disk") in advice.replacement.rejected

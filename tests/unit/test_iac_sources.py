@@ -55,7 +55,7 @@ def test_terraform_resolves_literals_and_says_where_they_come_from(text, tfvars,
 NOT_LITERAL_TF = [
     ("variable without default", 'variable "s" {}\nresource "azurerm_linux_virtual_machine" "a" {\n  size = var.s\n}\n',
      "var.s has no default"),
-    ("function", 'resource "azurerm_linux_virtual_machine" "a" {\n  size = lower("X")\n}\n', "function lower()"),
+    ("function", 'resource "azurerm_linux_virtual_machine" "a" {\n  size = replace("X", "a", "b")\n}\n', "function replace()"),
     ("conditional", 'variable "p" {\n  default = true\n}\n'
      'resource "azurerm_linux_virtual_machine" "a" {\n  size = var.p ? "Standard_D2s_v5" : "Standard_D4s_v5"\n}\n',
      "conditional"),

@@ -113,8 +113,11 @@ def load(paths: Sequence[str], var_files: Sequence[str] = (), param_files: Seque
     declarations: list[Declaration] = []
     tfvars = [v for v in values if v.name.lower().endswith((".tfvars", ".tfvars.json"))]
     declarations += _terraform(reader, tf_files, auto_tfvars, tfvars)
-    declarations += _bicep(reader, bicep_files, [v for v in values if v.name.lower().endswith(".bicepparam")])
-    declarations += _arm(reader, json_files, [v for v in values if v.name.lower().endswith(".json") and v not in tfvars])
+    arm_declarations, json_params = _arm(reader, json_files, [v for v in values if v.name.lower().endswith(".json")
+                                                              and v not in tfvars])
+    declarations += _bicep(reader, bicep_files, [v for v in values if v.name.lower().endswith(".bicepparam")],
+                           json_params)
+    declarations += arm_declarations
     return Templates(tuple(declarations), tuple(sorted(reader.problems, key=lambda p: p.spot)),
                      tuple(dict.fromkeys(reader.files)))
 
@@ -199,7 +202,8 @@ def _terraform(reader: _Reader, tf_files: list[Path], auto: list[Path], var_file
 # --------------------------------------------------------------------------- Bicep
 
 
-def _bicep(reader: _Reader, files: list[Path], param_files: list[Path]) -> list[Declaration]:
+def _bicep(reader: _Reader, files: list[Path], param_files: list[Path],
+           json_params: dict[str, arm.Var] | None = None) -> list[Declaration]:
     if not files and not param_files:
         return []
     parsed: dict[str, bicep.BicepFile] = {}
@@ -249,6 +253,13 @@ def _bicep(reader: _Reader, files: list[Path], param_files: list[Path]) -> list[
                                                               "which is not a scanned Bicep template"))
             continue
         values.setdefault(target, {}).update(found)
+    # JSON parameter files (`az deployment group create -f main.bicep -p main.parameters.json`) apply to
+    # every root template by parameter name, as to ARM templates; a .bicepparam value wins.
+    for root in roots:
+        for name in parsed[root].params:
+            var = (json_params or {}).get(name.lower())
+            if var is not None and name not in values.get(root, {}):
+                values.setdefault(root, {})[name] = bicep.param_from_json(var)
     out, problems = bicep.declarations(parsed, roots, values)
     reader.problems.extend(problems)
     return out
@@ -257,7 +268,8 @@ def _bicep(reader: _Reader, files: list[Path], param_files: list[Path]) -> list[
 # --------------------------------------------------------------------------- ARM JSON
 
 
-def _arm(reader: _Reader, json_files: list[tuple[Path, bool]], param_files: list[Path]) -> list[Declaration]:
+def _arm(reader: _Reader, json_files: list[tuple[Path, bool]],
+         param_files: list[Path]) -> tuple[list[Declaration], dict[str, arm.Var]]:
     templates: list[tuple[str, arm.Node]] = []
     given: dict[str, arm.Var] = {}
     for f, explicit in json_files:
@@ -294,7 +306,7 @@ def _arm(reader: _Reader, json_files: list[tuple[Path, bool]], param_files: list
         found, problems = arm.declarations(node, name, given)
         out.extend(found)
         reader.problems.extend(problems)
-    return out
+    return out, given
 
 
 def _peek(path: Path) -> str | None:

@@ -166,7 +166,17 @@ def _where(struct: Any, default: Spot) -> Spot:
 
 def _pool(pool: Any, address: str, rtype: str, attribute: str, size: Value, location: str, version: str,
           language: str) -> Declaration:
-    os_type = text(get(pool, "osType")) or "Linux"
+    unresolved = []
+    os_type = text(get(pool, "osType"))
+    for name in ("osType", "osSKU"):
+        v = get(pool, name)
+        if isinstance(v, Value) and not v.known and not (name == "osSKU" and os_type.lower() == "linux"):
+            unresolved.append((f"{attribute.rsplit('.', 1)[0]}.{name}", Value(
+                spot=v.spot, known=False, text=v.text,
+                reason=f"{v.reason}; {name} decides whether this is a Windows pool on Generation 1: "
+                       "the gen1-node-image check is not made for it")))
+    if not os_type and not any(n.endswith("osType") for n, _ in unresolved):
+        os_type = "Linux"
     return Declaration(
         kind=ResourceKind.AKS_NODEPOOL,
         address=address,
@@ -181,4 +191,5 @@ def _pool(pool: Any, address: str, rtype: str, attribute: str, size: Value, loca
         mode=text(get(pool, "mode")) or "User",
         zones=_zones(get(pool, "availabilityZones")),
         language=language,
+        unresolved=tuple(unresolved),
     )

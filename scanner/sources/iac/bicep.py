@@ -150,6 +150,21 @@ class Param:
     reason: str = ""
 
 
+def param_from_json(var) -> Param:
+    """A value of a JSON parameter file (sources.iac.arm.Var) as a Bicep parameter value."""
+    if not var.known or var.node is None:
+        return Param(False, reason=var.reason or "not literal")
+
+    def struct(node) -> Any:
+        if isinstance(node.value, dict):
+            return {k: struct(n) for k, n in node.value.items()}
+        if isinstance(node.value, list):
+            return [struct(n) for n in node.value]
+        return Value(spot=node.spot, known=True, value=node.value, text=node.text, source=node.spot, via=var.via)
+
+    return Param(True, struct(var.node))
+
+
 def parse_bicepparam(text: str, file: str) -> tuple[str, dict[str, Param], list[Problem]]:
     """`using '<template>'` and `param name = <value>`. Values go through the Bicep grammar (as
     a var declaration), so objects and arrays spanning lines work; each keeps its position."""

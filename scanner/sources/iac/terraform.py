@@ -32,6 +32,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from scanner.core.iac import Declaration, Problem, Spot, Value
 from scanner.core.model import ResourceKind
+from scanner.sources.iac import arm_shape
 
 # resource type -> (nested block or None, size attribute, kind)
 SIZE_ATTRIBUTES: dict[str, tuple[str | None, str, ResourceKind]] = {
@@ -43,7 +44,14 @@ SIZE_ATTRIBUTES: dict[str, tuple[str | None, str, ResourceKind]] = {
     "azurerm_linux_virtual_machine_scale_set": (None, "sku", ResourceKind.VMSS),
     "azurerm_windows_virtual_machine_scale_set": (None, "sku", ResourceKind.VMSS),
     "azurerm_orchestrated_virtual_machine_scale_set": (None, "sku_name", ResourceKind.VMSS),
+    # the legacy scale set (azurerm 1.x/2.x, still in older estates): sku { name = ... }
+    # https://registry.terraform.io/providers/hashicorp/azurerm/latest/docs/resources/virtual_machine_scale_set
+    "azurerm_virtual_machine_scale_set": ("sku", "name", ResourceKind.VMSS),
 }
+# azapi resources write the ARM body (the same shape as an ARM/Bicep template, read by arm_shape):
+# `type = "Microsoft.ContainerService/managedClusters@<api>"`, `body = { properties = {...} }` (azapi 2.x)
+# or `body = jsonencode({...})` (azapi 1.x). https://registry.terraform.io/providers/Azure/azapi/latest/docs/resources/resource
+AZAPI_TYPES = ("azapi_resource", "azapi_update_resource")
 _WINDOWS_TYPES = ("azurerm_windows_virtual_machine", "azurerm_windows_virtual_machine_scale_set")
 MAX_MODULE_DEPTH = 8
 
@@ -211,6 +219,19 @@ class _Var:
         return _locate(self.node, keys, self.source.file) or self.source
 
 
+class _Lit(str):
+    """A string with the place it is written: it keeps that place through variables, module
+    arguments, for_each, lookup(), merge() ..., so a finding points at the line that writes it."""
+
+    spot: Spot | None = None
+
+    @classmethod
+    def at(cls, value: str, node, env: _Env) -> str:
+        out = cls(value)
+        out.spot = _spot_of(node, env.file) if env.file else None
+        return out
+
+
 class _Env:
     def __init__(self, module: TfModule, variables: dict[str, _Var], text_of, prefix: str) -> None:
         self.module = module
@@ -229,9 +250,19 @@ class _Env:
         }
         self._busy: set[str] = set()
         self.trace: list[tuple[Spot | None, str]] = []
+        self.scopes: list[dict[str, Any]] = []  # for-expression symbols, innermost last
+        self.file = ""  # the file of the expression being evaluated (for _Lit spots)
 
     def evaluate(self, expr) -> Any:
         return _eval(expr, self)
+
+    def attr(self, attr: Attr) -> Any:
+        """Evaluate an attribute's expression, strings marked with the attribute's file."""
+        saved, self.file = self.file, attr.spot.file
+        try:
+            return _eval(attr.expr, self)
+        finally:
+            self.file = saved
 
 
 def _eval(node, env: _Env) -> Any:
@@ -243,7 +274,9 @@ def _eval(node, env: _Env) -> Any:
         inner = [c for c in children if not (isinstance(c, Token) and c.type in ("LPAR", "RPAR"))]
         return _eval(inner[0], env)
     if kind == "string":
-        return _string(children, env)
+        value = _string(children, env)
+        interpolated = any(isinstance(c, Tree) and isinstance(c.children[0], Tree) for c in children)
+        return value if interpolated else _Lit.at(value, node, env)  # a template: its parts say where
     if kind == "int_lit":
         return int(str(children[0]))
     if kind == "float_lit":
@@ -265,6 +298,8 @@ def _eval(node, env: _Env) -> Any:
         return _reference(node, env)
     if kind == "function_call":
         return _function(node, env)
+    if kind in ("for_tuple_expr", "for_object_expr"):
+        return _for(node, children, env)
     if kind == "conditional":
         raise NotLiteral("a conditional expression")
     if kind in ("heredoc_template", "heredoc_template_trim", "template_string"):
@@ -298,7 +333,86 @@ def _function(node, env: _Env) -> Any:
             if value not in (None, ""):
                 return value
         raise NotLiteral("coalesce(): every argument is null or empty")
+    if name in ("toset", "tolist") and len(args) == 1:
+        value = _eval(args[0], env)
+        if not isinstance(value, list):
+            raise NotLiteral(f"{name}(): not a list")
+        return list(dict.fromkeys(value)) if name == "toset" and all(isinstance(v, (str, int, float)) for v in value) \
+            else value
+    if name == "tomap" and len(args) == 1:
+        value = _eval(args[0], env)
+        if not isinstance(value, dict):
+            raise NotLiteral("tomap(): not a map")
+        return value
+    if name == "merge":
+        merged: dict = {}
+        for arg in args:
+            value = _eval(arg, env)
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                raise NotLiteral("merge(): an argument is not a map")
+            merged.update(value)
+        return merged
+    if name == "concat":
+        joined: list = []
+        for arg in args:
+            value = _eval(arg, env)
+            if not isinstance(value, list):
+                raise NotLiteral("concat(): an argument is not a list")
+            joined.extend(value)
+        return joined
+    if name in ("keys", "values") and len(args) == 1:
+        value = _eval(args[0], env)
+        if not isinstance(value, dict):
+            raise NotLiteral(f"{name}(): not a map")
+        return sorted(value) if name == "keys" else [value[k] for k in sorted(value)]
+    if name in ("lower", "upper") and len(args) == 1:
+        value = _eval(args[0], env)
+        if not isinstance(value, str):
+            raise NotLiteral(f"{name}(): not a string")
+        return value.lower() if name == "lower" else value.upper()
     raise NotLiteral(f"the function {name}() is evaluated by Terraform, not here")
+
+
+def _for(node, children, env: _Env) -> Any:
+    """`[for v in coll : expr if cond]` / `{for k, v in coll : key => value if cond}` over a literal
+    collection (the shape modules use to key pools by name). Grouping (`...`) is not literal."""
+    intro = next(c for c in children if isinstance(c, Tree) and c.data == "for_intro")
+    names = [_name_of(c) for c in intro.children if isinstance(c, Tree) and c.data == "identifier"]
+    coll = _eval([c for c in intro.children if isinstance(c, Tree) and c.data != "identifier"][0], env)
+    cond = next((c for c in children if isinstance(c, Tree) and c.data == "for_cond"), None)
+    exprs = [c for c in children if isinstance(c, Tree) and c.data not in ("for_intro", "for_cond")]
+    if any(isinstance(c, Token) and str(c) == "..." for c in children):
+        raise NotLiteral("a for expression with grouping (...)")
+    if isinstance(coll, dict):
+        pairs = list(coll.items())
+    elif isinstance(coll, list):
+        pairs = list(enumerate(coll))
+    else:
+        raise NotLiteral("a for expression over a value that is not a collection")
+    out_list: list = []
+    out_map: dict = {}
+    for k, v in pairs:
+        scope = {names[0]: k, names[1]: v} if len(names) == 2 else {names[0]: v}
+        env.scopes.append(scope)
+        try:
+            if cond is not None:
+                test = _eval([c for c in cond.children if isinstance(c, Tree)][0], env)
+                if not isinstance(test, bool):
+                    raise NotLiteral("a for expression whose `if` is not a literal boolean")
+                if not test:
+                    continue
+            if node.data == "for_tuple_expr":
+                out_list.append(_eval(exprs[0], env))
+            else:
+                key = _eval(exprs[0], env)
+                if isinstance(key, (dict, list)) or key is None:
+                    raise NotLiteral("a for expression whose key is not a string")
+                out_map[str(key)] = _eval(exprs[1], env)
+        finally:
+            env.scopes.pop()
+    return out_list if node.data == "for_tuple_expr" else out_map
 
 
 def _object_key(node, env: _Env) -> str:
@@ -364,6 +478,24 @@ def _path(node) -> tuple[str, list]:
     raise NotLiteral("an expression that is not a reference")
 
 
+def _base_and_steps(node) -> tuple[Any, list]:
+    """`f(x).a[0]` -> (the f(x) node, [("attr", "a"), ("value", 0)]): steps on a value that is not a name."""
+    steps: list = []
+    while True:
+        if isinstance(node, Tree) and node.data == "expr_term" and len(node.children) == 1:
+            node = node.children[0]
+        elif isinstance(node, Tree) and node.data == "get_attr_expr_term":
+            steps.append(("attr", _name_of(node.children[1].children[-1])))
+            node = node.children[0]
+        elif isinstance(node, Tree) and node.data == "index_expr_term":
+            idx = node.children[1]
+            steps.append(("value", int(str(idx.children[-1]))) if idx.data == "short_index"
+                         else ("index", [c for c in idx.children if isinstance(c, Tree)][0]))
+            node = node.children[0]
+        else:
+            return node, list(reversed(steps))
+
+
 def _walk(value: Any, steps: list, env: _Env, keys: list | None = None) -> Any:
     for kind, step in steps:
         key = _eval(step, env) if kind == "index" else step
@@ -409,7 +541,14 @@ def _locate(node, keys: list, file: str) -> Spot | None:
 
 
 def _reference(node, env: _Env) -> Any:
-    root, steps = _path(node)
+    try:
+        root, steps = _path(node)
+    except NotLiteral:
+        base, steps = _base_and_steps(node)
+        return _walk(_eval(base, env), steps, env)
+    for scope in reversed(env.scopes):
+        if root in scope:
+            return _walk(scope[root], steps, env)
     if root == "var":
         if not steps or steps[0][0] != "attr":
             raise NotLiteral("a reference to var without a name")
@@ -434,7 +573,7 @@ def _reference(node, env: _Env) -> Any:
             raise NotLiteral(f"local.{name} refers to itself")
         env._busy.add(name)
         try:
-            value = _eval(attr.expr, env)
+            value = env.attr(attr)
         finally:
             env._busy.discard(name)
         env.trace.append((attr.spot, f"local.{name}"))
@@ -461,7 +600,7 @@ def _reference(node, env: _Env) -> Any:
             env._busy.add(key)
             try:
                 attr = block.attrs[steps[1][1]]
-                value = _eval(attr.expr, env)
+                value = env.attr(attr)
             finally:
                 env._busy.discard(key)
             env.trace.append((attr.spot, key))
@@ -475,10 +614,13 @@ def _value(attr: Attr | None, env: _Env, fallback_spot: Spot) -> Value:
         return Value(spot=fallback_spot, known=False, reason="not set")
     env.trace = []
     try:
-        value = env.evaluate(attr.expr)
+        value = env.attr(attr)
     except NotLiteral as exc:
         return Value(spot=attr.spot, known=False, text=attr.text, reason=str(exc))
     source, via = next(((s, v) for s, v in env.trace if s is not None), (None, ""))
+    if isinstance(value, _Lit) and value.spot is not None:
+        source = value.spot if value.spot != attr.spot else None
+        via = via if source is not None else ""
     return Value(spot=attr.spot, known=True, value=value, text=attr.text, source=source, via=via)
 
 
@@ -487,7 +629,7 @@ def _literal(attr: Attr | None, env: _Env) -> Any:
     if attr is None:
         return None
     try:
-        return _eval(attr.expr, env)
+        return env.attr(attr)
     except NotLiteral:
         return None
 
@@ -506,7 +648,7 @@ def parse_tfvars(tf: TfFile) -> tuple[dict[str, _Var], list[Problem]]:
             continue
         for name, attr in block.attrs.items():
             try:
-                out[name] = _Var(True, _eval(attr.expr, env), attr.spot, f"{tf.file}", node=attr.expr)
+                out[name] = _Var(True, env.attr(attr), attr.spot, f"{tf.file}", node=attr.expr)
             except NotLiteral as exc:
                 out[name] = _Var(False, reason=f"var.{name} in {tf.file} is not literal ({exc})")
     return out, problems
@@ -540,7 +682,7 @@ def _variables(module: TfModule, given: dict[str, _Var]) -> dict[str, _Var]:
                                            "or a module argument)")
             continue
         try:
-            out[name] = _Var(True, _eval(default.expr, env), default.spot, f"default of var.{name}", node=default.expr)
+            out[name] = _Var(True, env.attr(default), default.spot, f"default of var.{name}", node=default.expr)
         except NotLiteral as exc:
             out[name] = _Var(False, reason=f"the default of var.{name} is not literal ({exc})")
     return out
@@ -565,7 +707,7 @@ def _instances(block: Block, env: _Env) -> list[tuple[str, tuple[Any, Any] | Non
     env.trace = []
     env.each_origin = None
     try:
-        value = env.evaluate(fe.expr)
+        value = env.attr(fe)
     except NotLiteral as exc:
         return [("[*]", None, f"for_each is not literal ({exc})")]
     root, steps = _path(fe.expr) if _is_reference(fe.expr) else ("", [])
@@ -596,6 +738,12 @@ def _module_declarations(modules, module: TfModule, variables: dict[str, _Var], 
                          out: list[Declaration], problems: list[Problem], depth: int) -> None:
     env = _Env(module, variables, None, prefix)
     for block in module.blocks("resource"):
+        if len(block.labels) >= 2 and block.labels[0] in AZAPI_TYPES:
+            for suffix, each, why in _instances(block, env):
+                env.each = each
+                out.extend(_azapi(block, env, f"{prefix}{block.labels[0]}.{block.labels[1]}{suffix}", why))
+                env.each = None
+            continue
         if len(block.labels) < 2 or block.labels[0] not in SIZE_ATTRIBUTES:
             continue
         for suffix, each, why in _instances(block, env):
@@ -652,6 +800,14 @@ def _resource(block: Block, env: _Env, address: str, why: str) -> list[Declarati
     nested, size_name, kind = SIZE_ATTRIBUTES[rtype]
     location = _literal(block.attrs.get("location"), env)
     location = location if isinstance(location, str) else ""
+    if nested is not None and kind is not ResourceKind.AKS_NODEPOOL:  # legacy scale set: sku { name }
+        skus = [b for b in block.blocks if b.type == nested]
+        if not skus:
+            return [Declaration(kind=kind, address=address, resource_type=rtype, attribute=f"{nested}.{size_name}",
+                                size=Value(spot=block.spot, known=False, reason=f"{nested}.{size_name} is not set"),
+                                location=location, language="terraform")]
+        return [replace(_declaration(sku, env, rtype, address, f"{nested}.{size_name}", kind, location, "", why),
+                        zones=_zones(block, env)) for sku in skus]
     if nested is not None:  # azurerm_kubernetes_cluster.default_node_pool
         pools = [b for b in block.blocks if b.type == nested]
         out = []
@@ -673,6 +829,75 @@ def _resource(block: Block, env: _Env, address: str, why: str) -> list[Declarati
     decl = _declaration(block, env, rtype, address, size_name, kind, location, "", why)
     mixed = _mix_sizes(block, env, decl) if rtype == "azurerm_orchestrated_virtual_machine_scale_set" else None
     return mixed or [decl]
+
+
+def _zones(block: Block, env: _Env) -> tuple[str, ...]:
+    zones = _literal(block.attrs.get("zones"), env)
+    return tuple(str(z) for z in zones) if isinstance(zones, list) else ()
+
+
+def _azapi(block: Block, env: _Env, address: str, why: str) -> list[Declaration]:
+    type_attr = block.attrs.get("type")
+    rtype = _literal(type_attr, env)
+    if not isinstance(rtype, str):
+        if type_attr is None:
+            return []
+        v = _value(type_attr, env, type_attr.spot)
+        return [Declaration(kind=ResourceKind.VM, address=address, resource_type=block.labels[0], attribute="type",
+                            size=Value(spot=type_attr.spot, known=False, text=type_attr.text,
+                                       reason=f"{v.reason or 'not a string'}: whether it declares a VM size is "
+                                              "known only when Terraform runs"), language="terraform")]
+    arm_type = rtype.split("@", 1)[0]
+    if arm_type.lower() not in arm_shape.TYPES:
+        return []
+    body_attr = block.attrs.get("body")
+    struct: Any = _structure(body_attr, body_attr.expr, env) if body_attr is not None else {}
+    if isinstance(struct, dict):
+        for name in ("location", "name"):
+            if name in block.attrs and not any(str(k).lower() == name for k in struct):
+                struct[name] = _leaf(block.attrs[name], block.attrs[name].expr, env)
+    if why and isinstance(struct, Value) and not struct.known:
+        struct = replace(struct, reason=why)
+    found = arm_shape.declarations(arm_type, struct, address, body_attr.spot if body_attr else block.spot, "terraform")
+    return [replace(d, attribute=f"body.{d.attribute}", resource_type=arm_type,
+                    unresolved=tuple((f"body.{n}", v) for n, v in d.unresolved)) for d in found]
+
+
+def _structure(attr: Attr, node, env: _Env) -> Any:
+    """An HCL body as the dicts and lists arm_shape reads, leaves as Values with their spots."""
+    while isinstance(node, Tree) and node.data == "expr_term" and len(_strip_newlines(node.children)) == 1:
+        node = _strip_newlines(node.children)[0]
+    if isinstance(node, Tree) and node.data == "object":
+        out: dict = {}
+        for elem in _strip_newlines(node.children):
+            if isinstance(elem, Tree) and elem.data == "object_elem":
+                key_node = elem.children[0]
+                try:
+                    key = _object_key(key_node.children[0] if key_node.children else key_node, env)
+                except NotLiteral:
+                    continue  # a computed key cannot name a size property
+                out[key] = _structure(attr, elem.children[-1], env)
+        return out
+    if isinstance(node, Tree) and node.data == "tuple":
+        return [_structure(attr, c, env) for c in _strip_newlines(node.children) if isinstance(c, Tree)]
+    if isinstance(node, Tree) and node.data == "function_call" and _name_of(node.children[0]) == "jsonencode":
+        args = next((c for c in node.children if isinstance(c, Tree) and c.data == "arguments"), None)
+        kids = [c for c in _strip_newlines(args.children) if isinstance(c, Tree)] if args is not None else []
+        if len(kids) == 1:
+            return _structure(attr, kids[0], env)
+    return _leaf(attr, node, env)
+
+
+def _leaf(attr: Attr, node, env: _Env) -> Value:
+    spot = _spot_of(node, attr.spot.file)
+    text = ""
+    root, meta = getattr(attr.expr, "meta", None), getattr(node, "meta", None)
+    if root is not None and meta is not None and not root.empty and not meta.empty:
+        text = attr.text[meta.start_pos - root.start_pos:meta.end_pos - root.start_pos].strip()
+    value = _value(Attr(attr.name, node, spot, text or attr.text), env, spot)
+    if value.known and isinstance(value.value, _Lit):
+        value = replace(value, value=str(value.value))
+    return value
 
 
 def _mix_sizes(block: Block, env: _Env, decl: Declaration) -> list[Declaration] | None:
@@ -712,6 +937,8 @@ def _declaration(block: Block, env: _Env, rtype: str, address: str, attribute: s
     size = _value(size_attr, env, block.spot)
     if not size.known and why and size_attr is not None and "each." in size_attr.text:
         size = Value(spot=size.spot, known=False, text=size.text, reason=why)
+    if size.known and isinstance(size.value, _Lit):
+        size = replace(size, value=str(size.value))
     if size.known and not isinstance(size.value, str):
         size = Value(spot=size.spot, known=False, text=size.text, reason=f"not a string ({size.value!r})")
     if not size.known and size_attr is None:
@@ -726,7 +953,8 @@ def _declaration(block: Block, env: _Env, rtype: str, address: str, attribute: s
 
     zones = _literal(block.attrs.get("zones"), env)
     os_type = lit("os_type")
-    if kind is ResourceKind.AKS_NODEPOOL and not os_type:
+    unresolved = _unresolved_os(block, env, os_type) if kind is ResourceKind.AKS_NODEPOOL else ()
+    if kind is ResourceKind.AKS_NODEPOOL and not os_type and not any(n == "os_type" for n, _ in unresolved):
         os_type = "Linux"
     if rtype in _WINDOWS_TYPES:
         os_type = "Windows"
@@ -744,4 +972,27 @@ def _declaration(block: Block, env: _Env, rtype: str, address: str, attribute: s
         mode=lit("mode") or mode_default,
         zones=tuple(str(z) for z in zones) if isinstance(zones, list) else (),
         language="terraform",
+        unresolved=unresolved,
     )
+
+
+def _unresolved_os(block: Block, env: _Env, os_type: str) -> tuple[tuple[str, Value], ...]:
+    """An AKS pool's os_type / os_sku written but not literal: named, since a Windows pool's
+    gen1-node-image check depends on them (an absent os_type is Linux, the provider's default)."""
+    out = []
+    for name in ("os_type", "os_sku"):
+        attr = block.attrs.get(name)
+        if attr is None or (name == "os_sku" and os_type.lower() == "linux"):
+            continue
+        value = _value(attr, env, attr.spot)
+        if value.known and (value.value is None or isinstance(value.value, str)):
+            continue
+        why = value.reason if not value.known else f"not a string ({value.value!r})"
+        out.append((name, unresolved_value(name, value, why)))
+    return tuple(out)
+
+
+def unresolved_value(name: str, value: Value, why: str) -> Value:
+    return Value(spot=value.spot, known=False, text=value.text,
+                 reason=f"{why}; {name} decides whether this is a Windows pool on Generation 1: "
+                        "the gen1-node-image check is not made for it")
