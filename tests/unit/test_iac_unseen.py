@@ -54,6 +54,10 @@ CASES = [
     ("tf-legacy-vmss", [], [
         ("main.tf", '"Standard_DS2_v2"', "Standard_DS2_v2", R),
         ("main.tf", '"Standard_D3_v2"', "Standard_D3_v2", R)], [], []),
+    ("tf-count-index", [], [  # count = length(var.pools), var.pools[count.index], element(..., count.index)
+        ("main.tf", '"Standard_DS4_v2"', "Standard_DS4_v2", R),
+        ("main.tf", '"Standard_B2s"', "Standard_B2s", R)], [], []),
+    ("tf-json", [], [], [], [("main.tf.json", 1)]),  # Terraform JSON syntax: named as not read, never skipped
     ("tf-crlf-bom", [], [
         ("main.tf", '"Standard_DS1_v2"', "Standard_DS1_v2", R),
         ("vm.tf", '"Standard_A2_v2"', "Standard_A2_v2", R)], [], []),
