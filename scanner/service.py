@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from scanner.core import judge, lifecycle
+from scanner.core import judge, lifecycle, node_os
 from scanner.core.lifecycle import Record
 from scanner.core.model import Change, Finding, Inventory, ReviewItem, ScopeError, ScopeKind, Severity, Status
 from scanner.errors import StoreError
@@ -181,7 +181,8 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
 
     # 4. judge (pure)
     t = time.perf_counter()
-    findings = judge.evaluate(inventory, catalog, skus, options.today, options.thresholds, quotas=quotas)
+    findings = judge.evaluate(inventory, catalog, skus, options.today, options.thresholds, quotas=quotas,
+                              node_os=node_os.load_builtin())
     log.info("judge: %d findings", len(findings))
     timings["judge"] = _lap(t)
 

@@ -17,6 +17,11 @@ Rules (issue 4):
                    (not one more node fits) whatever the date, else `medium`; never below the
                    retirement's own severity. Needs quota facts (`quotas`, a core.headroom.QuotaBook);
                    without them the retiring-size message still names the restriction.
+- retiring-node-os (issue 13) an AKS pool on a node OS version AKS stops supporting (`node_os`, a
+                   core.node_os.NodeOsCatalog: Ubuntu 20.04/22.04, Azure Linux 2.0, Windows Server
+                   2019/2022, Annual Channel). Severity from the days to the end of support; critical
+                   once the node images are removed. Commands: the OS SKU move (in place for Linux,
+                   a new pool for Windows Server 2019).
 
 Severity of retiring-size comes from the days left (critical when past or within
 critical_days, then high, medium, low); Gen1 findings are `info` unless the size also retires,
@@ -39,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from scanner.core import guidance, headroom, node_images
+from scanner.core import guidance, headroom, node_images, node_os
 from scanner.core.model import (
     CLOUD_PREFIXES,
     Capacity,
@@ -153,8 +158,10 @@ def has_gen1_image(pool: NodePool) -> bool:
 
 
 class _Judge:
-    def __init__(self, catalog, skus, today: date, thresholds: Thresholds, guide: bool, quotas=None) -> None:
+    def __init__(self, catalog, skus, today: date, thresholds: Thresholds, guide: bool, quotas=None,
+                 node_os=None) -> None:
         self.catalog = catalog
+        self.node_os = node_os  # core.node_os.NodeOsCatalog or None
         self.skus = skus
         self.today = today
         self.thresholds = thresholds
@@ -303,7 +310,38 @@ class _Judge:
                     growth=None if pool.priority.lower() == "spot" else headroom.growth_nodes(pool, size),
                 ))
             out.extend(self._node_image(cluster, pool, ref, names))
+            out.extend(self._node_os(cluster, pool, ref, names))
         return out
+
+    def _node_os(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names) -> list[Finding]:
+        """retiring-node-os: the pool runs a node OS version AKS stops supporting."""
+        if self.node_os is None:
+            return []
+        hit = self.node_os.match(pool, cluster.kubernetes_version)
+        if hit is None:
+            return []
+        entry, how = hit
+        retirement = entry.as_retirement()
+        days = retirement.days_left(self.today)
+        removed = (entry.images_removed - self.today).days
+        commands, note = node_os.move_commands(cluster, pool, entry, names) if self.guide else ((), "")
+        ends = "ended" if days < 0 else "ends"
+        gone = "were removed" if removed < 0 else "are removed"
+        return [Finding(
+            id=finding_id(ref.id, ref.pool, Rule.RETIRING_NODE_OS.value, entry.id, ""),
+            rule=Rule.RETIRING_NODE_OS,
+            # Past the image removal nothing scales or repairs any more: critical whatever the thresholds.
+            severity=Severity.CRITICAL if removed < 0 else severity_for(days, self.thresholds),
+            vm_size=pool.vm_sizes[0] if pool.vm_sizes else "",
+            resource=ref,
+            retirement=retirement,
+            days_left=days,
+            commands=commands,
+            message=(f"the pool runs {entry.os_version} ({how}): AKS support {ends} on "
+                     f"{entry.end_of_support.isoformat()} ({_days_text(days)}; no patches, no new node pools) and "
+                     f"its node images {gone} on {entry.images_removed.isoformat()}, when scaling and repair fail. "
+                     f"{note}".strip()),
+        )]
 
     def _node_image(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names) -> list[Finding]:
         if not has_gen1_image(pool):
@@ -406,6 +444,7 @@ def evaluate(
     thresholds: Thresholds = Thresholds(),
     guide: bool = True,
     quotas=None,
+    node_os=None,
 ) -> list[Finding]:
     """Every finding for the inventory, most urgent first (severity, days left, resource, pool).
 
@@ -418,14 +457,14 @@ def evaluate(
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _evaluate(inventory, catalog, skus, today, thresholds, guide, quotas)
+        return _evaluate(inventory, catalog, skus, today, thresholds, guide, quotas, node_os)
     finally:
         if paused:
             gc.enable()
 
 
-def _evaluate(inventory, catalog, skus, today, thresholds, guide, quotas=None) -> list[Finding]:
-    judge = _Judge(catalog, skus, today, thresholds, guide, quotas)
+def _evaluate(inventory, catalog, skus, today, thresholds, guide, quotas=None, node_os=None) -> list[Finding]:
+    judge = _Judge(catalog, skus, today, thresholds, guide, quotas, node_os)
     findings: list[Finding] = []
     cluster_ids = {c.id.lower() for c in inventory.clusters}
     for cluster in inventory.clusters:

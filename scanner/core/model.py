@@ -54,6 +54,7 @@ class Rule(str, enum.Enum):
     GEN1_ONLY_SIZE = "gen1-only-size"
     GEN1_NODE_IMAGE = "gen1-node-image"
     CAPACITY_RESTRICTED = "capacity-restricted"
+    RETIRING_NODE_OS = "retiring-node-os"
 
 
 class Status(str, enum.Enum):

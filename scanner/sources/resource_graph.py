@@ -133,9 +133,26 @@ def _props(row: Mapping) -> Mapping:
 def _str(value: Any, where: str) -> str:
     if value is None:
         return ""
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+    if isinstance(value, str):
+        return _unicode(value, where)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     raise _RowError(f"field '{where}' is {type(value).__name__}, expected text")
+
+
+def _unicode(text: str, where: str) -> str:
+    """Text that can be written anywhere (store, JSON, email): a lone surrogate ("\ud800") cannot."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _RowError(f"field '{where}' is not valid Unicode text (a lone surrogate)") from None
+    return text
+
+
+# Larger than any count, size or price a resource has (node counts stop at 1,000, disks at 65,536
+# GiB); a bigger value is a broken export, not a resource.
+_MAX_NUMBER = 10 ** 9
 
 
 def _int(value: Any, where: str) -> int | None:
@@ -147,10 +164,14 @@ def _int(value: Any, where: str) -> int | None:
         if isinstance(value, float):
             if value != int(value):
                 raise ValueError
-            return int(value)
-        return int(str(value).strip())
+            number = int(value)
+        else:
+            number = int(str(value).strip())
     except (ValueError, OverflowError, TypeError):  # "3.5", Infinity, 5000 digits, a list
         raise _RowError(f"field '{where}' is {_shown(value)}, expected a whole number") from None
+    if abs(number) > _MAX_NUMBER:
+        raise _RowError(f"field '{where}' is {_shown(value)}, out of range for a resource")
+    return number
 
 
 def _float(value: Any, where: str) -> float | None:
@@ -159,9 +180,12 @@ def _float(value: Any, where: str) -> float | None:
     if isinstance(value, bool):
         raise _RowError(f"field '{where}' is a boolean, expected a number")
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError, OverflowError):
         raise _RowError(f"field '{where}' is {_shown(value)}, expected a number") from None
+    if not (abs(number) <= _MAX_NUMBER):  # NaN and Infinity too
+        raise _RowError(f"field '{where}' is {_shown(value)}, out of range for a resource")
+    return number
 
 
 def _shown(value: Any) -> str:
@@ -191,12 +215,20 @@ def _strs(value: Any, where: str) -> tuple[str, ...]:
     raise _RowError(f"field '{where}' is {type(value).__name__}, expected a list")
 
 
+def _texts(value: Any, where: str) -> tuple[str, ...]:
+    """A list of strings and nothing else (taints are carried into commands as they are)."""
+    if isinstance(value, list) and any(not isinstance(v, str) for v in value if v is not None):
+        raise _RowError(f"field '{where}' holds a {next(type(v).__name__ for v in value if v is not None and not isinstance(v, str))}"
+                        ", expected a list of text")
+    return _strs(value, where)
+
+
 def _strmap(value: Any, where: str) -> dict[str, str]:
     if value is None or value == "":
         return {}
     if not isinstance(value, Mapping):
         raise _RowError(f"field '{where}' is {type(value).__name__}, expected an object")
-    return {str(k): "" if v is None else str(v) for k, v in value.items()}
+    return {_unicode(str(k), where): "" if v is None else _unicode(str(v), where) for k, v in value.items()}
 
 
 def _state(value: Any) -> str:
@@ -308,7 +340,7 @@ def _parse_pool(p: Mapping, i: int) -> NodePool:
             q.get("currentorchestratorversion") or q.get("orchestratorversion"), f"{where}.orchestratorVersion"
         ),
         labels=_strmap(q.get("nodelabels"), f"{where}.nodeLabels"),
-        taints=_strs(q.get("nodetaints"), f"{where}.nodeTaints"),
+        taints=_texts(q.get("nodetaints"), f"{where}.nodeTaints"),
         priority=_str(q.get("scalesetpriority"), f"{where}.scaleSetPriority") or "Regular",
         eviction_policy=_str(q.get("scalesetevictionpolicy"), f"{where}.scaleSetEvictionPolicy"),
         spot_max_price=_float(q.get("spotmaxprice"), f"{where}.spotMaxPrice"),
@@ -399,7 +431,16 @@ def _row_error(label: str, detail: str, index: int | None = None) -> ScopeError:
     """An inventory row that could not be read, named by its id (or `row N`); the subscription in
     its id, when it has one, is the scope left unread."""
     m = _GUID_RE.search(label) if index is None else None
-    return ScopeError(ScopeKind.ROW, detail=detail, name=label, subscription=m.group(0).lower() if m else None)
+    return ScopeError(ScopeKind.ROW, detail=detail, name=_printable(label),
+                      subscription=m.group(0).lower() if m else None)
+
+
+def _printable(text: str, limit: int = 400) -> str:
+    """A label from the input, fit for any output: lone surrogates and control characters escaped, cut short."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _sub_error(sid: str, detail: str) -> ScopeError:
@@ -507,7 +548,8 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
             pool_rows.append((n, row))
             continue
         if rtype not in (TYPE_CLUSTER, TYPE_VM, TYPE_VMSS):
-            unread[rtype[:120]] = unread.get(rtype[:120], 0) + 1
+            label = _printable(rtype, 120)
+            unread[label] = unread.get(label, 0) + 1
             continue
         if rid:
             if rid.lower() in seen_ids:

@@ -33,6 +33,8 @@ def test_scan_command_notifies_once_and_dry_run_shows_messages(tmp_path, monkeyp
         first = scan(tmp_path)
         (sent,) = first["notifications"]
         assert sent["counts"]["new"] == sent["findings"] == msg["counts"]["new"]
-        assert len(hook.posts) == len(msg["teams_posts"]) == 1  # one card for the recipient set
-        assert "notifications" not in scan(tmp_path) and len(hook.posts) == 1  # identical next scan: nothing
+        # one message for the recipient set (a long digest is split into a few cards, each posted once)
+        assert len(hook.posts) == len(msg["teams_posts"]) >= 1
+        posted = len(hook.posts)
+        assert "notifications" not in scan(tmp_path) and len(hook.posts) == posted  # identical next scan: nothing
         assert hook.sig not in json.dumps(first)

@@ -78,8 +78,10 @@ def test_a_404_webhook_is_shown_every_night_until_the_alert_goes_out_once(azurit
             seen.append((report, now, tenant.stored_errors(now), output.render(report, "table"),
                          report_page(tenant.table_store, tenant.settings, now)))
 
-    assert [status for status, _ in hook.requests] == [404, 404, 202]
-    assert len(hook.posts) == 1 and "new" in json.dumps(hook.posts[0])
+    # one digest, delivered once; it may take several posts when it is long (33 findings: "(1 of 2)")
+    statuses = [status for status, _ in hook.requests]
+    assert statuses[:2] == [404, 404] and statuses[2:] and set(statuses[2:]) == {202}
+    assert len(hook.posts) == len(statuses) - 2 and "new" in json.dumps(hook.posts[0])
 
     for i, (report, now, stored, table, html) in enumerate(seen[:2]):
         expected = {"scope": "notify:TEAMS_WEBHOOK_OPS",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from scanner.core import catalog as cat
@@ -323,3 +325,43 @@ def test_arm_functions_known_only_at_deployment_are_named():
             ' "properties": {"hardwareProfile": {"vmSize": "[reference(\'other\').size]"}}}]}')
     [d], _ = arm.declarations(arm.parse_json(text, "t.json"), "t.json", {})
     assert not d.size.known and "reference() is evaluated at deployment" in d.size.reason
+
+
+@pytest.mark.parametrize("text", [
+    "type pool = {\n  @description('name')\n  name: string\n  size: ('a' | 'b')?\n}\n",
+    "@export()\ntype sizes = 'Standard_D2s_v5'\n  | 'Standard_D4s_v5'\n",
+    "param p 'a' | 'b' = 'a'\n",
+    "param p resourceInput<'Microsoft.Compute/virtualMachines@2024-03-01'>.properties\n",
+    "param p {\n  @minLength(1)\n  name: string\n}\n",
+])
+def test_bicep_user_defined_types_are_read_and_later_lines_keep_their_numbers(text):
+    from scanner.sources.iac import bicep
+
+    tail = "param size string = 'Standard_DS2_v2'\n"
+    parsed = bicep.parse_file(text + tail, "t.bicep")
+    assert parsed.params["size"][1].line == text.count("\n") + 1
+
+
+def test_arm_copy_loops_expand_and_a_count_that_is_not_literal_is_named():
+    from scanner.sources.iac import arm
+
+    text = json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "parameters": {"n": {"type": "int"}, "sizes": {"type": "array", "defaultValue": ["Standard_D2_v2", "Standard_F2s_v2"]}},
+        "resources": [
+            {"type": "Microsoft.Compute/virtualMachines", "name": "[concat('vm', copyIndex(1))]",
+             "copy": {"name": "vms", "count": "[length(parameters('sizes'))]"},
+             "properties": {"hardwareProfile": {"vmSize": "[parameters('sizes')[copyIndex('vms')]]"}}},
+            {"type": "Microsoft.Compute/virtualMachines", "name": "vmx", "copy": {"name": "x", "count": "[parameters('n')]"},
+             "properties": {"hardwareProfile": {"vmSize": "Standard_D2s_v5"}}},
+            {"type": "Microsoft.ContainerService/managedClusters", "name": "aks", "properties": {"copy": [
+                {"name": "agentPoolProfiles", "count": "[parameters('n')]", "input": {"vmSize": "Standard_D2_v2"}}]}},
+        ]}, indent=1)
+    decls, problems = arm.declarations(arm.parse_json(text, "t.json"), "t.json", {})
+    assert problems == []
+    got = [(d.address, d.size.known, d.size.value) for d in decls]
+    assert got[:2] == [("Microsoft.Compute/virtualMachines/vm1", True, "Standard_D2_v2"),
+                       ("Microsoft.Compute/virtualMachines/vm2", True, "Standard_F2s_v2")]
+    assert [(a, k) for a, k, _v in got[2:]] == [("Microsoft.Compute/virtualMachines/vmx[copy]", True),
+                                                ("Microsoft.ContainerService/managedClusters/aks", False)]
+    assert "copy count is not literal" in decls[3].size.reason

@@ -61,6 +61,11 @@ CASES = [
     ("tf-latin1", [], [], [], [("main.tf", 1)]),
     ("tf-conditional", [], [("main.tf", 'upper("standard_d4s_v3")', "STANDARD_D4S_V3", R)],
      [("main.tf", "local.is_prod ?", "default_node_pool.vm_size"), ("main.tf", "format(", "vm_size")], []),
+    ("bicep-udt", [], [("main.bicep", "'Standard_DS13_v2'", "Standard_DS13_v2", R)], [], []),  # user-defined types
+    ("bicep-safe-deref", [], [  # p.?vmSize ?? override ?? fallback, p.?osType ?? 'Linux', p.?osSKU
+        ("main.bicep", "'Standard_D2_v2'", "Standard_D2_v2", R),
+        ("main.bicep", "'Standard_D2_v2'", "Standard_D2_v2", W),  # Windows, no OS SKU: Windows2022, Gen1 path
+        ("main.bicep", "'Standard_F2s_v2'", "Standard_F2s_v2", R)], [], []),
     ("bicep-existing", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", W)], [], []),
@@ -71,6 +76,11 @@ CASES = [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_L8s_v2'", "Standard_L8s_v2", R)], [], []),  # `if (false)`: still reported
     ("bicep-modern", [], [], [], [("main.bicep", 37)]),  # `...base` spread: the grammar cannot read it, named
+    ("arm-copy", [], [("azuredeploy.json", '"Standard_D16s_v3"', "Standard_D16s_v3", R)], [], []),  # resource copy
+    ("arm-propcopy", [], [("template.json", '"Standard_DS2_v2"', "Standard_DS2_v2", R)], [], []),  # property copy
+    ("arm-nested", [], [  # inner scope gets the value as a parameter; outer scope reads the parent's parameters
+        ("azuredeploy.json", '"Standard_E2s_v3"', "Standard_E2s_v3", R),
+        ("azuredeploy.json", '"Standard_E2s_v3"', "Standard_E2s_v3", R)], [], []),
     ("arm-comments", [], [("azuredeploy.json", '"Standard_F4s"', "Standard_F4s", R)], [], []),
     ("arm-symbolic", [], [
         ("main.json", '"Standard_D2_v3"', "Standard_D2_v3", R),

@@ -108,3 +108,17 @@ def test_json_nested_too_deeply_is_a_file_error(tmp_path):
     path.write_text("[" * 100_000)
     with pytest.raises(InventoryError, match="nested too deeply"):
         load_inventory_files([str(path)])
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "markdown", "csv"])
+def test_lone_surrogates_in_rows_are_errors_and_every_format_still_writes(tmp_path, capsys, fmt):
+    rows = json.loads((ARM / "az_vm_list_d.json").read_text(encoding="utf-8"))
+    rows[0]["id"] += "\ud800"
+    rows[1]["tags"] = {"owner": "x\ud800"}
+    path = tmp_path / "vms.json"
+    path.write_text(json.dumps(rows))
+    code, out, err = scan(capsys, "--inventory", str(path), "--format", fmt)
+    assert code == 0, err
+    out.encode("utf-8")  # printable: the bad id is shown escaped
+    if fmt != "csv":  # CSV lists findings only
+        assert "\\ud800" in out and "not valid Unicode text" in out

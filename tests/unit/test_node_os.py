@@ -1,85 +1,188 @@
-"""The rebuilt pool's OS (guidance.new_pool_os) and node image families (core/node_images.py).
-
-Rules from MicrosoftDocs/azure-aks-docs (stored in /work/shared/reference/docs): upgrade-os-version.md
-@ d91258ba (OS SKU x Kubernetes version), azure-linux-retirement.md @ 6262afe3, windows-server-2019-
-retirement.md @ 61b373f2, upgrade-windows-os.md @ cfccec22 (Windows2025 needs --enable-fips-image),
-generation-2-vms.md (UseWindowsGen2VM for Windows2022), windows-annual-channel-retirement.md @ 769df1f5.
-"""
+"""Node OS retirements (issue 13): the catalogue, recognising a pool's OS version, rule retiring-node-os."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from scanner.core.guidance import new_pool_os
-from scanner.core.model import NodePool
-from scanner.core.node_images import family_of, is_gen1
+from scanner.core.catalog import Catalog
+from scanner.core.judge import evaluate
+from scanner.core.model import Cluster, Inventory, NodePool, Rule, Severity
+from scanner.core.node_os import load_builtin, move_commands, parse_node_os
+from scanner.errors import CatalogError
+from scanner.sources.skus import SkuIndex
 
-HEADER = ("--aks-custom-headers", "UseWindowsGen2VM=true")
-
-
-def linux(sku):
-    return NodePool("p", os_sku=sku)
-
-
-def windows(sku="", image="", version=""):
-    return NodePool("w", os_type="Windows", os_sku=sku, node_image_version=image, orchestrator_version=version)
+CATALOG = load_builtin()
+SUB = "5f1c2a3e-9b4d-4c6a-8e2f-1a2b3c4d5e01"
 
 
-@pytest.mark.parametrize(("pool", "cluster", "sku", "extra", "fips"), [
-    (linux("AzureLinux"), "1.31.1", "AzureLinux3", (), False),  # Azure Linux 2.0 images are gone
-    (linux("AzureLinux"), "1.32.0", "AzureLinux", (), False),  # 3.0 by default from 1.32
-    (linux("CBLMariner"), "1.30.5", "AzureLinux3", (), False),
-    (linux("Mariner"), "1.33.2", "AzureLinux", (), False),
-    (linux("AzureLinux3"), "1.37.0", "AzureLinux", (), False),  # AzureLinux3 only to 1.36
-    (linux("Ubuntu2204"), "1.37.0", "Ubuntu", (), False),
-    (linux("Ubuntu2204"), "1.33.0", "Ubuntu2204", (), False),
-    (linux("Ubuntu"), "1.33.0", "Ubuntu", (), False),
-    (linux(""), "1.33.0", "", (), False),
-    (windows("Windows2019"), "1.31.2", "Windows2022", HEADER, False),  # 2019 has no Gen2
-    (windows("Windows2019"), "1.36.0", "Windows2025", (), True),
-    (windows("Windows2022"), "1.33.0", "Windows2022", HEADER, False),  # Gen2 needs the header
-    (windows("Windows2022"), "1.37.0", "Windows2025", (), True),  # 2022 only to 1.36
-    (windows("Windows2025"), "1.33.0", "Windows2025", (), True),  # never downgraded; FIPS image required
-    (windows("WindowsAnnual"), "1.33.0", "Windows2025", (), True),  # no new Annual pools since 2026-05-15
-    (windows("WindowsAnnual"), "1.31.0", "Windows2022", HEADER, False),
-    (windows("", image="AKSWindows-2025-gen2-26100.4061.250518"), "1.33.0", "Windows2025", (), True),
-    (windows("", version="1.24.9"), "1.29.8", "Windows2022", HEADER, False),  # default 2019 before 1.25
-    (windows("", version="1.36.1"), "1.36.1", "Windows2025", (), True),  # default 2025 from 1.36
+def pool(os_type="Linux", os_sku="", image="", version="1.30.5", name="np1", size="Standard_D4s_v5") -> NodePool:
+    return NodePool(name=name, vm_sizes=(size,), count=3, os_type=os_type, os_sku=os_sku, node_image_version=image,
+                    orchestrator_version=version)
+
+
+def cluster(*pools, version="1.30.5") -> Cluster:
+    return Cluster(id=f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1",
+                   name="c1", subscription_id=SUB, resource_group="rg", location="westeurope",
+                   kubernetes_version=version, pools=pools)
+
+
+@pytest.mark.parametrize(("p", "expected", "how"), [
+    pytest.param(pool(image="AKSUbuntu-2204gen2containerd-202409.23.0", os_sku="Ubuntu"), "aks-ubuntu-2204",
+                 "nodeImageVersion", id="ubuntu-2204-by-image"),
+    pytest.param(pool(os_sku="Ubuntu", version="1.30.5"), "aks-ubuntu-2204", "osSKU Ubuntu on Kubernetes 1.30.5",
+                 id="ubuntu-default-on-1.30-is-2204"),
+    pytest.param(pool(os_sku="", version="1.34.1"), "aks-ubuntu-2204", "on Kubernetes 1.34.1", id="empty-linux-sku-on-1.34"),
+    pytest.param(pool(os_sku="Ubuntu", version="1.35.0"), None, "", id="ubuntu-default-on-1.35-is-2404"),
+    pytest.param(pool(os_sku="Ubuntu2204", version="1.35.0"), "aks-ubuntu-2204", "osSKU Ubuntu2204", id="versioned-2204-stays"),
+    pytest.param(pool(os_sku="Ubuntu2404", version="1.32.0"), None, "", id="ubuntu2404"),
+    pytest.param(pool(image="AKSUbuntu-2404gen2containerd-202505.27.0", os_sku="Ubuntu", version="1.30.5"), None, "",
+                 id="image-2404-beats-the-version-default"),
+    pytest.param(pool(image="AKSUbuntu-2004gen2fipscontainerd-202505.27.0"), "aks-ubuntu-2004", "nodeImageVersion",
+                 id="ubuntu-2004-fips-by-image"),
+    pytest.param(pool(os_sku="AzureLinux", version="1.31.1"), "aks-azurelinux-2", "osSKU AzureLinux", id="azurelinux-on-1.31-is-2.0"),
+    pytest.param(pool(os_sku="AzureLinux", version="1.32.0"), None, "", id="azurelinux-on-1.32-is-3.0"),
+    pytest.param(pool(image="AKSCBLMariner-V2gen2-202406.25.0", os_sku="AzureLinux", version="1.32.0"), "aks-azurelinux-2",
+                 "nodeImageVersion", id="mariner-v2-image"),
+    pytest.param(pool(os_sku="CBLMariner"), "aks-azurelinux-2", "osSKU CBLMariner", id="cblmariner"),
+    pytest.param(pool(os_sku="AzureLinux3"), None, "", id="azurelinux3"),
+    pytest.param(pool("Windows", "Windows2019"), "aks-windows-2019", "osSKU Windows2019", id="windows2019"),
+    pytest.param(pool("Windows", "", image="AKSWindows-2019-containerd-17763.6293.240905"), "aks-windows-2019",
+                 "nodeImageVersion", id="windows-2019-by-image"),
+    pytest.param(pool("Windows", "", version="1.24.9"), "aks-windows-2019", "by default", id="windows-empty-sku-old-k8s"),
+    pytest.param(pool("Windows", "Windows2022"), "aks-windows-2022", "osSKU Windows2022", id="windows2022"),
+    pytest.param(pool("Windows", "WindowsAnnual", image="AKSWindows-23H2-gen2-25398.1611.250518"), "aks-windows-annual",
+                 "nodeImageVersion", id="annual-channel"),
+    pytest.param(pool("Windows", "Windows2025"), None, "", id="windows2025"),
+    pytest.param(pool(os_sku="Ubuntu", version=""), None, "", id="unknown-version-is-not-guessed"),
 ])
-def test_new_pool_os(pool, cluster, sku, extra, fips):
-    got = new_pool_os(pool, cluster)
-    assert got.os_sku == sku
-    assert got.fips is fips
-    assert tuple(a for a in got.args if a not in ("--os-sku", sku)) == extra
-    if pool.os_sku:  # a move away from the pool's own OS SKU is explained in the finding
-        assert (got.note != "") == (pool.os_sku.lower() != sku.lower())
+def test_match(p, expected, how):
+    hit = CATALOG.match(p, "")
+    assert (hit[0].id if hit else None) == expected
+    if hit:
+        assert how in hit[1]
 
 
-@pytest.mark.parametrize(("image", "family", "generation"), [
-    ("AKSUbuntu-2204gen2containerd-202409.23.0", "Ubuntu", 2),
-    ("AKSUbuntu-2204containerd-202401.09.0", "Ubuntu", 1),
-    ("AKSUbuntu-2204gen2TLcontainerd-202409.23.0", "Ubuntu", 2),
-    ("AKSUbuntu-2204gen2arm64containerd-202409.23.0", "Ubuntu", 2),
-    ("AKSUbuntu-2004cvmcontainerd-202507.02.0", "Ubuntu", 2),  # CVM is Gen2 only, without "gen2" in the name
-    ("AKSUbuntuEdgeZone-2204gen2containerd-202505.27.0", "Ubuntu", 2),
-    ("AKSCBLMariner-V2-202406.25.0", "Mariner", 1),
-    ("AKSCBLMariner-V2gen2arm64-202406.25.0", "Mariner", 2),
-    ("AKSAzureLinux-V3gen2-202602.13.5", "AzureLinux", 2),
-    ("AKSAzureLinux-V2-202502.26.0", "AzureLinux", 1),
-    ("AKSAzureContainerLinux-202606.01.0", "AzureContainerLinux", 2),  # Gen2-only images
-    ("AKSFlatcar-flatcargen2-202508.06.0", "Flatcar", 2),
-    ("AKSWindows-2019-containerd-17763.7314.250518", "Windows2019", 1),
-    ("AKSWindows-2022-containerd-20348.3207.250214", "Windows2022", 1),
-    ("AKSWindows-2022-containerd-gen2-20348.3692.250518", "Windows2022", 2),
-    ("AKSWindows-2025-gen2-26100.4061.250518", "Windows2025", 2),
-    ("AKSWindows-23H2-gen2-25398.1611.250518", "WindowsAnnual", 2),
+@pytest.mark.parametrize(("p", "today", "severity"), [
+    pytest.param(pool("Windows", "Windows2019", name="win19"), date(2026, 12, 4), Severity.CRITICAL, id="windows2019-past-end"),
+    pytest.param(pool(os_sku="Ubuntu"), date(2026, 12, 4), Severity.MEDIUM, id="ubuntu2204-208-days"),
+    pytest.param(pool(os_sku="Ubuntu"), date(2026, 3, 1), Severity.LOW, id="ubuntu2204-486-days"),
+    pytest.param(pool(os_sku="AzureLinux", version="1.31.1"), date(2026, 4, 1), Severity.CRITICAL, id="azurelinux2-images-gone"),
 ])
-def test_node_image_families(image, family, generation):
-    got = family_of(image)
-    assert got is not None and got.family == family and got.generation == generation
-    assert is_gen1(image) is (generation == 1)
+def test_rule_severity_message_and_identity(p, today, severity):
+    inv = Inventory(clusters=(cluster(p, version=p.orchestrator_version),))
+    findings = [f for f in evaluate(inv, Catalog(()), SkuIndex(), today, node_os=CATALOG)
+                if f.rule is Rule.RETIRING_NODE_OS]
+    (f,) = findings
+    assert f.severity is severity
+    assert f.retirement.retires_on == CATALOG.match(p, "")[0].end_of_support
+    assert f.resource.pool == p.name and "AKS support" in f.message
+    again = [g for g in evaluate(inv, Catalog(()), SkuIndex(), today, node_os=CATALOG) if g.rule is Rule.RETIRING_NODE_OS]
+    assert again[0].id == f.id
 
 
-@pytest.mark.parametrize("image", ["", "custom-image-v1", "AKSSomethingNew-1.0"])
-def test_unknown_images_are_not_guessed_gen1(image):
-    assert family_of(image) is None and not is_gen1(image)
+def test_without_the_node_os_catalogue_the_rule_is_off():
+    inv = Inventory(clusters=(cluster(pool(os_sku="Ubuntu")),))
+    assert evaluate(inv, Catalog(()), SkuIndex(), date(2026, 12, 4)) == []
+
+
+def test_linux_move_is_an_in_place_os_sku_update():
+    p = pool(os_sku="Ubuntu", version="1.30.5")
+    cmds, note = move_commands(cluster(p), p, CATALOG.get("aks-ubuntu-2204"))
+    assert cmds == (f"az aks nodepool update --resource-group rg --cluster-name c1 --subscription {SUB} --name np1 "
+                    "--os-sku Ubuntu2404",)
+    assert "Kubernetes 1.32 or later" in note and "upgrade the cluster and the pool to 1.32" in note
+    assert "az aks get-upgrades --resource-group rg --name c1" in note
+
+
+def test_azure_linux_2_move_without_upgrade_when_the_version_allows():
+    p = pool(os_sku="AzureLinux", version="1.30.0")
+    cmds, _ = move_commands(cluster(p, version="1.30.0"), p, CATALOG.get("aks-azurelinux-2"))
+    assert len(cmds) == 1 and cmds[0].endswith("--name np1 --os-sku AzureLinux3")
+
+
+def test_windows_2019_move_is_a_new_pool_on_the_same_size():
+    p = pool("Windows", "Windows2019", name="win19", version="1.29.8")
+    cmds, note = move_commands(cluster(p, version="1.29.8"), p, CATALOG.get("aks-windows-2019"))
+    assert cmds[0].startswith("az aks nodepool add") and "--node-vm-size Standard_D4s_v5" in cmds[0]
+    assert "--os-sku Windows2022" in cmds[0] and cmds[-1].startswith("az aks nodepool delete")
+    assert "new Windows pool" in note
+
+
+def test_windows_2022_move_is_said_not_guessed():
+    p = pool("Windows", "Windows2022", version="1.30.5")
+    cmds, note = move_commands(cluster(p), p, CATALOG.get("aks-windows-2022"))
+    assert cmds == () and "--os-sku Windows2025 --enable-fips-image" in note and "to 1.32 or later first" in note
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[[node_os]]\nid = "x"\n', "missing"),
+    ('[[node_os]]\nid = "x"\ntitle = "t"\nos_type = "BeOS"\nos_version = "v"\nend_of_support = 2027-01-01\n'
+     'images_removed = 2027-01-01\nmove_os_sku = "y"\nos_skus = ["a"]\n', "os_type 'BeOS'"),
+    ('[[node_os]]\nid = "x"\ntitle = "t"\nos_type = "Linux"\nos_version = "v"\nend_of_support = 2027-01-01\n'
+     'images_removed = 2026-01-01\nmove_os_sku = "y"\nos_skus = ["a"]\n', "images_removed 2026-01-01 is before"),
+    ('[[node_os]]\nid = "x"\ntitle = "t"\nos_type = "Linux"\nos_version = "v"\nend_of_support = 2027-01-01\n'
+     'images_removed = 2027-01-01\nmove_os_sku = "y"\n', "no pool could match it"),
+    ('[[node_os]]\nid = "x"\ntitle = "t"\nos_type = "Linux"\nos_version = "v"\nend_of_support = 2027-01-01\n'
+     'images_removed = 2027-01-01\nmove_os_sku = "y"\nos_skus = ["a"]\ncolour = "blue"\n', "unknown key"),
+])
+def test_bad_catalogue_entries_are_refused_naming_the_entry(text, message):
+    with pytest.raises(CatalogError, match="node_os #1") as err:
+        parse_node_os(text)
+    assert message in str(err.value)
+
+
+def test_builtin_catalogue_has_the_issue_s_six_os_versions_each_cited():
+    versions = {e.os_version for e in CATALOG.entries}
+    assert versions == {"Ubuntu 20.04", "Ubuntu 22.04", "Azure Linux 2.0", "Windows Server 2019", "Windows Server 2022",
+                        "Windows Server Annual Channel", "Flatcar Container Linux"}
+    assert all(e.urls for e in CATALOG.entries)
+
+
+# --------------------------------------------------------------------------- the feed reader's hook
+
+
+def _records():
+    from scanner.sources.feed import parse_json
+    from tests.conftest import FIXTURES
+
+    text = (FIXTURES / "feed" / "api-v2-retirements-2025-08-to-2026-08.json").read_text(encoding="utf-8")
+    return {a.id: a for a in parse_json(text, "fixture")[0]}
+
+
+@pytest.mark.parametrize(("record_id", "entry"), [
+    ("557928", "aks-ubuntu-2204"), ("500645", "aks-azurelinux-2"), ("557224", "aks-windows-annual"),
+    ("557929", "aks-flatcar"),
+])
+def test_real_aks_node_os_notices_map_to_their_entries(record_id, entry):
+    from scanner.sources.feed.reading import read_announcement
+
+    r = read_announcement(_records()[record_id])
+    assert r.kind == "ignore" and f"node OS entry {entry!r}" in r.reason
+    assert CATALOG.get(entry) is not None
+
+
+def test_node_os_notices_of_other_products_are_not_mapped():
+    from scanner.sources.feed.reading import read_announcement
+
+    for rid in ("499906", "558246", "558247"):  # AKS enabled by Azure Arc; Service Fabric
+        assert "node OS" not in read_announcement(_records()[rid]).reason
+
+
+def test_an_aks_node_os_notice_without_an_entry_goes_to_review():
+    from dataclasses import replace
+
+    from scanner.sources.feed.reading import read_announcement
+
+    a = replace(_records()["557928"], id="999001", title="Retirement: Azure Kubernetes Service support for Ubuntu 24.04",
+                text="On June 30, 2029, we'll retire Ubuntu 24.04 on Azure Kubernetes Service.")
+    r = read_announcement(a)
+    assert r.kind == "review" and "Ubuntu 24.04" in r.reason and "no entry" in r.reason
+
+
+def test_annual_channel_move_uses_the_rebuild_s_os_choice():
+    p = pool("Windows", "WindowsAnnual", name="win23", version="1.30.5")
+    cmds, note = move_commands(cluster(p), p, CATALOG.get("aks-windows-annual"))
+    assert cmds and cmds[0].startswith("az aks nodepool add") and "--os-sku Windows2022" in cmds[0]
+    assert "Move to OS SKU Windows2022" in note

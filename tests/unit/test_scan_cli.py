@@ -51,7 +51,8 @@ def test_json_contract(capsys):
     for f in doc["findings"]:
         assert {"id", "rule", "severity", "vm_size", "resource", "retirement", "replacement", "commands"} <= set(f)
         assert set(f["resource"]) >= {"kind", "id", "name", "pool", "subscription_id", "resource_group", "location"}
-        assert f["rule"] in ("retiring-size", "gen1-only-size", "gen1-node-image")
+        assert f["rule"] in ("retiring-size", "gen1-only-size", "gen1-node-image", "capacity-restricted",
+                             "retiring-node-os")
         if f["retirement"] is not None:
             r = f["retirement"]
             assert set(r) >= {"id", "title", "retires_on", "days_left", "source", "urls"}
@@ -105,7 +106,7 @@ def test_output_file_and_formats(capsys, tmp_path):
     rows = list(csv.DictReader(io.StringIO(target.read_text())))
     rc, out, _ = run(capsys, *OFFLINE, "--today", "2026-09-10", "--format", "json")
     assert len(rows) == len(json.loads(out)["findings"]) > 0
-    assert {r["rule"] for r in rows} == {"retiring-size", "gen1-only-size", "gen1-node-image"}
+    assert {r["rule"] for r in rows} == {"retiring-size", "gen1-only-size", "gen1-node-image", "retiring-node-os"}
     rc, md, _ = run(capsys, *OFFLINE, "--today", "2026-09-10", "--format", "markdown")
     assert "```bash" in md and "az aks nodepool add" in md
 
@@ -114,12 +115,14 @@ def test_table_groups_by_cluster_most_urgent_first(capsys):
     rc, out, _ = run(capsys, *OFFLINE, "--today", "2026-09-10")
     assert rc == 0
     groups = [line for line in out.splitlines() if line.startswith(("cluster ", "vm ", "scale set "))]
-    assert groups[0].startswith("cluster aks-ml-weu")  # NCv3 already retired
-    assert groups[1].startswith("cluster aks-payments-prod")  # NVv3 in 20 days
+    assert groups[0].startswith("cluster aks-ml-weu")  # NCv3 retired 345 days ago
+    assert groups[1].startswith("cluster aks-dev-eus")  # Azure Linux 2.0 support ended 284 days ago
+    assert groups[2].startswith("cluster aks-legacy-win")  # Windows Server 2019 support ended 193 days ago
+    assert groups[3].startswith("cluster aks-payments-prod")  # NVv3 in 20 days
     assert len(groups) == len(set(groups))
-    first_rows = out.split(groups[1])[1].splitlines()[2:6]
-    # ID, STATUS, SEVERITY ... (the table shows the short id `ack` takes and the status)
-    assert [r.split()[2] for r in first_rows] == ["critical", "low", "low", "low"]
+    first_rows = out.split(groups[3])[1].splitlines()[2:6]
+    # ID, STATUS, SEVERITY ... (the table shows the short id `ack` takes and the status); Ubuntu 22.04 pools medium
+    assert [r.split()[2] for r in first_rows] == ["critical", "medium", "medium", "medium"]
     assert all(r.split()[1] == "new" and len(r.split()[0]) == 8 for r in first_rows)
 
 
@@ -127,7 +130,8 @@ def test_catalog_none_keeps_gen1_rules_only(capsys):
     rc, out, _ = run(capsys, *OFFLINE, "--today", "2026-09-10", "--catalog", "none", "--format", "json")
     doc = json.loads(out)
     assert rc == 0 and doc["findings"]
-    assert {f["rule"] for f in doc["findings"]} == {"gen1-only-size", "gen1-node-image"}
+    # no size catalogue: the Gen1 rules, and the node OS catalogue (its own data), still judge
+    assert {f["rule"] for f in doc["findings"]} == {"gen1-only-size", "gen1-node-image", "retiring-node-os"}
 
 
 def test_catalog_file_is_used(capsys, tmp_path):
@@ -150,7 +154,7 @@ def test_inventory_without_skus_reports_the_missing_regions(capsys):
     doc = json.loads(out)
     assert rc == 0
     assert {e["scope"] for e in doc["errors"]} == {"skus:westeurope", "skus:northeurope", "skus:eastus"}
-    assert all(f["rule"] == "retiring-size" for f in doc["findings"])
+    assert all(f["rule"] in ("retiring-size", "retiring-node-os") for f in doc["findings"])  # neither needs SKU facts
 
 
 def test_malformed_setting_is_named_even_offline(capsys, monkeypatch):

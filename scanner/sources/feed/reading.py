@@ -374,6 +374,10 @@ def read_announcement(a: Announcement) -> Reading:
     VMs retire, that reads as nothing is sent to review with the reason; a notice limited to some
     regions ("in West Europe") goes to review naming them, as a catalogue entry cannot say "only
     there"."""
+    if a.is_retirement:
+        os_notice = _node_os_reading(a)
+        if os_notice is not None:
+            return os_notice
     r = _read(a)
     if r.kind == "ignore" and a.is_retirement:
         why = _about_vms(a)
@@ -388,6 +392,22 @@ def read_announcement(a: Announcement) -> Reading:
                            "a catalogue entry would date it everywhere", series=r.series, sizes=r.sizes,
                            retires_on=r.retires_on)
     return r
+
+
+def _node_os_reading(a: Announcement) -> Reading | None:
+    """An AKS node OS retirement (issue 13): mapped to its node OS entry, or to review when the
+    node OS catalogue (scanner/data/node_os.toml) has none. Never read as a VM size retirement."""
+    from scanner.core import node_os
+
+    hit = node_os.notice_subject(node_os.load_builtin(), a.title, a.text)
+    if hit is None:
+        return None
+    name, entry = hit
+    if entry is not None:
+        return Reading("ignore", f"an AKS node OS retirement ({name}): node OS entry {entry.id!r} "
+                                 f"(end of support {entry.end_of_support.isoformat()}) judges it")
+    return Reading("review", f"an AKS node OS retirement ({name}) that the node OS catalogue "
+                             "(scanner/data/node_os.toml) has no entry for")
 
 
 def _read(a: Announcement) -> Reading:

@@ -290,6 +290,15 @@ def _url_for(item_id: str, link: str = "") -> str:
     return link or ""
 
 
+def _printable_id(text: str) -> bool:
+    """An id fit for keys and messages: printable, valid Unicode (no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return text.isprintable()
+
+
 def announcement_from_record(record: Any, source: str, index: int = 0) -> Announcement:
     """One JSON API record -> Announcement. Missing or malformed fields are kept as `problems`."""
     if not isinstance(record, dict):
@@ -299,7 +308,7 @@ def announcement_from_record(record: Any, source: str, index: int = 0) -> Announ
     raw_id = record.get("id")
     if isinstance(raw_id, int) and not isinstance(raw_id, bool) and 0 <= raw_id < 10**18:
         raw_id = str(raw_id)
-    if isinstance(raw_id, str) and raw_id.strip() and len(raw_id.strip()) <= MAX_ID:
+    if isinstance(raw_id, str) and raw_id.strip() and len(raw_id.strip()) <= MAX_ID and _printable_id(raw_id.strip()):
         item_id = raw_id.strip()
     else:
         item_id = f"#{index}"

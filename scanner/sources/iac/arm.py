@@ -266,6 +266,20 @@ class _Expression:
                 raise _Unknown(f"{name}() with an argument this scanner cannot read")
             get = self.env.parameter if low == "parameters" else self.env.variable
             return get(args[0].value, self.node, self.text)
+        if low == "copyindex":
+            loop = args[0].value if args and isinstance(args[0], Value) and isinstance(args[0].value, str) else ""
+            offset = [a for a in args if isinstance(a, Value) and isinstance(a.value, int)]
+            if loop.lower() not in self.env.copy_index:
+                raise _Unknown(f"copyIndex({loop!r}) outside a copy loop whose count is literal" if loop else
+                               "copyIndex() outside a copy loop whose count is literal")
+            return self._lit(self.env.copy_index[loop.lower()] + (offset[0].value if offset else 0))
+        if low == "length" and len(args) == 1:
+            arg = args[0]
+            if isinstance(arg, (list, dict)):
+                return self._lit(len(arg))
+            value = self._known(arg)
+            if isinstance(value, (list, dict, str)):
+                return self._lit(len(value))
         values = [self._known(a) for a in args]
         if low == "concat" and values:
             if all(isinstance(v, list) for v in values):
@@ -311,11 +325,19 @@ class _Env:
         vs = tv.get("variables")
         self.variables: dict[str, Node] = {k.lower(): v for k, v in vs.value.items()} if vs and isinstance(vs.value, dict) else {}
         self.busy: set[str] = set()
+        self.copy_index: dict[str, int] = {}  # copy loop name (lowercase; "" = the resource's) -> index
 
     def struct(self, node: Node, trail: tuple[Spot | None, str] = (None, "")) -> Any:
         v = node.value
         if isinstance(v, dict):
-            return {k: self.struct(n, trail) for k, n in v.items()}
+            out = {k: self.struct(n, trail) for k, n in v.items() if not (k.lower() == "copy" and
+                                                                          isinstance(n.value, list))}
+            copies = next((n for k, n in v.items() if k.lower() == "copy" and isinstance(n.value, list)), None)
+            for spec in copies.value if copies is not None else []:
+                name, items = self.property_copy(spec)
+                if name:
+                    out[name] = items
+            return out
         if isinstance(v, list):
             return [self.struct(n, trail) for n in v]
         if isinstance(v, str) and v.startswith("[") and not v.startswith("[["):
@@ -326,6 +348,38 @@ class _Env:
             except _Unknown as exc:
                 return Value(spot=node.spot, known=False, text=v, reason=str(exc))
         return self._leaf(node, trail)
+
+    def count(self, node: Node | None) -> int | Value:
+        """A copy loop's count when literal (at most MAX_COPIES), else the unknown Value."""
+        if node is None:
+            return Value(spot=Spot(self.file, 1, 1), known=False, reason="a copy loop without a count")
+        n = self.struct(node)
+        if isinstance(n, Value) and n.known and isinstance(n.value, int) and not isinstance(n.value, bool):
+            if 0 <= n.value <= MAX_COPIES:
+                return n.value
+            return Value(spot=node.spot, known=False, text=node.text,
+                         reason=f"a copy count of {n.value} (this scanner expands at most {MAX_COPIES})")
+        return Value(spot=node.spot, known=False, text=node.text,
+                     reason=f"the copy count is not literal ({n.reason if isinstance(n, Value) else 'not a number'})")
+
+    def property_copy(self, spec: Node) -> tuple[str, Any]:
+        """A property copy loop (`"copy": [{"name": "agentPoolProfiles", "count": n, "input": {...}}]`):
+        the array it makes, or the unknown Value naming why not."""
+        fields = {k.lower(): n for k, n in spec.value.items()} if isinstance(spec.value, dict) else {}
+        name = fields["name"].value if "name" in fields and isinstance(fields["name"].value, str) else ""
+        count = self.count(fields.get("count"))
+        if isinstance(count, Value):
+            return name, count
+        if "input" not in fields:
+            return name, Value(spot=spec.spot, known=False, reason=f"copy loop {name!r} without an input")
+        out = []
+        for i in range(count):
+            self.copy_index[name.lower()] = i
+            try:
+                out.append(self.struct(fields["input"]))
+            finally:
+                self.copy_index.pop(name.lower(), None)
+        return name, out
 
     def parameter(self, name: str, node: Node, text: str) -> Any:
         var = self.params.get(name.lower())
@@ -369,7 +423,9 @@ class _Env:
         if isinstance(v, str) and v.startswith("[["):
             v = v[1:]
         source, via = trail
-        return Value(spot=node.spot, known=True, value=v, text=node.text, source=source, via=via)
+        # a leaf reached through a parameter / variable is written where it stands (inside the
+        # default's array or object), not where that collection starts
+        return Value(spot=node.spot, known=True, value=v, text=node.text, source=node.spot if source else None, via=via)
 
 
 def declarations(template: Node, file: str, given: dict[str, Var]) -> tuple[list[Declaration], list[Problem]]:
@@ -385,6 +441,7 @@ def declarations(template: Node, file: str, given: dict[str, Var]) -> tuple[list
 
 DEPLOYMENTS = "microsoft.resources/deployments"
 MAX_DEPTH = 8
+MAX_COPIES = 800  # ARM's own limit on a copy loop's count
 
 
 def _nested(node: Node, body: Any, env: _Env, address: str, out, problems, depth: int) -> None:
@@ -406,7 +463,11 @@ def _nested(node: Node, body: Any, env: _Env, address: str, out, problems, depth
                                       struct=_label(struct, f"{address} parameter {name}"))
         else:
             given[name.lower()] = Var(False, reason=f"{address} parameter {name} is a reference, known at deployment")
-    inner = _Env(template, given, env.file)
+    options = props.value.get("expressionEvaluationOptions")
+    scope = options.value.get("scope") if options is not None and isinstance(options.value, dict) else None
+    # The default scope is "outer": the inline template's expressions read the parent's parameters
+    # and variables (https://learn.microsoft.com/azure/azure-resource-manager/templates/linked-templates#expression-evaluation-scope-in-nested-templates).
+    inner = _Env(template, given, env.file) if scope is not None and str(scope.value).lower() == "inner" else env
     resources = template.value.get("resources")
     if resources is not None:
         _resources(resources, inner, out, problems, "", "", None, f"{address}.", depth + 1)
@@ -451,11 +512,30 @@ def _resources(resources: Node, env: _Env, out, problems, parent_type: str, pare
         if full_type.lower() == DEPLOYMENTS:
             _nested(node, body, env, address, out, problems, depth)
             continue
-        if "copy" in node.value:  # every instance has the size written here
-            address += "[copy]"
         owner = parent
         if owner is None and full_type.lower() == arm_shape.AGENT_POOL and "/" in full_name:
             owner = clusters.get(full_name.rsplit("/", 1)[0].lower())
+        copy = node.value.get("copy")
+        if copy is not None and isinstance(copy.value, dict):  # a resource copy loop: one per instance
+            count = env.count(copy.value.get("count"))
+            loop = copy.value.get("name")
+            loop_name = str(loop.value).lower() if loop is not None else ""
+            if isinstance(count, Value):  # every instance has the size written here, unknown
+                out.extend(arm_shape.declarations(full_type, body, address + "[copy]", node.spot, "arm", owner))
+            for i in range(count if isinstance(count, int) else 0):
+                env.copy_index.update({"": i, loop_name: i})
+                try:
+                    instance = env.struct(node)
+                finally:
+                    env.copy_index.pop("", None)
+                    env.copy_index.pop(loop_name, None)
+                named = arm_shape.text(arm_shape.get(instance, "name"))
+                if named and not symbol:
+                    named = f"{parent_name}/{named}" if parent_name and not named.startswith(parent_name) else named
+                where = (f"{prefix}{symbol}[{i}]" if symbol else f"{prefix}{full_type}/{named}" if named
+                         else f"{address}[{i}]")
+                out.extend(arm_shape.declarations(full_type, instance, where, node.spot, "arm", owner))
+            continue
         out.extend(arm_shape.declarations(full_type, body, address, node.spot, "arm", owner))
         children = node.value.get("resources")
         if children is not None:

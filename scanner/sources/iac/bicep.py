@@ -76,9 +76,94 @@ def _text(node, text: str) -> str:
     return ""
 
 
+_STATEMENT = re.compile(r"[ \t]*(?:(type)[ \t]+\w+[ \t]*=[ \t]*|(param)[ \t]+\w+[ \t]+)")
+_SIMPLE_TYPE = re.compile(r"[\w.]+(?:\[\])?\??")
+
+
+def _skip(text: str, i: int) -> int:
+    """The end of the string or comment starting at i (i itself when there is none)."""
+    if text.startswith("'''", i):
+        j = text.find("'''", i + 3)
+        return len(text) if j < 0 else j + 3
+    if text[i] == "'":
+        j = i + 1
+        while j < len(text) and text[j] != "'" and text[j] != "\n":
+            j += 2 if text[j] == "\\" else 1
+        return j + 1
+    if text.startswith("//", i):
+        j = text.find("\n", i)
+        return len(text) if j < 0 else j
+    if text.startswith("/*", i):
+        j = text.find("*/", i + 2)
+        return len(text) if j < 0 else j + 2
+    return i
+
+
+def _type_end(text: str, i: int, stop_at_equals: bool) -> int:
+    """The end of a type expression starting at i: a newline outside brackets (a line starting
+    with `|` continues a union), or, for a parameter, its `= default`."""
+    depth = 0
+    while i < len(text):
+        j = _skip(text, i)
+        if j != i:
+            i = j
+            continue
+        c = text[i]
+        if c in "{[(":
+            depth += 1
+        elif c in "}])":
+            depth -= 1
+        elif depth == 0 and c == "\n":
+            rest = text[i + 1:].lstrip()
+            if not rest.startswith("|"):
+                return i
+        elif depth == 0 and stop_at_equals and c == "=" and text[i + 1:i + 2] not in ("=", ">") \
+                and text[i - 1:i] not in ("!", "<", ">", "="):
+            return i
+        i += 1
+    return i
+
+
+def mask_types(text: str) -> str:
+    """Blank the type expressions of `type X = ...` and of parameters with an inline object, union
+    or generic type (user-defined types: Bicep 0.21+), which the pycep-parser grammar cannot read
+    (decorators inside an object type, `'a' | 'b'`, `resourceInput<...>`). Types never carry a VM
+    size: each becomes `object`, padded with spaces; the newlines of a type spanning lines follow
+    it, so every later line keeps its number. (A parameter whose type spans lines *and* has a
+    default is left as written: the grammar wants the default on the type's line.)"""
+    out: list[str] = []
+    i, last, depth, at_line_start = 0, 0, 0, True
+    while i < len(text):
+        if at_line_start and depth == 0:
+            m = _STATEMENT.match(text, i)
+            if m:
+                start = m.end()
+                end = _type_end(text, start, stop_at_equals=m.group(2) is not None)
+                body = text[start:end].rstrip()
+                has_default = m.group(2) is not None and text[end:end + 1] == "="
+                if body and not _SIMPLE_TYPE.fullmatch(body) and not ("\n" in body and has_default):
+                    lines = body.count("\n")
+                    out += [text[last:start], "object".ljust(len(body) if not lines else 6) + "\n" * lines]
+                    last = i = start + len(body)
+                    at_line_start = False
+                    continue
+        j = _skip(text, i)
+        if j != i:
+            at_line_start = False
+            i = j
+            continue
+        c = text[i]
+        depth += c in "{[("
+        depth -= c in "}])"
+        at_line_start = c == "\n"
+        i += 1
+    out.append(text[last:])
+    return "".join(out)
+
+
 def parse_file(text: str, file: str) -> BicepFile:
     try:
-        tree = _lark().parse(text if text.endswith("\n") else text + "\n")
+        tree = _lark().parse(mask_types(text if text.endswith("\n") else text + "\n"))
     except UnexpectedInput as exc:
         raise BicepSyntaxError(Spot(file, getattr(exc, "line", 0) or 1, getattr(exc, "column", 0) or 1),
                                _syntax_message(exc)) from None
@@ -210,6 +295,9 @@ def _relabel(struct: Any, via: str) -> Any:
 # --------------------------------------------------------------------------- evaluation
 
 
+_MISSING = "is not in the value"
+
+
 class _Env:
     def __init__(self, bf: BicepFile, given: dict[str, Param], file: str) -> None:
         self.bf = bf
@@ -284,13 +372,25 @@ class _Env:
             return self.struct(kids[-1])
         if kind == "operator":
             return self.struct(kids[0])
+        if kind == "coalesce":  # a ?? b ?? c
+            return self._coalesce(kids, node)
         if kind == "property_accessor":
             base = self.struct(kids[0])
             key_node = kids[1]
+            inner = key_node.children[0] if isinstance(key_node, Tree) and key_node.data == "operator" else None
+            if isinstance(inner, Tree) and inner.data == "coalesce" and isinstance(inner.children[0], Tree) \
+                    and inner.children[0].data == "string":
+                # pycep reads `p.?a ?? 'b'` as p.(a ?? 'b'): the access first, then the fallbacks
+                first = self._access(base, str(inner.children[0].children[0]).strip("'"), node)
+                return self._coalesce([first, *inner.children[1:]], node)
             key = str(key_node.children[0]) if isinstance(key_node, Tree) and key_node.data == "string" else None
             if key is None:
                 return self.leaf(node, "an accessor this scanner does not read")
-            return self._access(base, key.strip("'"), node)
+            got = self._access(base, key.strip("'"), node)
+            if isinstance(got, Value) and not got.known and got.reason.endswith(_MISSING) \
+                    and re.search(r"\.\?\s*" + re.escape(key.strip("'")) + r"\b", _text(node, self.bf.text)):
+                return Value(spot=got.spot, known=True, value=None, text=got.text)  # `.?` of an absent key: null
+            return got
         if kind == "index_accessor":
             base = self.struct(kids[0])
             idx = self.struct(kids[1])
@@ -309,8 +409,21 @@ class _Env:
             return base
         got = arm_shape.get(base, key) if isinstance(key, (str, int)) else None
         if got is None:
-            return self.leaf(node, f"{key!r} is not in the value")
+            return self.leaf(node, f"{key!r} {_MISSING}")
         return _via(got, node, self, "")
+
+    def _coalesce(self, operands: list, node) -> Any:
+        """`a ?? b`: the first operand that is present and not null (`.?` gives null for an absent key)."""
+        for operand in operands:
+            value = operand if isinstance(operand, (Value, dict, list)) else self.struct(operand)
+            if isinstance(value, Value) and not value.known:
+                if value.reason.endswith(_MISSING):
+                    continue
+                return value
+            if isinstance(value, Value) and value.value is None:
+                continue
+            return value
+        return self.leaf(node, "every operand of ?? is null or absent")
 
     def _quoted(self, raw: str, node) -> Value:
         body = raw[1:-1]
