@@ -939,9 +939,9 @@ def collect_inventory(settings: Any, scope: Any, clients: Any = None, *,
     from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 
     if clients is None:
-        from scanner import bootstrap
+        from scanner.sources.clients import clients as process_clients
 
-        clients = bootstrap.clients(settings)
+        clients = process_clients(settings)
     arm = ArmJson(clients.arm_pipeline, sleep=sleep, clock=clock)
     session = ArgSession(arm, sleep=sleep, clock=clock)
     errors: list[ScopeError] = []
