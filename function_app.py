@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import azure.functions as func
 
-from scanner.app_context import get_context
+from scanner.bootstrap import get_context
 from triggers import http_api, notifications, scan_requests, timers
 
 # One line per stage is ours; the SDKs' per-request INFO lines (which carry URLs) are not.

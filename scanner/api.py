@@ -678,9 +678,10 @@ def catalog(method: str, route_params: dict, query: dict, body: bytes, deps: Api
 
         cat, errors = catalog_for_scan(deps.store().snapshots, deps.settings, now)
     else:
-        from scanner.loaders import catalog_loader
+        from scanner.sources.feed import load_catalog
 
-        cat, errors = catalog_loader(deps.settings)()
+        cat, errors = load_catalog(deps.settings, None, feed=None, catalogs=["builtin"], extra_file=None,
+                                   previous=())
     return _json(200, to_json(cat, now.date(), list(errors)))
 
 

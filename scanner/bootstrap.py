@@ -1,4 +1,7 @@
-"""Composition root: Settings -> credential and Azure SDK clients, built lazily, once per process.
+"""The one composition root: Settings -> everything a scan, a trigger, the CLI or the demo needs,
+built lazily, once per process. The Functions app, the CLI and the demo wire scans here only.
+
+Clients
 
     credential(settings) -> TokenCredential
         DefaultAzureCredential: managed identity in Azure (AZURE_CLIENT_ID / settings.azure_client_id
@@ -14,7 +17,43 @@
     clients(settings) -> Clients                 all of the above behind one lazy object
     storage(settings) -> tables.Storage           every table adapter (findings, runs, outbox, ...)
     notify_queue(settings) / scan_request_queue(settings)   the Storage queues, created if missing
-    reset() -> None                              forget cached clients (tests)
+    reset() -> None                              forget the context and cached clients (tests)
+
+Sources of a scan (service ports; building one reads nothing, calling it does)
+    inventory_loader(settings, scope=None, files=()) -> InventorySource
+        files: exported inventory (az aks list / az vm list / az vmss list / az graph query -o json),
+        read instead of Azure; a `sub:` scope then keeps only those subscriptions. Without files:
+        Resource Graph over `scope` (default settings.scan_scope).
+    sku_loader(settings, files=(), offline=False) -> SkuSource
+        files: exported SKU lists; offline without files: no SKU facts (the scan reports the
+        regions it could not judge); else the live Compute resource SKUs of the needed regions,
+        through the SKU cache of the configured store (tables.cache; SKU_CACHE_HOURS).
+    quota_loader(settings, quota_dir="", offline=False) -> (pairs) -> (QuotaBook, [ScopeError]) | None
+        a folder of `az vm list-usage` exports, the live usages, or None (no quota checks).
+    price_loader(settings, files=(), offline=False) -> (needs) -> (PriceBook, [ScopeError]) | None
+        saved Retail Prices answers, the live API (cached a day), or None (costs left out).
+    catalog_loader(settings, feed=None, catalogs=("builtin",), extra_file=None) -> CatalogSource
+        built-in catalogue + feed + extra file (sources.feed.load_catalog).
+    restrict_inventory(inventory, scope) -> Inventory      pure: keep a `sub:` scope's resources
+
+The Functions app's context
+    get_context(env=None) -> AppContext
+        Settings.from_env(env or os.environ), validated: a bad setting raises ConfigError naming
+        the setting and the expected form. Cached per process and rebuilt only when the
+        environment changes (tests switch settings; a host never does).
+    AppContext
+        .settings                      Settings
+        .store()                       tables.Storage (storage), opened on first use
+        .has_store                     AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT is set
+        .scan_deps(now, ...)           service.ScanDeps: catalogue from the stored feed snapshot,
+                                       inventory and SKUs (files when SCAN_INVENTORY_FILES is set,
+                                       Azure otherwise), store, notifier (queue, no drain)
+        .run_scan(now, ...)            service.run_scan with those deps -> ScanReport
+        .transports()                  notify.Transports for the queue trigger
+        .api_deps()                    api.ApiDeps for the HTTP handlers (POST /api/scan enqueues
+                                       on SCAN_QUEUE when storage has a queue)
+        .scan_queue()                  queues.ScanRequestQueue, opened on first use
+        .executor                      worker threads for HTTP scans when there is no queue
 
 Every client talks to settings.arm_endpoint with the token scope settings.arm_scope, so sovereign
 clouds (AZURE_CLOUD) and custom endpoints (AZURE_RESOURCE_MANAGER_ENDPOINT) work unchanged.
@@ -24,155 +63,31 @@ import time or when a client is built; the first request does.
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import logging
+import os
 import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from scanner.config import Settings
+from scanner.config import Scope, Settings
+from scanner.core.model import Inventory
+from scanner.errors import ConfigError
+from scanner.sources.clients import (  # noqa: F401  (the composition root hands these out)
+    Clients,
+    arm_client,
+    arm_pipeline,
+    clients,
+    compute_client,
+    credential,
+    forget_clients,
+    resource_graph_client,
+)
 
-_AUTHORITIES = {
-    "china": "login.chinacloudapi.cn",
-    "usgov": "login.microsoftonline.us",
-}
-
-_lock = threading.RLock()
-_cache: dict[tuple, Any] = {}
-
-
-def _key(settings: Settings, *extra: str) -> tuple:
-    return (settings.cloud, settings.arm_endpoint, settings.arm_scope, settings.azure_client_id, *extra)
-
-
-def _cached(key: tuple, build):
-    with _lock:
-        if key not in _cache:
-            _cache[key] = build()
-        return _cache[key]
-
-
-def _quiet_sdk_logs() -> None:
-    # The SDK logs every request/response at INFO; our stages log one line each. Only ever raise
-    # the level: the CLI may already have silenced the SDK further.
-    for name in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity"):
-        logger = logging.getLogger(name)
-        if logger.getEffectiveLevel() < logging.WARNING:
-            logger.setLevel(logging.WARNING)
-
-
-def credential(settings: Settings) -> Any:
-    def build():
-        _quiet_sdk_logs()
-        from azure.identity import DefaultAzureCredential
-
-        kwargs: dict[str, Any] = {}
-        if settings.azure_client_id:
-            kwargs["managed_identity_client_id"] = settings.azure_client_id
-        if settings.cloud in _AUTHORITIES:
-            kwargs["authority"] = _AUTHORITIES[settings.cloud]
-        return DefaultAzureCredential(**kwargs)
-
-    return _cached(_key(settings, "credential"), build)
-
-
-def _client_kwargs(settings: Settings) -> dict[str, Any]:
-    return {"base_url": settings.arm_endpoint, "credential_scopes": [settings.arm_scope]}
-
-
-def resource_graph_client(settings: Settings) -> Any:
-    def build():
-        from azure.mgmt.resourcegraph import ResourceGraphClient
-
-        # retry_status=0: 429/5xx come back to the caller, which honours ARG's quota headers.
-        return ResourceGraphClient(credential(settings), retry_status=0, **_client_kwargs(settings))
-
-    return _cached(_key(settings, "resource_graph"), build)
-
-
-def compute_client(settings: Settings, subscription_id: str) -> Any:
-    def build():
-        from azure.mgmt.compute import ComputeManagementClient
-
-        return ComputeManagementClient(credential(settings), subscription_id, **_client_kwargs(settings))
-
-    return _cached(_key(settings, "compute", subscription_id.lower()), build)
-
-
-def arm_client(settings: Settings) -> Any:
-    def build():
-        from azure.core.pipeline import policies
-        from azure.mgmt.core import ARMPipelineClient
-        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
-
-        config_policies = [
-            policies.RequestIdPolicy(),
-            policies.HeadersPolicy(),
-            policies.UserAgentPolicy(sdk_moniker="aks-retirement-scanner"),
-            policies.ContentDecodePolicy(),
-            policies.RedirectPolicy(),
-            policies.RetryPolicy(),
-            ARMChallengeAuthenticationPolicy(credential(settings), settings.arm_scope),
-            policies.NetworkTraceLoggingPolicy(),
-            policies.HttpLoggingPolicy(),
-        ]
-        return ARMPipelineClient(base_url=settings.arm_endpoint, policies=config_policies)
-
-    return _cached(_key(settings, "arm"), build)
-
-
-def arm_pipeline(settings: Settings) -> Any:
-    def build():
-        from azure.core.pipeline import policies
-        from azure.mgmt.core import ARMPipelineClient
-        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
-
-        config_policies = [
-            policies.RequestIdPolicy(),
-            policies.HeadersPolicy(),
-            policies.UserAgentPolicy(sdk_moniker="aks-retirement-scanner"),
-            policies.RedirectPolicy(),
-            # 429/5xx come back to ArmJson (it reads ARM's and Resource Graph's retry headers).
-            policies.RetryPolicy(retry_status=0),
-            ARMChallengeAuthenticationPolicy(credential(settings), settings.arm_scope),
-            policies.NetworkTraceLoggingPolicy(),
-            policies.HttpLoggingPolicy(),
-        ]
-        # The default transport: one requests.Session, whose pool keeps 10 connections per host
-        # (more than the 8 SKU workers), reused by every request of the process.
-        return ARMPipelineClient(base_url=settings.arm_endpoint, policies=config_policies)
-
-    return _cached(_key(settings, "arm_pipeline"), build)
-
-
-class Clients:
-    """Lazy bundle handed to collectors (`clients=` parameter); each client built on first use."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    @property
-    def credential(self) -> Any:
-        return credential(self.settings)
-
-    @property
-    def resource_graph(self) -> Any:
-        return resource_graph_client(self.settings)
-
-    @property
-    def arm(self) -> Any:
-        return arm_client(self.settings)
-
-    @property
-    def arm_pipeline(self) -> Any:
-        return arm_pipeline(self.settings)
-
-    def compute(self, subscription_id: str) -> Any:
-        return compute_client(self.settings, subscription_id)
-
-
-def clients(settings: Settings) -> Clients:
-    return _cached(_key(settings, "clients"), lambda: Clients(settings))
-
+log = logging.getLogger("scanner.bootstrap")
 
 def storage(settings: Settings, create: bool = True, **client_kwargs: Any) -> Any:
     """Every table adapter (tables.Storage) over the store the settings name: AzureWebJobsStorage,
@@ -198,12 +113,303 @@ def scan_request_queue(settings: Settings) -> Any:
 
 
 def reset() -> None:
-    """Close and forget every cached client (tests; a long-lived process never needs it)."""
-    with _lock:
-        items = list(_cache.values())
-        _cache.clear()
-    for item in items:
-        close = getattr(item, "close", None)
-        if callable(close):
-            with contextlib.suppress(Exception):  # best effort on shutdown
-                close()
+    """Forget the process's context and close every cached client (tests; a long-lived process
+    never needs it)."""
+    _forget_context()
+    forget_clients()
+
+
+# --------------------------------------------------------------------------- sources of a scan
+
+
+def restrict_inventory(inventory: Inventory, scope: Scope | None) -> Inventory:
+    """Keep only the subscriptions of a `sub:` scope (file inputs); other scopes keep everything."""
+    if scope is None or scope.kind != "sub":
+        return inventory
+    subs = {s.lower() for s in scope.values}
+
+    def keep(items):
+        return tuple(x for x in items if x.subscription_id.lower() in subs)
+
+    return replace(
+        inventory,
+        clusters=keep(inventory.clusters),
+        vms=keep(inventory.vms),
+        scale_sets=keep(inventory.scale_sets),
+        subscriptions_seen=frozenset(subs),
+    )
+
+
+def inventory_loader(settings: Any, scope: Scope | None = None, files: Sequence[str] = ()) -> Callable[[], Inventory]:
+    files = list(files)
+    if files:
+        if scope is not None and scope.kind == "mg":
+            raise ConfigError(
+                f"scope: {scope} names management groups, which only a live Azure read can resolve "
+                "(the inventory comes from files here); use 'tenant' or 'sub:ID[,ID...]'"
+            )
+
+        def load_files() -> Inventory:
+            from scanner.sources.resource_graph import load_inventory_files
+
+            return restrict_inventory(load_inventory_files(files), scope)
+
+        return load_files
+
+    def load_live() -> Inventory:
+        from scanner.sources.resource_graph import collect_inventory
+
+        return collect_inventory(settings, scope if scope is not None else settings.scan_scope)
+
+    return load_live
+
+
+def sku_loader(settings: Any, files: Sequence[str] = (), offline: bool = False) -> Callable[[Inventory], tuple]:
+    files = list(files)
+
+    def load(inventory: Inventory) -> tuple:
+        from scanner.sources import skus as sku_mod
+
+        if files:
+            return sku_mod.load_sku_files(files), []
+        if offline:
+            return sku_mod.SkuIndex(), []  # service reports the regions without facts
+        from scanner.tables.cache import sku_cache
+
+        cache = sku_cache(settings, lambda: credential(settings))
+        return sku_mod.fetch_skus(settings, sku_mod.needed_pairs(inventory), cache=cache)
+
+    return load
+
+
+def quota_loader(settings: Any, quota_dir: str = "", offline: bool = False):
+    """(pairs) -> (QuotaBook, [ScopeError]), or None when there is no quota source: a folder of
+    `az vm list-usage` exports when given, else the live usages (unless QUOTA_CHECKS=false or the
+    scan is offline)."""
+    quota_dir = quota_dir or settings.quota_dir
+    if quota_dir:
+        def load_dir(pairs) -> tuple:
+            from scanner.sources.quotas import load_quota_dir
+
+            return load_quota_dir(quota_dir), []
+
+        return load_dir
+    if offline or not settings.quota_checks:
+        return None
+
+    def load_live(pairs) -> tuple:
+        from scanner.sources.quotas import fetch_quotas
+
+        return fetch_quotas(settings, pairs)
+
+    return load_live
+
+
+def price_loader(settings: Any, files: Sequence[str] = (), offline: bool = False):
+    """(needs) -> (PriceBook, [ScopeError]), or None when there is no price source: saved Retail
+    Prices answers when given (--prices / SCAN_PRICE_FILES), else the live API (PRICES_URL, cached
+    for a day) unless the scan is offline or PRICES_URL is empty."""
+    files = list(files) or list(settings.price_files)
+    if files:
+        def load_files(needs) -> tuple:
+            from scanner.sources.prices import book_from_items, load_price_files
+
+            return book_from_items(load_price_files(files), needs), []
+
+        return load_files
+    if offline or not settings.prices_url:
+        return None
+
+    def load_live(needs) -> tuple:
+        from scanner.sources.prices import fetch_prices
+
+        return fetch_prices(settings, needs)
+
+    return load_live
+
+
+def catalog_loader(settings: Any, feed: Sequence[str] | str | None = None, catalogs: Sequence[str] = ("builtin",),
+                   extra_file: str | None = None, previous: Callable[[], Sequence[Any]] | None = None,
+                   on_items: Callable[[Sequence[Any]], Any] | None = None) -> Callable[[], tuple]:
+    """`previous`/`on_items`: the stored feed snapshot, read before and kept after (see
+    scanner.sources.feed.load_catalog): a feed answering with fewer records never shrinks the catalogue."""
+    catalogs = list(catalogs)
+
+    def load() -> tuple:
+        from scanner.sources.feed import load_catalog
+
+        return load_catalog(settings, None, feed=feed, catalogs=catalogs, extra_file=extra_file,
+                            previous=previous or (), on_items=on_items)
+
+    return load
+
+
+# --------------------------------------------------------------------------- the Functions app's context
+
+
+HTTP_SCAN_WORKERS = 2
+
+
+class AppContext:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._store: Any = None
+        self._transports: Any = None
+        self._scan_queue: Any = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    # -- store and notifications
+
+    @property
+    def has_store(self) -> bool:
+        from scanner.tables.kit import storage_configured
+
+        return storage_configured(self.settings)
+
+    def store(self) -> Any:
+        with self._lock:
+            if self._store is None:
+                self._store = storage(self.settings)
+            return self._store
+
+    def transports(self) -> Any:
+        with self._lock:
+            if self._transports is None:
+                from scanner.notify import Transports
+
+                self._transports = Transports(self.settings, file_dir=self.settings.notify_dir or None)
+            return self._transports
+
+    def set_transports(self, transports: Any) -> None:
+        """Use these transports (tests: a short retry backoff)."""
+        with self._lock:
+            self._transports = transports
+
+    def notifier(self) -> Any:
+        """ScanNotifier that records and enqueues (the queue trigger sends), or None when nobody
+        is set up to be told."""
+        from scanner.notify import ScanNotifier, notifications_configured
+
+        if not notifications_configured(self.settings) or not self.has_store:
+            return None
+        return ScanNotifier(self.settings, outbox=self.store().outbox, open_queue=self._notify_queue(),
+                            transports=self.transports(), drain=False)
+
+    def _notify_queue(self) -> Callable[[], Any] | None:
+        from scanner.tables.queues import queue_configured
+
+        return (lambda: notify_queue(self.settings)) if queue_configured(self.settings) else None
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=HTTP_SCAN_WORKERS, thread_name_prefix="http-scan")
+            return self._executor
+
+    # -- scans
+
+    def scan_deps(self, now: datetime, *, scope: Scope | None = None, refresh_feed: bool = False,
+                  notify: bool = True, source: str = "timer") -> Any:
+        from scanner.service import ScanDeps
+
+        s = self.settings
+        if self.has_store:
+            from scanner.feed_ingest import catalog_for_scan
+
+            def load_catalog():
+                return catalog_for_scan(self.store().snapshots, s, now, refresh_first=refresh_feed)
+        else:
+            load_catalog = catalog_loader(s)
+        deps = ScanDeps(
+            load_catalog=load_catalog,
+            load_inventory=inventory_loader(s, scope, s.inventory_files),
+            load_skus=sku_loader(s, s.sku_files, offline=bool(s.inventory_files)),
+            load_quotas=quota_loader(s, offline=bool(s.inventory_files)),
+            load_prices=price_loader(s, offline=bool(s.inventory_files)),
+        )
+        if self.has_store:
+            from scanner.service import ScanStore
+
+            deps.store = ScanStore(self.store().findings, self.store().runs, source=source)
+        if notify:
+            deps.notifier = self.notifier()
+        return deps
+
+    def run_scan(self, now: datetime, *, scope: Scope | None = None, dry_run: bool = False, notify: bool = True,
+                 refresh_feed: bool = False, source: str = "timer") -> Any:
+        from scanner.core.judge import Thresholds
+        from scanner.service import ScanOptions, run_scan
+
+        deps = self.scan_deps(now, scope=scope, refresh_feed=refresh_feed, notify=notify, source=source)
+        options = ScanOptions(today=now.date(), thresholds=Thresholds.from_settings(self.settings),
+                              no_notify=not notify, dry_run=dry_run)
+        return run_scan(deps, now, options)
+
+    # -- HTTP
+
+    def run_scan_request(self, request: Any, now: datetime) -> Any:
+        """One ad-hoc scan (POST /api/scan), as the queue trigger or the fallback thread runs it."""
+        return self.run_scan(now, scope=request.scope, dry_run=request.dry_run, notify=request.notify,
+                             source="http")
+
+    def scan_queue(self) -> Any:
+        with self._lock:
+            if self._scan_queue is None:
+                self._scan_queue = scan_request_queue(self.settings)
+            return self._scan_queue
+
+    def api_deps(self) -> Any:
+        from scanner.api import ApiDeps
+        from scanner.tables.queues import queue_configured
+
+        def enqueue(run_id, request):
+            self.scan_queue().enqueue(run_id, request)
+
+        queued = self.has_store and queue_configured(self.settings)
+        return ApiDeps(settings=self.settings, store=self.store if self.has_store else None,
+                       run_scan=self.run_scan_request, executor=None if queued else self.executor,
+                       enqueue=enqueue if queued else None)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+
+
+_context_lock = threading.Lock()
+_current: tuple[str, AppContext] | None = None
+
+
+def _env_key(env: Mapping[str, str]) -> str:
+    h = hashlib.sha256()
+    for k, v in sorted(env.items()):
+        h.update(k.encode("utf-8", "replace") + b"\0" + str(v).encode("utf-8", "replace") + b"\0")
+    return h.hexdigest()
+
+
+def get_context(env: Mapping[str, str] | None = None) -> AppContext:
+    """The process's context for these settings (see the module docstring)."""
+    global _current
+    env = os.environ if env is None else env
+    key = _env_key(env)
+    with _context_lock:
+        if _current is not None and _current[0] == key:
+            return _current[1]
+        settings = Settings.from_env(env)  # ConfigError names the setting
+        old = _current
+        ctx = AppContext(settings)
+        _current = (key, ctx)
+    if old is not None:
+        old[1].close()
+    return ctx
+
+
+def _forget_context() -> None:
+    global _current
+    with _context_lock:
+        old, _current = _current, None
+    if old is not None:
+        old[1].close()

@@ -5,7 +5,7 @@
 A plain sequence of steps, each a function, so later work can add one without touching the others:
 
     1. sample_paths()        where the sample tenant's exports live
-    2. build_deps(paths)     loaders: bundled catalogue, inventory files, SKU files
+    2. build_deps(paths)     bootstrap's sources: bundled catalogue, inventory files, SKU files
     3. clean(out)            start from an empty demo-output/ (fresh Azurite data, no old files)
     4. scan(deps, today)     service.run_scan, as the nightly timer does: with the store (Azurite,
                              data kept in demo-output/azurite) and notifications (Teams card JSON
@@ -52,21 +52,20 @@ def sample_paths(samples: Path = SAMPLES) -> dict[str, list[str]]:
 
 
 def build_deps(paths: dict[str, list[str]]) -> ScanDeps:
-    """Step 2: loaders for the offline scan: bundled catalogue, no feed, files for the rest."""
-    from scanner.core import catalog
-    from scanner.sources.prices import book_from_items, load_price_files
-    from scanner.sources.quotas import load_quota_dir
-    from scanner.sources.resource_graph import load_inventory_files
-    from scanner.sources.skus import load_sku_files
+    """Step 2: the offline scan's sources (bootstrap wires them as for the CLI): bundled
+    catalogue, no feed, files for the rest."""
+    from scanner import bootstrap
+    from scanner.config import Settings
 
+    settings = Settings()
     quotas = paths.get("quotas") or []
     prices = paths.get("prices") or []
     return ScanDeps(
-        load_catalog=lambda: (catalog.merge(catalog.load_builtin(), [], []), []),
-        load_inventory=lambda: load_inventory_files(paths["inventory"]),
-        load_skus=lambda inventory: (load_sku_files(paths["skus"]), []),
-        load_quotas=(lambda pairs: (load_quota_dir(quotas[0]), [])) if quotas else None,
-        load_prices=(lambda needs: (book_from_items(load_price_files(prices), needs), [])) if prices else None,
+        load_catalog=bootstrap.catalog_loader(settings, feed="", catalogs=["builtin"], extra_file=""),
+        load_inventory=bootstrap.inventory_loader(settings, None, paths["inventory"]),
+        load_skus=bootstrap.sku_loader(settings, paths["skus"], offline=True),
+        load_quotas=bootstrap.quota_loader(settings, quotas[0] if quotas else "", offline=True),
+        load_prices=bootstrap.price_loader(settings, prices, offline=True),
     )
 
 
@@ -93,7 +92,7 @@ def with_store(deps: ScanDeps, settings) -> ScanDeps:
 
     storage = bootstrap.storage(settings)
     deps.store = ScanStore(storage.findings, storage.runs, source="demo")
-    deps.notifier = ScanNotifier(settings, outbox=storage.outbox, drain=True, use_queue=False)
+    deps.notifier = ScanNotifier(settings, outbox=storage.outbox, drain=True)
     return deps
 
 

@@ -33,7 +33,7 @@ from notifiers import DeliveryError, Message, Recipient, channel_class
 from notifiers.render import build_messages
 from scanner.config import Settings
 from scanner.core.model import Change, ScopeError, ScopeKind
-from scanner.errors import InputError
+from scanner.errors import ConfigError, InputError
 
 log = logging.getLogger("scanner.notify")
 
@@ -99,7 +99,7 @@ class Transports:
             if kind == "acs":
                 options = dict(self.acs_options)
                 if not s.acs_connection_string and "credential" not in options:
-                    from scanner.bootstrap import credential
+                    from scanner.sources.clients import credential
 
                     options["credential"] = credential(s)  # managed identity (AZURE_CLIENT_ID)
                 return channel_class("acs")(s.email_from, connection_string=s.acs_connection_string or None,
@@ -291,11 +291,12 @@ def send_from_queue_message(
     DeliveryError for a retryable failure, so the Functions host retries the message and, past
     its maxDequeueCount, moves it to the poison queue. Raises InputError for a malformed body.
     """
-    from scanner import bootstrap
     from scanner.tables.queues import parse_body
 
     message_id = parse_body(body)
-    outbox = outbox or bootstrap.storage(settings).outbox
+    if outbox is None:
+        raise ConfigError("send_notifications: no notifications table: set AzureWebJobsStorage or "
+                          "STORAGE_TABLE_ENDPOINT")
     transports = transports or Transports(settings)
     outcome = deliver(message_id, outbox, transports, clock)
     if outcome == "retry":
@@ -316,41 +317,33 @@ class ScanNotifier:
     Returns the messages as JSON-able dicts: in a dry run the full rendered messages (Teams
     posts, email text/HTML/CSV), otherwise one line per message (id, channel, recipient set,
     subject, counts). `last` keeps the latest NotifyReport (sent, failed, notes).
-    Opens the notifications table and the queue lazily from the settings unless given;
-    `drain=False` in a Functions host (the queue trigger sends), True from the command line.
+    The composition root (bootstrap) gives it the outbox (None: no notifications table, so only
+    a dry run can render) and `open_queue`, which opens the notification queue on the first real
+    send (None: no queue). `drain=False` in a Functions host (the queue trigger sends), True
+    from the command line.
     """
 
-    def __init__(self, settings: Settings, *, outbox=None, queue=None,
-                 transports: Transports | None = None, drain: bool = True, use_queue: bool = True,
+    def __init__(self, settings: Settings, *, outbox=None, open_queue: Callable[[], Any] | None = None,
+                 transports: Transports | None = None, drain: bool = True,
                  clock: Callable[[], datetime] = _utcnow) -> None:
         self.settings = settings
         self.clock = clock  # when sends happen (records attempts); tests move it night by night
         self._outbox = outbox
-        self._queue = queue
+        self._open_queue = open_queue
+        self._queue: Any = None
         self.transports = transports or Transports(settings, file_dir=settings.notify_dir or None)
         self.drain = drain
-        self.use_queue = use_queue
         self.last: NotifyReport | None = None
 
-    def _open_outbox(self, required: bool):
-        if self._outbox is None:
-            from scanner import bootstrap
-            from scanner.tables.kit import storage_configured
-
-            if storage_configured(self.settings):
-                self._outbox = bootstrap.storage(self.settings).outbox
-            elif required:
-                raise InputError("notify: no notifications table: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT "
-                                 "(or use --no-notify / --dry-run)")
+    def _outbox_for(self, dry_run: bool):
+        if self._outbox is None and not dry_run:
+            raise InputError("notify: no notifications table: set AzureWebJobsStorage or STORAGE_TABLE_ENDPOINT "
+                             "(or use --no-notify / --dry-run)")
         return self._outbox
 
-    def _open_queue(self):
-        if self._queue is None and self.use_queue:
-            s = self.settings
-            if s.storage_connection_string or s.storage_queue_endpoint:
-                from scanner import bootstrap
-
-                self._queue = bootstrap.notify_queue(s)
+    def _queue_for_send(self):
+        if self._queue is None and self._open_queue is not None:
+            self._queue = self._open_queue()
         return self._queue
 
     @property
@@ -361,13 +354,12 @@ class ScanNotifier:
     def delivery_errors(self) -> list[ScopeError]:
         """Messages still undeliverable after this run's sends (see `delivery_errors`); [] when
         there is no notifications table."""
-        outbox = self._open_outbox(required=False)
-        return delivery_errors(outbox) if outbox is not None else []
+        return delivery_errors(self._outbox) if self._outbox is not None else []
 
     def send(self, changes, report=None, *, now: datetime, dry_run: bool = False) -> list[dict[str, Any]]:
-        outbox = self._open_outbox(required=not dry_run)
+        outbox = self._outbox_for(dry_run)
         result = notify(changes, self.settings, now=now, outbox=outbox,
-                        queue=None if dry_run else self._open_queue(), transports=self.transports,
+                        queue=None if dry_run else self._queue_for_send(), transports=self.transports,
                         dry_run=dry_run, drain=self.drain, clock=self.clock)
         self.last = result
         return result.to_dict()["messages"]

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import azure.functions as func
 
 from scanner import api
-from scanner.app_context import get_context
+from scanner.bootstrap import get_context
 from scanner.errors import ScannerError
 
 bp = func.Blueprint()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from scanner import jobs
-from scanner.app_context import get_context
+from scanner.bootstrap import get_context
 
 bp = func.Blueprint()
 

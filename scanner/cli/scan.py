@@ -74,8 +74,8 @@ def _date(text: str) -> date:
 
 def build_deps(args, settings):
     """Loaders for the scan from the command line: files when given, Azure otherwise
-    (built by scanner.loaders, shared with the Functions app)."""
-    from scanner import loaders
+    (built by scanner.bootstrap, shared with the Functions app)."""
+    from scanner import bootstrap
     from scanner.config import parse_scope
     from scanner.service import ScanDeps
 
@@ -98,11 +98,11 @@ def build_deps(args, settings):
     scope = parse_scope(args.scope) if args.scope and not offline else None
     return ScanDeps(
         # CATALOG_EXTRA_FILE is merged offline too (a missing file is exit 2, naming it).
-        load_catalog=loaders.catalog_loader(settings, feed=feed, catalogs=catalogs, extra_file=None),
-        load_inventory=loaders.inventory_loader(settings, scope, list(args.inventory or ())),
-        load_skus=loaders.sku_loader(settings, list(args.skus or ()), offline=offline),
-        load_quotas=loaders.quota_loader(settings, args.quotas or "", offline=offline),
-        load_prices=loaders.price_loader(settings, list(args.prices or ()), offline=offline),
+        load_catalog=bootstrap.catalog_loader(settings, feed=feed, catalogs=catalogs, extra_file=None),
+        load_inventory=bootstrap.inventory_loader(settings, scope, list(args.inventory or ())),
+        load_skus=bootstrap.sku_loader(settings, list(args.skus or ()), offline=offline),
+        load_quotas=bootstrap.quota_loader(settings, args.quotas or "", offline=offline),
+        load_prices=bootstrap.price_loader(settings, list(args.prices or ()), offline=offline),
     )
 
 
@@ -126,13 +126,13 @@ def feed_with_snapshot(settings, args, snapshots, now):
     """The catalogue loader for a stored scan of FEED_URL (the default, or --feed naming it): the feed snapshot in the store is the
     baseline (a feed answering with fewer records is an error of kind FEED, and the catalogue keeps
     the stored announcements), and what the feed answered is kept in it (not on --dry-run)."""
-    from scanner import feed_ingest, loaders
+    from scanner import bootstrap, feed_ingest
 
     def remember(items):
         if not args.dry_run:
             feed_ingest.remember(snapshots, items, now)
 
-    return loaders.catalog_loader(settings, feed=[settings.feed_url, settings.feed_fallback_url],
+    return bootstrap.catalog_loader(settings, feed=[settings.feed_url, settings.feed_fallback_url],
                                   catalogs=args.catalog or ["builtin"],
                                   previous=lambda: feed_ingest.stored_items(snapshots), on_items=remember)
 
@@ -144,7 +144,14 @@ def scan_notifier(settings, outbox):
 
     if not notifications_configured(settings):
         return None
-    return ScanNotifier(settings, outbox=outbox, drain=True)
+    from scanner import bootstrap
+    from scanner.tables.kit import storage_configured
+    from scanner.tables.queues import queue_configured
+
+    if outbox is None and storage_configured(settings):  # --no-store still records what it tells
+        outbox = bootstrap.storage(settings).outbox
+    open_queue = (lambda: bootstrap.notify_queue(settings)) if queue_configured(settings) else None
+    return ScanNotifier(settings, outbox=outbox, open_queue=open_queue, drain=True)
 
 
 def credential_causes(exc: BaseException) -> str:

@@ -62,7 +62,7 @@ def _date(text: str) -> date:
 
 
 def run(args) -> int:
-    from scanner import __version__, loaders
+    from scanner import __version__, bootstrap
     from scanner.config import Settings
     from scanner.core import iac, iac_schema
     from scanner.core.judge import Thresholds
@@ -77,7 +77,7 @@ def run(args) -> int:
     for c in catalogs:
         if c not in ("builtin", "none") and not Path(c).is_file():
             raise InputError(f"--catalog: {c!r} is not 'builtin', 'none' or a readable file")
-    catalog, _errors = loaders.catalog_loader(None, feed="", catalogs=catalogs, extra_file="")()
+    catalog, _errors = bootstrap.catalog_loader(None, feed="", catalogs=catalogs, extra_file="")()
     skus = sku_mod.load_sku_files(list(args.skus)) if args.skus else sku_mod.SkuIndex()
     region = region_key(args.region) if args.region else ""
     if not region and args.skus:

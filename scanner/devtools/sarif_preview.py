@@ -54,7 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sarif")
     parser.add_argument("--only", nargs="+", metavar="WORD")
     args = parser.parse_args(argv)
-    sys.stdout.write(render(json.loads(Path(args.sarif).read_text(encoding="utf-8")), args.only))
+    try:
+        doc = json.loads(Path(args.sarif).read_text(encoding="utf-8"))
+        text = render(doc, args.only)
+    except OSError as exc:
+        print(f"error: {args.sarif}: cannot read it ({exc.strerror or exc})", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        print(f"error: {args.sarif}: not a SARIF log of scan-iac ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 2
+    sys.stdout.write(text)
     return 0
 
 

@@ -10,7 +10,7 @@
         .counts -> {kind: requests}                   what was sent, by kind (thread-safe)
         .requests -> int                              total
     arm_json(settings) -> ArmJson     a fresh counter over the process's one pipeline
-                                      (bootstrap.arm_pipeline): one credential, one connection pool
+                                      (sources.clients.arm_pipeline): one credential, one connection pool
                                       for every subscription and every kind of request
     retry_wait(headers, attempt) -> seconds           Retry-After / x-ms-retry-after-ms / backoff
 
@@ -226,6 +226,6 @@ class ArmJson:
 
 def arm_json(settings: Any, **kwargs: Any) -> ArmJson:
     """An ArmJson (its own request counts) over the process's one ARM pipeline (bootstrap)."""
-    from scanner import bootstrap
+    from scanner.sources.clients import arm_pipeline
 
-    return ArmJson(bootstrap.arm_pipeline(settings), **kwargs)
+    return ArmJson(arm_pipeline(settings), **kwargs)

@@ -355,9 +355,9 @@ def fetch_skus(settings: Any, pairs: Iterable[tuple[str, str]], clients: Any = N
 
     if arm is None:
         if clients is None:
-            from scanner import bootstrap
+            from scanner.sources.clients import clients as process_clients
 
-            clients = bootstrap.clients(settings)
+            clients = process_clients(settings)
         arm = ArmJson(clients.arm_pipeline)
     scope_mode = sku_scope or getattr(settings, "sku_scope", "subscription") or "subscription"
     wanted = sorted({(s.lower(), loc.lower().replace(" ", "")) for s, loc in pairs if s and loc})

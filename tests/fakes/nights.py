@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from scanner import loaders
+from scanner import bootstrap
 from scanner.config import Settings
 from scanner.core.model import Inventory, ScopeError
 from scanner.service import ScanDeps, ScanOptions, ScanReport, ScanStore, run_scan
@@ -17,9 +17,9 @@ from tests.fakes.ports import MemoryFindingRepo, MemoryNotifier, MemoryRunLog
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
 SETTINGS = Settings.from_env({})
-CATALOG, _ = loaders.catalog_loader(SETTINGS, feed="", catalogs=["builtin"])()
-INVENTORY = loaders.inventory_loader(SETTINGS, None, [str(ROOT / "samples" / "inventory")])()
-SKUS = loaders.sku_loader(SETTINGS, [str(ROOT / "samples" / "skus")])(INVENTORY)
+CATALOG, _ = bootstrap.catalog_loader(SETTINGS, feed="", catalogs=["builtin"])()
+INVENTORY = bootstrap.inventory_loader(SETTINGS, None, [str(ROOT / "samples" / "inventory")])()
+SKUS = bootstrap.sku_loader(SETTINGS, [str(ROOT / "samples" / "skus")])(INVENTORY)
 
 
 def without_cluster(inventory: Inventory, name: str) -> Inventory:

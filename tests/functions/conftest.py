@@ -96,7 +96,7 @@ def feed():
 
 @pytest.fixture
 def app_env(azurite_env, feed, tmp_path, monkeypatch) -> dict[str, str]:
-    from scanner import app_context
+    from scanner import bootstrap
 
     env = {
         **azurite_env,
@@ -114,9 +114,9 @@ def app_env(azurite_env, feed, tmp_path, monkeypatch) -> dict[str, str]:
         "FEED_SCHEDULE": "0 0 * * * *",
     }
     apply_env(monkeypatch, env)
-    app_context.reset()
+    bootstrap.reset()
     yield env
-    app_context.reset()
+    bootstrap.reset()
 
 
 def apply_env(monkeypatch, env: dict[str, str]) -> None:

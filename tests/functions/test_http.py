@@ -13,7 +13,7 @@ import azure.functions as func
 import pytest
 
 from scanner import cli
-from scanner.app_context import get_context
+from scanner.bootstrap import get_context
 from tests.functions.conftest import apply_env
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ import azure.functions as func
 import pytest
 
 from scanner import bootstrap, jobs
-from scanner.app_context import get_context
+from scanner.bootstrap import get_context
 from scanner.config import Settings
 from tests.functions.conftest import apply_env
 

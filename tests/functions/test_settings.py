@@ -48,10 +48,10 @@ def test_indexing_fails_at_import_with_the_setting_named():
 
 
 def test_a_setting_broken_after_start_fails_each_invocation_clearly(fn, monkeypatch):
-    from scanner import app_context
+    from scanner import bootstrap
 
     apply_env(monkeypatch, {"SCAN_SCOPE": "mg:"})
-    app_context.reset()
+    bootstrap.reset()
     req = func.HttpRequest("GET", "http://127.0.0.1:7071/api/catalog", params={}, body=b"")
     resp = fn["api_catalog"](req)
     assert resp.status_code == 500
@@ -59,7 +59,7 @@ def test_a_setting_broken_after_start_fails_each_invocation_clearly(fn, monkeypa
     assert err["code"] == "configuration" and err["message"].startswith("SCAN_SCOPE: 'mg:'")
     with pytest.raises(ConfigError, match="SCAN_SCOPE"):
         fn["nightly_scan"](TimerRequest(past_due=False))
-    app_context.reset()
+    bootstrap.reset()
 
 
 def test_a_secret_in_a_bad_setting_is_never_echoed(monkeypatch):

@@ -15,7 +15,7 @@ from azure.functions.timer import TimerRequest
 
 from notifiers import DeliveryError
 from scanner import bootstrap
-from scanner.app_context import get_context
+from scanner.bootstrap import get_context
 from scanner.config import Settings
 from scanner.feed_ingest import SNAPSHOT
 from scanner.notify import Transports

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from scanner import bootstrap, loaders
+from scanner import bootstrap
 from scanner.api import report_page
 from scanner.config import Settings
 from scanner.core import schema as output
@@ -45,9 +45,9 @@ class Tenant:
     def night(self, i: int):
         now = self.now = T0 + timedelta(days=i)
         s = self.settings
-        deps = ScanDeps(load_catalog=loaders.catalog_loader(s, feed="", catalogs=["builtin"], extra_file=""),
-                        load_inventory=loaders.inventory_loader(s, None, [INVENTORY]),
-                        load_skus=loaders.sku_loader(s, [SKUS], offline=True),
+        deps = ScanDeps(load_catalog=bootstrap.catalog_loader(s, feed="", catalogs=["builtin"], extra_file=""),
+                        load_inventory=bootstrap.inventory_loader(s, None, [INVENTORY]),
+                        load_skus=bootstrap.sku_loader(s, [SKUS], offline=True),
                         store=ScanStore(self.table_store.findings, self.table_store.runs, source="cli"), notifier=self.notifier)
         options = ScanOptions(today=now.date(), thresholds=Thresholds.from_settings(s))
         return run_scan(deps, now, options), now

@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 
 from notifiers.mail import email_message
 from notifiers.render import build_messages
-from scanner import loaders
+from scanner import bootstrap
 from scanner.config import Settings
 from scanner.core.model import Change
 from scanner.core.schema import finding_to_json
@@ -27,9 +27,9 @@ NOW = datetime(2026, 9, 10, 2, 0, tzinfo=timezone.utc)
 def sample_findings():
     settings = Settings.from_env({})
     deps = ScanDeps(
-        load_catalog=loaders.catalog_loader(settings, feed="", catalogs=["builtin"], extra_file=""),
-        load_inventory=loaders.inventory_loader(settings, None, [str(ROOT / "samples" / "inventory")]),
-        load_skus=loaders.sku_loader(settings, [str(ROOT / "samples" / "skus")], offline=True),
+        load_catalog=bootstrap.catalog_loader(settings, feed="", catalogs=["builtin"], extra_file=""),
+        load_inventory=bootstrap.inventory_loader(settings, None, [str(ROOT / "samples" / "inventory")]),
+        load_skus=bootstrap.sku_loader(settings, [str(ROOT / "samples" / "skus")], offline=True),
     )
     return run_scan(deps, NOW, ScanOptions(today=date(2026, 9, 10))).findings
 

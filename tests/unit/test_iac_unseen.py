@@ -54,6 +54,18 @@ CASES = [
     ("tf-legacy-vmss", [], [
         ("main.tf", '"Standard_DS2_v2"', "Standard_DS2_v2", R),
         ("main.tf", '"Standard_D3_v2"', "Standard_D3_v2", R)], [], []),
+    ("tf-count-index", [], [  # count = length(var.pools), var.pools[count.index], element(..., count.index)
+        ("main.tf", '"Standard_DS4_v2"', "Standard_DS4_v2", R),
+        ("main.tf", '"Standard_B2s"', "Standard_B2s", R)], [], []),
+    ("tf-json", [], [], [], [("main.tf.json", 1)]),  # Terraform JSON syntax: named as not read, never skipped
+    ("tf-optional-defaults", [], [  # optional(string, "Standard_DS2_v2") fills {} and absent attributes
+        ("main.tf", '"Standard_DS2_v2"', "Standard_DS2_v2", R),
+        ("main.tf", '"Standard_E4s_v3"', "Standard_E4s_v3", R),
+        ("main.tf", '"Windows2019"', "Standard_D4s_v5", W)], [], []),
+    ("tf-registry-module", [], [  # sizes handed to registry / git modules (which are not read)
+        ("main.tf", '"Standard_D4s_v3"', "Standard_D4s_v3", R),
+        ("main.tf", '"Standard_NC12s_v3"', "Standard_NC12s_v3", R)],
+     [("main.tf", "vm_size = var.jump_size", "vm_size")], []),
     ("tf-crlf-bom", [], [
         ("main.tf", '"Standard_DS1_v2"', "Standard_DS1_v2", R),
         ("vm.tf", '"Standard_A2_v2"', "Standard_A2_v2", R)], [], []),
@@ -66,6 +78,15 @@ CASES = [
         ("main.bicep", "'Standard_D2_v2'", "Standard_D2_v2", R),
         ("main.bicep", "'Standard_D2_v2'", "Standard_D2_v2", W),  # Windows, no OS SKU: Windows2022, Gen1 path
         ("main.bicep", "'Standard_F2s_v2'", "Standard_F2s_v2", R)], [], []),
+    ("bicep-pool-loop", [], [  # agentPools in a loop with `parent:` an existing cluster; range() loop
+        ("main.bicep", "'Standard_D8s_v3'", "Standard_D8s_v3", R),
+        ("main.bicep", "'Windows2022'", "Standard_D8s_v5", W),
+        ("main.bicep", "'Standard_F4s_v2'", "Standard_F4s_v2", R),
+        ("main.bicep", "'Standard_F4s_v2'", "Standard_F4s_v2", R)], [], []),
+    ("bicep-avm-registry", [], [  # params of br/public:avm/... modules
+        ("main.bicep", "'Standard_DS4_v2'", "Standard_DS4_v2", R),
+        ("main.bicep", "'Standard_B2ms'", "Standard_B2ms", R)],
+     [("main.bicep", "vmSize: userPoolSize", "params.agentPools[0].vmSize")], []),
     ("bicep-existing", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", W)], [], []),

@@ -39,9 +39,9 @@ def test_json_is_compact_by_default_and_indented_with_pretty(tmp_path):
 def report_of(tmp_path):
     from datetime import date, datetime, timezone
 
+    from scanner.bootstrap import inventory_loader, sku_loader
     from scanner.config import Settings
     from scanner.core.catalog import Catalog, load_builtin
-    from scanner.loaders import inventory_loader, sku_loader
     from scanner.service import ScanDeps, ScanOptions, run_scan
 
     settings = Settings.from_env({})

@@ -102,6 +102,9 @@ def load(paths: Sequence[str], var_files: Sequence[str] = (), param_files: Seque
                 elif name in ("terraform.tfvars", "terraform.tfvars.json") or name.endswith((".auto.tfvars",
                                                                                              ".auto.tfvars.json")):
                     auto_tfvars.append(f)
+            elif name.endswith(".tf.json"):  # Terraform's JSON syntax (CDK for Terraform writes it)
+                reader.problems.append(Problem(Spot(reader.name(f), 1, 1), "Terraform JSON syntax (.tf.json) is not "
+                                               "read by scan-iac: the sizes it declares are not checked"))
             elif name.endswith(".json"):
                 json_files.append((f, not p.is_dir()))
             elif not p.is_dir():

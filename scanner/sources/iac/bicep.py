@@ -25,6 +25,7 @@ from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from scanner.core.iac import Declaration, Problem, Spot, Value
+from scanner.core.model import ResourceKind
 from scanner.sources.iac import arm_shape
 
 MAX_MODULE_DEPTH = 8
@@ -399,6 +400,19 @@ class _Env:
             return self._access(base, idx.value, node)
         if kind == "function":
             fname = str(kids[0]).rstrip("(").strip()
+            args = [self.struct(k) for k in kids[1:] if isinstance(k, Tree)]
+            ints = [a.value for a in args if isinstance(a, Value) and a.known and isinstance(a.value, int)
+                    and not isinstance(a.value, bool)]
+            if fname == "range" and len(args) == 2 and len(ints) == 2 and 0 <= ints[1] <= 800:
+                return [Value(spot=_spot(node, self.file), known=True, value=ints[0] + i, text=_text(node, self.bf.text))
+                        for i in range(ints[1])]
+            if fname == "length" and len(args) == 1:
+                arg = args[0]
+                if isinstance(arg, (list, dict)):
+                    return Value(spot=_spot(node, self.file), known=True, value=len(arg), text=_text(node, self.bf.text))
+                if isinstance(arg, Value) and arg.known and isinstance(arg.value, (list, dict, str)):
+                    return Value(spot=_spot(node, self.file), known=True, value=len(arg.value),
+                                 text=_text(node, self.bf.text))
             return self.leaf(node, f"the function {fname}() is evaluated at deployment, not here")
         if kind == "conditional":
             return self.leaf(node, "a conditional expression")
@@ -542,7 +556,9 @@ def _file_declarations(files, bf: BicepFile, given: dict[str, Param], prefix: st
         out.extend(arm_shape.declarations(rtype, body, f"{prefix}{symbol}", spot, "bicep", parent_body))
     for symbol, path, body_node, spot in bf.modules:
         if not path.endswith(".bicep") or ":" in path:
-            continue  # registry (br:) and template spec (ts:) modules are not read
+            # registry (br:) and template spec (ts:) modules are not read; the sizes handed to them are
+            out.extend(_module_arguments(env.struct(body_node), f"{prefix}{symbol}", path))
+            continue
         child_path = _join(bf.file, path)
         child = files.get(child_path)
         if child is None:
@@ -567,6 +583,35 @@ def _file_declarations(files, bf: BicepFile, given: dict[str, Param], prefix: st
                     else:
                         args[name] = Param(True, _relabel_module(v, f"module {symbol} param {name}"))
             _file_declarations(files, child, args, f"{prefix}{symbol}{suffix}.", out, problems, depth + 1)
+
+
+def _module_arguments(body: Any, address: str, path: str) -> list[Declaration]:
+    """Sizes in the params of a module that is not read (`vmSize: 'Standard_D4s_v3'` handed to
+    br/public:avm/res/...): judged when literal, named when not (arm_shape.size_key says which)."""
+    out: list[Declaration] = []
+    via = f"a param of the module {path} (not read)"
+
+    def visit(value: Any, where: str, key: str, address: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                visit(v, f"{where}.{k}", str(k), address)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                visit(v, f"{where}[{i}]", key, address)
+        elif isinstance(value, Value) and arm_shape.size_key(key):
+            if value.known and isinstance(value.value, str) and arm_shape.looks_like_size(value.value):
+                out.append(Declaration(kind=ResourceKind.VM, address=address, resource_type=f"module {path}",
+                                       attribute=where, size=replace(value, via=value.via or via), language="bicep"))
+            elif not value.known:
+                out.append(Declaration(kind=ResourceKind.VM, address=address, resource_type=f"module {path}",
+                                       attribute=where, size=replace(value, reason=f"{value.reason} ({via})"),
+                                       language="bicep"))
+
+    instances = body if isinstance(body, list) else [body]
+    for i, inst in enumerate(instances):
+        params = arm_shape.get(inst, "params") if not isinstance(inst, Value) else None
+        visit(params, "params", "params", f"{address}[{i}]" if isinstance(body, list) else address)
+    return out
 
 
 def _relabel_module(struct: Any, via: str) -> Any:

@@ -54,6 +54,7 @@ SIZE_ATTRIBUTES: dict[str, tuple[str | None, str, ResourceKind]] = {
 AZAPI_TYPES = ("azapi_resource", "azapi_update_resource")
 _WINDOWS_TYPES = ("azurerm_windows_virtual_machine", "azurerm_windows_virtual_machine_scale_set")
 MAX_MODULE_DEPTH = 8
+MAX_COUNT = 1000  # a literal count above this is not expanded
 
 
 class TfSyntaxError(ValueError):
@@ -372,6 +373,16 @@ def _function(node, env: _Env) -> Any:
         if not isinstance(value, str):
             raise NotLiteral(f"{name}(): not a string")
         return value.lower() if name == "lower" else value.upper()
+    if name == "length" and len(args) == 1:
+        value = _eval(args[0], env)
+        if isinstance(value, (list, dict, str)):
+            return len(value)
+        raise NotLiteral("length(): not a collection or string")
+    if name == "element" and len(args) == 2:
+        items, index = _eval(args[0], env), _eval(args[1], env)
+        if isinstance(items, list) and items and isinstance(index, int) and not isinstance(index, bool):
+            return items[index % len(items)]
+        raise NotLiteral("element(): not a non-empty list and a number")
     raise NotLiteral(f"the function {name}() is evaluated by Terraform, not here")
 
 
@@ -579,7 +590,7 @@ def _reference(node, env: _Env) -> Any:
         env.trace.append((attr.spot, f"local.{name}"))
         return _walk(value, steps[1:], env)
     if root == "each":
-        if env.each is None:
+        if env.each is None or isinstance(env.each, _Count):
             raise NotLiteral("each.* outside a for_each over a literal map or set")
         if not steps or steps[0] not in (("attr", "key"), ("attr", "value")):
             raise NotLiteral("each.* other than each.key / each.value")
@@ -588,6 +599,8 @@ def _reference(node, env: _Env) -> Any:
         origin = env.each_origin
         env.trace.append(((origin.spot_of(keys) if origin is not None else None) or env.each_source, env.each_via))
         return value
+    if root == "count" and isinstance(env.each, _Count) and steps == [("attr", "index")]:
+        return env.each.index
     if root in ("data", "module", "path", "terraform", "count", "self"):
         raise NotLiteral(f"{root}.* is known only when Terraform runs")
     # <resource type>.<name>.<attribute> of a resource in the same module
@@ -673,8 +686,9 @@ def _variables(module: TfModule, given: dict[str, _Var]) -> dict[str, _Var]:
         if not block.labels:
             continue
         name = block.labels[0]
+        type_attr = block.attrs.get("type")
         if name in given:
-            out[name] = given[name]
+            out[name] = _typed(given[name], type_attr, env)
             continue
         default = block.attrs.get("default")
         if default is None:
@@ -682,10 +696,71 @@ def _variables(module: TfModule, given: dict[str, _Var]) -> dict[str, _Var]:
                                            "or a module argument)")
             continue
         try:
-            out[name] = _Var(True, env.attr(default), default.spot, f"default of var.{name}", node=default.expr)
+            out[name] = _typed(_Var(True, env.attr(default), default.spot, f"default of var.{name}", node=default.expr),
+                               type_attr, env)
         except NotLiteral as exc:
             out[name] = _Var(False, reason=f"the default of var.{name} is not literal ({exc})")
     return out
+
+
+def _typed(var: _Var, type_attr: Attr | None, env: _Env) -> _Var:
+    """The value as Terraform converts it to the variable's type: absent or null `optional(T, d)`
+    attributes of an object type take their default d (Terraform 1.3+,
+    https://developer.hashicorp.com/terraform/language/expressions/type-constraints#optional-object-type-attributes)."""
+    if not var.known or type_attr is None:
+        return var
+    try:
+        value = _conform(type_attr.expr, var.value, env, type_attr.spot.file)
+    except NotLiteral:
+        return var  # a default that is not literal: the value as given
+    return replace(var, value=value) if value is not var.value else var
+
+
+def _type_call(node) -> tuple[str, list]:
+    while isinstance(node, Tree) and node.data == "expr_term" and len(_strip_newlines(node.children)) == 1:
+        node = _strip_newlines(node.children)[0]
+    if isinstance(node, Tree) and node.data == "function_call":
+        args = next((c for c in node.children if isinstance(c, Tree) and c.data == "arguments"), None)
+        return _name_of(node.children[0]), [c for c in _strip_newlines(args.children) if isinstance(c, Tree)] if args else []
+    return "", []
+
+
+def _conform(type_node, value: Any, env: _Env, file: str) -> Any:
+    kind, args = _type_call(type_node)
+    if kind in ("map", "list", "set") and len(args) == 1:
+        if isinstance(value, dict) and kind == "map":
+            return {k: _conform(args[0], v, env, file) for k, v in value.items()}
+        if isinstance(value, list) and kind in ("list", "set"):
+            return [_conform(args[0], v, env, file) for v in value]
+        return value
+    if kind == "object" and len(args) == 1 and isinstance(value, dict):
+        fields = args[0]
+        while isinstance(fields, Tree) and fields.data == "expr_term" and len(_strip_newlines(fields.children)) == 1:
+            fields = _strip_newlines(fields.children)[0]
+        if not (isinstance(fields, Tree) and fields.data == "object"):
+            return value
+        out = dict(value)
+        for elem in _strip_newlines(fields.children):
+            if not (isinstance(elem, Tree) and elem.data == "object_elem"):
+                continue
+            key_node = elem.children[0].children[0] if elem.children[0].children else elem.children[0]
+            key = _object_key(key_node, env)
+            field_type = elem.children[-1]
+            opt, opt_args = _type_call(field_type)
+            if opt == "optional" and opt_args:
+                if out.get(key) is None and len(opt_args) == 2:
+                    saved, env.file = env.file, file
+                    try:
+                        out[key] = _eval(opt_args[1], env)
+                    finally:
+                        env.file = saved
+                elif key not in out:
+                    out[key] = None
+                field_type = opt_args[0]
+            if key in out and out[key] is not None:
+                out[key] = _conform(field_type, out[key], env, file)
+        return out
+    return value
 
 
 def _is_reference(node) -> bool:
@@ -696,13 +771,23 @@ def _is_reference(node) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class _Count:
+    """One instance of a resource / module with a literal `count`."""
+
+    index: int
+
+
 def _instances(block: Block, env: _Env) -> list[tuple[str, tuple[Any, Any] | None, str]]:
     """(address suffix, each, why not expanded) for a resource / module block."""
     fe = block.attrs.get("for_each")
     if fe is None:
         count = block.attrs.get("count")
-        if count is not None and _literal(count, env) == 0:
+        n = _literal(count, env) if count is not None else None
+        if count is not None and n == 0:
             return []  # count = 0: not created
+        if isinstance(n, int) and not isinstance(n, bool) and 0 < n <= MAX_COUNT:
+            return [(f"[{i}]", _Count(i), "") for i in range(n)]  # count.index resolves in each
         return [("", None, "")]
     env.trace = []
     env.each_origin = None
@@ -739,23 +824,33 @@ def _module_declarations(modules, module: TfModule, variables: dict[str, _Var], 
     env = _Env(module, variables, None, prefix)
     for block in module.blocks("resource"):
         if len(block.labels) >= 2 and block.labels[0] in AZAPI_TYPES:
+            found = []
             for suffix, each, why in _instances(block, env):
                 env.each = each
-                out.extend(_azapi(block, env, f"{prefix}{block.labels[0]}.{block.labels[1]}{suffix}", why))
+                found.append(_azapi(block, env, f"{prefix}{block.labels[0]}.{block.labels[1]}{suffix}", why))
                 env.each = None
+            out.extend(_same_for_every_count(found, f"{prefix}{block.labels[0]}.{block.labels[1]}"))
             continue
         if len(block.labels) < 2 or block.labels[0] not in SIZE_ATTRIBUTES:
             continue
+        found = []
         for suffix, each, why in _instances(block, env):
             env.each = each
-            out.extend(_resource(block, env, f"{prefix}{block.labels[0]}.{block.labels[1]}{suffix}", why))
+            found.append(_resource(block, env, f"{prefix}{block.labels[0]}.{block.labels[1]}{suffix}", why))
             env.each = None
+        out.extend(_same_for_every_count(found, f"{prefix}{block.labels[0]}.{block.labels[1]}"))
     for block in module.blocks("module"):
         if not block.labels:
             continue
         source = _literal(block.attrs.get("source"), env)
         if not isinstance(source, str) or not source.startswith(("./", "../")):
-            continue  # registry / git modules are not read (the README says so)
+            # registry / git modules are not read; the sizes handed to them are (agents_size = "...")
+            for suffix, each, _why in _instances(block, env):
+                env.each = each
+                out.extend(_module_arguments(block, env, f"{prefix}module.{block.labels[0]}{suffix}",
+                                             str(source or block.attrs.get("source", Attr("", None, block.spot, "")).text)))
+                env.each = None
+            continue
         child_dir = _join(module.directory, source)
         child = modules.get(child_dir)
         if child is None:
@@ -778,6 +873,48 @@ def _module_declarations(modules, module: TfModule, variables: dict[str, _Var], 
             env.each = None
             _module_declarations(modules, child, _variables(child, given),
                                  f"{prefix}module.{block.labels[0]}{suffix}.", out, problems, depth + 1)
+
+
+def _module_arguments(block: Block, env: _Env, address: str, source: str) -> list[Declaration]:
+    out: list[Declaration] = []
+
+    def visit(value: Any, path: str, key: str, attr: Attr) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                visit(v, f'{path}["{k}"]' if not str(k).isidentifier() else f"{path}.{k}", str(k), attr)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                visit(v, f"{path}[{i}]", key, attr)
+        elif isinstance(value, str) and arm_shape.size_key(key) and arm_shape.looks_like_size(value):
+            spot = value.spot if isinstance(value, _Lit) and value.spot is not None else attr.spot
+            out.append(Declaration(kind=ResourceKind.VM, address=address, resource_type=f"module {source}",
+                                   attribute=path, size=Value(spot=attr.spot, known=True, value=str(value), text=attr.text,
+                                                              source=spot if spot != attr.spot else None,
+                                                              via=f"an argument of the module {source} (not read)"),
+                                   language="terraform"))
+
+    for name, attr in block.attrs.items():
+        if name in ("source", "version", "for_each", "count", "providers", "depends_on"):
+            continue
+        v = _value(attr, env, attr.spot)
+        if v.known:
+            visit(v.value, name, name, attr)
+        elif arm_shape.size_key(name):
+            out.append(Declaration(kind=ResourceKind.VM, address=address, resource_type=f"module {source}",
+                                   attribute=name, size=Value(spot=attr.spot, known=False, text=attr.text,
+                                                              reason=f"{v.reason} (an argument of the module {source}, "
+                                                                     "which is not read)"), language="terraform"))
+    return out
+
+
+def _same_for_every_count(instances: list[list[Declaration]], address: str) -> list[Declaration]:
+    """The declarations of a resource's instances; when `count` made several that declare the same
+    thing (a size that does not depend on count.index), one, under the resource's address."""
+    if len(instances) < 2 or not all(d.address.startswith(address + "[") and d.address[len(address) + 1:-1].isdigit()
+                                     for group in instances for d in group):
+        return [d for group in instances for d in group]
+    plain = [[replace(d, address=address + d.address[d.address.index("]") + 1:]) for d in group] for group in instances]
+    return plain[0] if all(group == plain[0] for group in plain) else [d for group in instances for d in group]
 
 
 def _join(directory: str, source: str) -> str:

@@ -1,0 +1,180 @@
+"""Azure SDK clients for the sources, built lazily, once per process (scanner.bootstrap hands
+them out; a source called without clients builds its own here, never through bootstrap).
+
+    credential(settings) -> TokenCredential
+        DefaultAzureCredential: managed identity in Azure (AZURE_CLIENT_ID / settings.azure_client_id
+        picks a user-assigned identity), `az login` locally. The authority follows AZURE_CLOUD.
+    resource_graph_client(settings) -> ResourceGraphClient
+    compute_client(settings, subscription_id) -> ComputeManagementClient
+    arm_client(settings) -> ARMPipelineClient   (plain ARM GETs such as /subscriptions)
+    arm_pipeline(settings) -> ARMPipelineClient the one pipeline of sources.arm.ArmJson
+    clients(settings) -> Clients                 all of the above behind one lazy object
+    forget_clients() -> None                     close and forget them (tests)
+
+Every client talks to settings.arm_endpoint with the token scope settings.arm_scope, so sovereign
+clouds (AZURE_CLOUD) and custom endpoints (AZURE_RESOURCE_MANAGER_ENDPOINT) work unchanged.
+Nothing connects when a client is built; the first request does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any
+
+from scanner.config import Settings
+
+_AUTHORITIES = {
+    "china": "login.chinacloudapi.cn",
+    "usgov": "login.microsoftonline.us",
+}
+
+_lock = threading.RLock()
+_cache: dict[tuple, Any] = {}
+
+
+def _key(settings: Settings, *extra: str) -> tuple:
+    return (settings.cloud, settings.arm_endpoint, settings.arm_scope, settings.azure_client_id, *extra)
+
+
+def _cached(key: tuple, build):
+    with _lock:
+        if key not in _cache:
+            _cache[key] = build()
+        return _cache[key]
+
+
+def _quiet_sdk_logs() -> None:
+    # The SDK logs every request/response at INFO; our stages log one line each. Only ever raise
+    # the level: the CLI may already have silenced the SDK further.
+    for name in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
+def credential(settings: Settings) -> Any:
+    def build():
+        _quiet_sdk_logs()
+        from azure.identity import DefaultAzureCredential
+
+        kwargs: dict[str, Any] = {}
+        if settings.azure_client_id:
+            kwargs["managed_identity_client_id"] = settings.azure_client_id
+        if settings.cloud in _AUTHORITIES:
+            kwargs["authority"] = _AUTHORITIES[settings.cloud]
+        return DefaultAzureCredential(**kwargs)
+
+    return _cached(_key(settings, "credential"), build)
+
+
+def _client_kwargs(settings: Settings) -> dict[str, Any]:
+    return {"base_url": settings.arm_endpoint, "credential_scopes": [settings.arm_scope]}
+
+
+def resource_graph_client(settings: Settings) -> Any:
+    def build():
+        from azure.mgmt.resourcegraph import ResourceGraphClient
+
+        # retry_status=0: 429/5xx come back to the caller, which honours ARG's quota headers.
+        return ResourceGraphClient(credential(settings), retry_status=0, **_client_kwargs(settings))
+
+    return _cached(_key(settings, "resource_graph"), build)
+
+
+def compute_client(settings: Settings, subscription_id: str) -> Any:
+    def build():
+        from azure.mgmt.compute import ComputeManagementClient
+
+        return ComputeManagementClient(credential(settings), subscription_id, **_client_kwargs(settings))
+
+    return _cached(_key(settings, "compute", subscription_id.lower()), build)
+
+
+def arm_client(settings: Settings) -> Any:
+    def build():
+        from azure.core.pipeline import policies
+        from azure.mgmt.core import ARMPipelineClient
+        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
+
+        config_policies = [
+            policies.RequestIdPolicy(),
+            policies.HeadersPolicy(),
+            policies.UserAgentPolicy(sdk_moniker="aks-retirement-scanner"),
+            policies.ContentDecodePolicy(),
+            policies.RedirectPolicy(),
+            policies.RetryPolicy(),
+            ARMChallengeAuthenticationPolicy(credential(settings), settings.arm_scope),
+            policies.NetworkTraceLoggingPolicy(),
+            policies.HttpLoggingPolicy(),
+        ]
+        return ARMPipelineClient(base_url=settings.arm_endpoint, policies=config_policies)
+
+    return _cached(_key(settings, "arm"), build)
+
+
+def arm_pipeline(settings: Settings) -> Any:
+    def build():
+        from azure.core.pipeline import policies
+        from azure.mgmt.core import ARMPipelineClient
+        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
+
+        config_policies = [
+            policies.RequestIdPolicy(),
+            policies.HeadersPolicy(),
+            policies.UserAgentPolicy(sdk_moniker="aks-retirement-scanner"),
+            policies.RedirectPolicy(),
+            # 429/5xx come back to ArmJson (it reads ARM's and Resource Graph's retry headers).
+            policies.RetryPolicy(retry_status=0),
+            ARMChallengeAuthenticationPolicy(credential(settings), settings.arm_scope),
+            policies.NetworkTraceLoggingPolicy(),
+            policies.HttpLoggingPolicy(),
+        ]
+        # The default transport: one requests.Session, whose pool keeps 10 connections per host
+        # (more than the 8 SKU workers), reused by every request of the process.
+        return ARMPipelineClient(base_url=settings.arm_endpoint, policies=config_policies)
+
+    return _cached(_key(settings, "arm_pipeline"), build)
+
+
+class Clients:
+    """Lazy bundle handed to collectors (`clients=` parameter); each client built on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    def credential(self) -> Any:
+        return credential(self.settings)
+
+    @property
+    def resource_graph(self) -> Any:
+        return resource_graph_client(self.settings)
+
+    @property
+    def arm(self) -> Any:
+        return arm_client(self.settings)
+
+    @property
+    def arm_pipeline(self) -> Any:
+        return arm_pipeline(self.settings)
+
+    def compute(self, subscription_id: str) -> Any:
+        return compute_client(self.settings, subscription_id)
+
+
+def clients(settings: Settings) -> Clients:
+    return _cached(_key(settings, "clients"), lambda: Clients(settings))
+
+
+def forget_clients() -> None:
+    """Close and forget every cached client (tests; a long-lived process never needs it)."""
+    with _lock:
+        items = list(_cache.values())
+        _cache.clear()
+    for item in items:
+        close = getattr(item, "close", None)
+        if callable(close):
+            with contextlib.suppress(Exception):  # best effort on shutdown
+                close()
