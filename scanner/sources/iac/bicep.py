@@ -159,7 +159,12 @@ def mask_types(text: str) -> str:
         at_line_start = c == "\n"
         i += 1
     out.append(text[last:])
-    return "".join(out)
+    # `[for p in pools: if (p.enabled) {...}]`: the grammar reads a filtered loop only as `if(`;
+    # "if (x" becomes "if( x", the same length, so positions hold.
+    return _LOOP_IF.sub(r"\1( ", "".join(out))
+
+
+_LOOP_IF = re.compile(r"(\[\s*for\b[^\n]*?:\s*if)[ \t]\(")
 
 
 def parse_file(text: str, file: str) -> BicepFile:
