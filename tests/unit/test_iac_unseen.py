@@ -66,6 +66,7 @@ CASES = [
         ("main.tf", '"Standard_D4s_v3"', "Standard_D4s_v3", R),
         ("main.tf", '"Standard_NC12s_v3"', "Standard_NC12s_v3", R)],
      [("main.tf", "vm_size = var.jump_size", "vm_size")], []),
+    ("tf-tfvars-json", [], [("terraform.tfvars.json", '"Standard_DS12_v2"', "Standard_DS12_v2", R)], [], []),
     ("tf-crlf-bom", [], [
         ("main.tf", '"Standard_DS1_v2"', "Standard_DS1_v2", R),
         ("vm.tf", '"Standard_A2_v2"', "Standard_A2_v2", R)], [], []),
