@@ -62,6 +62,10 @@ CASES = [
         ("main.tf", '"Standard_DS2_v2"', "Standard_DS2_v2", R),
         ("main.tf", '"Standard_E4s_v3"', "Standard_E4s_v3", R),
         ("main.tf", '"Windows2019"', "Standard_D4s_v5", W)], [], []),
+    ("tf-registry-module", [], [  # sizes handed to registry / git modules (which are not read)
+        ("main.tf", '"Standard_D4s_v3"', "Standard_D4s_v3", R),
+        ("main.tf", '"Standard_NC12s_v3"', "Standard_NC12s_v3", R)],
+     [("main.tf", "vm_size = var.jump_size", "vm_size")], []),
     ("tf-crlf-bom", [], [
         ("main.tf", '"Standard_DS1_v2"', "Standard_DS1_v2", R),
         ("vm.tf", '"Standard_A2_v2"', "Standard_A2_v2", R)], [], []),
@@ -79,6 +83,13 @@ CASES = [
         ("main.bicep", "'Windows2022'", "Standard_D8s_v5", W),
         ("main.bicep", "'Standard_F4s_v2'", "Standard_F4s_v2", R),
         ("main.bicep", "'Standard_F4s_v2'", "Standard_F4s_v2", R)], [], []),
+    ("bicep-avm-registry", [], [  # params of br/public:avm/... modules
+        ("main.bicep", "'Standard_DS4_v2'", "Standard_DS4_v2", R),
+        ("main.bicep", "'Standard_B2ms'", "Standard_B2ms", R)],
+     [("main.bicep", "vmSize: userPoolSize", "params.agentPools[0].vmSize")], []),
+    ("bicep-loop-filter", [], [  # [for p in pools: if (p.enabled) {...}]: conditions are judged as if deployed
+        ("main.bicep", "'Standard_D2_v2'", "Standard_D2_v2", R),
+        ("main.bicep", "'Standard_D3_v2'", "Standard_D3_v2", R)], [], []),
     ("bicep-existing", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", W)], [], []),
@@ -94,6 +105,7 @@ CASES = [
     ("arm-nested", [], [  # inner scope gets the value as a parameter; outer scope reads the parent's parameters
         ("azuredeploy.json", '"Standard_E2s_v3"', "Standard_E2s_v3", R),
         ("azuredeploy.json", '"Standard_E2s_v3"', "Standard_E2s_v3", R)], [], []),
+    ("arm-subscription", [], [("sub.json", '"Standard_E4_v3"', "Standard_E4_v3", R)], [], []),  # found in a folder
     ("arm-comments", [], [("azuredeploy.json", '"Standard_F4s"', "Standard_F4s", R)], [], []),
     ("arm-symbolic", [], [
         ("main.json", '"Standard_D2_v3"', "Standard_D2_v3", R),

@@ -279,7 +279,8 @@ def _arm(reader: _Reader, json_files: list[tuple[Path, bool]],
         text = _peek(f)
         if text is None and not explicit:
             continue
-        if not explicit and "deploymentTemplate" not in text and "deploymentParameters" not in text:
+        low = (text or "").lower()  # also subscription-/managementGroup-/tenantDeploymentTemplate
+        if not explicit and "deploymenttemplate" not in low and "deploymentparameters" not in low:
             continue  # some other JSON (package.json, settings): not an ARM file
         node = _parse_json(reader, f)
         if node is None:

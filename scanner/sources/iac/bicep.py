@@ -25,6 +25,7 @@ from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from scanner.core.iac import Declaration, Problem, Spot, Value
+from scanner.core.model import ResourceKind
 from scanner.sources.iac import arm_shape
 
 MAX_MODULE_DEPTH = 8
@@ -158,7 +159,12 @@ def mask_types(text: str) -> str:
         at_line_start = c == "\n"
         i += 1
     out.append(text[last:])
-    return "".join(out)
+    # `[for p in pools: if (p.enabled) {...}]`: the grammar reads a filtered loop only as `if(`;
+    # "if (x" becomes "if( x", the same length, so positions hold.
+    return _LOOP_IF.sub(r"\1( ", "".join(out))
+
+
+_LOOP_IF = re.compile(r"(\[\s*for\b[^\n]*?:\s*if)[ \t]\(")
 
 
 def parse_file(text: str, file: str) -> BicepFile:
@@ -555,7 +561,9 @@ def _file_declarations(files, bf: BicepFile, given: dict[str, Param], prefix: st
         out.extend(arm_shape.declarations(rtype, body, f"{prefix}{symbol}", spot, "bicep", parent_body))
     for symbol, path, body_node, spot in bf.modules:
         if not path.endswith(".bicep") or ":" in path:
-            continue  # registry (br:) and template spec (ts:) modules are not read
+            # registry (br:) and template spec (ts:) modules are not read; the sizes handed to them are
+            out.extend(_module_arguments(env.struct(body_node), f"{prefix}{symbol}", path))
+            continue
         child_path = _join(bf.file, path)
         child = files.get(child_path)
         if child is None:
@@ -580,6 +588,35 @@ def _file_declarations(files, bf: BicepFile, given: dict[str, Param], prefix: st
                     else:
                         args[name] = Param(True, _relabel_module(v, f"module {symbol} param {name}"))
             _file_declarations(files, child, args, f"{prefix}{symbol}{suffix}.", out, problems, depth + 1)
+
+
+def _module_arguments(body: Any, address: str, path: str) -> list[Declaration]:
+    """Sizes in the params of a module that is not read (`vmSize: 'Standard_D4s_v3'` handed to
+    br/public:avm/res/...): judged when literal, named when not (arm_shape.size_key says which)."""
+    out: list[Declaration] = []
+    via = f"a param of the module {path} (not read)"
+
+    def visit(value: Any, where: str, key: str, address: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                visit(v, f"{where}.{k}", str(k), address)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                visit(v, f"{where}[{i}]", key, address)
+        elif isinstance(value, Value) and arm_shape.size_key(key):
+            if value.known and isinstance(value.value, str) and arm_shape.looks_like_size(value.value):
+                out.append(Declaration(kind=ResourceKind.VM, address=address, resource_type=f"module {path}",
+                                       attribute=where, size=replace(value, via=value.via or via), language="bicep"))
+            elif not value.known:
+                out.append(Declaration(kind=ResourceKind.VM, address=address, resource_type=f"module {path}",
+                                       attribute=where, size=replace(value, reason=f"{value.reason} ({via})"),
+                                       language="bicep"))
+
+    instances = body if isinstance(body, list) else [body]
+    for i, inst in enumerate(instances):
+        params = arm_shape.get(inst, "params") if not isinstance(inst, Value) else None
+        visit(params, "params", "params", f"{address}[{i}]" if isinstance(body, list) else address)
+    return out
 
 
 def _relabel_module(struct: Any, via: str) -> Any:
