@@ -673,7 +673,18 @@ def tfvars_from_json(node, file: str) -> tuple[dict[str, _Var], list[Problem]]:
 
     if not isinstance(node.value, dict):
         return {}, [Problem(node.spot, "a .tfvars.json file must be a JSON object of variable values")]
-    return {name: _Var(True, plain(entry), entry.spot, file) for name, entry in node.value.items()}, []
+    def value(entry) -> Any:  # strings keep where they are written, as in a .tfvars file
+        if isinstance(entry.value, dict):
+            return {k: value(v) for k, v in entry.value.items()}
+        if isinstance(entry.value, list):
+            return [value(v) for v in entry.value]
+        if isinstance(entry.value, str):
+            out = _Lit(entry.value)
+            out.spot = entry.spot
+            return out
+        return plain(entry)
+
+    return {name: _Var(True, value(entry), entry.spot, file) for name, entry in node.value.items()}, []
 
 
 # --------------------------------------------------------------------------- declarations
