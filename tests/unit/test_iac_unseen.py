@@ -58,6 +58,10 @@ CASES = [
         ("main.tf", '"Standard_DS4_v2"', "Standard_DS4_v2", R),
         ("main.tf", '"Standard_B2s"', "Standard_B2s", R)], [], []),
     ("tf-json", [], [], [], [("main.tf.json", 1)]),  # Terraform JSON syntax: named as not read, never skipped
+    ("tf-optional-defaults", [], [  # optional(string, "Standard_DS2_v2") fills {} and absent attributes
+        ("main.tf", '"Standard_DS2_v2"', "Standard_DS2_v2", R),
+        ("main.tf", '"Standard_E4s_v3"', "Standard_E4s_v3", R),
+        ("main.tf", '"Windows2019"', "Standard_D4s_v5", W)], [], []),
     ("tf-crlf-bom", [], [
         ("main.tf", '"Standard_DS1_v2"', "Standard_DS1_v2", R),
         ("vm.tf", '"Standard_A2_v2"', "Standard_A2_v2", R)], [], []),
@@ -70,6 +74,11 @@ CASES = [
         ("main.bicep", "'Standard_D2_v2'", "Standard_D2_v2", R),
         ("main.bicep", "'Standard_D2_v2'", "Standard_D2_v2", W),  # Windows, no OS SKU: Windows2022, Gen1 path
         ("main.bicep", "'Standard_F2s_v2'", "Standard_F2s_v2", R)], [], []),
+    ("bicep-pool-loop", [], [  # agentPools in a loop with `parent:` an existing cluster; range() loop
+        ("main.bicep", "'Standard_D8s_v3'", "Standard_D8s_v3", R),
+        ("main.bicep", "'Windows2022'", "Standard_D8s_v5", W),
+        ("main.bicep", "'Standard_F4s_v2'", "Standard_F4s_v2", R),
+        ("main.bicep", "'Standard_F4s_v2'", "Standard_F4s_v2", R)], [], []),
     ("bicep-existing", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", W)], [], []),

@@ -399,6 +399,19 @@ class _Env:
             return self._access(base, idx.value, node)
         if kind == "function":
             fname = str(kids[0]).rstrip("(").strip()
+            args = [self.struct(k) for k in kids[1:] if isinstance(k, Tree)]
+            ints = [a.value for a in args if isinstance(a, Value) and a.known and isinstance(a.value, int)
+                    and not isinstance(a.value, bool)]
+            if fname == "range" and len(args) == 2 and len(ints) == 2 and 0 <= ints[1] <= 800:
+                return [Value(spot=_spot(node, self.file), known=True, value=ints[0] + i, text=_text(node, self.bf.text))
+                        for i in range(ints[1])]
+            if fname == "length" and len(args) == 1:
+                arg = args[0]
+                if isinstance(arg, (list, dict)):
+                    return Value(spot=_spot(node, self.file), known=True, value=len(arg), text=_text(node, self.bf.text))
+                if isinstance(arg, Value) and arg.known and isinstance(arg.value, (list, dict, str)):
+                    return Value(spot=_spot(node, self.file), known=True, value=len(arg.value),
+                                 text=_text(node, self.bf.text))
             return self.leaf(node, f"the function {fname}() is evaluated at deployment, not here")
         if kind == "conditional":
             return self.leaf(node, "a conditional expression")

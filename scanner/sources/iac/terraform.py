@@ -686,8 +686,9 @@ def _variables(module: TfModule, given: dict[str, _Var]) -> dict[str, _Var]:
         if not block.labels:
             continue
         name = block.labels[0]
+        type_attr = block.attrs.get("type")
         if name in given:
-            out[name] = given[name]
+            out[name] = _typed(given[name], type_attr, env)
             continue
         default = block.attrs.get("default")
         if default is None:
@@ -695,10 +696,71 @@ def _variables(module: TfModule, given: dict[str, _Var]) -> dict[str, _Var]:
                                            "or a module argument)")
             continue
         try:
-            out[name] = _Var(True, env.attr(default), default.spot, f"default of var.{name}", node=default.expr)
+            out[name] = _typed(_Var(True, env.attr(default), default.spot, f"default of var.{name}", node=default.expr),
+                               type_attr, env)
         except NotLiteral as exc:
             out[name] = _Var(False, reason=f"the default of var.{name} is not literal ({exc})")
     return out
+
+
+def _typed(var: _Var, type_attr: Attr | None, env: _Env) -> _Var:
+    """The value as Terraform converts it to the variable's type: absent or null `optional(T, d)`
+    attributes of an object type take their default d (Terraform 1.3+,
+    https://developer.hashicorp.com/terraform/language/expressions/type-constraints#optional-object-type-attributes)."""
+    if not var.known or type_attr is None:
+        return var
+    try:
+        value = _conform(type_attr.expr, var.value, env, type_attr.spot.file)
+    except NotLiteral:
+        return var  # a default that is not literal: the value as given
+    return replace(var, value=value) if value is not var.value else var
+
+
+def _type_call(node) -> tuple[str, list]:
+    while isinstance(node, Tree) and node.data == "expr_term" and len(_strip_newlines(node.children)) == 1:
+        node = _strip_newlines(node.children)[0]
+    if isinstance(node, Tree) and node.data == "function_call":
+        args = next((c for c in node.children if isinstance(c, Tree) and c.data == "arguments"), None)
+        return _name_of(node.children[0]), [c for c in _strip_newlines(args.children) if isinstance(c, Tree)] if args else []
+    return "", []
+
+
+def _conform(type_node, value: Any, env: _Env, file: str) -> Any:
+    kind, args = _type_call(type_node)
+    if kind in ("map", "list", "set") and len(args) == 1:
+        if isinstance(value, dict) and kind == "map":
+            return {k: _conform(args[0], v, env, file) for k, v in value.items()}
+        if isinstance(value, list) and kind in ("list", "set"):
+            return [_conform(args[0], v, env, file) for v in value]
+        return value
+    if kind == "object" and len(args) == 1 and isinstance(value, dict):
+        fields = args[0]
+        while isinstance(fields, Tree) and fields.data == "expr_term" and len(_strip_newlines(fields.children)) == 1:
+            fields = _strip_newlines(fields.children)[0]
+        if not (isinstance(fields, Tree) and fields.data == "object"):
+            return value
+        out = dict(value)
+        for elem in _strip_newlines(fields.children):
+            if not (isinstance(elem, Tree) and elem.data == "object_elem"):
+                continue
+            key_node = elem.children[0].children[0] if elem.children[0].children else elem.children[0]
+            key = _object_key(key_node, env)
+            field_type = elem.children[-1]
+            opt, opt_args = _type_call(field_type)
+            if opt == "optional" and opt_args:
+                if out.get(key) is None and len(opt_args) == 2:
+                    saved, env.file = env.file, file
+                    try:
+                        out[key] = _eval(opt_args[1], env)
+                    finally:
+                        env.file = saved
+                elif key not in out:
+                    out[key] = None
+                field_type = opt_args[0]
+            if key in out and out[key] is not None:
+                out[key] = _conform(field_type, out[key], env, file)
+        return out
+    return value
 
 
 def _is_reference(node) -> bool:
