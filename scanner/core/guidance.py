@@ -676,8 +676,13 @@ def _none_fits(vm_size, location, n: _Needs, rejected: dict[str, int]) -> str:
 
 # --------------------------------------------------------------------------- commands
 
+@functools.lru_cache(maxsize=65536)
+def _quoted(text: str) -> str:
+    return shlex.quote(text)
+
+
 def _q(value) -> str:
-    return shlex.quote(str(value))
+    return _quoted(str(value))
 
 
 def _aks_scope(cluster: Cluster) -> list[str]:

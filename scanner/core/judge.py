@@ -418,21 +418,29 @@ def _days_text(days: int) -> str:
     return f"in {days} days"
 
 
-_DAYS_PHRASE = re.compile(r"^(\S+) (?:retires|retired) on (\d{4}-\d{2}-\d{2}) \((?:in \d+ days|\d+ days ago|today)")
+# The dated phrases the judge writes: "retires on D (in N days", "AKS support ends on D (in N days",
+# "its node images are removed on D"; each verb with its past tense.
+_TENSES = {"retires": "retired", "ends": "ended", "are removed": "were removed"}
+_PRESENT = {**{v: k for k, v in _TENSES.items()}, **{k: k for k in _TENSES}}
+_DATED = re.compile(r"\b(retires|retired|ends|ended|are removed|were removed) on (\d{4}-\d{2}-\d{2})"
+                    r"( \((?:in \d+ days|\d+ days ago|today))?")
 
 
 def restate_days(message: str, today: date) -> str:
-    """A retiring-size message as of `today`. The stored text is the one of the night the finding
-    was first written (a quiet night rewrites nothing), so "(in 514 days)" would drift from the
-    days left shown beside it; the date and everything after the count stay as they were."""
+    """A stored finding's message as of `today`. The stored text is the one of the night the
+    finding was first written (a quiet night rewrites nothing), so "(in 514 days)" would drift from
+    the days left shown beside it: each dated phrase gets its count and tense again; the dates and
+    everything else stay as they were."""
     def recount(m: re.Match) -> str:
-        days = (date.fromisoformat(m.group(2)) - today).days
-        return f"{m.group(1)} {'retired' if days < 0 else 'retires'} on {m.group(2)} ({_days_text(days)}"
+        try:
+            days = (date.fromisoformat(m.group(2)) - today).days
+        except ValueError:  # not a calendar date: leave the phrase as written
+            return m.group(0)
+        present = _PRESENT[m.group(1)]
+        verb = _TENSES[present] if days < 0 else present
+        return f"{verb} on {m.group(2)}" + (f" ({_days_text(days)}" if m.group(3) else "")
 
-    try:
-        return _DAYS_PHRASE.sub(recount, message, count=1)
-    except ValueError:  # not a calendar date: leave the text as written
-        return message
+    return _DATED.sub(recount, message)
 
 
 def evaluate(

@@ -208,6 +208,7 @@ _ENTRIES = (
 )
 
 TABLE: dict[str, Carry] = {c.prop: c for c in _ENTRIES}
+_ORDER = {prop: i for i, prop in enumerate(TABLE)}  # flags come out in the table's order
 # Objects whose fields the table lists one by one ("upgradeSettings" -> its fields).
 OBJECTS = tuple(sorted({p.split(".", 1)[0] for p in TABLE if "." in p}))
 # Properties the API reports but nobody writes: read without a word.
@@ -282,9 +283,8 @@ def add_args(properties: Mapping[str, object], pool_name: str, *, skip: frozense
     args: list[str] = []
     files: list[tuple[str, str]] = []
     not_carried: list[tuple[str, str]] = []
-    for prop, carry in TABLE.items():
-        if prop not in properties or prop in skip:
-            continue
+    for prop in sorted((p for p in properties if p in TABLE and p not in skip), key=_ORDER.__getitem__):
+        carry = TABLE[prop]
         value = properties[prop]
         if is_default(carry, value):
             continue  # AKS gives the new pool the same value when nothing is sent

@@ -21,3 +21,18 @@ def test_other_messages_are_left_as_written():
     assert restate_days(gen1, date(2027, 1, 1)) == gen1
     odd = "Standard_X retires on 2026-02-31 (in 3 days): typo in a stored date."
     assert restate_days(odd, date(2027, 1, 1)) == odd
+
+
+NODE_OS = ("the pool runs Ubuntu 22.04 (nodeImageVersion AKSUbuntu-2204gen2containerd-202409.23.0): AKS support "
+           "ends on 2027-06-30 (in 208 days; no patches, no new node pools) and its node images are removed on "
+           "2028-04-30, when scaling and repair fail. Move to OS SKU Ubuntu2404.")
+
+
+def test_node_os_messages_are_recounted_too():
+    assert restate_days(NODE_OS, date(2026, 12, 4)) == NODE_OS
+    later = restate_days(NODE_OS, date(2027, 7, 10))
+    assert "AKS support ended on 2027-06-30 (10 days ago; no patches" in later
+    assert "its node images are removed on 2028-04-30, when" in later
+    gone = restate_days(NODE_OS, date(2028, 5, 1))
+    assert "ended on 2027-06-30 (306 days ago;" in gone and "its node images were removed on 2028-04-30" in gone
+    assert gone.endswith("Move to OS SKU Ubuntu2404.")
