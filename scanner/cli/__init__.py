@@ -107,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         # The Azure SDKs log every failed credential attempt and retry at WARNING; our own error
         # message says what failed and what to do. -v shows them.
         logging.getLogger("azure").setLevel(logging.ERROR)
+    else:
+        # -v is one line per stage: not azure-core's dump of every storage request's headers
+        # (hundreds of lines per scan with a store); SDK warnings and retries still show.
+        logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except ScannerError as exc:

@@ -440,8 +440,39 @@ class Guide:
             advice = _started(cluster, Advice(repl, vm_pool_commands(cluster, pool, vm_size, repl.vm_size), quota_note))
             return replace(advice, quota=quota)
         plan = rebuild_pool(cluster, pool, repl.vm_size, pool_names)
-        note = " ".join((*plan.notes, quota_note)).strip()
+        preview = self.in_place_preview(cluster, pool, vm_size, repl.vm_size)
+        note = " ".join((*plan.notes, quota_note, *(["Preview alternative (aks-preview extension; the rebuild above "
+                                                    "stays the default): " + " && ".join(preview) + "."]
+                                                   if preview else []))).strip()
         return replace(_started(cluster, Advice(repl, plan.commands, note)), quota=quota)
+
+    def in_place_preview(self, cluster: Cluster, pool: NodePool, vm_size: str, target: str) -> tuple[str, ...]:
+        """`az aks nodepool update --node-vm-size` (aks-preview: resize a scale-set pool in place,
+        learn.microsoft.com/azure/aks/resize-node-pool, "Resize a VMSS node pool in place (preview)"),
+        only where nothing but the size changes: same Hyper-V generations, disk controllers, CPU
+        architecture and confidential support, the same OS SKU, and a max surge that is not 0 (the
+        nodes are replaced by surge). () when it does not apply; the core Azure CLI has no such flag."""
+        if pool.pool_type.lower() == "virtualmachines":
+            return ()
+        os_ = new_pool_os(pool, cluster.kubernetes_version)
+        current_os = (windows_os_sku(pool, cluster.kubernetes_version) if pool.os_type.lower() == "windows"
+                      else pool.os_sku)
+        if os_.os_sku.lower() != current_os.lower():
+            return ()  # the OS must change too: only a new pool does that
+        surge = str(pool.properties.get("upgradeSettings.maxSurge", pool.max_surge) or "").strip().rstrip("%")
+        if surge in ("0",):
+            return ()
+        old = self.skus.get(cluster.subscription_id, cluster.location, vm_size)
+        new = self.skus.get(cluster.subscription_id, cluster.location, target)
+        if old is None or new is None:
+            return ()
+        if (old.hyperv_generations != new.hyperv_generations or _controllers(old) != _controllers(new)
+                or old.cpu_architecture.lower() != new.cpu_architecture.lower()
+                or _is_confidential(vm_size) != _is_confidential(target)):
+            return ()
+        return ("az extension add --name aks-preview",
+                " ".join(["az aks nodepool update", *_aks_scope(cluster), "--name", _q(pool.name),
+                          "--node-vm-size", _q(target)]))
 
     def _pool_family(self, cluster: Cluster, pool: NodePool, vm_size: str) -> str:
         """The family the other sizes of a VirtualMachines pool share ("" for scale-set pools, or

@@ -19,6 +19,7 @@ Bad input raises `InputError` naming the item and the field (`findings[3] (id 'a
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -178,6 +179,15 @@ class _Row:
     @property
     def active(self) -> bool:
         return self.status not in INACTIVE_STATUSES
+
+    @property
+    def os_sku_target(self) -> str:
+        """The OS SKU a retiring-node-os finding's commands move the pool to ("" if none says)."""
+        for command in self.commands:
+            m = re.search(r"--os-sku (\S+)", command)
+            if m:
+                return m.group(1)
+        return ""
 
     def sort_key(self) -> tuple:
         return (
@@ -713,6 +723,7 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
         <td>{% if r.replacement %}<code>{{ r.replacement }}</code>{% if r.replacement_why %}<span class="sub">{{ r.replacement_why }}</span>{% endif %}
           {% if r.alternatives %}<span class="sub">or {{ r.alternatives|join(', ') }}</span>{% endif %}
           {% elif r.rule == "gen1-node-image" %}<span class="sub">keep {{ r.vm_size }}: move the pool to a Gen2 node image (commands below)</span>
+          {% elif r.rule == "retiring-node-os" %}<span class="sub">keep {{ r.vm_size }}: move the pool to {% if r.os_sku_target %}OS SKU <code>{{ r.os_sku_target }}</code>{% else %}a supported node OS{% endif %} (commands below)</span>
           {% else %}<span class="sub">no fitting size found: review by hand</span>{% endif %}</td>
         <td>{{ r.status }}{% if r.first_seen %}<span class="sub">since <span class="date">{{ r.first_seen }}</span></span>{% endif %}</td>
       </tr>

@@ -53,6 +53,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -130,13 +131,22 @@ def _props(row: Mapping) -> Mapping:
     return row
 
 
+INTERN_MAX = 64  # text this short is interned: sizes, regions, modes, versions repeat across rows
+
+
+def _short(text: str) -> str:
+    """One object for each short value however many rows repeat it (json.loads makes a new string
+    per occurrence: 300k rows of "Linux", "westeurope", "Standard_D4s_v5" ... add up)."""
+    return sys.intern(text) if len(text) <= INTERN_MAX else text
+
+
 def _str(value: Any, where: str) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return _unicode(value, where)
+        return _short(_unicode(value, where))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
+        return _short(str(value))
     raise _RowError(f"field '{where}' is {type(value).__name__}, expected text")
 
 
@@ -228,7 +238,8 @@ def _strmap(value: Any, where: str) -> dict[str, str]:
         return {}
     if not isinstance(value, Mapping):
         raise _RowError(f"field '{where}' is {type(value).__name__}, expected an object")
-    return {_unicode(str(k), where): "" if v is None else _unicode(str(v), where) for k, v in value.items()}
+    return {_short(_unicode(str(k), where)): "" if v is None else _short(_unicode(str(v), where))
+            for k, v in value.items()}
 
 
 def _state(value: Any) -> str:
@@ -255,10 +266,10 @@ def _envelope(row: Mapping) -> tuple[str, str, str, str, str, dict[str, str]]:
         raise _RowError("missing field 'id'")
     parts = _id_parts(rid)
     name = _str(_get(row, "name"), "name") or rid.rstrip("/").rsplit("/", 1)[-1]
-    sub = (_str(_get(row, "subscriptionId"), "subscriptionId") or parts.get("subscriptions", "")).lower()
+    sub = _short((_str(_get(row, "subscriptionId"), "subscriptionId") or parts.get("subscriptions", "")).lower())
     # The id keeps the group's own casing in every export (ARG lower-cases `resourceGroup`).
-    rg = parts.get("resourcegroups", "") or _str(_get(row, "resourceGroup"), "resourceGroup")
-    loc = _str(_get(row, "location"), "location").lower().replace(" ", "")
+    rg = _short(parts.get("resourcegroups", "") or _str(_get(row, "resourceGroup"), "resourceGroup"))
+    loc = _short(_str(_get(row, "location"), "location").lower().replace(" ", ""))
     if not sub:
         raise _RowError("missing field 'subscriptionId' (and the id has no /subscriptions/ segment)")
     if not loc:

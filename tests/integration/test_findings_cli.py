@@ -225,3 +225,18 @@ def test_not_in_store_names_the_command_as_it_was_run(env):
         out = subprocess.run([sys.executable, "-m", "scanner", *argv], capture_output=True, text=True, cwd=ROOT,
                              timeout=120)
         assert out.returncode == 2 and "run `python -m scanner scan` first" in out.stderr, out.stderr
+
+
+def test_verbose_with_a_store_is_one_line_per_stage(env):
+    """-v with a store printed azure-core's request and response headers for every table call
+    (250+ lines, most of them not log lines at all); the README promises one line per stage."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "scanner", "scan", *SAMPLES, "-v"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=180)
+    assert out.returncode == 0, out.stderr
+    lines = out.stderr.splitlines()
+    assert "scanner.service: judge:" in out.stderr
+    assert all(re.match(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ", ln) for ln in lines), lines[:5]
+    assert "Request headers" not in out.stderr and len(lines) < 40, len(lines)

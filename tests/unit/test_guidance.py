@@ -487,3 +487,50 @@ def test_ephemeral_pool_never_lands_on_a_size_without_local_disk():
     advice = g.for_pool(CLUSTER, pool, "Standard_F8s_v2", ("spot",))
     assert advice.replacement.vm_size == "Standard_D8ds_v5"
     assert ("Standard_F8als_v6", "no ephemeral OS disk") in advice.replacement.rejected
+
+
+# --------------------------------------------------------------------------- in-place resize (preview)
+
+# The parameters learn.microsoft.com/azure/aks/resize-node-pool ("Resize a VMSS node pool in place
+# (preview)") gives `az aks nodepool update --node-vm-size` (aks-preview), plus --subscription.
+PREVIEW_FLAGS = {"--resource-group", "--cluster-name", "--name", "--subscription", "--node-vm-size"}
+
+
+def _preview(pool, old, new, *extra):
+    g = _constraint_guide(old, new, *extra)
+    return g.in_place_preview(CLUSTER, pool, old.name, new.name)
+
+
+@pytest.mark.parametrize(("pool", "old", "new", "offered"), [
+    (NodePool("apps", vm_sizes=("Standard_D8s_v3",), count=3), _sized("Standard_D8s_v3", 8, 32),
+     _sized("Standard_D8s_v5", 8, 32), True),
+    (NodePool("apps", vm_sizes=("Standard_D8s_v3",), count=3, max_surge="0"), _sized("Standard_D8s_v3", 8, 32),
+     _sized("Standard_D8s_v5", 8, 32), False),
+    (NodePool("apps", vm_sizes=("Standard_D8s_v3",), count=3), _sized("Standard_D8s_v3", 8, 32),
+     _sized("Standard_D8s_v6", 8, 32, DiskControllerTypes="NVMe"), False),
+    (NodePool("apps", vm_sizes=("Standard_D8s_v3",), count=3), _sized("Standard_D8s_v3", 8, 32),
+     replace(_sized("Standard_D8as_v6", 8, 32), hyperv_generations=frozenset({"V2"})), False),
+    (NodePool("win", vm_sizes=("Standard_D8s_v3",), count=3, os_type="Windows", os_sku="Windows2019"),
+     _sized("Standard_D8s_v3", 8, 32), _sized("Standard_D8s_v5", 8, 32), False),  # the OS must move too
+    (NodePool("vmp", pool_type="VirtualMachines", vm_sizes=("Standard_D8s_v3",)), _sized("Standard_D8s_v3", 8, 32),
+     _sized("Standard_D8s_v5", 8, 32), False),
+], ids=["same-facts", "max-surge-0", "nvme-only", "gen2-only", "os-moves", "virtual-machines-pool"])
+def test_in_place_resize_only_where_nothing_but_the_size_changes(pool, old, new, offered):
+    got = _preview(pool, old, new)
+    assert bool(got) is offered
+    if got:
+        install, update = (shlex.split(c) for c in got)
+        assert install == ["az", "extension", "add", "--name", "aks-preview"]
+        assert update[:4] == ["az", "aks", "nodepool", "update"]
+        flags = {a for a in update if a.startswith("--")}
+        assert flags <= PREVIEW_FLAGS, flags - PREVIEW_FLAGS
+        assert flag(update, "--node-vm-size") == new.name and flag(update, "--name") == pool.name
+
+
+def test_the_preview_path_is_a_labelled_alternative_never_a_command():
+    pool = NodePool("apps", vm_sizes=("Standard_D8s_v3",), count=3)
+    g = _constraint_guide(_sized("Standard_D8s_v3", 8, 32), _sized("Standard_D8s_v5", 8, 32))
+    advice = g.for_pool(CLUSTER, pool, "Standard_D8s_v3", ("apps",))
+    assert advice.commands[0].startswith("az aks nodepool add")  # the rebuild stays the default
+    assert not any("nodepool update" in c or "aks-preview" in c for c in advice.commands)
+    assert "Preview alternative (aks-preview extension" in advice.note

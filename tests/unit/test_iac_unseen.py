@@ -62,6 +62,11 @@ CASES = [
         ("main.tf", '"Standard_DS2_v2"', "Standard_DS2_v2", R),
         ("main.tf", '"Standard_E4s_v3"', "Standard_E4s_v3", R),
         ("main.tf", '"Windows2019"', "Standard_D4s_v5", W)], [], []),
+    ("tf-registry-module", [], [  # sizes handed to registry / git modules (which are not read)
+        ("main.tf", '"Standard_D4s_v3"', "Standard_D4s_v3", R),
+        ("main.tf", '"Standard_NC12s_v3"', "Standard_NC12s_v3", R)],
+     [("main.tf", "vm_size = var.jump_size", "vm_size")], []),
+    ("tf-tfvars-json", [], [("terraform.tfvars.json", '"Standard_DS12_v2"', "Standard_DS12_v2", R)], [], []),
     ("tf-crlf-bom", [], [
         ("main.tf", '"Standard_DS1_v2"', "Standard_DS1_v2", R),
         ("vm.tf", '"Standard_A2_v2"', "Standard_A2_v2", R)], [], []),
@@ -79,6 +84,13 @@ CASES = [
         ("main.bicep", "'Windows2022'", "Standard_D8s_v5", W),
         ("main.bicep", "'Standard_F4s_v2'", "Standard_F4s_v2", R),
         ("main.bicep", "'Standard_F4s_v2'", "Standard_F4s_v2", R)], [], []),
+    ("bicep-avm-registry", [], [  # params of br/public:avm/... modules
+        ("main.bicep", "'Standard_DS4_v2'", "Standard_DS4_v2", R),
+        ("main.bicep", "'Standard_B2ms'", "Standard_B2ms", R)],
+     [("main.bicep", "vmSize: userPoolSize", "params.agentPools[0].vmSize")], []),
+    ("bicep-loop-filter", [], [  # [for p in pools: if (p.enabled) {...}]: conditions are judged as if deployed
+        ("main.bicep", "'Standard_D2_v2'", "Standard_D2_v2", R),
+        ("main.bicep", "'Standard_D3_v2'", "Standard_D3_v2", R)], [], []),
     ("bicep-existing", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", W)], [], []),
@@ -88,12 +100,19 @@ CASES = [
     ("bicep-loop-module", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_L8s_v2'", "Standard_L8s_v2", R)], [], []),  # `if (false)`: still reported
-    ("bicep-modern", [], [], [], [("main.bicep", 37)]),  # `...base` spread: the grammar cannot read it, named
+    ("bicep-modern", [], [  # import, multi-line string, `...base` object spread, pools.apps.vmSize
+        ("main.bicep", "'Standard_F16s_v2'", "Standard_F16s_v2", R),
+        ("main.bicep", "'Standard_DS4_v2'", "Standard_DS4_v2", R)], [], []),
+    ("bicep-accessors", [], [  # cfg.pools[0].sizes.primary and .? / ?? with ['primary']
+        ("main.bicep", "'Standard_E2_v3'", "Standard_E2_v3", R),
+        ("main.bicep", "'Standard_E2_v3'", "Standard_E2_v3", R)], [], []),
     ("arm-copy", [], [("azuredeploy.json", '"Standard_D16s_v3"', "Standard_D16s_v3", R)], [], []),  # resource copy
     ("arm-propcopy", [], [("template.json", '"Standard_DS2_v2"', "Standard_DS2_v2", R)], [], []),  # property copy
     ("arm-nested", [], [  # inner scope gets the value as a parameter; outer scope reads the parent's parameters
         ("azuredeploy.json", '"Standard_E2s_v3"', "Standard_E2s_v3", R),
         ("azuredeploy.json", '"Standard_E2s_v3"', "Standard_E2s_v3", R)], [], []),
+    ("arm-subscription", [], [("sub.json", '"Standard_E4_v3"', "Standard_E4_v3", R)], [], []),  # found in a folder
+    ("arm-utf16", [], [("template.json", '"Standard_DS11_v2"', "Standard_DS11_v2", R)], [], []),  # PowerShell 5 `>`
     ("arm-comments", [], [("azuredeploy.json", '"Standard_F4s"', "Standard_F4s", R)], [], []),
     ("arm-symbolic", [], [
         ("main.json", '"Standard_D2_v3"', "Standard_D2_v3", R),
@@ -110,7 +129,8 @@ CASES = [
 def _line(path: Path, text: str) -> int:
     """The line holding `text` ("text@N": its Nth occurrence)."""
     text, _, nth = text.partition("@") if text.rsplit("@", 1)[-1].isdigit() else (text, "", "1")
-    lines = path.read_bytes().decode("utf-8-sig").splitlines()
+    data = path.read_bytes()
+    lines = (data.decode("utf-16") if data.startswith(b"\xff\xfe") else data.decode("utf-8-sig")).splitlines()
     return [i + 1 for i, line in enumerate(lines) if text in line][int(nth) - 1]
 
 

@@ -118,3 +118,14 @@ def test_a_profile_becomes_flags_files_and_reasons():
 def test_readme_rows_cover_the_table():
     rows = pool_flags.rows()
     assert [r[0] for r in rows] == list(pool_flags.TABLE)
+
+
+def test_readme_table_is_the_table():
+    from tests.conftest import ROOT
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("<!-- pool-flags-table")
+    block = text[start:text.index("<!-- /pool-flags-table -->")].splitlines()[3:]
+    got = [tuple(c.strip().strip("`") for c in line.strip("|").split(" | ")) for line in block if line.startswith("|")]
+    want = [(prop, flag, how.replace("|", "/")) for prop, flag, how in pool_flags.rows()]
+    assert got == want, "README 'what the rebuild keeps' table differs from scanner/core/pool_flags.py"

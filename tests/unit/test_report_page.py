@@ -371,3 +371,17 @@ def test_every_rule_reads_as_words_in_the_table():
     assert len(labels) == len(rules)
     assert all(label and label not in rules for label in labels), labels  # never the raw id
     assert "Capacity restricted" in labels and "Some future rule" in labels
+
+
+def test_retiring_node_os_keeps_the_size_and_names_the_os_sku():
+    """A node OS finding has no new size by design: the page said "no fitting size found: review by
+    hand" when its commands move the pool to another OS SKU."""
+    f = finding("os1", rule="retiring-node-os", replacement=None, vm_size="Standard_B4ms",
+                commands=["az aks nodepool update --resource-group rg --cluster-name c --name system "
+                          "--os-sku AzureLinux3"])
+    bare = finding("os2", rule="retiring-node-os", replacement=None, commands=[])
+    page = Page(render_report([f, bare], [], WHEN, "Node OS"))
+    cells = [el["text"] for el in page.find("td") if "keep " in el["text"] or "review by hand" in el["text"]]
+    assert not any("review by hand" in c for c in cells), cells
+    assert any("keep Standard_B4ms: move the pool to OS SKU AzureLinux3" in " ".join(c.split()) for c in cells)
+    assert any("move the pool to a supported node OS" in " ".join(c.split()) for c in cells)

@@ -59,13 +59,21 @@ class _Reader:
             self.problems.append(Problem(Spot(name, 1, 1), f"cannot be read ({exc.strerror or exc})"))
             return None
         try:
-            text = data.decode("utf-8-sig")
+            text = _decode(data)
         except UnicodeDecodeError as exc:
             line = data[:exc.start].count(b"\n") + 1
             self.problems.append(Problem(Spot(name, line, 1), "not UTF-8 text"))
             return None
         self.files.append(name)
         return text
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without a BOM), or UTF-16 with its BOM: what Windows PowerShell 5 writes for
+    `az group export ... > template.json`."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
 
 
 def _walk(root: Path) -> list[Path]:
@@ -279,7 +287,8 @@ def _arm(reader: _Reader, json_files: list[tuple[Path, bool]],
         text = _peek(f)
         if text is None and not explicit:
             continue
-        if not explicit and "deploymentTemplate" not in text and "deploymentParameters" not in text:
+        low = (text or "").lower()  # also subscription-/managementGroup-/tenantDeploymentTemplate
+        if not explicit and "deploymenttemplate" not in low and "deploymentparameters" not in low:
             continue  # some other JSON (package.json, settings): not an ARM file
         node = _parse_json(reader, f)
         if node is None:
@@ -315,7 +324,10 @@ def _arm(reader: _Reader, json_files: list[tuple[Path, bool]],
 def _peek(path: Path) -> str | None:
     try:
         with path.open("rb") as fh:
-            return fh.read(4096).decode("utf-8", "replace")
+            head = fh.read(8192)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return head.decode("utf-16", "replace")
+        return head.decode("utf-8", "replace")
     except OSError:
         return None
 

@@ -17,6 +17,7 @@ Microsoft.Compute/virtualMachineScaleSets):
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -28,6 +29,23 @@ AGENT_POOL = "microsoft.containerservice/managedclusters/agentpools"
 VM = "microsoft.compute/virtualmachines"
 VMSS = "microsoft.compute/virtualmachinescalesets"
 TYPES = (CLUSTER, AGENT_POOL, VM, VMSS)
+
+# A module that is not read (a registry, git or template-spec module) is handed sizes by argument:
+# an argument or property whose name ends in "size" / "sku" / "skuName" (agents_size, vm_size,
+# vmSize, skuName), not a disk's or a storage account's, holding what looks like a VM size
+# ("Standard_..." / "Basic_...", not a storage redundancy such as Standard_LRS).
+_NOT_SIZE_KEY = re.compile(r"(?i)disk|storage|volume|publicip|gb$")
+_VM_SIZE = re.compile(r"(?i)^(standard|basic)_[a-z][a-z0-9_-]*$")
+_NOT_VM_SIZE = re.compile(r"(?i)_(lrs|grs|zrs|ragrs|gzrs|ragzrs)$")
+
+
+def size_key(key: str) -> bool:
+    k = key.lower().replace("_", "")
+    return k.endswith(("size", "sku", "skuname")) and not _NOT_SIZE_KEY.search(key)
+
+
+def looks_like_size(value: str) -> bool:
+    return bool(_VM_SIZE.match(value)) and not _NOT_VM_SIZE.search(value)
 
 
 def get(struct: Any, *keys: str | int) -> Any:

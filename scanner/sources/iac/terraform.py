@@ -673,7 +673,18 @@ def tfvars_from_json(node, file: str) -> tuple[dict[str, _Var], list[Problem]]:
 
     if not isinstance(node.value, dict):
         return {}, [Problem(node.spot, "a .tfvars.json file must be a JSON object of variable values")]
-    return {name: _Var(True, plain(entry), entry.spot, file) for name, entry in node.value.items()}, []
+    def value(entry) -> Any:  # strings keep where they are written, as in a .tfvars file
+        if isinstance(entry.value, dict):
+            return {k: value(v) for k, v in entry.value.items()}
+        if isinstance(entry.value, list):
+            return [value(v) for v in entry.value]
+        if isinstance(entry.value, str):
+            out = _Lit(entry.value)
+            out.spot = entry.spot
+            return out
+        return plain(entry)
+
+    return {name: _Var(True, value(entry), entry.spot, file) for name, entry in node.value.items()}, []
 
 
 # --------------------------------------------------------------------------- declarations
@@ -844,7 +855,13 @@ def _module_declarations(modules, module: TfModule, variables: dict[str, _Var], 
             continue
         source = _literal(block.attrs.get("source"), env)
         if not isinstance(source, str) or not source.startswith(("./", "../")):
-            continue  # registry / git modules are not read (the README says so)
+            # registry / git modules are not read; the sizes handed to them are (agents_size = "...")
+            for suffix, each, _why in _instances(block, env):
+                env.each = each
+                out.extend(_module_arguments(block, env, f"{prefix}module.{block.labels[0]}{suffix}",
+                                             str(source or block.attrs.get("source", Attr("", None, block.spot, "")).text)))
+                env.each = None
+            continue
         child_dir = _join(module.directory, source)
         child = modules.get(child_dir)
         if child is None:
@@ -867,6 +884,38 @@ def _module_declarations(modules, module: TfModule, variables: dict[str, _Var], 
             env.each = None
             _module_declarations(modules, child, _variables(child, given),
                                  f"{prefix}module.{block.labels[0]}{suffix}.", out, problems, depth + 1)
+
+
+def _module_arguments(block: Block, env: _Env, address: str, source: str) -> list[Declaration]:
+    out: list[Declaration] = []
+
+    def visit(value: Any, path: str, key: str, attr: Attr) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                visit(v, f'{path}["{k}"]' if not str(k).isidentifier() else f"{path}.{k}", str(k), attr)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                visit(v, f"{path}[{i}]", key, attr)
+        elif isinstance(value, str) and arm_shape.size_key(key) and arm_shape.looks_like_size(value):
+            spot = value.spot if isinstance(value, _Lit) and value.spot is not None else attr.spot
+            out.append(Declaration(kind=ResourceKind.VM, address=address, resource_type=f"module {source}",
+                                   attribute=path, size=Value(spot=attr.spot, known=True, value=str(value), text=attr.text,
+                                                              source=spot if spot != attr.spot else None,
+                                                              via=f"an argument of the module {source} (not read)"),
+                                   language="terraform"))
+
+    for name, attr in block.attrs.items():
+        if name in ("source", "version", "for_each", "count", "providers", "depends_on"):
+            continue
+        v = _value(attr, env, attr.spot)
+        if v.known:
+            visit(v.value, name, name, attr)
+        elif arm_shape.size_key(name):
+            out.append(Declaration(kind=ResourceKind.VM, address=address, resource_type=f"module {source}",
+                                   attribute=name, size=Value(spot=attr.spot, known=False, text=attr.text,
+                                                              reason=f"{v.reason} (an argument of the module {source}, "
+                                                                     "which is not read)"), language="terraform"))
+    return out
 
 
 def _same_for_every_count(instances: list[list[Declaration]], address: str) -> list[Declaration]:
