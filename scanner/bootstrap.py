@@ -7,7 +7,7 @@ Clients
         DefaultAzureCredential: managed identity in Azure (AZURE_CLIENT_ID / settings.azure_client_id
         picks a user-assigned identity), `az login` locally. The authority follows AZURE_CLOUD.
     resource_graph_client(settings) -> ResourceGraphClient
-        Status-code retries are left to the caller (collectors.resource_graph reads ARG's quota
+        Status-code retries are left to the caller (sources.arm reads ARG's quota
         headers); connection retries stay with the SDK.
     compute_client(settings, subscription_id) -> ComputeManagementClient
     arm_client(settings) -> ARMPipelineClient   (plain ARM GETs such as /subscriptions)

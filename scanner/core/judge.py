@@ -37,7 +37,6 @@ the region (or in the pool's zones) is flagged `restricted`: the autoscaler cann
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import re
 from collections.abc import Iterable
@@ -514,8 +513,3 @@ def max_severity(findings: Iterable[Finding]) -> Severity | None:
         if worst is None or f.severity.rank > worst.rank:
             worst = f.severity
     return worst
-
-
-# `diff` lives with the finding lifecycle (store work); re-exported here when it exists.
-with contextlib.suppress(ImportError):  # until scanner/core/lifecycle.py lands
-    from scanner.core.lifecycle import diff  # noqa: F401

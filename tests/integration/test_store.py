@@ -1,4 +1,4 @@
-"""TableFindingStore + apply_scan against a real Azurite (tests/fakes/azurite.py)."""
+"""The table adapters (tables/) + service.apply_scan against a real Azurite (tests/fakes/azurite.py)."""
 
 import threading
 import time
