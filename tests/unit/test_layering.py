@@ -78,6 +78,9 @@ def test_the_modules_are_found():
                  id="tables-only-read-and-write"),
     pytest.param(("scanner.service", "scanner.ports"), ("scanner.tables", "scanner.bootstrap", "azure"),
                  id="service-depends-on-ports"),
+    pytest.param(("scanner.core", "scanner.sources", "scanner.tables", "notifiers", "scanner.service",
+                  "scanner.ports", "scanner.notify", "scanner.api", "scanner.jobs", "scanner.feed_ingest"),
+                 ("scanner.bootstrap",), id="only-entry-points-reach-the-composition-root"),
 ])
 def test_a_room_imports_nothing_from_the_rooms_it_must_not(importers, forbidden):
     assert _offences(importers, forbidden) == []
