@@ -365,3 +365,16 @@ def test_arm_copy_loops_expand_and_a_count_that_is_not_literal_is_named():
     assert [(a, k) for a, k, _v in got[2:]] == [("Microsoft.Compute/virtualMachines/vmx[copy]", True),
                                                 ("Microsoft.ContainerService/managedClusters/aks", False)]
     assert "copy count is not literal" in decls[3].size.reason
+
+
+def test_bicep_object_spread_merges_and_later_properties_win():
+    text = ("var base = {\n  vmSize: 'Standard_D2_v2'\n  x: 1\n}\n"
+            "resource vm 'Microsoft.Compute/virtualMachines@2024-03-01' = {\n  name: 'v'\n  properties: {\n"
+            "    hardwareProfile: {\n      ...base\n      x: 2\n    }\n  }\n}\n"
+            "resource vm2 'Microsoft.Compute/virtualMachines@2024-03-01' = {\n  name: 'w'\n  properties: {\n"
+            "    hardwareProfile: {\n      ...base\n      vmSize: 'Standard_D4s_v5'\n    }\n  }\n}\n")
+    parsed = bicep.parse_file(text, "s.bicep")
+    decls, problems = bicep.declarations({"s.bicep": parsed}, ["s.bicep"], {})
+    assert problems == []
+    assert [(d.address, d.size.value, d.size.spot.line) for d in decls] == [
+        ("vm", "Standard_D2_v2", 2), ("vm2", "Standard_D4s_v5", 19)]

@@ -100,7 +100,12 @@ CASES = [
     ("bicep-loop-module", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_L8s_v2'", "Standard_L8s_v2", R)], [], []),  # `if (false)`: still reported
-    ("bicep-modern", [], [], [], [("main.bicep", 37)]),  # `...base` spread: the grammar cannot read it, named
+    ("bicep-modern", [], [  # import, multi-line string, `...base` object spread, pools.apps.vmSize
+        ("main.bicep", "'Standard_F16s_v2'", "Standard_F16s_v2", R),
+        ("main.bicep", "'Standard_DS4_v2'", "Standard_DS4_v2", R)], [], []),
+    ("bicep-accessors", [], [  # cfg.pools[0].sizes.primary and .? / ?? with ['primary']
+        ("main.bicep", "'Standard_E2_v3'", "Standard_E2_v3", R),
+        ("main.bicep", "'Standard_E2_v3'", "Standard_E2_v3", R)], [], []),
     ("arm-copy", [], [("azuredeploy.json", '"Standard_D16s_v3"', "Standard_D16s_v3", R)], [], []),  # resource copy
     ("arm-propcopy", [], [("template.json", '"Standard_DS2_v2"', "Standard_DS2_v2", R)], [], []),  # property copy
     ("arm-nested", [], [  # inner scope gets the value as a parameter; outer scope reads the parent's parameters

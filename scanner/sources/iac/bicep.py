@@ -161,10 +161,14 @@ def mask_types(text: str) -> str:
     out.append(text[last:])
     # `[for p in pools: if (p.enabled) {...}]`: the grammar reads a filtered loop only as `if(`;
     # "if (x" becomes "if( x", the same length, so positions hold.
-    return _LOOP_IF.sub(r"\1( ", "".join(out))
+    # `...other` on its own line in an object (Bicep 0.30+ spread) becomes the pair `_: other`, the
+    # same length; the evaluator merges it (_SPREAD_KEY). A spread inside an array stays unreadable.
+    return _SPREAD.sub(r"\1_: ", _LOOP_IF.sub(r"\1( ", "".join(out)))
 
 
 _LOOP_IF = re.compile(r"(\[\s*for\b[^\n]*?:\s*if)[ \t]\(")
+_SPREAD = re.compile(r"(?m)^([ \t]*)\.\.\.(?=[A-Za-z_(])")
+_SPREAD_KEY = "_"
 
 
 def parse_file(text: str, file: str) -> BicepFile:
@@ -368,7 +372,17 @@ class _Env:
                 if isinstance(pair, Tree) and pair.data == "pair":
                     key_tok = pair.children[0].children[0] if isinstance(pair.children[0], Tree) else pair.children[0]
                     key = str(key_tok.children[0] if isinstance(key_tok, Tree) else key_tok).strip("'")
-                    out[key] = self.struct(pair.children[1])
+                    value = self.struct(pair.children[1])
+                    if key == _SPREAD_KEY:  # `...other` (see mask_types): its properties, then the later ones
+                        if isinstance(value, dict):
+                            out.update(value)
+                        elif isinstance(value, Value) and value.known and isinstance(value.value, dict):
+                            out.update({k: Value(spot=value.spot, known=True, value=v, text=value.text,
+                                                 source=value.source, via=value.via) for k, v in value.value.items()})
+                        else:
+                            out[key] = value  # an object spread that is not literal: what it sets is unknown
+                        continue
+                    out[key] = value
             return out
         if kind == "array":
             return [self.struct(k) for k in kids if isinstance(k, Tree)]
@@ -381,22 +395,7 @@ class _Env:
         if kind == "coalesce":  # a ?? b ?? c
             return self._coalesce(kids, node)
         if kind == "property_accessor":
-            base = self.struct(kids[0])
-            key_node = kids[1]
-            inner = key_node.children[0] if isinstance(key_node, Tree) and key_node.data == "operator" else None
-            if isinstance(inner, Tree) and inner.data == "coalesce" and isinstance(inner.children[0], Tree) \
-                    and inner.children[0].data == "string":
-                # pycep reads `p.?a ?? 'b'` as p.(a ?? 'b'): the access first, then the fallbacks
-                first = self._access(base, str(inner.children[0].children[0]).strip("'"), node)
-                return self._coalesce([first, *inner.children[1:]], node)
-            key = str(key_node.children[0]) if isinstance(key_node, Tree) and key_node.data == "string" else None
-            if key is None:
-                return self.leaf(node, "an accessor this scanner does not read")
-            got = self._access(base, key.strip("'"), node)
-            if isinstance(got, Value) and not got.known and got.reason.endswith(_MISSING) \
-                    and re.search(r"\.\?\s*" + re.escape(key.strip("'")) + r"\b", _text(node, self.bf.text)):
-                return Value(spot=got.spot, known=True, value=None, text=got.text)  # `.?` of an absent key: null
-            return got
+            return self._relative(self.struct(kids[0]), kids[1], node)
         if kind == "index_accessor":
             base = self.struct(kids[0])
             idx = self.struct(kids[1])
@@ -430,6 +429,31 @@ class _Env:
         if got is None:
             return self.leaf(node, f"{key!r} {_MISSING}")
         return _via(got, node, self, "")
+
+    def _relative(self, base: Any, key_node, node) -> Any:
+        """`base.<key_node>`: pycep nests accessors to the right (`a.b.c` is a.(b.c), `a.b[0]` is
+        a.((b)[0])), so the leftmost name of key_node is a property of base."""
+        if isinstance(key_node, Tree) and key_node.data == "operator":
+            return self._relative(base, key_node.children[0], node)
+        if isinstance(key_node, Tree) and key_node.data == "string" and key_node.children[0].type == "STRING":
+            key = str(key_node.children[0]).strip("'")
+            got = self._access(base, key, node)
+            if isinstance(got, Value) and not got.known and got.reason.endswith(_MISSING) \
+                    and re.search(r"\.\?\s*" + re.escape(key) + r"\b", _text(node, self.bf.text)):
+                return Value(spot=got.spot, known=True, value=None, text=got.text)  # `.?` of an absent key: null
+            return got
+        if isinstance(key_node, Tree) and key_node.data == "property_accessor":
+            return self._relative(self._relative(base, key_node.children[0], node), key_node.children[1], node)
+        if isinstance(key_node, Tree) and key_node.data == "index_accessor":
+            inner = self._relative(base, key_node.children[0], node)
+            idx = self.struct(key_node.children[1])
+            if not isinstance(idx, Value) or not idx.known:
+                return self.leaf(node, "an index that is not literal")
+            return self._access(inner, idx.value, node)
+        if isinstance(key_node, Tree) and key_node.data == "coalesce":
+            # pycep reads `p.?a ?? 'b'` as p.(a ?? 'b'): the access first, then the fallbacks
+            return self._coalesce([self._relative(base, key_node.children[0], node), *key_node.children[1:]], node)
+        return self.leaf(node, "an accessor this scanner does not read")
 
     def _coalesce(self, operands: list, node) -> Any:
         """`a ?? b`: the first operand that is present and not null (`.?` gives null for an absent key)."""
