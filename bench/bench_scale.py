@@ -2,7 +2,7 @@
 
     python bench/bench_scale.py                      # 1,000 subscriptions (with the peer), then the
                                                      # growth table at 10%, 30%, 100% of 300k
-    python bench/bench_scale.py --sizes 100:10:20 --peer-max 100   # quick look
+    python bench/bench_scale.py --sizes 100:10:20 --peer 100:10:20   # quick look
     python bench/bench_scale.py --code /tmp/old-tree # the same runs with another checkout's scanner
 
 A size is SUBSCRIPTIONS:CLUSTERS_PER_SUB:VMS_PER_SUB (three pools a cluster). The defaults are
@@ -102,7 +102,11 @@ def child_main(kind: str, out: str) -> int:
 
     result = child_ours(out) if kind == "ours" else child_peer()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["rss_mib"] = usage.ru_maxrss / 1024
+    # VmHWM: this process's own peak. ru_maxrss survives exec on Linux, so a child forked from a
+    # parent holding a big parsed report would report the parent's peak instead.
+    status = Path("/proc/self/status")
+    hwm = [ln for ln in status.read_text().splitlines() if ln.startswith("VmHWM:")] if status.exists() else []
+    result["rss_mib"] = int(hwm[0].split()[1]) / 1024 if hwm else usage.ru_maxrss / 1024
     result["cpu"] = usage.ru_utime + usage.ru_stime  # the process's own CPU seconds: less noisy than wall
     print("RESULT " + json.dumps(result), flush=True)
     return 0
@@ -255,7 +259,10 @@ def main() -> int:
     ap.add_argument("--sizes", default="1000:10:20,300:20:40,900:20:40,3000:20:40",
                     help="SUBS:CLUSTERS_PER_SUB:VMS_PER_SUB,... (default: issue 14's 1,000-subscription tenant, "
                          "then 10%%, 30%%, 100%% of its 300k-resource one)")
-    ap.add_argument("--peer-max", type=int, default=1000, help="run the naive peer up to this many subscriptions")
+    ap.add_argument("--peer", default="1000:10:20",
+                    help="sizes (as in --sizes) at which the naive peer runs too (default: the 1,000-subscription one)")
+    ap.add_argument("--peer-max", type=int, default=None,
+                    help="instead of --peer: run the peer at every size up to this many subscriptions")
     ap.add_argument("--code", default=str(ROOT), help="checkout whose scanner runs (default: this one)")
     ap.add_argument("--keep", default="", help="copy each run's JSON output into this folder")
     args = ap.parse_args()
@@ -277,9 +284,11 @@ def main() -> int:
     print(f"scanner code: {code}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} "
           "(wall times include the machine's other load; CPU seconds are the client's own)")
     results = []
+    peer_sizes = {tuple(int(x) for x in (p.split(":") + ["10", "20"])[:3]) for p in args.peer.split(",") if p.strip()}
     with azurite() as az:
         for size in sizes:
-            results.append(bench_size(size, code, size[0] <= args.peer_max, az.connection_string))
+            with_peer = size[0] <= args.peer_max if args.peer_max is not None else size in peer_sizes
+            results.append(bench_size(size, code, with_peer, az.connection_string))
     report(results, import_time(code))
     return 0
 

@@ -91,6 +91,7 @@ CASES = [
     ("bicep-loop-filter", [], [  # [for p in pools: if (p.enabled) {...}]: conditions are judged as if deployed
         ("main.bicep", "'Standard_D2_v2'", "Standard_D2_v2", R),
         ("main.bicep", "'Standard_D3_v2'", "Standard_D3_v2", R)], [], []),
+    ("bicep-vmss-mix", [], [("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R)], [], []),  # instance mix
     ("bicep-existing", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", W)], [], []),

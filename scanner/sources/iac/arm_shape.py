@@ -163,11 +163,24 @@ def declarations(rtype: str, body: Any, address: str, where: Spot, language: str
                             zones=_zones(get(body, "zones")), language=language)]
     if t == VMSS:
         attribute = "sku.name"
-        return [Declaration(ResourceKind.VMSS, address, rtype, attribute, _size(get(body, "sku", "name"), where, attribute),
-                            location=location,
-                            os_type=text(get(body, "properties", "virtualMachineProfile", "storageProfile", "osDisk",
-                                             "osType")),
-                            zones=_zones(get(body, "zones")), language=language)]
+        decl = Declaration(ResourceKind.VMSS, address, rtype, attribute, _size(get(body, "sku", "name"), where, attribute),
+                           location=location,
+                           os_type=text(get(body, "properties", "virtualMachineProfile", "storageProfile", "osDisk",
+                                            "osType")),
+                           zones=_zones(get(body, "zones")), language=language)
+        if not (decl.size.known and str(decl.size.value).lower() == "mix"):
+            return [decl]
+        # Instance mix: sku.name "Mix", the sizes in properties.skuProfile.vmSizes[].name
+        # (https://learn.microsoft.com/azure/virtual-machine-scale-sets/instance-mix-create).
+        sizes = items(get(body, "properties", "skuProfile", "vmSizes"))
+        if not isinstance(sizes, list):
+            return [replace(decl, attribute="properties.skuProfile.vmSizes", size=Value(
+                spot=sizes.spot if isinstance(sizes, Value) else decl.size.spot, known=False,
+                text=sizes.text if isinstance(sizes, Value) else "",
+                reason=sizes.reason if isinstance(sizes, Value) else 'sku.name "Mix" without properties.skuProfile.vmSizes'))]
+        return [replace(decl, attribute=f"properties.skuProfile.vmSizes[{i}].name",
+                        size=_size(get(entry, "name"), _where(entry, where), f"properties.skuProfile.vmSizes[{i}].name"))
+                for i, entry in enumerate(sizes)]
     return []
 
 
