@@ -92,6 +92,9 @@ CASES = [
         ("main.bicep", "'Standard_D2_v2'", "Standard_D2_v2", R),
         ("main.bicep", "'Standard_D3_v2'", "Standard_D3_v2", R)], [], []),
     ("bicep-vmss-mix", [], [("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R)], [], []),  # instance mix
+    ("bicep-concat", [], [  # concat(systemPools, userPools), union(common, {...})
+        ("main.bicep", "'Standard_E8_v3'", "Standard_E8_v3", R),
+        ("main.bicep", "'Standard_F2'", "Standard_F2", R)], [], []),
     ("bicep-existing", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", W)], [], []),
