@@ -102,7 +102,11 @@ def child_main(kind: str, out: str) -> int:
 
     result = child_ours(out) if kind == "ours" else child_peer()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["rss_mib"] = usage.ru_maxrss / 1024
+    # VmHWM: this process's own peak. ru_maxrss survives exec on Linux, so a child forked from a
+    # parent holding a big parsed report would report the parent's peak instead.
+    status = Path("/proc/self/status")
+    hwm = [ln for ln in status.read_text().splitlines() if ln.startswith("VmHWM:")] if status.exists() else []
+    result["rss_mib"] = int(hwm[0].split()[1]) / 1024 if hwm else usage.ru_maxrss / 1024
     result["cpu"] = usage.ru_utime + usage.ru_stime  # the process's own CPU seconds: less noisy than wall
     print("RESULT " + json.dumps(result), flush=True)
     return 0

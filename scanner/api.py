@@ -22,7 +22,7 @@ retirement-scan/v1); otherwise 202 with `Location: <base>/api/scan/<run_id>`, wh
 answers from the record. Nothing outlives the HTTP response on the instance that answered it, so
 an instance recycled after answering (Flex Consumption) loses nothing.
 Without a queue (no AzureWebJobsStorage / STORAGE_QUEUE_ENDPOINT) the scan runs in a worker
-thread of this instance instead, as before.
+thread of this instance instead.
 """
 
 from __future__ import annotations

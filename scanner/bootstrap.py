@@ -7,7 +7,7 @@ Clients
         DefaultAzureCredential: managed identity in Azure (AZURE_CLIENT_ID / settings.azure_client_id
         picks a user-assigned identity), `az login` locally. The authority follows AZURE_CLOUD.
     resource_graph_client(settings) -> ResourceGraphClient
-        Status-code retries are left to the caller (collectors.resource_graph reads ARG's quota
+        Status-code retries are left to the caller (sources.arm reads ARG's quota
         headers); connection retries stay with the SDK.
     compute_client(settings, subscription_id) -> ComputeManagementClient
     arm_client(settings) -> ARMPipelineClient   (plain ARM GETs such as /subscriptions)
@@ -30,6 +30,8 @@ Sources of a scan (service ports; building one reads nothing, calling it does)
         through the SKU cache of the configured store (tables.cache; SKU_CACHE_HOURS).
     quota_loader(settings, quota_dir="", offline=False) -> (pairs) -> (QuotaBook, [ScopeError]) | None
         a folder of `az vm list-usage` exports, the live usages, or None (no quota checks).
+    price_loader(settings, files=(), offline=False) -> (needs) -> (PriceBook, [ScopeError]) | None
+        saved Retail Prices answers, the live API (cached a day), or None (costs left out).
     catalog_loader(settings, feed=None, catalogs=("builtin",), extra_file=None) -> CatalogSource
         built-in catalogue + feed + extra file (sources.feed.load_catalog).
     restrict_inventory(inventory, scope) -> Inventory      pure: keep a `sub:` scope's resources
@@ -203,6 +205,29 @@ def quota_loader(settings: Any, quota_dir: str = "", offline: bool = False):
     return load_live
 
 
+def price_loader(settings: Any, files: Sequence[str] = (), offline: bool = False):
+    """(needs) -> (PriceBook, [ScopeError]), or None when there is no price source: saved Retail
+    Prices answers when given (--prices / SCAN_PRICE_FILES), else the live API (PRICES_URL, cached
+    for a day) unless the scan is offline or PRICES_URL is empty."""
+    files = list(files) or list(settings.price_files)
+    if files:
+        def load_files(needs) -> tuple:
+            from scanner.sources.prices import book_from_items, load_price_files
+
+            return book_from_items(load_price_files(files), needs), []
+
+        return load_files
+    if offline or not settings.prices_url:
+        return None
+
+    def load_live(needs) -> tuple:
+        from scanner.sources.prices import fetch_prices
+
+        return fetch_prices(settings, needs)
+
+    return load_live
+
+
 def catalog_loader(settings: Any, feed: Sequence[str] | str | None = None, catalogs: Sequence[str] = ("builtin",),
                    extra_file: str | None = None, previous: Callable[[], Sequence[Any]] | None = None,
                    on_items: Callable[[Sequence[Any]], Any] | None = None) -> Callable[[], tuple]:
@@ -302,6 +327,7 @@ class AppContext:
             load_inventory=inventory_loader(s, scope, s.inventory_files),
             load_skus=sku_loader(s, s.sku_files, offline=bool(s.inventory_files)),
             load_quotas=quota_loader(s, offline=bool(s.inventory_files)),
+            load_prices=price_loader(s, offline=bool(s.inventory_files)),
         )
         if self.has_store:
             from scanner.service import ScanStore

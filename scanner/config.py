@@ -15,6 +15,13 @@ from dataclasses import dataclass, field
 from scanner.errors import ConfigError
 
 DEFAULT_FEED_URL = "https://www.microsoft.com/releasecommunications/api/v2/azure"
+# Azure Retail Prices API per cloud (no sign-in). Azure operated by 21Vianet has a separate API that
+# answers with a CSV download link: no live prices there (reference/prices/notes.md).
+DEFAULT_PRICES_URLS = {"public": "https://prices.azure.com/api/retail/prices",
+                       "usgov": "https://prices.azure.us/api/retail/prices", "china": ""}
+# Currencies the Retail Prices API documents (Dec 2021 doc, reference/prices/notes.md).
+PRICE_CURRENCIES = ("USD", "AUD", "BRL", "CAD", "CHF", "CNY", "DKK", "EUR", "GBP", "INR", "JPY", "KRW", "NOK",
+                    "NZD", "RUB", "SEK", "TWD")
 DEFAULT_FEED_FALLBACK_URL = "https://www.microsoft.com/releasecommunications/api/v2/azure/rss"
 
 # Tags that may name a webhook setting: only settings with this prefix can be named, so a tag
@@ -95,6 +102,23 @@ def parse_scope(text: str, setting: str = "--scope") -> Scope:
     raise ConfigError(
         f"{setting}: {text!r} is not 'tenant', 'mg:NAME[,NAME...]' or 'sub:SUBSCRIPTION_ID[,ID...]'"
     )
+
+
+def _prices_url(env: Mapping[str, str], cloud: str) -> str:
+    """PRICES_URL: absent -> the cloud's API; set to empty -> no live prices; else an http(s) URL."""
+    if "PRICES_URL" not in env:
+        return DEFAULT_PRICES_URLS.get(cloud, "")
+    raw = (env.get("PRICES_URL") or "").strip()
+    if raw and not re.match(r"^https?://[^\s/]+(/\S*)?$", raw):
+        raise ConfigError(f"PRICES_URL: {raw!r} is not an http(s) URL (or empty to turn live prices off)")
+    return raw
+
+
+def _currency(raw: str) -> str:
+    code = raw.strip().upper()
+    if code not in PRICE_CURRENCIES:
+        raise ConfigError(f"PRICES_CURRENCY: {raw!r} is not one of {', '.join(PRICE_CURRENCIES)}")
+    return code
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
@@ -278,6 +302,12 @@ class Settings:
     # DIR/<region>.json); live scans read Microsoft.Compute usages unless QUOTA_CHECKS is false.
     quota_dir: str = ""
     quota_checks: bool = True
+    # Prices (issue 13): the public Retail Prices API (no sign-in; "" turns live prices off), the
+    # currency, a folder caching its answers for a day, and saved answers for offline scans.
+    prices_url: str = "https://prices.azure.com/api/retail/prices"
+    prices_currency: str = "USD"
+    price_cache_dir: str = ""
+    price_files: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -386,6 +416,10 @@ class Settings:
             sku_files=_paths(get("SCAN_SKU_FILES")),
             quota_dir=get("SCAN_QUOTA_DIR"),
             quota_checks=_bool(env, "QUOTA_CHECKS", True),
+            prices_url=_prices_url(env, cloud),
+            prices_currency=_currency(get("PRICES_CURRENCY", "USD")),
+            price_cache_dir=get("PRICE_CACHE_DIR"),
+            price_files=_paths(get("SCAN_PRICE_FILES")),
         )
 
     def webhook(self, setting_name: str) -> Secret | None:

@@ -46,7 +46,9 @@ def sample_paths(samples: Path = SAMPLES) -> dict[str, list[str]]:
         if not p.is_dir():
             raise SystemExit(f"demo: {p} is missing (run from a full clone of the repository)")
     quotas = samples / "quotas"  # vCPU usages (az vm list-usage exports)
-    return {"inventory": [str(inventory)], "skus": [str(skus)], "quotas": [str(quotas)] if quotas.is_dir() else []}
+    prices = samples / "prices"  # saved Retail Prices API answers (invented prices)
+    return {"inventory": [str(inventory)], "skus": [str(skus)], "quotas": [str(quotas)] if quotas.is_dir() else [],
+            "prices": [str(prices)] if prices.is_dir() else []}
 
 
 def build_deps(paths: dict[str, list[str]]) -> ScanDeps:
@@ -57,11 +59,13 @@ def build_deps(paths: dict[str, list[str]]) -> ScanDeps:
 
     settings = Settings()
     quotas = paths.get("quotas") or []
+    prices = paths.get("prices") or []
     return ScanDeps(
         load_catalog=bootstrap.catalog_loader(settings, feed="", catalogs=["builtin"], extra_file=""),
         load_inventory=bootstrap.inventory_loader(settings, None, paths["inventory"]),
         load_skus=bootstrap.sku_loader(settings, paths["skus"], offline=True),
         load_quotas=bootstrap.quota_loader(settings, quotas[0] if quotas else "", offline=True),
+        load_prices=bootstrap.price_loader(settings, prices, offline=True),
     )
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from scanner.core import judge, lifecycle, node_os
+from scanner.core import costs, judge, lifecycle, node_os
 from scanner.core.lifecycle import Record
 from scanner.core.model import Change, Finding, Inventory, ReviewItem, ScopeError, ScopeKind, Severity, Status
 from scanner.errors import StoreError
@@ -67,6 +67,9 @@ class ScanDeps:
     # vCPU usages for the (subscription, region) pairs that have findings -> (QuotaBook, [ScopeError]);
     # None: no quota checks (capacity-restricted needs them; retiring-size still names restrictions).
     load_quotas: Callable[[list[tuple[str, str]]], tuple[object, Sequence[ScopeError]]] | None = None
+    # pay-as-you-go prices for {(size, region, os)} the findings need -> (PriceBook, [ScopeError]);
+    # None: findings carry no cost.
+    load_prices: Callable[[set], tuple[object, Sequence[ScopeError]]] | None = None
     notifier: Notifier | None = None  # None: nobody to tell (--no-notify, nothing configured)
 
 
@@ -184,11 +187,22 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
     # 4. judge (pure)
     t = time.perf_counter()
     findings = judge.evaluate(inventory, catalog, skus, options.today, options.thresholds, quotas=quotas,
-                              node_os=node_os.load_builtin())
+                              node_os=node_os.load_builtin(), costed=deps.load_prices is not None)
     log.info("judge: %d findings", len(findings))
     timings["judge"] = _lap(t)
 
-    errors = (*catalog_errors, *inventory.errors, *sku_errors, *missing, *quota_errors)
+    # 4b. what the moves cost (a price that cannot be found says so; it never removes a finding)
+    book, price_errors = None, ()
+    if deps.load_prices is not None:
+        t = time.perf_counter()
+        needs = costs.needed_prices(findings)
+        book, price_errors = deps.load_prices(needs) if needs else (None, ())
+        log.info("prices: %d size/region/OS prices needed, %d found, %d errors", len(needs),
+                 len(book) if book is not None else 0, len(price_errors))
+        timings["prices"] = _lap(t)
+    findings = costs.price_findings(findings, book)
+
+    errors = (*catalog_errors, *inventory.errors, *sku_errors, *missing, *quota_errors, *price_errors)
     report = ScanReport(
         generated_at=now,
         today=options.today,

@@ -1,7 +1,7 @@
 """python -m scanner scan: find node pools, VMs and scale sets on retiring or Gen1-only sizes.
 
     python -m scanner scan [--feed URL|FILE] [--catalog builtin|none|FILE ...]
-        [--inventory FILE ...] [--skus FILE|DIR ...] [--quotas DIR] [--scope tenant|mg:NAME|sub:ID,...]
+        [--inventory FILE ...] [--skus FILE|DIR ...] [--quotas DIR] [--prices FILE|DIR ...] [--scope tenant|mg:NAME|sub:ID,...]
         [--today YYYY-MM-DD] [--format table|json|csv|markdown] [--output FILE] [--pretty]
         [--fail-on critical|high|medium|low] [--no-store] [--no-notify] [--dry-run]
 
@@ -44,6 +44,10 @@ def register(sub) -> None:
                    help="vCPU usages exported with az vm list-usage --location REGION -o json, as "
                         "DIR/<subscription-id>/<region>.json or DIR/<region>.json (default: SCAN_QUOTA_DIR; "
                         "live scans read them from Azure)")
+    p.add_argument("--prices", nargs="+", action="extend", metavar="FILE|DIR",
+                   help="saved Azure Retail Prices API answers (one JSON document with Items, a list of pages, "
+                        "or a folder of them) for the monthly cost of each move (default: SCAN_PRICE_FILES; "
+                        "live scans ask the API, cached for a day)")
     p.add_argument("--scope", metavar="tenant|mg:NAME|sub:ID,...", help="what to read from Azure (default: SCAN_SCOPE)")
     p.add_argument("--today", metavar="YYYY-MM-DD", type=_date, help="judge as of this day (default: today, UTC)")
     p.add_argument("--format", type=lower_choice, choices=("table", "json", "csv", "markdown"), default="table")
@@ -98,6 +102,7 @@ def build_deps(args, settings):
         load_inventory=bootstrap.inventory_loader(settings, scope, list(args.inventory or ())),
         load_skus=bootstrap.sku_loader(settings, list(args.skus or ()), offline=offline),
         load_quotas=bootstrap.quota_loader(settings, args.quotas or "", offline=offline),
+        load_prices=bootstrap.price_loader(settings, list(args.prices or ()), offline=offline),
     )
 
 

@@ -37,18 +37,18 @@ the region (or in the pool's zones) is flagged `restricted`: the autoscaler cann
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from scanner.core import guidance, headroom, node_images, node_os
+from scanner.core import costs, guidance, headroom, node_images, node_os
 from scanner.core.model import (
     CLOUD_PREFIXES,
     Capacity,
     Cluster,
+    Cost,
     Finding,
     Inventory,
     NodePool,
@@ -159,8 +159,9 @@ def has_gen1_image(pool: NodePool) -> bool:
 
 class _Judge:
     def __init__(self, catalog, skus, today: date, thresholds: Thresholds, guide: bool, quotas=None,
-                 node_os=None) -> None:
+                 node_os=None, costed: bool = False) -> None:
         self.catalog = catalog
+        self.costed = costed  # findings carry a Cost (nodes, meter) for core.costs to price
         self.node_os = node_os  # core.node_os.NodeOsCatalog or None
         self.skus = skus
         self.today = today
@@ -207,7 +208,7 @@ class _Judge:
         return Capacity(since, retirement.capacity_source, room), text + "."
 
     def _size_findings(self, ref: ResourceRef, vm_size: str, zones, id_size: str, advise,
-                       growth: int | None = None) -> list[Finding]:
+                       growth: int | None = None, cost: Cost | None = None) -> list[Finding]:
         """retiring-size, gen1-only-size and capacity-restricted findings for one size of one resource.
         `growth`: nodes the pool or scale set may still add (None for a VM)."""
         out: list[Finding] = []
@@ -231,6 +232,8 @@ class _Judge:
             restricted=restricted,
             capacity=capacity,
             replacement_quota=advice.quota if advice else None,
+            # nodes and meter only: the service prices it (core.costs.price_findings)
+            cost=cost if self.costed else None,
         )
         note = f" {advice.note}" if advice and advice.note else ""
         restricted_note = (
@@ -308,6 +311,8 @@ class _Judge:
                     lambda size=size, pool=pool: self.guide.for_pool(cluster, pool, size, names),
                     # Spot pools draw on the low-priority quota, which the restriction does not cap.
                     growth=None if pool.priority.lower() == "spot" else headroom.growth_nodes(pool, size),
+                    cost=Cost("", headroom.pool_nodes(pool, size), os_type=costs.os_key(pool.os_type),
+                              spot=pool.priority.lower() == "spot"),
                 ))
             out.extend(self._node_image(cluster, pool, ref, names))
             out.extend(self._node_os(cluster, pool, ref, names))
@@ -386,7 +391,8 @@ class _Judge:
             kind=ResourceKind.VM, id=vm.id, name=vm.name, subscription_id=vm.subscription_id,
             resource_group=vm.resource_group, location=vm.location, tags=vm.tags,
         )
-        return self._size_findings(ref, vm.vm_size, vm.zones, "", lambda: self.guide.for_vm(vm))
+        return self._size_findings(ref, vm.vm_size, vm.zones, "", lambda: self.guide.for_vm(vm),
+                                   cost=Cost("", 1, os_type=costs.os_key(vm.os_type)))
 
     def scale_set(self, vmss: ScaleSet) -> list[Finding]:
         ref = ResourceRef(
@@ -395,7 +401,7 @@ class _Judge:
         )
         # A scale set outside AKS: room for one more instance (a repair, a rolling upgrade).
         return self._size_findings(ref, vmss.vm_size, vmss.zones, "", lambda: self.guide.for_scale_set(vmss),
-                                   growth=1)
+                                   growth=1, cost=Cost("", max(0, vmss.capacity or 0), os_type=costs.os_key(vmss.os_type)))
 
 
 def _zones_offered(sku: Sku, zones) -> tuple[str, ...]:
@@ -453,6 +459,7 @@ def evaluate(
     guide: bool = True,
     quotas=None,
     node_os=None,
+    costed: bool = False,
 ) -> list[Finding]:
     """Every finding for the inventory, most urgent first (severity, days left, resource, pool).
 
@@ -465,14 +472,15 @@ def evaluate(
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _evaluate(inventory, catalog, skus, today, thresholds, guide, quotas, node_os)
+        return _evaluate(inventory, catalog, skus, today, thresholds, guide, quotas, node_os, costed)
     finally:
         if paused:
             gc.enable()
 
 
-def _evaluate(inventory, catalog, skus, today, thresholds, guide, quotas=None, node_os=None) -> list[Finding]:
-    judge = _Judge(catalog, skus, today, thresholds, guide, quotas, node_os)
+def _evaluate(inventory, catalog, skus, today, thresholds, guide, quotas=None, node_os=None,
+              costed=False) -> list[Finding]:
+    judge = _Judge(catalog, skus, today, thresholds, guide, quotas, node_os, costed)
     findings: list[Finding] = []
     cluster_ids = {c.id.lower() for c in inventory.clusters}
     for cluster in inventory.clusters:
@@ -505,8 +513,3 @@ def max_severity(findings: Iterable[Finding]) -> Severity | None:
         if worst is None or f.severity.rank > worst.rank:
             worst = f.severity
     return worst
-
-
-# `diff` lives with the finding lifecycle (store work); re-exported here when it exists.
-with contextlib.suppress(ImportError):  # until scanner/core/lifecycle.py lands
-    from scanner.core.lifecycle import diff  # noqa: F401

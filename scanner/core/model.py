@@ -508,6 +508,8 @@ class Cost:
     replacement_hourly: float | None = None
     hours: int = HOURS_PER_MONTH
     note: str = ""  # why a price is missing, or what was assumed
+    os_type: str = "linux"  # "linux" | "windows": which meter (Windows includes the licence)
+    spot: bool = False  # a Spot pool: the pay-as-you-go price overstates it
 
     @property
     def current_monthly(self) -> float | None:

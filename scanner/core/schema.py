@@ -112,7 +112,7 @@ def headroom_to_json(h, resource=None) -> dict | None:
 
 def cost_to_json(c) -> dict:
     return {
-        "currency": c.currency, "nodes": c.nodes, "hours_per_month": c.hours,
+        "currency": c.currency, "nodes": c.nodes, "os_type": c.os_type, "hours_per_month": c.hours,
         "current_hourly": c.current_hourly, "replacement_hourly": c.replacement_hourly,
         "current_monthly": c.current_monthly, "replacement_monthly": c.replacement_monthly,
         "delta_monthly": c.delta_monthly, "note": c.note,

@@ -8,19 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scanner.tables.findings import TableFindings
+    from scanner.tables.kit import Tables
+    from scanner.tables.outbox import Outbox
+    from scanner.tables.runs import ScanRuns, TableRunLog
+    from scanner.tables.snapshots import TableSnapshots
 
 
 @dataclass(frozen=True)
 class Storage:
     """The table adapters of one prefix: the ports the service and the API use."""
 
-    tables: Any  # kit.Tables
-    findings: Any  # findings.TableFindings (FindingRepo)
-    runs: Any  # runs.TableRunLog (RunLog)
-    scan_runs: Any  # runs.ScanRuns
-    snapshots: Any  # snapshots.TableSnapshots
-    outbox: Any  # outbox.Outbox
+    tables: Tables
+    findings: TableFindings  # the FindingRepo port
+    runs: TableRunLog  # the RunLog port
+    scan_runs: ScanRuns
+    snapshots: TableSnapshots
+    outbox: Outbox
 
 
 def open_storage(settings: Any, credential: Callable[[], Any] | None = None, create: bool = True,

@@ -78,15 +78,20 @@ def encode_body(message_id: str) -> str:
     return json.dumps({"id": message_id}, separators=(",", ":"))
 
 
-def parse_body(body: str | bytes) -> str:
-    """The notification id in a queue message body; InputError naming what is wrong."""
+def _json_message(body: str | bytes, what: str) -> tuple[Any, str]:
+    """(parsed JSON, text) of a queue message body; InputError naming `what` when it is not JSON."""
     if isinstance(body, (bytes, bytearray)):
         body = bytes(body).decode("utf-8", "replace")
     text = (body or "").strip()
     try:
-        data = json.loads(text)
+        return json.loads(text), text
     except json.JSONDecodeError:
-        raise InputError(f"notification queue message: not JSON ({text[:60]!r})") from None
+        raise InputError(f"{what}: not JSON ({text[:60]!r})") from None
+
+
+def parse_body(body: str | bytes) -> str:
+    """The notification id in a queue message body; InputError naming what is wrong."""
+    data, text = _json_message(body, "notification queue message")
     mid = data.get("id") if isinstance(data, dict) else None
     if not isinstance(mid, str) or not _ID.match(mid):
         raise InputError(f"notification queue message: field 'id' is missing or not a notification id "
@@ -141,13 +146,7 @@ def encode_request(run_id: str, request: ScanRequest) -> str:
 
 def parse_request(body: str | bytes) -> tuple[str, ScanRequest]:
     """(run id, request) from a queue message body; InputError naming what is wrong."""
-    if isinstance(body, (bytes, bytearray)):
-        body = bytes(body).decode("utf-8", "replace")
-    text = (body or "").strip()
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        raise InputError(f"scan request message: not JSON ({text[:60]!r})") from None
+    data, text = _json_message(body, "scan request message")
     if not isinstance(data, dict):
         raise InputError(f"scan request message: not a JSON object ({text[:60]!r})")
     unknown = sorted(set(data) - MESSAGE_KEYS)

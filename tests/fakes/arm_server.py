@@ -226,6 +226,7 @@ class FakeArm:
                 "IDENTITY_HEADER": self.identity_header,
                 "AZURE_RESOURCE_MANAGER_ENDPOINT": base_url,
                 "REQUESTS_CA_BUNDLE": cert_path,
+                "PRICES_URL": "",  # live scans in tests never ask the public prices API
             }
             identity = {"IDENTITY_ENDPOINT": self.msi_url, "IDENTITY_HEADER": self.identity_header}
             with env_vars(identity), trusted(cert_path):

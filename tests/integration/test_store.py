@@ -1,16 +1,16 @@
-"""TableFindingStore + apply_scan against a real Azurite (tests/fakes/azurite.py)."""
+"""The table adapters (tables/) + service.apply_scan against a real Azurite (tests/fakes/azurite.py)."""
 
 import threading
 import time
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from azure.core.credentials import AzureNamedKeyCredential
 
 from scanner import bootstrap
 from scanner.config import Settings
-from scanner.core.lifecycle import RESOLVED, Suppression
+from scanner.core.lifecycle import RESOLVED
 from scanner.core.model import ScopeError, ScopeKind, Severity, Status
 from scanner.errors import ConfigError, StoreError
 from scanner.service import apply_scan
@@ -205,44 +205,6 @@ def test_findings_in_many_partitions_and_over_100_are_batched(store):
     assert out.run["writes"] == 450
     assert out.run["transactions"] == 3 * 2  # 150 per subscription: 100 + 50
     assert len(store.findings.load_records()) == 450
-
-
-def test_suppression_by_ack_then_expiry(store):
-    a = finding("a")
-    apply_scan(store.findings, store.runs, [a], now=T0)
-    store.findings.put_suppression(Suppression(a.id, date(2026, 3, 5), "waiting for quota"))
-    out = apply_scan(store.findings, store.runs, [a], now=T0 + timedelta(days=1))
-    (f,) = out.findings
-    assert f.status is Status.SUPPRESSED and f.suppressed_until == date(2026, 3, 5)
-    assert f.suppression_reason == "waiting for quota" and out.notify == ()
-    assert out.run["open"]["suppressed"] == 1
-    quiet = apply_scan(store.findings, store.runs, [a], now=T0 + timedelta(days=2))
-    assert quiet.run["writes"] == 0
-    back = apply_scan(store.findings, store.runs, [a], now=datetime(2026, 3, 6, 2, tzinfo=timezone.utc))
-    assert [c.kind for c in back.notify] == ["reopened"] and back.findings[0].status is Status.OPEN
-    assert store.findings.delete_suppression(a.id) is True and store.findings.delete_suppression(a.id) is False
-
-
-def test_suppression_by_tag(store):
-    tagged = finding("t", tags={"retirement-scanner:ignore-until": "2026-03-02"})
-    out = apply_scan(store.findings, store.runs, [tagged], now=T0)
-    assert out.findings[0].status is Status.SUPPRESSED and out.notify == ()
-    later = apply_scan(store.findings, store.runs, [tagged], now=datetime(2026, 3, 3, tzinfo=timezone.utc))
-    assert later.findings[0].status is Status.OPEN
-    assert [c.kind for c in later.notify] == ["reopened"]
-
-
-def test_history_from_stored_runs(store):
-    a, b, c = finding("a", sev=Severity.HIGH), finding("b"), finding("c")
-    apply_scan(store.findings, store.runs, [a, b, c], now=T0)
-    apply_scan(store.findings, store.runs, [a, b], now=T0 + timedelta(days=1))
-    apply_scan(store.findings, store.runs, [a], now=T0 + timedelta(days=1, hours=6))
-    rows = store.runs.history(4, date(2026, 3, 3))
-    assert [r["date"] for r in rows] == ["2026-02-28", "2026-03-01", "2026-03-02", "2026-03-03"]
-    assert rows[0]["open"] is None
-    assert [r["open_total"] for r in rows[1:]] == [3, 1, 1]
-    assert [r["resolved"] for r in rows] == [0, 0, 2, 0]
-    assert rows[2]["open"]["high"] == 1
 
 
 def test_big_finding_round_trips_through_azurite(store):

@@ -23,7 +23,7 @@ TODAY = "2026-09-10"  # NVv3 retires in 20 days, NCv3 already retired: every sev
 def scan_json(tmp_path) -> dict:
     out = tmp_path / "scan.json"
     rc = cli.main(["scan", "--inventory", str(ROOT / "samples" / "inventory"), "--skus", str(ROOT / "samples" / "skus"),
-                   "--quotas", str(ROOT / "samples" / "quotas"),
+                   "--quotas", str(ROOT / "samples" / "quotas"), "--prices", str(ROOT / "samples" / "prices"),
                    "--catalog", "builtin", "--today", TODAY, "--format", "json", "--output", str(out),
                    "--no-store", "--no-notify"])
     assert rc == 0

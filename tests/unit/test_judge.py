@@ -336,10 +336,3 @@ def test_most_urgent_first():
     findings = evaluate(inv, Catalog(retirements=(dsv2(), soon)), index(), TODAY)
     assert [f.severity for f in findings] == sorted((f.severity for f in findings), key=lambda s: -s.rank)
     assert findings[0].vm_size == "Standard_A2_v2" and findings[0].severity is Severity.CRITICAL
-
-
-def test_judge_exposes_lifecycle_diff():
-    import scanner.core.judge as judge
-    import scanner.core.lifecycle as lifecycle
-
-    assert judge.diff is lifecycle.diff

@@ -78,6 +78,9 @@ def test_the_modules_are_found():
                  id="tables-only-read-and-write"),
     pytest.param(("scanner.service", "scanner.ports"), ("scanner.tables", "scanner.bootstrap", "azure"),
                  id="service-depends-on-ports"),
+    pytest.param(("scanner.core", "scanner.sources", "scanner.tables", "notifiers", "scanner.service",
+                  "scanner.ports", "scanner.notify", "scanner.api", "scanner.jobs", "scanner.feed_ingest"),
+                 ("scanner.bootstrap",), id="only-entry-points-reach-the-composition-root"),
 ])
 def test_a_room_imports_nothing_from_the_rooms_it_must_not(importers, forbidden):
     assert _offences(importers, forbidden) == []
@@ -118,3 +121,15 @@ def test_no_import_cycles_between_packages():
         visit(start, [start])
     found = [" -> ".join(c) for c in cycles]
     assert found == [], "\n".join(found)
+
+
+def test_the_architecture_page_names_every_module():
+    page = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    missing = []
+    for module in IMPORTS:
+        leaf = module.rpartition(".")[2]
+        if leaf in ROOMS or module.endswith("__init__") or (ROOT / Path(*module.split("."))).is_dir():
+            continue  # a package: named by its folder
+        if f"{leaf}.py" not in page and f"{leaf}/" not in page:
+            missing.append(module)
+    assert missing == [], f"docs/ARCHITECTURE.md does not name {missing}"
