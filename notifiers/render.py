@@ -321,7 +321,32 @@ def _view(n: Notice, settings: Settings) -> dict[str, Any]:
         "announcement": next((u for u in (r.urls if r else ()) if re.match(r"^https?://", u)), ""),
         "portal": _portal_link(settings, f),
         "same_as": "",  # rule of an earlier finding on this pool with the same commands (see _groups)
+        "cost": _cost_text(f),
+        "quota": _quota_text(f),
     }
+
+
+def _cost_text(f: Finding) -> str:
+    """'USD 908.19/month now, 1,016.32 after the move (+108.13)' (issue 13); "" without a cost."""
+    c = f.cost
+    if c is None:
+        return ""
+    if c.current_monthly is None:
+        return f"price not found ({c.note})" if c.note else ""
+    text = f"{c.currency} {c.current_monthly:,.2f}/month now ({c.nodes} node(s))"
+    if c.replacement_monthly is not None:
+        sign = "+" if c.delta_monthly >= 0 else "-"
+        text += f", {c.replacement_monthly:,.2f} after the move ({sign}{abs(c.delta_monthly):,.2f})"
+    return text
+
+
+def _quota_text(f: Finding) -> str:
+    """The replacement's family quota when it has no room for the move (issue 13)."""
+    q = f.replacement_quota
+    if q is None or q.fits:
+        return ""
+    return (f"{q.family}: the new pool needs {q.needed} vCPUs, {q.free} free; ask for a limit of "
+            f"{q.family_limit + q.short_of} (command in the finding)")
 
 
 def _groups(notices: Iterable[Notice], settings: Settings) -> list[dict[str, Any]]:
@@ -423,7 +448,8 @@ def _finding_element(v: dict[str, Any], max_command_chars: int = MAX_COMMAND_CHA
         facts.append({"title": "Retires", "value": f"{v['retires_on']} ({v['days_text']})"})
     if v["retirement_title"]:
         facts.append({"title": "Retirement", "value": v["retirement_title"]})
-    if v["message"] and not v["retirement_title"]:  # with a retirement the facts above say it
+    # with a retirement the facts above say it, except for rules whose point is elsewhere
+    if v["message"] and (not v["retirement_title"] or v["rule"] in ("capacity-restricted", "retiring-node-os")):
         facts.append({"title": "Finding", "value": v["message"]})
     if v["replacement"]:
         rep = v["replacement"] + (f": {v['replacement_why']}" if v["replacement_why"] else "")
@@ -432,6 +458,10 @@ def _finding_element(v: dict[str, Any], max_command_chars: int = MAX_COMMAND_CHA
         facts.append({"title": "Move to", "value": rep})
     if v["restricted"]:
         facts.append({"title": "Note", "value": "size is restricted here: the autoscaler cannot add nodes"})
+    if v.get("quota"):
+        facts.append({"title": "Quota", "value": v["quota"]})
+    if v.get("cost"):
+        facts.append({"title": "Cost", "value": v["cost"]})
     if facts:
         items.append({"type": "FactSet", "facts": facts})
     if v.get("same_as"):

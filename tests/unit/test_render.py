@@ -302,3 +302,22 @@ def test_commands_are_never_cut_mid_command():
     texts = [i["text"] for i in containers[0]["items"] if i.get("fontType") == "Monospace"]
     assert texts == [] or all(set(t.split("\n\n")) <= set(cmds) for t in texts)
     assert "1 more command(s)" in json.dumps(msg.teams_posts) or "2 more command(s)" in json.dumps(msg.teams_posts)
+
+
+def test_cost_and_quota_reach_the_card_and_the_email():
+    from dataclasses import replace
+
+    from scanner.core.costs import PriceBook, price_findings
+    from scanner.core.model import Cost, Headroom
+
+    f = replace(finding(), cost=Cost("", 3), replacement_quota=Headroom("standardDSv5Family", needed=44, family_used=92,
+                                                                         family_limit=100, vcpus_per_node=4, nodes=11))
+    book = PriceBook("USD").add("Standard_D4_v2", "westeurope", "linux", 0.2).add("Standard_D4s_v5", "westeurope", "linux", 0.192)
+    (f,) = price_findings([f], book)
+    msg = build_messages([Change("new", f)], {}, settings(), NOW).messages
+    card = json.dumps(next(m for m in msg if m.recipient.channel == "teams").teams_posts, ensure_ascii=False)
+    mail = next(m for m in msg if m.recipient.channel == "email")
+    assert "USD 438.00/month now (3 node(s)), 420.48 after the move (-17.52)" in card
+    assert "standardDSv5Family: the new pool needs 44 vCPUs, 8 free; ask for a limit of 136" in card
+    for body in (mail.text, mail.html):
+        assert "USD 438.00/month now" in body and "420.48 on Standard_D4s_v5" in body
