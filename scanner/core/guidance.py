@@ -965,8 +965,34 @@ def _shared_entry(pool: NodePool, vm_size: str) -> tuple[str, ...]:
     return ()
 
 
+def _autoscale_entries(pool: NodePool) -> dict[str, dict]:
+    """size (lower-case) -> the scale.autoscale entry of a VirtualMachines pool."""
+    scale = pool.properties.get("virtualMachinesProfile.scale") or {}
+    entries = (scale.get("autoscale") or []) if isinstance(scale, dict) else []
+    return {str(e.get("size", "")).lower(): e for e in entries if isinstance(e, dict) and e.get("size")}
+
+
 def vm_pool_commands(cluster: Cluster, pool: NodePool, old_size: str, target_size: str) -> tuple[str, ...]:
-    """Virtual Machines pool: change its size list in place (manual-scale entries)."""
+    """Virtual Machines pool: change its size list in place (manual-scale entries; autoscale
+    profiles through `az aks nodepool auto-scale`, keeping their min and max counts)."""
+    autoscale = _autoscale_entries(pool)
+    if old_size.lower() in autoscale:
+        scope = ["az aks nodepool auto-scale", None, *_aks_scope(cluster), "--name", _q(pool.name)]
+
+        def auto(verb: str, *extra: str) -> str:
+            parts = list(scope)
+            parts[1] = verb
+            return " ".join([*parts, *extra])
+
+        old = autoscale[old_size.lower()]
+        mine = autoscale.get(target_size.lower())
+        if mine is None:
+            return (auto("update", "--current-node-vm-size", _q(old_size), "--node-vm-size", _q(target_size)),)
+        lo = int(mine.get("minCount") or 0) + int(old.get("minCount") or 0)
+        hi = int(mine.get("maxCount") or 0) + int(old.get("maxCount") or 0)
+        return (auto("update", "--current-node-vm-size", _q(str(mine["size"])), "--min-count", _q(lo),
+                     "--max-count", _q(hi)),
+                auto("delete", "--current-node-vm-size", _q(old_size), "--yes"))
     counts = {s.lower(): n for s, n in pool.size_counts}
     count = counts.get(old_size.lower())
     base = ["az aks nodepool manual-scale", None, *_aks_scope(cluster), "--name", _q(pool.name)]

@@ -318,11 +318,24 @@ def _parse_pool(p: Mapping, i: int) -> NodePool:
                 pairs.append((entry[0], n))
             else:
                 shared.extend(entry)
+        # Autoscale profiles (GA API): one size each, with its own min and max count.
+        autoscale = _get(p, "virtualMachinesProfile.scale.autoscale") or []
+        if not isinstance(autoscale, list):
+            raise _RowError(f"field '{where}.virtualMachinesProfile.scale.autoscale' is not a list")
+        for j, a in enumerate(autoscale):
+            at = f"{where}.virtualMachinesProfile.scale.autoscale[{j}]"
+            size = _str(_get(a, "size"), f"{at}.size")
+            if not size:
+                raise _RowError(f"missing field '{at}.size'")
+            _int(_get(a, "minCount"), f"{at}.minCount")
+            _int(_get(a, "maxCount"), f"{at}.maxCount")
+            shared.append(size)
         if not pairs and not shared and q.get("vmsize"):
             pairs.append((_str(q.get("vmsize"), f"{where}.vmSize"), _int(q.get("count"), f"{where}.count") or 0))
             total = pairs[0][1]
         if not pairs and not shared:
-            raise _RowError(f"missing field '{where}.virtualMachinesProfile.scale.manual' (VirtualMachines pool)")
+            raise _RowError(f"missing field '{where}.virtualMachinesProfile.scale.manual' (VirtualMachines pool, "
+                            "and no scale.autoscale either)")
         size_counts = tuple(pairs)
         vm_sizes = tuple(dict.fromkeys([s for s, _ in pairs] + shared))
         count = total

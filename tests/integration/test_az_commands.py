@@ -182,10 +182,10 @@ def test_every_az_command_runs_and_keeps_the_pool(tenant, tmp_path, capsys):
                 pool = {"profile": profiles[(f.resource.id.lower(), f.resource.pool.lower())], "model": model}
                 _compare_pool(f, cluster, pool, body, report)
                 checked["pool"] += 1
-            elif any("manual-scale" in c for c in f.commands):
+            elif any("manual-scale" in c or "auto-scale" in c for c in f.commands):
                 bodies = [b for p, b in puts if p.lower().endswith(f"/agentpools/{f.resource.pool.lower()}")]
-                sizes = [m.get("size", "").lower() for m in
-                         (bodies[-1]["properties"]["virtualMachinesProfile"]["scale"]["manual"] if bodies else [])]
+                scale = bodies[-1]["properties"]["virtualMachinesProfile"]["scale"] if bodies else {}
+                sizes = [m.get("size", "").lower() for m in (scale.get("manual") or []) + (scale.get("autoscale") or [])]
                 if f.replacement.vm_size.lower() not in sizes or f.vm_size.lower() in sizes:
                     report["dropped"].append(f"{f.resource.name}/{f.resource.pool}: manual scale sizes {sizes}")
                 checked["vm-pool"] += 1

@@ -272,6 +272,20 @@ def test_virtual_machines_pool_entries_of_one_size_and_of_several(tenant):
     assert "(preview)" in shared.message and "--current-vm-sizes" in shared.message
 
 
+def test_virtual_machines_pool_autoscale_profiles_are_read_and_moved(tenant):
+    """scale.autoscale entries (GA API) are sizes of the pool too; the retiring one moves to the size of
+    the pool's other profile (one family per pool), its min and max counts added there."""
+    *_, findings = tenant
+    [f] = _of(findings, "aks-prod-weu", "vmauto")
+    assert f.vm_size == "Standard_DS3_v2" and f.replacement.vm_size == "Standard_D4s_v5"
+    update, delete = (_argv(c) for c in f.commands)
+    assert update[:5] == ["az", "aks", "nodepool", "auto-scale", "update"]
+    assert (_flag(update, "--current-node-vm-size"), _flag(update, "--min-count"), _flag(update, "--max-count")) == (
+        "Standard_D4s_v5", "1", "6")
+    assert delete[:5] == ["az", "aks", "nodepool", "auto-scale", "delete"] and "--yes" in delete
+    assert _flag(delete, "--current-node-vm-size") == "Standard_DS3_v2"
+
+
 def test_labels_and_taints_survive_the_shell_exactly(tenant):
     *_, findings = tenant
     [f] = [f for f in _of(findings, "aks-prod-weu", "userspot")]
