@@ -534,3 +534,17 @@ def test_the_preview_path_is_a_labelled_alternative_never_a_command():
     assert advice.commands[0].startswith("az aks nodepool add")  # the rebuild stays the default
     assert not any("nodepool update" in c or "aks-preview" in c for c in advice.commands)
     assert "Preview alternative (aks-preview extension" in advice.note
+
+
+def test_properties_not_carried_are_named_with_what_to_do():
+    pool = NodePool("apps", vm_sizes=("Standard_D8s_v3",), count=3, unknown_properties=("brandNewSetting",),
+                    properties={"kubeletDiskType": "Temporary", "securityProfile.sshAccess": "LocalUser",
+                                "creationData.sourceResourceId": "/subscriptions/x/resourceGroups/r/providers/"
+                                "Microsoft.ContainerService/snapshots/s1"})
+    g = _constraint_guide(_sized("Standard_D8s_v3", 8, 32), _sized("Standard_D8s_v5", 8, 32))
+    advice = g.for_pool(CLUSTER, pool, "Standard_D8s_v3", ("apps",))
+    assert "kubeletDiskType (" in advice.note and "ARM/Bicep" in advice.note
+    assert "creationData.sourceResourceId (" in advice.note and "snapshot" in advice.note
+    assert "sshAccess" not in advice.note  # LocalUser is what AKS gives the new pool anyway
+    assert "brandNewSetting" in advice.note and "az aks nodepool show" in advice.note
+    assert "--snapshot-id" not in advice.commands[0]

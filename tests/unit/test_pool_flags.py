@@ -8,10 +8,9 @@ fails here, so a new API property cannot be dropped without a word.
 from __future__ import annotations
 
 import pytest
+from azure.mgmt.containerservice import models  # pinned in requirements-dev.txt: missing fails, never skips
 
 from scanner.core import pool_flags
-
-models = pytest.importorskip("azure.mgmt.containerservice.models", reason="pinned in requirements-dev.txt")
 
 
 def _writable(cls) -> dict[str, object]:
@@ -129,3 +128,25 @@ def test_readme_table_is_the_table():
     got = [tuple(c.strip().strip("`") for c in line.strip("|").split(" | ")) for line in block if line.startswith("|")]
     want = [(prop, flag, how.replace("|", "/")) for prop, flag, how in pool_flags.rows()]
     assert got == want, "README 'what the rebuild keeps' table differs from scanner/core/pool_flags.py"
+
+
+def test_an_inventory_row_carries_its_properties_into_the_model():
+    """`az aks list` spells some keys its own way (enableFips, osDiskSizeGb): read all the same; a key
+    this scanner does not know is named on the pool, not lost."""
+    from scanner.sources.resource_graph import to_resources
+
+    row = {"id": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/"
+                 "Microsoft.ContainerService/managedClusters/aks1",
+           "name": "aks1", "type": "Microsoft.ContainerService/managedClusters", "location": "westeurope",
+           "kubernetesVersion": "1.31.2",
+           "agentPoolProfiles": [{"name": "apps", "vmSize": "Standard_D4s_v3", "count": 2, "enableFips": True,
+                                  "osDiskSizeGb": 64, "upgradeSettings": {"maxSurge": "1", "drainTimeoutInMinutes": 30},
+                                  "securityProfile": {"enableSecureBoot": True, "sshAccess": "LocalUser"},
+                                  "brandNewSetting": {"on": True}, "provisioningState": "Succeeded"}]}
+    [pool] = to_resources([row]).clusters[0].pools
+    assert pool.properties["enableFIPS"] is True and pool.properties["osDiskSizeGB"] == 64
+    assert pool.properties["upgradeSettings.maxSurge"] == "1"
+    assert pool.properties["upgradeSettings.drainTimeoutInMinutes"] == 30
+    assert pool.properties["securityProfile.enableSecureBoot"] is True
+    assert "provisioningState" not in pool.properties
+    assert pool.unknown_properties == ("brandNewSetting",)
