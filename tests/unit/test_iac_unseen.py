@@ -98,6 +98,7 @@ CASES = [
     ("bicep-concat", [], [  # concat(systemPools, userPools), union(common, {...})
         ("main.bicep", "'Standard_E8_v3'", "Standard_E8_v3", R),
         ("main.bicep", "'Standard_F2'", "Standard_F2", R)], [], []),
+    ("bicep-existing-child", [], [("main.bicep", "'Standard_NC6s_v3'", "Standard_NC6s_v3", R)], [], []),  # child of `existing`
     ("bicep-existing", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", W)], [], []),
