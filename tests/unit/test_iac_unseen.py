@@ -121,6 +121,9 @@ CASES = [
         ("azuredeploy.json", '"Standard_E2s_v3"', "Standard_E2s_v3", R)], [], []),
     ("arm-subscription", [], [("sub.json", '"Standard_E4_v3"', "Standard_E4_v3", R)], [], []),  # found in a folder
     ("arm-utf16", [], [("template.json", '"Standard_DS11_v2"', "Standard_DS11_v2", R)], [], []),  # PowerShell 5 `>`
+    ("arm-variable-copy", [], [  # "variables": {"copy": [{"name": "pools", ...}]}, two pools of one size
+        ("azuredeploy.json", '"Standard_D4_v3"', "Standard_D4_v3", R),
+        ("azuredeploy.json", '"Standard_D4_v3"', "Standard_D4_v3", R)], [], []),
     ("arm-comments", [], [("azuredeploy.json", '"Standard_F4s"', "Standard_F4s", R)], [], []),
     ("arm-symbolic", [], [
         ("main.json", '"Standard_D2_v3"', "Standard_D2_v3", R),
