@@ -107,6 +107,7 @@ class FakeArm:
         self.usages: dict[tuple[str, str], list[dict]] = {}  # (sub, loc) -> usage rows (REST shape)
         self.usages_page_size = 3
         self.usages_forbidden: set[str] = set()  # subscriptions whose usages answer 403
+        self.usages_status: dict[str, int] = {}  # subscription -> status every usages request gets (500, ...)
         self.usages_next_host = ""  # e.g. "evil.example:443": nextLink to another host
         self.subscriptions_page_size = 200
         self.max_subscriptions = 1000
@@ -524,6 +525,10 @@ class FakeArm:
 
 
 def _usages_method(self: FakeArm, sub_id: str, loc: str, query: dict) -> tuple[int, dict, object]:
+    if sub_id in self.usages_status:
+        status = self.usages_status[sub_id]
+        return status, {}, {"error": {"code": "InternalServerError" if status >= 500 else "Failed",
+                                      "message": f"injected {status}"}}
     if sub_id in self.usages_forbidden:
         return 403, {}, {"error": {"code": "AuthorizationFailed", "message": (
             "The client does not have authorization to perform action 'Microsoft.Compute/locations/usages/read' "

@@ -27,6 +27,7 @@ class FakePrices:
         self.page_size = page_size
         self.failures: list[int] = []
         self.broken: set[str] = set()
+        self.html = False  # answer every request with an HTML page (a proxy's error page)
         self.log: list[dict] = []
         self.url = ""
         self._lock = threading.Lock()
@@ -67,7 +68,7 @@ class FakePrices:
                 parts = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
                 status, headers, doc = fake.handle(parts.path, query)
-                data = json.dumps(doc).encode()
+                data = b"<html><body>Gateway says hello</body></html>" if fake.html else json.dumps(doc).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

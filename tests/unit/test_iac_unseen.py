@@ -37,7 +37,10 @@ CASES = [
     ("tf-nested", [], [
         ("main.tf", '"Standard_DS3_v2"', "Standard_DS3_v2", R),
         ("modules/platform/main.tf", '"Standard_E4s_v3"', "Standard_E4s_v3", R)],
-     [("modules/aks/main.tf", "each.value.size", "vm_size")], []),
+     [], []),  # aks_followup's size is module.aks.recommended_size, a literal output: Standard_D4s_v5, fine
+    ("tf-module-output", [], [  # module.sizes.vm_size / module.sizes.by_tier["gpu"] of a local module
+        ("sizes/main.tf", '"Standard_D2_v3"', "Standard_D2_v3", R),
+        ("sizes/main.tf", '"Standard_NC6s_v3"', "Standard_NC6s_v3", R)], [], []),
     ("tf-windows", [], [
         ("main.tf", '"Standard_D4s_v5"@2', "Standard_D4s_v5", W),  # win19: Windows2019 (the first D4s_v5 is system)
         ("main.tf", '"Standard_D8s_v5"', "Standard_D8s_v5", W)],  # win22 on a size with both generations
@@ -92,6 +95,9 @@ CASES = [
         ("main.bicep", "'Standard_D2_v2'", "Standard_D2_v2", R),
         ("main.bicep", "'Standard_D3_v2'", "Standard_D3_v2", R)], [], []),
     ("bicep-vmss-mix", [], [("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R)], [], []),  # instance mix
+    ("bicep-concat", [], [  # concat(systemPools, userPools), union(common, {...})
+        ("main.bicep", "'Standard_E8_v3'", "Standard_E8_v3", R),
+        ("main.bicep", "'Standard_F2'", "Standard_F2", R)], [], []),
     ("bicep-existing", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", W)], [], []),

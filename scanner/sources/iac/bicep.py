@@ -417,6 +417,13 @@ class _Env:
                 if isinstance(arg, Value) and arg.known and isinstance(arg.value, (list, dict, str)):
                     return Value(spot=_spot(node, self.file), known=True, value=len(arg.value),
                                  text=_text(node, self.bf.text))
+            if fname == "concat" and args and all(isinstance(a, list) for a in args):
+                return [x for a in args for x in a]  # arrays (concat of strings stays a deployment-time value)
+            if fname == "union" and args and all(isinstance(a, dict) for a in args):
+                merged: dict = {}
+                for a in args:
+                    merged.update(a)
+                return merged
             return self.leaf(node, f"the function {fname}() is evaluated at deployment, not here")
         if kind == "conditional":
             return self.leaf(node, "a conditional expression")

@@ -253,6 +253,8 @@ class _Env:
         self.trace: list[tuple[Spot | None, str]] = []
         self.scopes: list[dict[str, Any]] = []  # for-expression symbols, innermost last
         self.file = ""  # the file of the expression being evaluated (for _Lit spots)
+        self.modules: dict[str, TfModule] | None = None  # every module read (for module.<name>.<output>)
+        self.depth = 0
 
     def evaluate(self, expr) -> Any:
         return _eval(expr, self)
@@ -601,6 +603,8 @@ def _reference(node, env: _Env) -> Any:
         return value
     if root == "count" and isinstance(env.each, _Count) and steps == [("attr", "index")]:
         return env.each.index
+    if root == "module" and len(steps) >= 2 and steps[0][0] == "attr" and steps[1][0] == "attr":
+        return _walk(_module_output(env, steps[0][1], steps[1][1]), steps[2:], env)
     if root in ("data", "module", "path", "terraform", "count", "self"):
         raise NotLiteral(f"{root}.* is known only when Terraform runs")
     # <resource type>.<name>.<attribute> of a resource in the same module
@@ -833,6 +837,7 @@ def declarations(modules: dict[str, TfModule], roots: list[str],
 def _module_declarations(modules, module: TfModule, variables: dict[str, _Var], prefix: str,
                          out: list[Declaration], problems: list[Problem], depth: int) -> None:
     env = _Env(module, variables, None, prefix)
+    env.modules, env.depth = modules, depth
     for block in module.blocks("resource"):
         if len(block.labels) >= 2 and block.labels[0] in AZAPI_TYPES:
             found = []
@@ -872,18 +877,55 @@ def _module_declarations(modules, module: TfModule, variables: dict[str, _Var], 
             continue
         for suffix, each, why in _instances(block, env):
             env.each = each
-            given: dict[str, _Var] = {}
-            for name, attr in block.attrs.items():
-                if name in ("source", "version", "for_each", "count", "providers", "depends_on"):
-                    continue
-                v = _value(attr, env, attr.spot)
-                where = f"module.{block.labels[0]}{suffix} argument {name}"
-                given[name] = (_Var(True, v.value, v.source or v.spot, where,
-                                    node=attr.expr if v.source is None else None) if v.known
-                               else _Var(False, reason=f"{where} is not literal ({v.reason})" + (f"; {why}" if why else "")))
+            given = _module_given(block, env, suffix, why)
             env.each = None
             _module_declarations(modules, child, _variables(child, given),
                                  f"{prefix}module.{block.labels[0]}{suffix}.", out, problems, depth + 1)
+
+
+def _module_given(block: Block, env: _Env, suffix: str, why: str) -> dict[str, _Var]:
+    """The arguments of a local module call, as values for the module's variables."""
+    given: dict[str, _Var] = {}
+    for name, attr in block.attrs.items():
+        if name in ("source", "version", "for_each", "count", "providers", "depends_on"):
+            continue
+        v = _value(attr, env, attr.spot)
+        where = f"module.{block.labels[0]}{suffix} argument {name}"
+        given[name] = (_Var(True, v.value, v.source or v.spot, where,
+                            node=attr.expr if v.source is None else None) if v.known
+                       else _Var(False, reason=f"{where} is not literal ({v.reason})" + (f"; {why}" if why else "")))
+    return given
+
+
+def _module_output(env: _Env, name: str, output: str) -> Any:
+    """`module.<name>.<output>` of a local module called once (no count / for_each), when the
+    output's value is literal with the call's arguments."""
+    block = next((b for b in env.module.blocks("module") if b.labels and b.labels[0] == name), None)
+    if block is None or env.modules is None:
+        raise NotLiteral(f"module.{name} is not called in {env.module.directory or '.'}")
+    if "for_each" in block.attrs or "count" in block.attrs:
+        raise NotLiteral(f"module.{name} has count / for_each: its outputs are known only when Terraform runs")
+    source = _literal(block.attrs.get("source"), env)
+    child = env.modules.get(_join(env.module.directory, source)) if isinstance(source, str) \
+        and source.startswith(("./", "../")) else None
+    if child is None:
+        raise NotLiteral(f"module.{name}.{output}: the module is not read (registry, git or missing)")
+    out_block = next((b for b in child.blocks("output") if b.labels and b.labels[0] == output), None)
+    if out_block is None or "value" not in out_block.attrs:
+        raise NotLiteral(f"module.{name} has no output {output!r}")
+    key = f"module.{name}.{output}"
+    if key in env._busy or env.depth >= MAX_MODULE_DEPTH:
+        raise NotLiteral(f"{key} refers to itself")
+    env._busy.add(key)
+    try:
+        inner = _Env(child, _variables(child, _module_given(block, env, "", "")), None, "")
+        inner.modules, inner.depth = env.modules, env.depth + 1
+        try:
+            return inner.attr(out_block.attrs["value"])
+        except NotLiteral as exc:
+            raise NotLiteral(f"{key} is not literal ({exc})") from None
+    finally:
+        env._busy.discard(key)
 
 
 def _module_arguments(block: Block, env: _Env, address: str, source: str) -> list[Declaration]:
