@@ -222,8 +222,12 @@ def price_loader(settings: Any, files: Sequence[str] = (), offline: bool = False
 
     def load_live(needs) -> tuple:
         from scanner.sources.prices import fetch_prices
+        from scanner.tables.cache import price_cache
 
-        return fetch_prices(settings, needs)
+        # the store's table when there is one (every instance shares it), else a folder (PRICE_CACHE_DIR)
+        cache = price_cache(settings, lambda: credential(settings))
+        book, errors = fetch_prices(settings, needs, cache=cache)
+        return book, [*errors, *(cache.errors if cache is not None else ())]
 
     return load_live
 

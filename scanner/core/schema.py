@@ -507,4 +507,18 @@ def catalog_to_json(catalog: Any, today: date, errors: Iterable[Any] = ()) -> di
         ],
         "conflicts": list(catalog.conflicts),
         "errors": [{"scope": e.scope, "error": e.error} for e in errors],
+        # issue 13, additive: the built-in node OS retirements (scanner/data/node_os.toml)
+        "node_os": node_os_to_json(today),
     }
+
+
+def node_os_to_json(today: date) -> list[dict[str, Any]]:
+    from scanner.core.node_os import load_builtin
+
+    return [{"id": e.id, "title": e.title, "os_type": e.os_type, "os_version": e.os_version,
+             "end_of_support": e.end_of_support.isoformat(), "images_removed": e.images_removed.isoformat(),
+             "days_left": (e.end_of_support - today).days, "move_os_sku": e.move_os_sku,
+             "move_min_kubernetes": e.move_min_kubernetes or None, "move_how": e.move_how,
+             "os_skus": list(e.os_skus), "image_prefixes": list(e.image_prefixes), "urls": list(e.urls),
+             "notes": e.notes}
+            for e in sorted(load_builtin().entries, key=lambda e: (e.end_of_support, e.id))]

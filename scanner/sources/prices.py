@@ -3,7 +3,8 @@
     fetch_prices(settings, needs, *, session=None, cache=None, workers=4) -> (PriceBook, [ScopeError])
         Live. One query per distinct (size, region) a finding needs (its Linux and Windows meters come
         back together), following NextPageLink on the same host; 429/5xx retried (Retry-After) a few
-        times. Each answer is kept in `cache` (default FilePriceCache(PRICE_CACHE_DIR), a day), so a
+        times. Each answer is kept in `cache` (bootstrap: the store's table, tables.cache.PriceCache; else
+        FilePriceCache(PRICE_CACHE_DIR)) for a day, so a
         second scan the same day sends no request. A query that fails is one ScopeError(PRICES)
         naming the size and region; its findings say the price is missing, nothing else changes.
     load_price_files(paths) -> list[dict]

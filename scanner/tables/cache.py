@@ -8,6 +8,8 @@
         .requests -> {kind: n}
     sku_cache(settings) -> SkuCache | None    table <TABLE_PREFIX>skucache when a store is configured
                                               and SKU_CACHE_HOURS > 0
+    PriceCache / price_cache(settings)        issue 13: Retail Prices answers a day in <TABLE_PREFIX>pricecache
+                                              (load(key) / save(key, items), as sources.prices.FilePriceCache)
 
 Layout (table `<prefix>skucache`), one partition per region so a region's pairs are read with a
 few paged queries and written in transactions of 100:
@@ -199,3 +201,84 @@ class _Disabled(SkuCache):
 
     def save(self, fetched):  # noqa: D102
         return None
+
+
+# --------------------------------------------------------------------------- prices (issue 13)
+
+PRICE_TABLE_SUFFIX = "pricecache"
+
+
+class PriceCache:
+    """Answers of the Retail Prices API kept in Table Storage for `max_age` (issue 13).
+
+    One entity per (currency, region, size): PartitionKey = currency, RowKey = "region~size", the
+    items as packed text, `fetched_at`. The same `load(key)` / `save(key, items)` as
+    sources.prices.FilePriceCache; a table that cannot be read or written is named in `errors` and
+    the prices are read live (it never decides a finding)."""
+
+    def __init__(self, table: Any, *, max_age: timedelta = timedelta(hours=24),
+                 now: Callable[[], datetime] = _utcnow) -> None:
+        self.table = table
+        self.max_age = max_age
+        self.now = now
+        self.errors: list[ScopeError] = []
+
+    @staticmethod
+    def _keys(key: tuple[str, str, str]) -> tuple[str, str]:
+        currency, region, size = key
+        return currency.upper(), f"{region.lower()}~{size.lower()}"
+
+    def _fail(self, what: str, exc: BaseException) -> None:
+        if not self.errors:  # one error a run is enough to say it
+            self.errors.append(ScopeError(ScopeKind.STORE, name=PRICE_TABLE_SUFFIX,
+                                          detail=f"price cache: {what} failed ({describe(exc)}); prices read live"))
+        log.warning("pricecache: %s failed: %s", what, type(exc).__name__)
+
+    def load(self, key: tuple[str, str, str]) -> list[dict] | None:
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        pk, rk = self._keys(key)
+        try:
+            e = self.table.get_entity(pk, rk)
+        except ResourceNotFoundError:
+            return None
+        except AzureError as exc:
+            self._fail("reading", exc)
+            return None
+        fetched = e.get("fetched_at")
+        if not isinstance(fetched, datetime) or self.now() - fetched > self.max_age:
+            return None
+        try:
+            items = json.loads(unpack_text(e, "items", f"pricecache {rk}"))
+        except (ValueError, TypeError):
+            return None
+        return items if isinstance(items, list) else None
+
+    def save(self, key: tuple[str, str, str], items: list[dict]) -> None:
+        from azure.core.exceptions import AzureError
+        from azure.data.tables import UpdateMode
+
+        pk, rk = self._keys(key)
+        entity = {"PartitionKey": pk, "RowKey": rk, "fetched_at": self.now(),
+                  **pack_text("items", json.dumps(items, separators=(",", ":")), f"pricecache {rk}")}
+        try:
+            self.table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        except AzureError as exc:
+            self._fail("writing", exc)
+
+
+def price_cache(settings: Any, credential: Callable[[], Any] | None = None) -> PriceCache | None:
+    """The price cache of the configured store (table <TABLE_PREFIX>pricecache), or None without one."""
+    if not storage_configured(settings):
+        return None
+    from azure.core.exceptions import AzureError
+
+    service = table_service(settings, credential)
+    name = f"{settings.table_prefix}{PRICE_TABLE_SUFFIX}"
+    cache = PriceCache(service.get_table_client(name))
+    try:
+        service.create_table_if_not_exists(name)
+    except AzureError as exc:
+        cache._fail(f"creating table {name}", exc)
+        return None
+    return cache

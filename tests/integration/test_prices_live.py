@@ -91,3 +91,20 @@ def test_offline_scan_with_saved_answers_puts_costs_on_findings(tmp_path, capsys
     assert "/month now" in win["message"]
     node_os = [f for f in doc["findings"] if f["rule"] == "retiring-node-os"]
     assert node_os and all("cost" not in f for f in node_os)  # no size change, no cost
+
+
+def test_the_store_keeps_prices_a_day_for_every_instance(azurite_env, tmp_path):
+    """With a store configured, the cache is its table (every Functions instance shares it): a second
+    scan the same day, even from another process with an empty temp folder, asks nothing."""
+    from scanner.bootstrap import price_loader
+
+    fake = FakePrices(ITEMS, page_size=100)
+    with fake.running() as url:
+        env = {**azurite_env, "PRICES_URL": url, "PRICE_CACHE_DIR": str(tmp_path / "unused")}
+        load = price_loader(Settings.from_env(env))
+        first, e1 = load(NEEDS)
+        second, e2 = price_loader(Settings.from_env({**env, "PRICE_CACHE_DIR": str(tmp_path / "other")}))(NEEDS)
+    assert e1 == [] and e2 == []
+    assert (first.requests, second.requests, second.cached) == (4, 0, 4)
+    assert not (tmp_path / "unused").exists()  # the table, not the folder
+    assert second.hourly("Standard_DS2_v2", "westeurope", "linux") == first.hourly("Standard_DS2_v2", "westeurope", "linux")

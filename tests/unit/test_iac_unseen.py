@@ -98,6 +98,7 @@ CASES = [
     ("bicep-concat", [], [  # concat(systemPools, userPools), union(common, {...})
         ("main.bicep", "'Standard_E8_v3'", "Standard_E8_v3", R),
         ("main.bicep", "'Standard_F2'", "Standard_F2", R)], [], []),
+    ("bicep-existing-child", [], [("main.bicep", "'Standard_NC6s_v3'", "Standard_NC6s_v3", R)], [], []),  # child of `existing`
     ("bicep-existing", [], [
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", R),
         ("main.bicep", "'Standard_D4s_v3'", "Standard_D4s_v3", W)], [], []),
@@ -120,6 +121,9 @@ CASES = [
         ("azuredeploy.json", '"Standard_E2s_v3"', "Standard_E2s_v3", R)], [], []),
     ("arm-subscription", [], [("sub.json", '"Standard_E4_v3"', "Standard_E4_v3", R)], [], []),  # found in a folder
     ("arm-utf16", [], [("template.json", '"Standard_DS11_v2"', "Standard_DS11_v2", R)], [], []),  # PowerShell 5 `>`
+    ("arm-variable-copy", [], [  # "variables": {"copy": [{"name": "pools", ...}]}, two pools of one size
+        ("azuredeploy.json", '"Standard_D4_v3"', "Standard_D4_v3", R),
+        ("azuredeploy.json", '"Standard_D4_v3"', "Standard_D4_v3", R)], [], []),
     ("arm-comments", [], [("azuredeploy.json", '"Standard_F4s"', "Standard_F4s", R)], [], []),
     ("arm-symbolic", [], [
         ("main.json", '"Standard_D2_v3"', "Standard_D2_v3", R),
@@ -173,3 +177,13 @@ def test_unseen_templates_give_the_decided_answer(folder, extra, findings, not_l
     results = sarif["runs"][0]["results"]
     assert len([r for r in results if r["ruleId"] != "size-not-literal"]) == len(findings)
     assert len([r for r in results if r["ruleId"] == "size-not-literal"]) == len(not_literal)
+
+
+def test_a_bicepparam_file_alone_reads_the_template_it_uses():
+    base = f"{U}/bicep-param-only"
+    code, out = _run("scan-iac", f"{base}/params/prod.bicepparam", "--format", "json")
+    doc = json.loads(out)
+    assert (code, doc["errors"]) == (0, [])
+    assert [(f["location"]["file"], f["location"]["line"], f["vm_size"]) for f in doc["findings"]] == [
+        (f"{base}/params/prod.bicepparam", _line(ROOT / base / "params/prod.bicepparam", "Standard_DS3_v2"),
+         "Standard_DS3_v2")]

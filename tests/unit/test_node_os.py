@@ -186,3 +186,18 @@ def test_annual_channel_move_uses_the_rebuild_s_os_choice():
     cmds, note = move_commands(cluster(p), p, CATALOG.get("aks-windows-annual"))
     assert cmds and cmds[0].startswith("az aks nodepool add") and "--os-sku Windows2022" in cmds[0]
     assert "Move to OS SKU Windows2022" in note
+
+
+def test_catalogue_json_lists_the_node_os_entries_as_the_readme_shows():
+    import json as _json
+    import re
+
+    from scanner.core.catalog import Catalog as _Catalog
+    from scanner.core.schema import catalog_to_json
+    from tests.conftest import ROOT
+
+    doc = catalog_to_json(_Catalog(()), date(2026, 3, 1))
+    assert [e["id"] for e in doc["node_os"]][:2] == ["aks-azurelinux-2", "aks-windows-2019"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = next(_json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, re.S) if '"aks-ubuntu-2204"' in b)
+    assert example == next(e for e in doc["node_os"] if e["id"] == "aks-ubuntu-2204")

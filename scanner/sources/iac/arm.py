@@ -324,6 +324,13 @@ class _Env:
                                                               "file gave it")
         vs = tv.get("variables")
         self.variables: dict[str, Node] = {k.lower(): v for k, v in vs.value.items()} if vs and isinstance(vs.value, dict) else {}
+        # variable copy loops ("variables": {"copy": [{"name": "pools", "count": n, "input": {...}}]})
+        self.variable_copies: dict[str, Node] = {}
+        loops = self.variables.pop("copy", None)
+        for spec in loops.value if loops is not None and isinstance(loops.value, list) else []:
+            name = spec.value.get("name") if isinstance(spec.value, dict) else None
+            if name is not None and isinstance(name.value, str):
+                self.variable_copies[name.value.lower()] = spec
         self.busy: set[str] = set()
         self.copy_index: dict[str, int] = {}  # copy loop name (lowercase; "" = the resource's) -> index
 
@@ -398,6 +405,16 @@ class _Env:
         return self._resolved(var.node, node, text, var.via)
 
     def variable(self, name: str, node: Node, text: str) -> Any:
+        spec = self.variable_copies.get(name.lower())
+        if spec is not None and name.lower() not in self.busy:
+            self.busy.add(name.lower())
+            try:
+                made = self.property_copy(spec)[1]
+            finally:
+                self.busy.discard(name.lower())
+            if isinstance(made, Value) and not made.known:
+                raise _Unknown(made.reason)
+            return made
         target = self.variables.get(name.lower())
         if target is None:
             raise _Unknown(f"variable {name} is not declared")

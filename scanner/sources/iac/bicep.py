@@ -209,11 +209,10 @@ def _resource_element(out: BicepFile, kids, file: str, parent: str, parent_type:
         rtype = f"{parent_type}/{rtype}"
     existing = any(isinstance(k, Token) and k.type == "EXISTING" for k in kids)
     body = kids[-1]
-    if existing:
-        return
     while isinstance(body, Tree) and body.data == "deploy_condition":
         body = body.children[-1]
-    out.resources.append((str(name_tok), rtype, body, _spot(name_tok, file), parent))
+    if not existing:  # an `existing` resource declares nothing, but the children in its body are deployed
+        out.resources.append((str(name_tok), rtype, body, _spot(name_tok, file), parent))
     if isinstance(body, Tree) and body.data == "object":
         for child in body.children:
             if isinstance(child, Tree) and child.data == "child_resource":
