@@ -378,3 +378,15 @@ def test_bicep_object_spread_merges_and_later_properties_win():
     assert problems == []
     assert [(d.address, d.size.value, d.size.spot.line) for d in decls] == [
         ("vm", "Standard_D2_v2", 2), ("vm2", "Standard_D4s_v5", 19)]
+
+
+def test_terraform_for_expression_filters_compare_literals():
+    text = ('variable "pools" {\n  default = [\n    { name = "a", mode = "User", size = "Standard_D2_v2" },\n'
+            '    { name = "b", mode = "System", size = "Standard_D3_v2" },\n  ]\n}\n'
+            'resource "azurerm_kubernetes_cluster_node_pool" "p" {\n'
+            '  for_each = { for p in var.pools : p.name => p if p.mode == "User" && !(p.name != "a") }\n'
+            '  vm_size  = each.value.size\n}\n')
+    decls, problems = _tf({"main.tf": text}, "")
+    assert problems == []
+    assert [(d.address, d.size.value, d.size.source.line) for d in decls] == [
+        ('azurerm_kubernetes_cluster_node_pool.p["a"]', "Standard_D2_v2", 3)]

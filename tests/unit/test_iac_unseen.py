@@ -177,3 +177,13 @@ def test_unseen_templates_give_the_decided_answer(folder, extra, findings, not_l
     results = sarif["runs"][0]["results"]
     assert len([r for r in results if r["ruleId"] != "size-not-literal"]) == len(findings)
     assert len([r for r in results if r["ruleId"] == "size-not-literal"]) == len(not_literal)
+
+
+def test_a_bicepparam_file_alone_reads_the_template_it_uses():
+    base = f"{U}/bicep-param-only"
+    code, out = _run("scan-iac", f"{base}/params/prod.bicepparam", "--format", "json")
+    doc = json.loads(out)
+    assert (code, doc["errors"]) == (0, [])
+    assert [(f["location"]["file"], f["location"]["line"], f["vm_size"]) for f in doc["findings"]] == [
+        (f"{base}/params/prod.bicepparam", _line(ROOT / base / "params/prod.bicepparam", "Standard_DS3_v2"),
+         "Standard_DS3_v2")]

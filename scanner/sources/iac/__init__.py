@@ -24,6 +24,7 @@ What is read:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -232,6 +233,16 @@ def _bicep(reader: _Reader, files: list[Path], param_files: list[Path],
             reader.problems.append(Problem(exc.spot, exc.message))
         return key
 
+    # A .bicepparam names its template (`using './main.bicep'`): that template is read too, as a
+    # root, when it was not among the paths (`scan-iac prod.bicepparam` alone).
+    for f in param_files:
+        try:
+            m = re.search(r"^\s*using\s+'([^']+\.bicep)'", f.read_text(encoding="utf-8-sig", errors="replace"), re.M)
+        except OSError:
+            m = None
+        target = (f.resolve().parent / m[1]).resolve() if m else None
+        if target is not None and target.is_file() and all(x.resolve() != target for x in files):
+            files = [*files, target]
     given = list(dict.fromkeys(load(f) for f in sorted(files)))
     called: set[str] = set()
     queue = [k for k in given if k in parsed]

@@ -303,11 +303,47 @@ def _eval(node, env: _Env) -> Any:
         return _function(node, env)
     if kind in ("for_tuple_expr", "for_object_expr"):
         return _for(node, children, env)
-    if kind == "conditional":
+    if kind == "conditional":  # not chosen by a variable's default: every branch may be deployed
         raise NotLiteral("a conditional expression")
+    if kind == "binary_op":
+        return _binary(children, env)
+    if kind == "unary_op":
+        operand = _eval([c for c in children if isinstance(c, Tree)][0], env)
+        op = str(children[0])
+        if op == "!" and isinstance(operand, bool):
+            return not operand
+        if op == "-" and isinstance(operand, (int, float)) and not isinstance(operand, bool):
+            return -operand
+        raise NotLiteral(f"{op} of a value that is not literal")
     if kind in ("heredoc_template", "heredoc_template_trim", "template_string"):
         raise NotLiteral("a heredoc / template")
     raise NotLiteral(f"a {kind.replace('_', ' ')} expression")
+
+
+def _binary(children, env: _Env) -> Any:
+    """Comparisons and boolean logic of literal values (`var.environment == "prod"`)."""
+    left = _eval(children[0], env)
+    term = children[1]
+    op = str([c for c in term.children if isinstance(c, Tree) and c.data == "binary_operator"][0].children[0]) \
+        if any(isinstance(c, Tree) and c.data == "binary_operator" for c in term.children) else ""
+    right_node = [c for c in term.children if isinstance(c, Tree) and c.data != "binary_operator"
+                  and c.data != "new_line_or_comment"][0]
+    if op in ("&&", "||") and isinstance(left, bool):
+        if (op == "&&" and not left) or (op == "||" and left):
+            return left
+        right = _eval(right_node, env)
+        if isinstance(right, bool):
+            return right
+        raise NotLiteral(f"{op} of a value that is not a boolean")
+    right = _eval(right_node, env)
+    if op == "==":
+        return left == right
+    if op == "!=":
+        return left != right
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
+    if numbers and op in ("<", ">", "<=", ">="):
+        return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+    raise NotLiteral(f"the operator {op or '?'} on these values")
 
 
 def _function(node, env: _Env) -> Any:
