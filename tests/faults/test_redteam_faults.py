@@ -89,3 +89,72 @@ def test_a_usages_page_that_cannot_be_read_is_a_quota_error_not_an_exit(tmp_path
     assert (exits, leaked) == (0, 0)
     assert [(e.kind, e.subscription, e.region) for e in errors] == [(ScopeKind.QUOTA, sub, "westeurope")]
     assert "quota checks skipped" in errors[0].detail
+
+
+# --------------------------------------------------------------------------- telling (Azurite + webhook)
+
+
+def test_a_webhook_answering_410_keeps_the_message_until_it_is_back(azurite_env, fault_ledger):
+    """A Workflows trigger deleted (410 Gone) for two nights, then restored: the card is kept,
+    named as undeliverable without the signature, and posted once when the webhook is back."""
+    from datetime import datetime, timedelta, timezone
+
+    from scanner.notify import Transports, notify
+    from tests import factories
+    from tests.fakes.webhook_receiver import webhook_receiver
+
+    now = datetime(2026, 3, 1, 2, tzinfo=timezone.utc)
+    with webhook_receiver() as hook:
+        settings = Settings.from_env({**azurite_env, "TEAMS_WEBHOOK_URL": hook.url})
+        outbox = bootstrap.storage(settings).outbox
+        transports = Transports(settings, teams_options={"timeout": 2, "backoff": 0.01})
+        hook.default = 410
+        nights = [notify([factories.change("new", "aks1")], settings, now=now, outbox=outbox, transports=transports),
+                  notify([], settings, now=now + timedelta(days=1), outbox=outbox, transports=transports)]
+        stuck = outbox.undeliverable()
+        hook.default = 202
+        nights.append(notify([], settings, now=now + timedelta(days=2), outbox=outbox, transports=transports))
+        nights.append(notify([], settings, now=now + timedelta(days=3), outbox=outbox, transports=transports))
+        posts = len(hook.posts)
+        shown = repr(nights) + repr(stuck)
+        leaked = int(hook.sig in shown)
+    fault_ledger.record("teams: the webhook answers 410 Gone for two nights, then is back",
+                        messages_lost=max(0, 1 - posts), messages_duplicated=max(0, posts - 1), secrets_leaked=leaked)
+    assert (posts, leaked) == (1, 0)
+    assert nights[0].sent == 0 and nights[0].failed and "410" in nights[0].failed[0]
+    assert [u.channel for u in stuck] == ["teams"] and stuck[0].messages == 1
+    assert nights[2].sent == 1 and nights[3].sent == 0
+
+
+def test_the_clock_going_back_a_day_tells_nothing_again(fault_ledger):
+    """Night 1, night 2, then a run whose clock says the day before night 2 (a host with a bad
+    clock, a re-run with --today of yesterday): nothing resolved, nothing told again."""
+    from datetime import timedelta
+
+    from scanner.service import ScanDeps, ScanOptions, ScanStore, run_scan
+    from tests.fakes.nights import CATALOG, INVENTORY, SKUS, T0, Tenant
+
+    t = Tenant()
+    t.night()
+    t.night()
+    told_before = list(t.notifier.stages())
+    opened = {i for i, r in t.repo.load_records().items() if r.state == "open"}
+    assert opened
+    back = T0 + timedelta(days=1) - timedelta(days=1, hours=1)
+    deps = ScanDeps(load_catalog=lambda: (CATALOG, []), load_inventory=lambda: INVENTORY,
+                    load_skus=lambda inv: (SKUS[0], []), store=ScanStore(t.repo, t.runs, source="test"),
+                    notifier=t.notifier)
+    exits = 0
+    try:
+        report = run_scan(deps, back, ScanOptions(today=back.date()))
+    except Exception:  # noqa: BLE001
+        exits = 1
+        raise
+    finally:
+        told_after = list(t.notifier.stages())
+        again = len(told_after) - len(told_before) if not exits else 0
+        fault_ledger.record("clock: a run dated a day before the last one", messages_duplicated=max(0, again),
+                            unexpected_exits=exits)
+    assert exits == 0 and again == 0, told_after[len(told_before):]
+    assert not [c for c in report.changes if c.kind == "resolved"]
+    assert {i for i, r in t.repo.load_records().items() if r.state == "open"} == opened
