@@ -358,13 +358,18 @@ class _Judge:
             advice = self.guide.for_node_image(cluster, pool, size, names) if self.guide else None
             retirement = self.retirement(size, cluster.location)
             days = retirement.days_left(self.today) if retirement else None
+            target = guidance.new_pool_os(pool, cluster.kubernetes_version).os_sku if (
+                pool.os_type.lower() == "windows") else ""
             if is_windows_2019(pool, cluster.kubernetes_version):
-                why = ("Windows Server 2019 pools cannot use Gen2: rebuild it as Windows2022 with the "
-                       "UseWindowsGen2VM header (check the containers run on ltsc2022).")
+                how = ("as Windows2022 with the UseWindowsGen2VM header" if target == "Windows2022"
+                       else f"as {target}")
+                why = f"Windows Server 2019 pools cannot use Gen2: rebuild it {how}."
             elif (pool.os_type.lower() == "windows"
                   and guidance.windows_os_sku(pool, cluster.kubernetes_version).lower() == "windows2022"):
                 why = ("Windows Server 2022 pools stay on Gen1 unless created with the "
-                       "UseWindowsGen2VM=true header: rebuild the pool with it.")
+                       "UseWindowsGen2VM=true header: rebuild the pool with it." if target == "Windows2022" else
+                       f"Windows Server 2022 pools stay on Gen1, and Windows2022 ends at Kubernetes 1.36: rebuild "
+                       f"the pool as {target}.")
             elif pool.os_type.lower() == "windows":
                 why = (f"the {pool.os_sku or 'Windows'} pool was created on a Gen1 image: rebuild it on the same "
                        "OS SKU to get the Gen2 image.")

@@ -478,6 +478,9 @@ class FakeArm:
             sent = json.loads(body or b"{}")
             with self._lock:
                 self.puts.append((self.group, path, sent))
+            refused = _aks_refuses(cluster["properties"], sent.get("properties") or {}, new=found is None)
+            if refused:
+                return 400, {}, {"error": {"code": refused[0], "message": refused[1]}}
             profile = {"name": path.rsplit("/", 1)[-1], **(sent.get("properties") or {})}
             profile["provisioningState"] = "Succeeded"
             if found is not None:
@@ -736,6 +739,45 @@ def _full_vmss(doc: dict) -> None:
     if not sec or not sec.get("securityType"):
         profile.pop("securityProfile", None)
     props["provisioningState"] = "Succeeded"
+
+
+def _minor(version) -> tuple[int, ...]:
+    parts = []
+    for p in str(version or "").lstrip("vV").split("."):
+        if not p.isdigit():
+            break
+        parts.append(int(p))
+    return tuple(parts)
+
+
+def _aks_refuses(cluster: dict, pool: dict, new: bool) -> tuple[str, str] | None:
+    """What AKS itself would refuse in an agentPool PUT (a few documented rules), as (code, message):
+    a new pool on an older version than the control plane; an OS SKU the pool's Kubernetes version
+    does not support (azure-aks-docs upgrade-os-version.md @ d91258ba: Azure Linux 2.0 below 1.32, whose
+    images are removed; Windows2019 on 1.33+; Windows2022 on 1.37+; Windows2025 below 1.32); a
+    Windows2025 pool without the FIPS image (upgrade-windows-os.md @ cfccec22)."""
+    control = _minor(cluster.get("currentKubernetesVersion") or cluster.get("kubernetesVersion"))
+    version = _minor(pool.get("orchestratorVersion")) or control
+    if new and control and version and version < control:
+        return "AgentPoolK8sVersionNotSupported", (
+            f"new node pools run the control plane's version {'.'.join(map(str, control))} or its patch, "
+            f"not {pool.get('orchestratorVersion')}")
+    sku = str(pool.get("osSKU") or "").lower()
+    mm = version[:2]
+    if not mm:
+        return None
+    if sku in ("azurelinux", "cblmariner", "mariner") and mm < (1, 32) and new:
+        return "OSSKUNotSupported", f"OS SKU {pool.get('osSKU')} on {'.'.join(map(str, mm))} is Azure Linux 2.0: no images"
+    if sku == "windows2019" and mm >= (1, 33):
+        return "OSSKUNotSupported", "Windows2019 is not supported on Kubernetes 1.33 and later"
+    if sku == "windows2022" and mm >= (1, 37) and new:
+        return "OSSKUNotSupported", "Windows2022 is not supported on Kubernetes 1.37 and later"
+    if sku == "windows2025":
+        if mm < (1, 32):
+            return "OSSKUNotSupported", "Windows2025 needs Kubernetes 1.32 or later"
+        if new and pool.get("enableFIPS") is not True:
+            return "FIPSRequired", "Windows2025 node pools require a FIPS-enabled image (--enable-fips-image)"
+    return None
 
 
 def _view(doc: dict, query: dict) -> dict:

@@ -203,3 +203,31 @@ def test_every_az_command_runs_and_keeps_the_pool(tenant, tmp_path, capsys):
               f"{len(report['dropped'])} dropped, {report['explained']} not carried with a reason")
     assert not report["dropped"], "\n".join(report["dropped"])
     assert checked["pool"] and checked["vm"] and checked["vmss"] and checked["vm-pool"]
+
+
+def test_the_fake_refuses_what_aks_refuses(tmp_path):
+    """Exit 0 above means something: the commands this scanner used to print fail here as on AKS
+    (a new pool pinned below the control plane's version; Azure Linux 2.0 on 1.31; Windows2025 on 1.30),
+    and a plain one on the control plane's version passes."""
+    rows = _rows(ROOT / "samples" / "inventory")
+    fake = FakeArm()
+    for sub in {r["subscriptionId"] for r in rows}:
+        fake.add_subscription(sub)
+    fake.add_rows(rows)
+    dev = ("--resource-group rg-dev --cluster-name aks-dev-eus --subscription 5f1c2a3e-9b4d-4c6a-8e2f-1a2b3c4d5e02")
+    pay = ("--resource-group rg-payments-prod --cluster-name aks-payments-prod "
+           "--subscription 5f1c2a3e-9b4d-4c6a-8e2f-1a2b3c4d5e01")
+    groups = [
+        [f"az aks nodepool add {pay} --name old --node-vm-size Standard_D4s_v5 --kubernetes-version 1.29.8"],
+        [f"az aks nodepool add {dev} --name azl2 --node-vm-size Standard_D4s_v5 --os-sku AzureLinux"],
+        [f"az aks nodepool add {pay} --name w25 --node-vm-size Standard_D4s_v5 --os-type Windows "
+         "--os-sku Windows2025 --kubernetes-version 1.30.5"],
+        [f"az aks nodepool add {pay} --name ok --node-vm-size Standard_D4s_v5 --kubernetes-version 1.30.5"],
+    ]
+    with fake.running(tmp_path):
+        run = run_az(fake, groups, tmp_path)
+    codes = [r["exit"] for r in run.results]
+    assert all(c != 0 for c in codes[:3]), run.results
+    assert "AgentPoolK8sVersionNotSupported" in run.results[0]["error"]
+    assert "Azure Linux 2.0" in run.results[1]["error"]
+    assert codes[3] == 0, run.results[3]

@@ -50,8 +50,12 @@ def _overlap(a_series: Iterable[str], a_sizes: Iterable[str], b_series: Iterable
 
 
 def _names_all(r: Reading, e: _Entry) -> bool:
-    """Does reading `r` name everything entry `e` holds (so that its date may replace e's)?"""
-    return all(_overlap([s], [], r.series, r.sizes) for s in e.series) and all(
+    """Does reading `r` name everything entry `e` holds (so that its date may replace e's)?
+
+    A series of `e` counts as named only when `r` names that series: a notice naming two sizes of
+    a series (Standard_NC4as_T4_v3) does not re-date the other sizes of it."""
+    named = {_key(x) for x in r.series}
+    return all(_key(s) in named for s in e.series) and all(
         _overlap([], [z], r.series, r.sizes) for z in e.sizes)
 
 
