@@ -6,7 +6,7 @@
 What they show (with the inventory in ../inventory):
 - 5f1c...e01/westeurope: aks-payments-prod `apps` (Standard_D8s_v3, 3 nodes, autoscaler max 10) sits
   at its standardDSv3Family ceiling (24/24) on a capacity-restricted series: `capacity-restricted`,
-  high. Its replacement's family (standardDSv5Family, 92/100) has no room for the new pool (11 x 8
+  high. Its replacement's family (standardDSv5Family, 92/100) has no room for the new pool (14 x 8
   vCPUs), so an alternative that fits (Standard_D8s_v6) is proposed instead.
 - 5f1c...e01/northeurope: aks-legacy-win `win19` (Standard_D4s_v3, Windows Server 2019) has no quota
   for any replacement (DSv5 16/20, DSv6 0/0, DDSv5 0/8): the finding says so, with `az quota create`.
@@ -34,7 +34,7 @@ FILES = {
     "westeurope.json": ROOMY,
     "eastus.json": ROOMY,
     f"{E01}/westeurope.json": {**ROOMY, "cores": (70, 350), "standardDSv3Family": (24, 24),
-                               "standardDSv5Family": (92, 100), "standardDSv6Family": (0, 100),
+                               "standardDSv5Family": (92, 100), "standardDSv6Family": (0, 200),
                                "standardDSv2Family": (10, 20), "standardNVSv3Family": (24, 24)},
     f"{E01}/northeurope.json": {**ROOMY, "cores": (40, 100), "standardDv2Family": (6, 10),
                                 "standardDSv3Family": (8, 12), "standardDSv5Family": (16, 20),
