@@ -271,10 +271,12 @@ class Carried:
     unknown: tuple[str, ...] = ()  # keys of the profile this table does not know
 
     def file_commands(self) -> tuple[str, ...]:
-        """`printf` lines that write the files, to paste before the add command. The content is
-        written byte for byte (no newline added: `az` base64-encodes the file as it is, so an added
-        newline would change the message of the day)."""
-        return tuple(f"printf '%s' {_q(content)} > {_q(name)}" for name, content in self.files)
+        """`printf` lines that write the files, to paste before the add command. The message of the
+        day is written byte for byte (`az` base64-encodes that file as it is, so an added newline
+        would change it); the JSON files end with a newline, which JSON ignores."""
+        motd = TABLE["messageOfTheDay"].file.split("{", 1)[0]
+        return tuple(f"printf '{'%s' if name.startswith(motd) else '%s' + chr(92) + 'n'}' {_q(content)} > {_q(name)}"
+                     for name, content in self.files)
 
 
 def add_args(properties: Mapping[str, object], pool_name: str, *, skip: frozenset[str] = frozenset(),
