@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -28,7 +28,6 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from scanner.core import lifecycle
 from scanner.core.lifecycle import Record, Suppression
@@ -45,6 +44,9 @@ from scanner.tables.kit import (
     unpack_text,
     utc,
 )
+
+if TYPE_CHECKING:  # the SDK loads on first use, not at import (import function_app stays fast)
+    from azure.data.tables import TableClient
 
 ACK_PARTITION = "ack"
 FORMAT_VERSION = 1
@@ -177,6 +179,8 @@ class TableFindings:
 
     @staticmethod
     def _operation(record: Record) -> tuple:
+        from azure.data.tables import UpdateMode
+
         entity = to_entity(record)
         if not record.etag:
             return ("create", entity)
@@ -215,6 +219,8 @@ class TableFindings:
 
     def _write_chunk(self, table: TableClient, chunk: list[tuple]) -> WriteResult:
         """One partition's chunk (<= 100): a transaction, or one by one if someone got there first."""
+        from azure.data.tables import TableTransactionError
+
         result = WriteResult(transactions=1)
         try:
             resend_on_dropped_connection(lambda: table.submit_transaction(chunk))
@@ -259,6 +265,8 @@ class TableFindings:
             raise self.tables.fail("reading suppressions", "suppressions", exc) from None
 
     def put_suppression(self, suppression: Suppression) -> None:
+        from azure.data.tables import UpdateMode
+
         try:
             self.tables.requests["write"] += 1
             self.tables.table("suppressions").upsert_entity(suppression_to_entity(suppression), mode=UpdateMode.REPLACE)
@@ -284,6 +292,8 @@ class TableFindings:
     def mark_told(self, records: Sequence[Record]) -> None:
         """Clear the duty to tell on these records (the notifier recorded what was due): a MERGE of
         TellPending=false (an update: never creates a row), batched per subscription."""
+        from azure.data.tables import UpdateMode
+
         by_partition: dict[str, list[tuple]] = {}
         for r in records:
             pk = partition_key(r.finding)

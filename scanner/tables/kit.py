@@ -28,7 +28,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -39,9 +39,11 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from scanner.errors import ConfigError, StoreError
+
+if TYPE_CHECKING:  # the SDK loads on first use, not at import (import function_app stays fast)
+    from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 log = logging.getLogger("scanner.tables")
 
@@ -266,9 +268,12 @@ def resend_on_dropped_connection(send: Callable[[], Any], attempts: int = CONNEC
 
 
 def update_if_unchanged(table: TableClient, entity: Mapping[str, Any], etag: str,
-                        mode: UpdateMode = UpdateMode.MERGE) -> bool:
-    """Write `entity` only if the row still has `etag`; False when someone changed (or deleted)
-    it since it was read. Other failures raise (AzureError) for the caller to name."""
+                        mode: UpdateMode | None = None) -> bool:
+    """Write `entity` only if the row still has `etag` (`mode`: UpdateMode.MERGE by default); False
+    when someone changed (or deleted) it since it was read. Other failures raise (AzureError)."""
+    from azure.data.tables import UpdateMode
+
+    mode = UpdateMode.MERGE if mode is None else mode
     try:
         table.update_entity(dict(entity), mode=mode, etag=etag, match_condition=MatchConditions.IfNotModified)
         return True
@@ -293,6 +298,8 @@ def table_service(settings: Any, credential: Callable[[], Any] | None = None,
     UseDevelopmentStorage=true for Azurite on its default ports), else STORAGE_TABLE_ENDPOINT with
     the token credential `credential()` builds (managed identity; built only on that path).
     ConfigError when neither is set."""
+    from azure.data.tables import TableServiceClient
+
     conn = settings.storage_connection_string.reveal() if settings.storage_connection_string else ""
     try:
         if conn:
@@ -359,6 +366,8 @@ class Lease:
         self.table, self.partition, self.row, self.what = table, partition, row, what
 
     def acquire(self, owner: str, now: datetime, ttl: float) -> bool:
+        from azure.data.tables import UpdateMode
+
         entity = {"PartitionKey": self.partition, "RowKey": self.row, "owner": owner,
                   "expires": now + timedelta(seconds=ttl)}
         try:

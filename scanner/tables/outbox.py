@@ -27,9 +27,9 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
-from azure.data.tables import TableClient, UpdateMode
 
 from scanner.core.messages import Message, Recipient, Told
 from scanner.errors import StoreError
@@ -41,6 +41,9 @@ from scanner.tables.kit import (
     update_if_unchanged,
     utc,
 )
+
+if TYPE_CHECKING:  # the SDK loads on first use, not at import (import function_app stays fast)
+    from azure.data.tables import TableClient
 
 log = logging.getLogger("scanner.tables.outbox")
 
@@ -127,6 +130,8 @@ class Outbox:
 
     def _write_told(self, recipient: Recipient, message_id: str,
                     stages: Iterable[tuple[str, str, str, int | None]], now: datetime) -> None:
+        from azure.data.tables import UpdateMode
+
         rh = recipient_hash(recipient.key)
         ops = []
         for fid, stage, severity, days_left in stages:
@@ -143,6 +148,8 @@ class Outbox:
 
     def record(self, message: Message, now: datetime) -> None:
         """Write the message and mark its stages told (see the module docstring for the order)."""
+        from azure.data.tables import UpdateMode
+
         data = zlib.compress(message.to_json().encode("utf-8"), 6)
         chunks = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""]
         try:
@@ -184,6 +191,8 @@ class Outbox:
 
     def repair(self, now: datetime) -> int:
         """Finish messages whose told rows were not all written (a crash mid-record)."""
+        from azure.data.tables import UpdateMode
+
         fixed = 0
         try:
             for h in list(self.table.query_entities("PartitionKey eq 'message' and recorded eq false")):
@@ -234,6 +243,8 @@ class Outbox:
         return SendClaim(self.load(message_id), int(h.get("parts_sent", 0)), attempts)
 
     def _merge(self, message_id: str, fields: dict, what: str) -> None:
+        from azure.data.tables import UpdateMode
+
         try:
             self.table.update_entity({"PartitionKey": "message", "RowKey": message_id, **fields},
                                      mode=UpdateMode.MERGE)

@@ -22,13 +22,15 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import AzureError, ResourceExistsError
-from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from scanner.config import Scope, parse_scope
 from scanner.errors import ConfigError, InputError, StoreError
+
+if TYPE_CHECKING:  # the SDK loads on first use, not at import (import function_app stays fast)
+    from azure.storage.queue import QueueClient
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 MESSAGE_KEYS = frozenset({"run_id", "scope", "dry_run", "notify"})
@@ -42,6 +44,8 @@ def open_queue(settings: Any, name: str, what: str, credential: Callable[[], Any
     """The queue `name` from AzureWebJobsStorage, else STORAGE_QUEUE_ENDPOINT with the token
     credential `credential()` builds (managed identity); created if missing. Errors (StoreError)
     name `what` and the queue, never the connection string."""
+    from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
     policies = {"message_encode_policy": TextBase64EncodePolicy(),
                 "message_decode_policy": TextBase64DecodePolicy()}
     if settings.storage_connection_string:

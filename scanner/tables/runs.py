@@ -23,7 +23,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
 
 from scanner.core.model import Severity
 from scanner.errors import StoreError
@@ -153,6 +152,8 @@ class TableRunLog:
 
 
     def put_run(self, run: Mapping[str, Any]) -> None:
+        from azure.data.tables import UpdateMode
+
         entity = run_to_entity(run)
         try:
             self.tables.requests["write"] += 1

@@ -19,7 +19,6 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import UpdateMode
 
 from scanner.errors import StoreError
 from scanner.tables.kit import Tables, from_jsonable, pack_text, to_jsonable, unpack_text, utc
@@ -83,6 +82,8 @@ class TableSnapshots:
                      now: datetime, if_match: str | None = None) -> bool:
         """Store a snapshot. With `if_match` (the etag read), only if nobody wrote it since:
         returns False when someone did (or, with if_match="", when it already exists)."""
+        from azure.data.tables import UpdateMode
+
         entity = {"PartitionKey": "snapshot", "RowKey": name, "Watermark": watermark,
                   "FeedETag": feed_etag, "Updated": utc(now)}
         entity.update(pack_text("Body", body, f"snapshot {name}"))

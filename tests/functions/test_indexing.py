@@ -101,3 +101,15 @@ def test_the_app_package_keeps_the_blueprints():
                 if line.strip() and not line.startswith("#")]
     for needed in ("triggers", "scanner", "notifiers", "function_app.py", "host.json", "requirements.txt"):
         assert needed not in patterns
+
+
+def test_import_loads_no_storage_sdk():
+    """The host imports function_app on every cold start: the Table and Queue SDKs (and the ARM
+    management SDKs) load on first use, not at import (issue 14: import adds <= 150 ms; bench/bench_scale.py
+    prints the time). A fresh process, so modules other tests loaded do not count."""
+    code = ("import sys, function_app; print('\\n'.join(m for m in sys.modules if m.startswith("
+            "('azure.storage', 'azure.data', 'azure.mgmt', 'azure.identity'))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [], f"imported at import time: {out.stdout.split()[:10]}"
