@@ -271,8 +271,12 @@ class Carried:
     unknown: tuple[str, ...] = ()  # keys of the profile this table does not know
 
     def file_commands(self) -> tuple[str, ...]:
-        """`printf` lines that write the files, to paste before the add command."""
-        return tuple(f"printf '%s\\n' {_q(content)} > {_q(name)}" for name, content in self.files)
+        """`printf` lines that write the files, to paste before the add command. The message of the
+        day is written byte for byte (`az` base64-encodes that file as it is, so an added newline
+        would change it); the JSON files end with a newline, which JSON ignores."""
+        motd = TABLE["messageOfTheDay"].file.split("{", 1)[0]
+        return tuple(f"printf '{'%s' if name.startswith(motd) else '%s' + chr(92) + 'n'}' {_q(content)} > {_q(name)}"
+                     for name, content in self.files)
 
 
 def add_args(properties: Mapping[str, object], pool_name: str, *, skip: frozenset[str] = frozenset(),
@@ -301,6 +305,14 @@ def add_args(properties: Mapping[str, object], pool_name: str, *, skip: frozense
                 except (binascii.Error, UnicodeDecodeError):
                     not_carried.append((prop, "not base64 text as the API stores it: set it by hand with "
                                               "--message-of-the-day FILE"))
+                    continue
+                if not content.isascii():
+                    # azure-cli reads the file and encodes it as ASCII (acs agentpool_decorator
+                    # get_message_of_the_day: bytes(text, 'ascii')), so non-ASCII text fails there
+                    not_carried.append((prop, "holds non-ASCII text, which `az aks nodepool add "
+                                              "--message-of-the-day` cannot send (it encodes the file as ASCII): "
+                                              "set messageOfTheDay (base64) on the new pool with an ARM/Bicep "
+                                              "deployment or `az rest`"))
                     continue
             else:
                 content = json.dumps(value, sort_keys=True, separators=(",", ":"))

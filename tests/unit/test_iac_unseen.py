@@ -118,7 +118,8 @@ CASES = [
     ("arm-propcopy", [], [("template.json", '"Standard_DS2_v2"', "Standard_DS2_v2", R)], [], []),  # property copy
     ("arm-nested", [], [  # inner scope gets the value as a parameter; outer scope reads the parent's parameters
         ("azuredeploy.json", '"Standard_E2s_v3"', "Standard_E2s_v3", R),
-        ("azuredeploy.json", '"Standard_E2s_v3"', "Standard_E2s_v3", R)], [], []),
+        ("azuredeploy.json", '"Standard_E2s_v3"', "Standard_E2s_v3", R),
+        ("azuredeploy.json", '"Standard_DS3_v2"', "Standard_DS3_v2", R)], [], []),  # handed to a templateLink
     ("arm-subscription", [], [("sub.json", '"Standard_E4_v3"', "Standard_E4_v3", R)], [], []),  # found in a folder
     ("arm-utf16", [], [("template.json", '"Standard_DS11_v2"', "Standard_DS11_v2", R)], [], []),  # PowerShell 5 `>`
     ("arm-variable-copy", [], [  # "variables": {"copy": [{"name": "pools", ...}]}, two pools of one size

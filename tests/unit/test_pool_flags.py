@@ -150,3 +150,23 @@ def test_an_inventory_row_carries_its_properties_into_the_model():
     assert pool.properties["securityProfile.enableSecureBoot"] is True
     assert "provisioningState" not in pool.properties
     assert pool.unknown_properties == ("brandNewSetting",)
+
+
+def test_the_message_of_the_day_file_is_written_byte_for_byte():
+    """Red team: `printf '%s\\n'` added a newline, so the new pool's message of the day (az base64-encodes
+    the file as it is) was not the old one; non-ASCII text made `az` fail (it encodes the file as ASCII)."""
+    import base64
+    import subprocess
+
+    plain = base64.b64encode(b"Welcome 'a' : \"b\" $HOME").decode()
+    carried = pool_flags.add_args({"messageOfTheDay": plain}, "motdv5")
+    [line] = carried.file_commands()
+    out = subprocess.run(["bash", "-c", line.replace("> 'motd-motdv5.txt'", "").replace("> motd-motdv5.txt", "")],
+                         capture_output=True, check=True).stdout
+    assert base64.b64encode(out).decode() == plain
+
+    accented = base64.b64encode("Grüß dich\n".encode()).decode()
+    carried = pool_flags.add_args({"messageOfTheDay": accented}, "motdv5")
+    assert "--message-of-the-day" not in carried.args and not carried.files
+    [(prop, why)] = carried.not_carried
+    assert prop == "messageOfTheDay" and "ASCII" in why and "az rest" in why

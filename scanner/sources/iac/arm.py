@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.core.iac import Declaration, Problem, Spot, Value
+from scanner.core.model import ResourceKind
 from scanner.sources.iac import arm_shape
 
 # --------------------------------------------------------------------------- JSON with positions
@@ -467,7 +468,23 @@ def _nested(node: Node, body: Any, env: _Env, address: str, out, problems, depth
     props = node.value.get("properties")
     template = props.value.get("template") if props is not None and isinstance(props.value, dict) else None
     if template is None or not isinstance(template.value, dict):
-        return  # templateLink: another file, not read
+        # templateLink: another file, not read; the sizes handed to it as parameters are judged
+        # (or named when not literal), as for registry modules (arm_shape.size_key)
+        link = props.value.get("templateLink") if props is not None and isinstance(props.value, dict) else None
+        uri = arm_shape.text(env.struct(link.value["uri"])) if link is not None and isinstance(link.value, dict) \
+            and "uri" in link.value else ""
+        what = f"the linked template {uri or '(templateLink)'}"
+        params = props.value.get("parameters") if props is not None and isinstance(props.value, dict) else None
+        for name, entry in (params.value.items() if params is not None and isinstance(params.value, dict) else []):
+            if not (arm_shape.size_key(name) and isinstance(entry.value, dict) and "value" in entry.value):
+                continue
+            v = env.struct(entry.value["value"])
+            if not isinstance(v, Value) or (v.known and not (isinstance(v.value, str) and arm_shape.looks_like_size(v.value))):
+                continue
+            size = v if v.known else Value(spot=v.spot, known=False, text=v.text, reason=f"{v.reason} (a parameter of {what}, not read)")
+            out.append(Declaration(kind=ResourceKind.VM, address=address, resource_type=f"deployment {what}",
+                                   attribute=f"properties.parameters.{name}.value", size=size, language="arm"))
+        return
     if depth >= MAX_DEPTH:
         problems.append(Problem(node.spot, f"nested deployments deeper than {MAX_DEPTH}"))
         return
