@@ -164,6 +164,8 @@ def fetch_quotas(settings: Any, pairs: Iterable[tuple[str, str]], client: Any = 
     """Usages of each distinct (subscription, region), read once (see the module docstring)."""
     from azure.core.exceptions import AzureError
 
+    from scanner.sources.arm import ArmReadError
+
     if client is None:
         from scanner.sources.arm import arm_json
 
@@ -177,6 +179,8 @@ def fetch_quotas(settings: Any, pairs: Iterable[tuple[str, str]], client: Any = 
         try:
             rows, skipped = _fetch_one(client, sub, loc)
             return pair, rows, skipped, ""
+        except ArmReadError as exc:  # a 200 that is not JSON, a body cut short, a repeated nextLink, ...
+            return pair, None, [], exc.reason
         except AzureError as exc:
             from scanner.sources.resource_graph import _http_error_text
 

@@ -117,6 +117,21 @@ _VM_CONTEXT = re.compile(r"\bVMs?\b|\bvirtual machines?\b|\bStandard_", re.I)
 _VERSIONED = re.compile(r"(?<![\w-])([A-Z]{1,3}[a-z]{0,40}(?:[A-Z]\d{1,4}[a-z]{0,40}|_[A-Z]\d{1,4}[a-z]{0,40})?_?v\d{1,4})(?![\w-])")
 
 
+# "M-series Medium Memory v2 (Msv2) VMs": the name in brackets is the series meant, not the family
+# before it (reading "M" would date every M-series size).
+_BRACKETED = re.compile(r"(?<![\w-])([A-Z][A-Za-z0-9]{0,10})-series\b([^.()\n]{0,40}?)\s?\(([A-Z][A-Za-z0-9_]{1,24})\)")
+
+
+def _bracketed_series(line: str) -> str:
+    def one(m: re.Match) -> str:
+        family, words, name = m.group(1), m.group(2), m.group(3)
+        if name != family and name.startswith(family) and _parse_series_ok(name):
+            return f"{name}-series{words}"
+        return m.group(0)
+
+    return _BRACKETED.sub(one, line) if "(" in line else line
+
+
 def _series_in(text: str, loose: bool = False) -> tuple[list[str], list[str]]:
     """Series named in `text` -> (accepted, rejected_by_sizes). Only anchored lists count:
     'X-series', 'X, Y and Z series', 'X VMs', and 'X, Y SKUs' in a line about VMs. With `loose`
@@ -127,6 +142,7 @@ def _series_in(text: str, loose: bool = False) -> tuple[list[str], list[str]]:
         if not loose and not _ANCHOR_WORD.search(line):
             continue  # cheap test first: most lines name no series at all
         vm_line = bool(_VM_CONTEXT.search(line))
+        line = _bracketed_series(line)
         candidates: list[tuple[str, bool]] = []
         for m in _LIST_RE.finditer(line):
             anchor = m.group(2).strip().lower()
@@ -346,6 +362,19 @@ _REGION = re.compile(
     rf"(?!\s(?:and\s)?(?:Azure\s)?Government)")
 
 
+# A sovereign cloud a notice limits itself to ("VMs in Azure Government regions", "in Azure operated
+# by 21Vianet"): the public-cloud catalogue must not date it everywhere. Not when the sentence goes
+# on to public / global / all regions as well.
+_CLOUD = re.compile(
+    r"\b(?:in|within|for)\s(?:the\s)?(?:Microsoft\s)?(Azure (?:US\s)?Government|Azure China"
+    r"|Azure (?:in China\s)?operated by\s21\s?Vianet)\b(?![^.]{0,60}\b(?:public|global|all)\b)", re.I)
+# A notice that withdraws a retirement ("has been cancelled", "will no longer be retired"): never an entry.
+_CANCELLED = re.compile(
+    r"\bretire\w{0,4}\b[^.]{0,80}\b(?:has|have|is|was|were|been)\s(?:been\s)?(?:cancell?ed|withdrawn|rescinded|revoked)\b"
+    r"|\b(?:cancell?ed|withdrawn|rescinded)\b[^.]{0,20}\bretirement\b|\bwill no longer (?:be )?retire\w{0,6}\b"
+    r"|\bno longer (?:planned|scheduled) (?:for|to) retire", re.I)
+
+
 def _about_vms(a: Announcement) -> str:
     """Why a retirement notice is about Virtual Machines ("" when nothing says so)."""
     if any(p.strip().lower() in _VM_PRODUCTS for p in (*a.products, *a.tags)):
@@ -364,6 +393,11 @@ def _regions(a: Announcement) -> list[str]:
             for name in re.split(r"\s(?:and|or|,)\s(?:the\s)?", m.group(0).split(" ", 1)[1].removeprefix("the ")):
                 if name not in found:
                     found.append(name)
+        for m in _CLOUD.finditer(text):
+            if re.search(r"\b(?:all|public|global|including)\b", text[max(0, m.start() - 60):m.start()], re.I):
+                continue  # "in all public regions and in Azure Government": everywhere
+            if m.group(1) not in found:
+                found.append(m.group(1))
     return found
 
 
@@ -384,6 +418,11 @@ def read_announcement(a: Announcement) -> Reading:
         if why:
             return Reading("review", f"{why}, but {r.reason}: check whether it retires a size")
     if r.kind == "entry":
+        withdrawn = _CANCELLED.search(f"{a.title}. {a.text}")
+        if withdrawn:
+            return Reading("review", f"the notice says the retirement is withdrawn ({withdrawn.group(0)!r}): "
+                           f"check whether {', '.join(r.sizes or r.series)} still retire", series=r.series,
+                           sizes=r.sizes, retires_on=r.retires_on)
         regions = _regions(a)
         if regions:
             names = ", ".join(r.sizes or r.series)
