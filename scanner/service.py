@@ -90,6 +90,7 @@ class ScanReport:
     # the lifecycle resolves nothing in a scope it could not read (see ScanReport.errors).
     subscriptions_seen: frozenset[str] = frozenset()
     stored: bool = False  # the store ran (findings carry status / first_seen from it)
+    quota_checked: bool = True  # False: no quota checks ran, so capacity-restricted cannot be judged
 
     def worst(self) -> Severity | None:
         return judge.max_severity(self.active())
@@ -209,6 +210,7 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
         findings=tuple(findings),
         needs_review=needs_review,
         errors=tuple(errors),
+        quota_checked=deps.load_quotas is not None,
         scanned={
             "clusters": len(inventory.clusters),
             "node_pools": pools,
@@ -387,6 +389,7 @@ def apply_scan(
     tell: bool = False,
     max_retries: int = 3,
     clock: Callable[[], float] = time.monotonic,
+    quota_read: bool = True,
 ) -> ScanOutcome:
     """Plan tonight's findings against the store (lifecycle.plan), write the plan (store_plan),
     record the run.
@@ -400,7 +403,7 @@ def apply_scan(
     current = list(findings)
     seen = None if scopes_seen is None else sorted({s.lower() for s in scopes_seen})
     failed = list(scopes_failed)
-    coverage = lifecycle.Coverage(None if seen is None else frozenset(seen), tuple(failed))
+    coverage = lifecycle.Coverage(None if seen is None else frozenset(seen), tuple(failed), quota_read)
     previous = repo.load_records()
     acks = repo.load_suppressions()
     planned = lifecycle.plan(previous, current, coverage, now=now, suppressions=acks, tell=tell and not dry_run)
@@ -483,6 +486,7 @@ class ScanStore:
             errors=[f"{e.scope}: {e.error}" for e in errors],
             started=getattr(report, "generated_at", None) or now,
             source=self.source, dry_run=dry_run, tell=tell,
+            quota_read=getattr(report, "quota_checked", True),
             duration_seconds=before + (time.perf_counter() - t0),
         )
         for w in outcome.warnings:

@@ -54,6 +54,8 @@ EXPECTED = {
     "930015": R("the retirement is withdrawn"),               # "has been cancelled": never an entry
     "930016": E(["Msv2"], when=S27),                          # "M-series Medium Memory v2 (Msv2)": not all of M
     "930017": E(["Dv4"], when=M28),                           # all public regions and Azure Government alike
+    "930018": R("retires 'hosts'"),                           # dedicated hosts after the series name
+    "930019": E(["Lasv3"], when=S27),                         # "postponed from March 31, 2027" is the old date
     "930101": R("no retirement date in the text"),            # "by the end of Q3 2027"
     "930102": R("only a month (March 2029)"),
     "930103": R("several retirement dates: 2027-09-30, 2028-03-31"),

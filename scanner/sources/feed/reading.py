@@ -36,7 +36,8 @@ _DATE_MDY = re.compile(_MONTH_RE + r"\s{1,8}(\d{1,2})(?:st|nd|rd|th)?\s{0,8},?\s
 _DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?(?:\s{1,8}(?:of\s{1,8})?|-)" + _MONTH_RE + r"(?:\s{0,8},?\s{0,8}|-)(\d{4})\b", re.I)
 _DATE_ISO = re.compile(r"(?<![\w/-])(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?![\w/-])")
 # A date written as the one being replaced: "(previously May 1, 2028)", "originally planned for ...".
-_SUPERSEDED = re.compile(r"\b(?:previously|originally|formerly|initially|instead of|rather than)\b[^.;:()]{0,30}$", re.I)
+_SUPERSEDED = re.compile(r"\b(?:previously|originally|formerly|initially|instead of|rather than"
+                         r"|(?:postponed|moved|extended|delayed|pushed back|changed|shifted) from)\b[^.;:()]{0,30}$", re.I)
 _DATE_NUM = re.compile(r"(?<![\w/.])(\d{1,2})/(\d{1,2})/(\d{4})(?![\w/])")
 _DATE_MY = re.compile(r"\b" + _MONTH_RE + r"\s{1,8}(?:of\s{1,8})?(\d{4})\b", re.I)
 
@@ -182,6 +183,9 @@ def _first_name(text: str) -> int | None:
     return min(starts) if starts else None
 
 
+_HOST_AFTER = re.compile(r"[A-Za-z0-9_]{1,24}(?:-?\s?series)?\s(?:dedicated\s)?(hosts?|host groups?|host SKUs?)\b", re.I)
+
+
 def _other_subject(text: str, whole: bool = False) -> str:
     """The thing a title or sentence retires when that is not a VM size: "driver" in "GRID driver
     13.x for NVv4 series VMs", "Ubuntu" in "Ubuntu 18.04 images on Dv2 VMs". Only what comes before
@@ -196,6 +200,9 @@ def _other_subject(text: str, whole: bool = False) -> str:
             return ""
         m = _OTHER_SUBJECT.search(body)
         return m.group(0) if m else ""
+    after = _HOST_AFTER.match(body, first)
+    if after:  # "Dv4-series dedicated hosts": the hosts retire, not the size
+        return after.group(1)
     head = body[:first]
     m = _OTHER_SUBJECT.search(head)
     if not m or not _LINK_WORD.search(head, m.end()):
