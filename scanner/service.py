@@ -175,10 +175,8 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
     quotas, quota_errors = None, ()
     if deps.load_quotas is not None:
         t = time.perf_counter()
-        # The first pass's findings are not kept: at 300k resources they would double the peak memory.
-        pairs = sorted({(f.resource.subscription_id.lower(), f.resource.location.lower())
-                        for f in judge.evaluate(inventory, catalog, skus, options.today, options.thresholds,
-                                                guide=False)})
+        # Only the pairs: no finding is kept, and a resource in a pair that already has one is skipped.
+        pairs = sorted(judge.finding_regions(inventory, catalog, skus, options.today, options.thresholds))
         quotas, quota_errors = deps.load_quotas(pairs) if pairs else (None, ())
         quota_errors = (*quota_errors, *missing_quota_regions(pairs, quotas, quota_errors))
         log.info("quotas: %d subscription/region pairs with findings, %d read, %d errors",
