@@ -79,6 +79,7 @@ EXPECTED = {
     "930504": I(),                                            # RSS capacity restriction
     "930505": R("limited to South Central US"),               # RSS region-limited early date
     "930506": E(["NDv2"], when=date(2028, 6, 30)),            # RSS, list item "ND40rs_v2 VMs"
+    "930507": E(["HBv3"], when=S27),                          # RSS, "retired on<br>September 30, 2027"
 }
 
 

@@ -218,11 +218,21 @@ def _sizes_in(text: str) -> list[str]:
     return out
 
 
+_DANGLING = re.compile(r"(?<![\u2022])\b(?:on|by|before|after|until|from|effective)\s{0,8}$", re.I)
+
+
 def _sentences(text: str) -> list[tuple[str, str]]:
     """(context, sentence) pairs. Context of a list item is its lead-in block ("...:")."""
     out: list[tuple[str, str]] = []
     lead = ""
+    blocks: list[str] = []
     for block in text.split("\n"):
+        # "will be retired on<br>September 30, 2027": a line cut after a preposition goes on.
+        if blocks and block.strip() and not block.startswith("\u2022") and _DANGLING.search(blocks[-1]):
+            blocks[-1] = f"{blocks[-1].rstrip()} {block.strip()}"
+        else:
+            blocks.append(block)
+    for block in blocks:
         is_item = block.startswith("\u2022")
         body = block.lstrip("\u2022 ").strip()
         if not body:
