@@ -15,7 +15,7 @@ Azurite for the SKU cache, and each client:
 
   ours cold   `python -m scanner scan --scope tenant --feed "" --catalog builtin --format json
                --output F --no-store --no-notify --today 2026-06-01` with an empty SKU cache
-  ours warm   the same again the same day (SKU facts from the cache)
+  ours warm   the same again the same day (SKU facts and quota usages from the caches)
   peer        a naive script: cluster list per subscription, agent pool list per cluster, VM list
               per subscription, SKU list per subscription and region (a Compute client per
               subscription, SDK models turned into dicts), 8 threads
@@ -235,6 +235,8 @@ def report(results: list[dict], import_s: tuple[float, float, float]) -> None:
         print(f"  ARG requests {arg} vs minimum {minimum}: {arg / minimum:.3f}x (target <= 1.05x)")
         print(f"  SKU requests cold {cold['counts'].get('skus', 0)} (pairs {res['pairs']}), "
               f"warm {warm['counts'].get('skus', 0)} (target <= pairs cold, 0 warm)")
+        print(f"  quota usages requests cold {cold['counts'].get('usages', 0)}, warm {warm['counts'].get('usages', 0)} "
+              "(one per subscription/region with findings cold, 0 warm: QUOTA_CACHE_HOURS)")
         print(f"  wall cold {cold['wall']:.1f} s ({cold['cpu']:.1f} s CPU), warm {warm['wall']:.1f} s "
               f"({warm['cpu']:.1f} s CPU); peak RSS cold {cold['rss_mib']:.0f} MiB, "
               f"warm {warm['rss_mib']:.0f} MiB" + ("  (targets at 300k resources: <= 60 s cold, <= 30 s warm, "

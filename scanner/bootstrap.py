@@ -199,8 +199,10 @@ def quota_loader(settings: Any, quota_dir: str = "", offline: bool = False):
 
     def load_live(pairs) -> tuple:
         from scanner.sources.quotas import fetch_quotas
+        from scanner.tables.cache import quota_cache
 
-        return fetch_quotas(settings, pairs)
+        # the store's table when there is one and QUOTA_CACHE_HOURS > 0: a second scan that day reads no usages
+        return fetch_quotas(settings, pairs, cache=quota_cache(settings, lambda: credential(settings)))
 
     return load_live
 

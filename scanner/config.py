@@ -302,6 +302,7 @@ class Settings:
     # DIR/<region>.json); live scans read Microsoft.Compute usages unless QUOTA_CHECKS is false.
     quota_dir: str = ""
     quota_checks: bool = True
+    quota_cache_hours: int = 24  # live vCPU usages kept in the store this long (0: no cache)
     # Prices (issue 13): the public Retail Prices API (no sign-in; "" turns live prices off), the
     # currency, a folder caching its answers for a day, and saved answers for offline scans.
     prices_url: str = "https://prices.azure.com/api/retail/prices"
@@ -416,6 +417,7 @@ class Settings:
             sku_files=_paths(get("SCAN_SKU_FILES")),
             quota_dir=get("SCAN_QUOTA_DIR"),
             quota_checks=_bool(env, "QUOTA_CHECKS", True),
+            quota_cache_hours=_int(env, "QUOTA_CACHE_HOURS", 24),
             prices_url=_prices_url(env, cloud),
             prices_currency=_currency(get("PRICES_CURRENCY", "USD")),
             price_cache_dir=get("PRICE_CACHE_DIR"),

@@ -90,6 +90,7 @@ class ScanReport:
     # the lifecycle resolves nothing in a scope it could not read (see ScanReport.errors).
     subscriptions_seen: frozenset[str] = frozenset()
     stored: bool = False  # the store ran (findings carry status / first_seen from it)
+    quota_checked: bool = True  # False: no quota checks ran, so capacity-restricted cannot be judged
 
     def worst(self) -> Severity | None:
         return judge.max_severity(self.active())
@@ -174,10 +175,8 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
     quotas, quota_errors = None, ()
     if deps.load_quotas is not None:
         t = time.perf_counter()
-        # The first pass's findings are not kept: at 300k resources they would double the peak memory.
-        pairs = sorted({(f.resource.subscription_id.lower(), f.resource.location.lower())
-                        for f in judge.evaluate(inventory, catalog, skus, options.today, options.thresholds,
-                                                guide=False)})
+        # Only the pairs: no finding is kept, and a resource in a pair that already has one is skipped.
+        pairs = sorted(judge.finding_regions(inventory, catalog, skus, options.today, options.thresholds))
         quotas, quota_errors = deps.load_quotas(pairs) if pairs else (None, ())
         quota_errors = (*quota_errors, *missing_quota_regions(pairs, quotas, quota_errors))
         log.info("quotas: %d subscription/region pairs with findings, %d read, %d errors",
@@ -209,6 +208,7 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
         findings=tuple(findings),
         needs_review=needs_review,
         errors=tuple(errors),
+        quota_checked=deps.load_quotas is not None,
         scanned={
             "clusters": len(inventory.clusters),
             "node_pools": pools,
@@ -387,6 +387,7 @@ def apply_scan(
     tell: bool = False,
     max_retries: int = 3,
     clock: Callable[[], float] = time.monotonic,
+    quota_read: bool = True,
 ) -> ScanOutcome:
     """Plan tonight's findings against the store (lifecycle.plan), write the plan (store_plan),
     record the run.
@@ -400,7 +401,7 @@ def apply_scan(
     current = list(findings)
     seen = None if scopes_seen is None else sorted({s.lower() for s in scopes_seen})
     failed = list(scopes_failed)
-    coverage = lifecycle.Coverage(None if seen is None else frozenset(seen), tuple(failed))
+    coverage = lifecycle.Coverage(None if seen is None else frozenset(seen), tuple(failed), quota_read)
     previous = repo.load_records()
     acks = repo.load_suppressions()
     planned = lifecycle.plan(previous, current, coverage, now=now, suppressions=acks, tell=tell and not dry_run)
@@ -483,6 +484,7 @@ class ScanStore:
             errors=[f"{e.scope}: {e.error}" for e in errors],
             started=getattr(report, "generated_at", None) or now,
             source=self.source, dry_run=dry_run, tell=tell,
+            quota_read=getattr(report, "quota_checked", True),
             duration_seconds=before + (time.perf_counter() - t0),
         )
         for w in outcome.warnings:

@@ -85,6 +85,12 @@ def run(args) -> int:
         if len(regions) == 1:
             region = regions[0]
     templates = iac_source.load(args.paths, args.var_file, args.params)
+    if not templates.files and not templates.problems:
+        # A mistyped folder must not pass a pull-request gate as "nothing declared".
+        named = ", ".join(repr(p) for p in args.paths)
+        raise InputError(f"scan-iac: no Terraform (.tf, .tfvars), Bicep (.bicep, .bicepparam) or ARM template "
+                         f"(.json) files under {named} (JSON files that are not templates are passed over): "
+                         "nothing was scanned")
     result = iac.judge_templates(templates, catalog, skus, today, Thresholds.from_settings(settings), region)
     text = iac_schema.render(result, args.format, today, now, catalog, __version__, region)
     if args.output:

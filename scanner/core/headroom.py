@@ -47,6 +47,7 @@ class QuotaBook:
     def __init__(self) -> None:
         self._by_scope: dict[tuple[str, str], dict[str, QuotaUsage]] = {}
         self.requests = 0  # ARM requests made to fill it (0 for files)
+        self.cached_pairs = 0  # (subscription, region) pairs taken from the quota cache (live scans)
 
     def add(self, subscription_id: str, location: str, rows: Iterable[QuotaUsage]) -> QuotaBook:
         key = (subscription_id.lower(), region_key(location))

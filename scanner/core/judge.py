@@ -503,6 +503,40 @@ def _evaluate(inventory, catalog, skus, today, thresholds, guide, quotas=None, n
     return sort_findings(findings)
 
 
+def finding_regions(inventory: Inventory, catalog, skus, today: date,
+                    thresholds: Thresholds = Thresholds()) -> set[tuple[str, str]]:
+    """The (subscription, location) pairs, lower-case, of the resources `evaluate` would find
+    something on: what the service reads vCPU quota for. The same rules as `evaluate(guide=False)`,
+    but a resource whose pair already has a finding is not judged again, and nothing is kept."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        judge = _Judge(catalog, skus, today, thresholds, False, None, None, False)
+        pairs: set[tuple[str, str]] = set()
+
+        def look(obj, judge_one) -> None:
+            if (obj.subscription_id.lower(), obj.location.lower()) in pairs:
+                return
+            for f in judge_one(obj):
+                pairs.add((f.resource.subscription_id.lower(), f.resource.location.lower()))
+
+        cluster_ids = {c.id.lower() for c in inventory.clusters}
+        for cluster in inventory.clusters:
+            look(cluster, judge.cluster)
+        scale_sets = {s.id.lower(): s for s in inventory.scale_sets}
+        for vmss in inventory.scale_sets:
+            if not (vmss.aks_cluster_id and vmss.aks_cluster_id.lower() in cluster_ids):
+                look(vmss, judge.scale_set)
+        for vm in inventory.vms:
+            owner = scale_sets.get(vm.scale_set_id.lower()) if vm.scale_set_id else None
+            if not (owner is not None and owner.vm_size.lower() == vm.vm_size.lower()):
+                look(vm, judge.vm)
+        return pairs
+    finally:
+        if paused:
+            gc.enable()
+
+
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     def key(f: Finding):
         days = f.days_left if f.days_left is not None else 10**9

@@ -243,6 +243,7 @@ def diff(
     scopes_seen: Collection[str] | None = None,
     scopes_failed: Iterable[ScopeError] = (),
     suppressions: Mapping[str, Suppression] | None = None,
+    quota_read: bool = True,
 ) -> Diff:
     """Compare stored records with tonight's findings.
 
@@ -252,7 +253,8 @@ def diff(
     its region (in its subscription or for everyone), not a feed or catalogue failure when its
     retirement came from there, and not a failure naming none of these (a management group, the
     tenant, a row with no subscription): then nothing is resolved. Delivery, store, quota and
-    price errors say nothing about what was read.
+    price errors say nothing about what was read. `quota_read=False` (a run with no quota checks
+    at all): capacity-restricted findings, which only quota facts can show, are kept as they were.
     `suppressions`: acks by finding id.
     """
     prev = dict(previous) if isinstance(previous, Mapping) else {r.id: r for r in previous}
@@ -269,7 +271,8 @@ def diff(
         loc = (f.resource.location or "").lower()
         if (None, loc) in unread.regions or (rec.scope, loc) in unread.regions:
             return False
-        if f.rule is Rule.CAPACITY_RESTRICTED and ((None, loc) in unread.quota or (rec.scope, loc) in unread.quota):
+        if f.rule is Rule.CAPACITY_RESTRICTED and (not quota_read or (None, loc) in unread.quota
+                                                    or (rec.scope, loc) in unread.quota):
             return False
         source = f.retirement.source if f.retirement is not None else None
         if (unread.feed and source == "feed") or (unread.extra and source not in (None, "builtin")):
@@ -360,6 +363,7 @@ class Coverage:
 
     subscriptions_seen: frozenset[str] | None = None
     errors: tuple[ScopeError, ...] = ()
+    quota_read: bool = True  # False: no quota checks ran at all (capacity-restricted stays as it was)
 
 
 @dataclass(frozen=True)
@@ -403,7 +407,7 @@ def plan(
     """diff() plus the duty to tell: see Plan. `tell=False` (nobody to tell, or a dry run that
     stores nothing) marks nothing and keeps the marks earlier runs left."""
     d = diff(previous, current, now=now, scopes_seen=coverage.subscriptions_seen,
-             scopes_failed=coverage.errors, suppressions=suppressions)
+             scopes_failed=coverage.errors, suppressions=suppressions, quota_read=coverage.quota_read)
     # A resolution written tonight carries the duty to tell it; a reopening clears an old one.
     writes = [replace(w, tell_pending=w.state == RESOLVED and tell) for w in d.writes]
     written = {w.id for w in writes}

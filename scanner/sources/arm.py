@@ -43,6 +43,9 @@ from scanner.sources.http import retry_after
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRIES = 6
 MAX_WAIT_SECONDS = 120.0
+# All the retry waits of one ArmJson (one run) together: a timer run has 30 minutes (host.json
+# functionTimeout) and a throttled tenant must end with errors naming the scopes, not be killed.
+MAX_TOTAL_WAIT_SECONDS = 600.0
 MAX_PAGES = 10_000  # a listing longer than this is a loop, not data
 NOT_JSON_RETRIES = 1
 
@@ -96,6 +99,19 @@ def retry_wait(headers: Mapping[str, str], attempt: int, base: float = 1.0) -> f
     return min(max(val, 0.0), MAX_WAIT_SECONDS)
 
 
+def server_wait(headers: Mapping[str, str]) -> float | None:
+    """The wait the server asked for (Retry-After, x-ms-retry-after-ms, the ARG quota reset), uncapped."""
+    h = {k.lower(): v for k, v in (headers or {}).items()}
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        val = parse_duration(h.get(name, ""))
+        if val is not None:
+            return max(val * 0.001, 0.0)
+    val = retry_after(h.get("retry-after"))
+    if val is None:
+        val = parse_duration(h.get("x-ms-user-quota-resets-after", ""))
+    return None if val is None else max(val, 0.0)
+
+
 def _status_error(response: Any) -> Exception:
     from azure.core.exceptions import HttpResponseError
     from azure.mgmt.core.exceptions import ARMErrorFormat
@@ -107,8 +123,10 @@ class ArmJson:
     """Sends ARM requests through one pipeline client and returns parsed JSON (see the module docstring)."""
 
     def __init__(self, pipeline: Any, *, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic, max_retries: int = MAX_RETRIES) -> None:
+                 clock: Callable[[], float] = time.monotonic, max_retries: int = MAX_RETRIES,
+                 wait_budget: float = MAX_TOTAL_WAIT_SECONDS) -> None:
         self.pipeline = pipeline
+        self.wait_budget = wait_budget
         self.sleep = sleep
         self.clock = clock
         self.max_retries = max_retries
@@ -191,7 +209,20 @@ class ArmJson:
                 what = "a JSON document cut short" if cut_json else f"not a JSON object ({ctype}, {len(raw)} bytes)"
                 raise ArmReadError(f"{where}HTTP 200 for {kind} but the body is {what}", status_code=200)
             if status in RETRY_STATUSES and attempt < self.max_retries:
-                self._wait(retry_wait(response.headers, attempt))
+                # A server asking for longer than a scan waits is not retried after a shorter wait
+                # (it would answer 429 again); past the run's wait budget nothing is retried either:
+                # the scope fails now, named, and the run ends in time.
+                asked = server_wait(response.headers)
+                if asked is not None and asked > MAX_WAIT_SECONDS:
+                    raise ArmReadError(f"{where}HTTP {status} for {kind}: the server asks to wait {asked:.0f} s, "
+                                       f"more than the {MAX_WAIT_SECONDS:.0f} s a scan waits; not retried",
+                                       status_code=status)
+                wait = retry_wait(response.headers, attempt)
+                if sum(self.waits) + wait > self.wait_budget:
+                    raise ArmReadError(f"{where}HTTP {status} for {kind}: the run already waited "
+                                       f"{sum(self.waits):.0f} s for retries (budget {self.wait_budget:.0f} s); "
+                                       "not retried", status_code=status)
+                self._wait(wait)
                 attempt += 1
                 continue
             raise _status_error(response)

@@ -10,12 +10,14 @@ Pure part: `parse_usages`. I/O part: reading `az vm list-usage` exports, or the 
     load_quota_dir(path) -> QuotaBook
         `--quotas DIR`: DIR/<subscription-id>/<region>.json, or DIR/<region>.json for every
         subscription (filed under ANY_SUBSCRIPTION). Errors name the file.
-    fetch_quotas(settings, pairs, client=None, *, workers=8) -> (QuotaBook, [ScopeError])
+    fetch_quotas(settings, pairs, client=None, *, workers=8, cache=None) -> (QuotaBook, [ScopeError])
         Live. One listing per distinct (subscription, region), concurrently, as raw JSON through
         the ARM JSON client every other ARM read uses (sources.arm.arm_json: one credential,
         endpoint, connection pool, retries and bounded paging), following nextLink on the ARM host
         only. A pair that fails becomes a ScopeError(QUOTA) for that subscription and region; the
-        others are read. `client`: an ArmJson (tests, or to share request counts).
+        others are read. `client`: an ArmJson (tests, or to share request counts). `cache`
+        (tables.cache.QuotaCache, QUOTA_CACHE_HOURS) answers fresh pairs without a request and keeps
+        what was read live; its own failures are ScopeError(STORE) and the pairs are read live.
 
 Facts: response shape and the CLI's string transform in
 /work/shared/reference/arm/usages-notes.md (Azure/azure-rest-api-specs Usage_List examples;
@@ -160,14 +162,17 @@ def _fetch_one(client: Any, sub: str, loc: str) -> tuple[list[QuotaUsage], list[
 
 
 def fetch_quotas(settings: Any, pairs: Iterable[tuple[str, str]], client: Any = None, *,
-                 workers: int = 8) -> tuple[QuotaBook, list[ScopeError]]:
+                 workers: int = 8, cache: Any = None) -> tuple[QuotaBook, list[ScopeError]]:
     """Usages of each distinct (subscription, region), read once (see the module docstring)."""
     from azure.core.exceptions import AzureError
+
+    from scanner.sources.arm import ArmReadError
 
     if client is None:
         from scanner.sources.arm import arm_json
 
         client = arm_json(settings)
+    start = client.counts.get("usages", 0)
     wanted = sorted({(s.lower(), region_key(loc)) for s, loc in pairs if s and loc})
     book = QuotaBook()
     errors: list[ScopeError] = []
@@ -177,6 +182,8 @@ def fetch_quotas(settings: Any, pairs: Iterable[tuple[str, str]], client: Any = 
         try:
             rows, skipped = _fetch_one(client, sub, loc)
             return pair, rows, skipped, ""
+        except ArmReadError as exc:  # a 200 that is not JSON, a body cut short, a repeated nextLink, ...
+            return pair, None, [], exc.reason
         except AzureError as exc:
             from scanner.sources.resource_graph import _http_error_text
 
@@ -184,9 +191,13 @@ def fetch_quotas(settings: Any, pairs: Iterable[tuple[str, str]], client: Any = 
         except InputError as exc:
             return pair, None, [], str(exc)
 
-    if wanted:
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(wanted)))) as pool:
-            results = list(pool.map(job, wanted))
+    cached: dict[tuple[str, str], list[QuotaUsage]] = cache.load(wanted) if cache is not None else {}
+    for (sub, loc), rows in cached.items():
+        book.add(sub, loc, rows)
+    missing = [p for p in wanted if p not in cached]
+    if missing:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(missing)))) as pool:
+            results = list(pool.map(job, missing))
     else:
         results = []
     for (sub, loc), rows, skipped, err in results:
@@ -196,7 +207,13 @@ def fetch_quotas(settings: Any, pairs: Iterable[tuple[str, str]], client: Any = 
             errors.append(_scope_error(sub, loc, f"vCPU quota not read ({err}): quota checks skipped there"))
             continue
         book.add(sub, loc, rows)
-    book.requests = client.counts.get("usages", 0)
-    log.info("quotas: %d subscription/region pairs, %d requests, %d errors", len(wanted) - len(errors),
-             book.requests, len(errors))
+    if cache is not None:
+        fetched = {(sub, loc): rows for (sub, loc), rows, _, _ in results if rows is not None}
+        if fetched:
+            cache.save(fetched)
+        errors.extend(cache.errors)  # kind STORE: named, never a reason to keep or resolve a finding
+    book.requests = client.counts.get("usages", 0) - start
+    book.cached_pairs = len(cached)
+    log.info("quotas: %d subscription/region pairs, %d requests, %d from the cache, %d errors",
+             len(wanted) - len(errors), book.requests, len(cached), len(errors))
     return book, errors

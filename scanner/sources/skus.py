@@ -10,8 +10,10 @@ Public functions (signatures are a contract):
         as printed by `az vm list-skus -o json`; only resourceType virtualMachines; one Sku per
         location. Capability values are strings and are parsed (vCPUs, MemoryGB, GPUs,
         HyperVGenerations "V1,V2", CpuArchitectureType). Restrictions: type Location ->
-        `restricted`, type Zone -> `restricted_zones`. A value that cannot be parsed raises
-        InputError naming the SKU, its location and the capability.
+        `restricted`, type Zone -> `restricted_zones`. A value that cannot be used (a field of the
+        wrong type, a capability that is not a finite number >= 0, a name that is not a string)
+        raises InputError naming the item's index and SKU name (and the location and capability);
+        files prefix the path (CLI exit 2), live listings make it a REGION_SKUS scope error.
     load_sku_files(paths: list[str]) -> SkuIndex
         Files or folders (*.json): a JSON list of SKUs, `{"value": [...]}` pages, or a folder of
         them. Filed under ANY_SUBSCRIPTION. Errors name the file.
@@ -33,6 +35,7 @@ Public functions (signatures are a contract):
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -134,14 +137,42 @@ class SkuIndex:
 # --------------------------------------------------------------------------- pure: parsing
 
 
+def _list(value: Any, where: str, field: str) -> list:
+    """A list field of a SKU item: absent/null is empty; anything else not a list is bad input."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(f"{where}: field {field!r} is {type(value).__name__}, expected a list")
+    return value
+
+
+def _text(value: Any, where: str, field: str) -> str:
+    """A name-like value: a string (or a whole number, as zones sometimes are)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise InputError(f"{where}: {field} is {type(value).__name__} {value!r:.40}, expected a string")
+
+
+def _objects(value: Any, where: str, field: str) -> list[Mapping]:
+    items = _list(value, where, field)
+    for i, x in enumerate(items):
+        if not isinstance(x, Mapping):
+            raise InputError(f"{where}: {field}[{i}] is {type(x).__name__}, expected an object")
+    return items
+
+
 def _cap_map(item: Mapping, where: str) -> dict[str, str]:
-    caps = item.get("capabilities") or []
-    if not isinstance(caps, list):
-        raise InputError(f"{where}: field 'capabilities' is not a list")
     out: dict[str, str] = {}
-    for c in caps:
-        if isinstance(c, Mapping) and c.get("name") is not None:
-            out[str(c["name"])] = "" if c.get("value") is None else str(c["value"])
+    for i, c in enumerate(_objects(item.get("capabilities"), where, "capabilities")):
+        if c.get("name") is None:
+            continue  # a capability without a name says nothing (the REST schema allows it)
+        value = c.get("value")
+        if isinstance(value, (list, Mapping)):
+            raise InputError(f"{where}: capabilities[{i}] ({c['name']!r:.40}) value is {type(value).__name__}, "
+                             "expected a string")
+        out[_text(c["name"], where, f"capabilities[{i}].name")] = "" if value is None else str(value)
     return out
 
 
@@ -151,39 +182,53 @@ def _num(caps: Mapping[str, str], name: str, where: str, kind: type) -> Any:
         return kind(0)
     try:
         value = float(raw)
-        return int(value) if kind is int else value
     except ValueError:
         raise InputError(f"{where}: capability {name!r} is {raw!r}, expected a number") from None
+    if not math.isfinite(value) or value < 0 or (kind is int and not value.is_integer()):
+        raise InputError(f"{where}: capability {name!r} is {raw!r}, expected a "
+                         f"{'whole ' if kind is int else ''}number >= 0")
+    return int(value) if kind is int else value
 
 
-def _zones_in(infos: list, loc: str) -> frozenset[str]:
+def _zones_in(infos: list, loc: str, where: str) -> frozenset[str]:
     zones: set[str] = set()
-    for li in infos:
-        if str(li.get("location") or "").lower().replace(" ", "") == loc:
-            zones.update(str(z) for z in (li.get("zones") or []))
+    for i, li in enumerate(infos):
+        if _region(li.get("location"), where, f"locationInfo[{i}].location") == loc:
+            zones.update(_text(z, where, f"locationInfo[{i}].zones") for z in _list(li.get("zones"), where,
+                                                                                      f"locationInfo[{i}].zones"))
     return frozenset(zones)
 
 
-def _restrictions_in(restrictions: list, loc: str) -> tuple[bool, frozenset[str]]:
+def _region(value: Any, where: str, field: str) -> str:
+    return "" if value is None else _text(value, where, field).lower().replace(" ", "")
+
+
+def _restrictions_in(restrictions: list, loc: str, where: str) -> tuple[bool, frozenset[str]]:
     restricted = False
     restricted_zones: set[str] = set()
-    for r in restrictions:
+    for i, r in enumerate(restrictions):
+        at = f"restrictions[{i}]"
         info = r.get("restrictionInfo") or {}
-        r_locs = {str(x).lower().replace(" ", "") for x in (info.get("locations") or []) + (r.get("values") or [])}
+        if not isinstance(info, Mapping):
+            raise InputError(f"{where}: {at}.restrictionInfo is {type(info).__name__}, expected an object")
+        r_locs = {_region(x, where, f"{at} location")
+                  for x in _list(info.get("locations"), where, f"{at}.restrictionInfo.locations")
+                  + _list(r.get("values"), where, f"{at}.values")}
         if r_locs and loc not in r_locs:
             continue
         rtype_r = str(r.get("type") or "").lower()
         if rtype_r == "location":
             restricted = True
         elif rtype_r == "zone":
-            restricted_zones.update(str(z) for z in (info.get("zones") or []))
+            restricted_zones.update(_text(z, where, f"{at}.restrictionInfo.zones")
+                                    for z in _list(info.get("zones"), where, f"{at}.restrictionInfo.zones"))
     return restricted, frozenset(restricted_zones)
 
 
 def _facts(item: Mapping, name: str, loc: str, zones: frozenset[str], caps: dict[str, str],
-           subscription_id: str) -> Sku:
+           subscription_id: str, item_where: str = "") -> Sku:
     """The unrestricted Sku of a size in a region: what every subscription shares."""
-    where = f"SKU {name} in {loc} (subscription {subscription_id})"
+    where = f"{item_where or f'SKU {name}'} in {loc} (subscription {subscription_id})"
     gens = frozenset(g.strip().upper() for g in caps.get("HyperVGenerations", "").split(",") if g.strip())
     return Sku(
         name=name,
@@ -229,12 +274,14 @@ class SharedFacts:
         """The shared value equal in key to this (unrestricted) one, kept if it is the first."""
         return self._by_key.setdefault((sku.location, sku.name.lower(), sku.zones), sku)
 
-    def get(self, item: Mapping, name: str, loc: str, zones: frozenset[str], subscription_id: str) -> Sku:
+    def get(self, item: Mapping, name: str, loc: str, zones: frozenset[str], subscription_id: str,
+            where: str = "") -> Sku:
         key = (loc, name.lower(), zones)
         sku = self._by_key.get(key)
         if sku is None:
-            sku = self._by_key.setdefault(key, _facts(item, name, loc, zones, _cap_map(item, f"SKU {name}"),
-                                                      subscription_id))
+            where = where or f"SKU {name}"
+            sku = self._by_key.setdefault(key, _facts(item, name, loc, zones, _cap_map(item, where),
+                                                      subscription_id, where))
         return sku
 
 
@@ -251,23 +298,31 @@ def parse_skus(items: Iterable[Mapping], subscription_id: str = ANY_SUBSCRIPTION
         rtype = str(item.get("resourceType") or "")
         if rtype and rtype.lower() != "virtualmachines":
             continue
-        name = str(item.get("name") or "")
-        if not name:
+        raw_name = item.get("name")
+        if raw_name is None or raw_name == "":
             raise InputError(f"SKU item {n}: missing field 'name'")
-        caps = None if shared is not None else _cap_map(item, f"SKU {name}")
-        infos = [li for li in (item.get("locationInfo") or []) if isinstance(li, Mapping)]
-        locations = [str(x) for x in (item.get("locations") or []) if x]
-        locations += [str(li.get("location")) for li in infos if li.get("location")]
-        restrictions = [r for r in (item.get("restrictions") or []) if isinstance(r, Mapping)]
-        for loc in dict.fromkeys(x.lower().replace(" ", "") for x in locations):
+        if not isinstance(raw_name, str):
+            raise InputError(f"SKU item {n}: field 'name' is {type(raw_name).__name__}, expected a string")
+        name = raw_name
+        where = f"SKU item {n}, {name}"
+        family = item.get("family")
+        if family is not None and not isinstance(family, str):
+            raise InputError(f"{where}: field 'family' is {type(family).__name__}, expected a string")
+        caps = None if shared is not None else _cap_map(item, where)
+        infos = _objects(item.get("locationInfo"), where, "locationInfo")
+        locations = [_region(x, where, "locations[]") for x in _list(item.get("locations"), where, "locations")]
+        locations += [_region(li.get("location"), where, "locationInfo[].location") for li in infos]
+        restrictions = _objects(item.get("restrictions"), where, "restrictions")
+        for loc in dict.fromkeys(x for x in locations if x):
             if only_location and loc != only_location:
                 continue
-            zones = _zones_in(infos, loc)
+            zones = _zones_in(infos, loc, where)
             if shared is not None:
-                base = shared.get(item, name, loc, zones, subscription_id)
+                base = shared.get(item, name, loc, zones, subscription_id, where)
             else:
-                base = _facts(item, name, loc, zones, caps, subscription_id)
-            restricted, restricted_zones = _restrictions_in(restrictions, loc) if restrictions else (False, frozenset())
+                base = _facts(item, name, loc, zones, caps, subscription_id, where)
+            restricted, restricted_zones = (_restrictions_in(restrictions, loc, where) if restrictions
+                                            else (False, frozenset()))
             if shared is not None:
                 base = shared.variant(base, restricted, restricted_zones)
             elif restricted or restricted_zones:

@@ -8,6 +8,8 @@
         .requests -> {kind: n}
     sku_cache(settings) -> SkuCache | None    table <TABLE_PREFIX>skucache when a store is configured
                                               and SKU_CACHE_HOURS > 0
+    QuotaCache / quota_cache(settings)        vCPU usages per (subscription, region) in <TABLE_PREFIX>quotacache
+                                              for QUOTA_CACHE_HOURS (load(pairs) / save({pair: rows}))
     PriceCache / price_cache(settings)        issue 13: Retail Prices answers a day in <TABLE_PREFIX>pricecache
                                               (load(key) / save(key, items), as sources.prices.FilePriceCache)
 
@@ -281,4 +283,123 @@ def price_cache(settings: Any, credential: Callable[[], Any] | None = None) -> P
     except AzureError as exc:
         cache._fail(f"creating table {name}", exc)
         return None
+    return cache
+
+
+# --------------------------------------------------------------------------- quota usages (issue 14)
+
+QUOTA_TABLE_SUFFIX = "quotacache"
+
+
+class QuotaCache:
+    """vCPU usages per (subscription, region) kept in Table Storage for `max_age`, so a second scan
+    on the same day lists no usages (QUOTA_CACHE_HOURS).
+
+    Table `<prefix>quotacache`: PartitionKey = region, RowKey = subscription id, `rows` = packed
+    JSON [[name, current, limit, label], ...], `fetched_at` (UTC). A region's pairs are read with a
+    few paged queries and written in transactions of 100. Older than max_age, or unreadable, is not
+    used (read live again). A table that cannot be read or written is named in `errors`
+    (ScopeError STORE, "store:quotacache") and the usages are read live: it never decides a finding.
+
+        load(pairs) -> {(subscription, region): [QuotaUsage]}   fresh entries only
+        save({(subscription, region): [QuotaUsage]})             what was just read live
+    """
+
+    def __init__(self, table: Any, *, max_age: timedelta = timedelta(hours=24),
+                 now: Callable[[], datetime] = _utcnow) -> None:
+        self.table = table
+        self.max_age = max_age
+        self.now = now
+        self.errors: list[ScopeError] = []
+        self.requests: dict[str, int] = {}
+
+    def _count(self, kind: str, n: int = 1) -> None:
+        self.requests[kind] = self.requests.get(kind, 0) + n
+
+    def _fail(self, what: str, exc: BaseException) -> None:
+        self.errors.append(ScopeError(kind=ScopeKind.STORE, name=QUOTA_TABLE_SUFFIX,
+                                      detail=f"quota cache: {what} failed ({describe(exc)}); usages read live"))
+        log.warning("quotacache: %s failed: %s", what, type(exc).__name__)
+
+    def load(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list]:
+        from azure.core.exceptions import AzureError
+
+        from scanner.core.model import QuotaUsage
+
+        wanted: dict[str, set[str]] = {}
+        for sub, loc in pairs:
+            wanted.setdefault(loc, set()).add(sub)
+        oldest = self.now() - self.max_age
+        out: dict[tuple[str, str], list] = {}
+        for loc, subs in sorted(wanted.items()):
+            try:
+                pages = self.table.query_entities(
+                    "PartitionKey eq @loc and fetched_at ge @oldest",
+                    parameters={"loc": loc, "oldest": oldest}, results_per_page=1000).by_page()
+                entities = []
+                for page in pages:
+                    self._count("query")
+                    entities.extend(e for e in page if e["RowKey"] in subs)
+            except AzureError as exc:
+                self._fail(f"reading region {loc}", exc)
+                continue
+            for e in entities:
+                try:
+                    rows = [QuotaUsage(name=str(n), current=int(c), limit=int(lim), label=str(lab))
+                            for n, c, lim, lab in json.loads(unpack_text(e, "rows", f"quotacache {loc}/{e['RowKey']}"))]
+                except (ValueError, KeyError, TypeError) as exc:  # unreadable or another layout: read live
+                    log.info("quotacache: %s/%s not used (%s)", loc, e["RowKey"], type(exc).__name__)
+                    continue
+                out[(e["RowKey"], loc)] = rows
+        return out
+
+    def save(self, fetched: Mapping[tuple[str, str], list]) -> None:
+        from azure.data.tables import UpdateMode
+
+        now = self.now()
+        by_loc: dict[str, list] = {}
+        for (sub, loc), rows in sorted(fetched.items()):
+            text = json.dumps([[r.name, r.current, r.limit, r.label] for r in rows], separators=(",", ":"))
+            by_loc.setdefault(loc, []).append(
+                ("upsert", {"PartitionKey": loc, "RowKey": sub, "fetched_at": now,
+                            **pack_text("rows", text, f"quotacache {loc}/{sub}")}, {"mode": UpdateMode.REPLACE}))
+        for loc, ops in by_loc.items():
+            try:
+                for i in range(0, len(ops), BATCH):
+                    self.table.submit_transaction(ops[i:i + BATCH])
+                    self._count("transaction")
+            except Exception as exc:  # noqa: BLE001 - AzureError, TableTransactionError: never fail the scan
+                self._fail(f"writing region {loc}", exc)
+
+
+class _QuotaDisabled(QuotaCache):
+    """A quota cache whose table could not be opened: answers nothing, writes nothing, keeps its error."""
+
+    def __init__(self, errors: list[ScopeError]) -> None:
+        super().__init__(None)
+        self.errors = list(errors)
+
+    def load(self, pairs):  # noqa: D102
+        return {}
+
+    def save(self, fetched):  # noqa: D102
+        return None
+
+
+def quota_cache(settings: Any, credential: Callable[[], Any] | None = None) -> QuotaCache | None:
+    """The quota cache of the configured store (table <TABLE_PREFIX>quotacache), or None (no store,
+    or QUOTA_CACHE_HOURS=0)."""
+    hours = int(getattr(settings, "quota_cache_hours", 0) or 0)
+    if hours <= 0 or not storage_configured(settings):
+        return None
+    from azure.core.exceptions import AzureError
+
+    service = table_service(settings, credential)
+    name = f"{settings.table_prefix}{QUOTA_TABLE_SUFFIX}"
+    cache = QuotaCache(service.get_table_client(name), max_age=timedelta(hours=hours))
+    try:
+        service.create_table_if_not_exists(name)
+    except AzureError as exc:
+        cache._fail(f"creating table {name}", exc)
+        return _QuotaDisabled(cache.errors)
     return cache

@@ -118,7 +118,7 @@ class FakeArm:
         self._window: list[float] = []
         self.failures: list[tuple[int, dict]] = []  # next ARG responses: (status, headers)
         # Faults on the wire (tests/faults), each answering one matching request in place of the
-        # real handler: (target, fault), target "arg" | "subscriptions" | "skus", fault "reset"
+        # real handler: (target, fault), target "arg" | "subscriptions" | "skus" | "usages", fault "reset"
         # (connection closed with RST, no answer), "cut" (200 with the full Content-Length but half
         # the body, then closed) or "html" (200 text/html, a proxy's sign-in page).
         self.wire_faults: list[tuple[str, str]] = []
@@ -195,7 +195,8 @@ class FakeArm:
     def take_wire_fault(self, method: str, path: str) -> str:
         low = path.lower().rstrip("/")
         target = ("arg" if low == ARG_PATH else "subscriptions" if low == "/subscriptions"
-                  else "skus" if low.endswith("/providers/microsoft.compute/skus") else "")
+                  else "skus" if low.endswith("/providers/microsoft.compute/skus")
+                  else "usages" if low.endswith("/usages") else "")
         with self._lock:
             for i, (t, fault) in enumerate(self.wire_faults):
                 if t == target:

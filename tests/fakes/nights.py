@@ -34,12 +34,13 @@ class Tenant:
     night_no: int = 0
 
     def night(self, *, inventory: Inventory = INVENTORY, catalog=CATALOG, catalog_errors: tuple[ScopeError, ...] = (),
-              sku_errors: tuple[ScopeError, ...] = (), dry_run: bool = False) -> ScanReport:
+              sku_errors: tuple[ScopeError, ...] = (), dry_run: bool = False, quotas: bool = False) -> ScanReport:
         now = T0 + timedelta(days=self.night_no)
         self.night_no += 1
         deps = ScanDeps(load_catalog=lambda: (catalog, list(catalog_errors)), load_inventory=lambda: inventory,
                         load_skus=lambda inv: (SKUS[0], list(sku_errors)),
-                        store=ScanStore(self.repo, self.runs, source="test"), notifier=self.notifier)
+                        store=ScanStore(self.repo, self.runs, source="test"), notifier=self.notifier,
+                        load_quotas=bootstrap.quota_loader(SETTINGS, str(ROOT / "samples" / "quotas")) if quotas else None)
         return run_scan(deps, now, ScanOptions(today=now.date(), dry_run=dry_run))
 
     def told(self, stage: str) -> list[str]:

@@ -49,6 +49,13 @@ EXPECTED = {
     "930010": R("no retirement date in the text"),            # "30.09.2027": people decide
     "930011": E(sizes=["Standard_ND96asr_v4"], when=date(2028, 6, 1)),
     "930012": E(sizes=["Standard_NV12s_v3", "Standard_NV24s_v3"], when=M28),  # table with replacements
+    "930013": R("limited to Azure Government"),               # a sovereign cloud only: not dated everywhere
+    "930014": R("limited to Azure operated by 21Vianet"),
+    "930015": R("the retirement is withdrawn"),               # "has been cancelled": never an entry
+    "930016": E(["Msv2"], when=S27),                          # "M-series Medium Memory v2 (Msv2)": not all of M
+    "930017": E(["Dv4"], when=M28),                           # all public regions and Azure Government alike
+    "930018": R("retires 'hosts'"),                           # dedicated hosts after the series name
+    "930019": E(["Lasv3"], when=S27),                         # "postponed from March 31, 2027" is the old date
     "930101": R("no retirement date in the text"),            # "by the end of Q3 2027"
     "930102": R("only a month (March 2029)"),
     "930103": R("several retirement dates: 2027-09-30, 2028-03-31"),
@@ -72,6 +79,7 @@ EXPECTED = {
     "930504": I(),                                            # RSS capacity restriction
     "930505": R("limited to South Central US"),               # RSS region-limited early date
     "930506": E(["NDv2"], when=date(2028, 6, 30)),            # RSS, list item "ND40rs_v2 VMs"
+    "930507": E(["HBv3"], when=S27),                          # RSS, "retired on<br>September 30, 2027"
 }
 
 

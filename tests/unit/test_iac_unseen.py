@@ -134,7 +134,6 @@ CASES = [
         ("template.json", '"defaultValue": "Standard_A2_v2"', "Standard_A2_v2", R),
         ("template.json", '"name": "win2"', "Standard_D4s_v5", W)],  # Kubernetes 1.24: Windows2019 by default
      [("template.json", "parameters('osType')", "properties.agentPoolProfiles[1].osType")], []),
-    ("arm-empty", [], [], [], []),
 ]
 
 
@@ -178,6 +177,11 @@ def test_unseen_templates_give_the_decided_answer(folder, extra, findings, not_l
     results = sarif["runs"][0]["results"]
     assert len([r for r in results if r["ruleId"] != "size-not-literal"]) == len(findings)
     assert len([r for r in results if r["ruleId"] == "size-not-literal"]) == len(not_literal)
+
+
+def test_a_folder_of_empty_and_non_template_json_is_exit_2_naming_it():
+    code, out = _run("scan-iac", f"{U}/arm-empty", "--format", "json")
+    assert code == 2 and out == ""
 
 
 def test_a_bicepparam_file_alone_reads_the_template_it_uses():

@@ -286,3 +286,16 @@ def test_quota_failures_hold_only_capacity_findings(rule, failed, expected):
     b = replace(finding("b", sub=SUB_B), rule=Rule(rule))
     d = diff([stored(b)], [], now=T1, scopes_seen={SUB_A, SUB_B}, scopes_failed=[failed])
     assert kinds(d) == ({"b": expected} if expected else {})
+
+
+@pytest.mark.parametrize(("rule", "expected"), [
+    pytest.param("capacity-restricted", None, id="capacity-finding-kept-when-no-quota-checks-ran"),
+    pytest.param("retiring-size", "resolved", id="other-rules-resolve-without-quota-checks"),
+])
+def test_a_run_without_quota_checks_never_resolves_capacity_findings(rule, expected):
+    from scanner.core.model import Rule
+
+    b = replace(finding("b", sub=SUB_B), rule=Rule(rule))
+    d = diff([stored(b)], [], now=T1, scopes_seen={SUB_A, SUB_B}, quota_read=False)
+    assert kinds(d) == ({"b": expected} if expected else {})
+    assert [r.id for r in d.open_after] == ([] if expected else [b.id])

@@ -292,3 +292,12 @@ def test_readme_names_the_iac_schema_and_documents_every_flag():
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"`{iac_schema.SCHEMA}`" in readme
+
+
+def test_a_folder_with_no_templates_is_exit_2_not_an_all_clear(tmp_path):
+    (tmp_path / "README.md").write_text("# no templates here\n", encoding="utf-8")
+    (tmp_path / "settings.json").write_text("{}", encoding="utf-8")  # JSON, but no template
+    code, out, err = _run("scan-iac", str(tmp_path))
+    assert code == 2
+    assert str(tmp_path) in err and "nothing was scanned" in err
+    assert "No retiring" not in out

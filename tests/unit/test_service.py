@@ -112,3 +112,17 @@ def test_a_conflicting_write_is_re_planned_and_claimed_once():
     run = max(t.runs.runs.values(), key=lambda r: r["started"])
     assert run["lost"] == 1
     assert sorted(t.told("resolved")) == sorted(ids)  # the other run's resolution is told too, once
+
+
+def test_a_night_without_quota_checks_keeps_capacity_findings_open_and_tells_nothing():
+    t = Tenant(night_no=300)  # nights after the restrictions began (2026-07-01)
+    first = t.night(quotas=True)
+    capacity = {f.id for f in first.findings if f.rule.value == "capacity-restricted"}
+    assert capacity, "the sample tenant has a pool at its quota ceiling on a restricted series"
+    second = t.night(quotas=False)  # e.g. an offline CLI scan of the same store without --quotas
+    assert not [c for c in second.changes if c.kind == "resolved" and c.finding.id in capacity]
+    assert not set(t.told("resolved")) & capacity
+    assert {r.id for r in t.repo.records.values() if r.state != RESOLVED} >= capacity
+    third = t.night(quotas=True)
+    assert {f.id for f in third.findings if f.rule.value == "capacity-restricted"} == capacity
+    assert not [c for c in third.changes if c.finding.id in capacity and c.kind != "unchanged"]  # none reopened

@@ -36,7 +36,8 @@ _DATE_MDY = re.compile(_MONTH_RE + r"\s{1,8}(\d{1,2})(?:st|nd|rd|th)?\s{0,8},?\s
 _DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?(?:\s{1,8}(?:of\s{1,8})?|-)" + _MONTH_RE + r"(?:\s{0,8},?\s{0,8}|-)(\d{4})\b", re.I)
 _DATE_ISO = re.compile(r"(?<![\w/-])(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?![\w/-])")
 # A date written as the one being replaced: "(previously May 1, 2028)", "originally planned for ...".
-_SUPERSEDED = re.compile(r"\b(?:previously|originally|formerly|initially|instead of|rather than)\b[^.;:()]{0,30}$", re.I)
+_SUPERSEDED = re.compile(r"\b(?:previously|originally|formerly|initially|instead of|rather than"
+                         r"|(?:postponed|moved|extended|delayed|pushed back|changed|shifted) from)\b[^.;:()]{0,30}$", re.I)
 _DATE_NUM = re.compile(r"(?<![\w/.])(\d{1,2})/(\d{1,2})/(\d{4})(?![\w/])")
 _DATE_MY = re.compile(r"\b" + _MONTH_RE + r"\s{1,8}(?:of\s{1,8})?(\d{4})\b", re.I)
 
@@ -117,6 +118,21 @@ _VM_CONTEXT = re.compile(r"\bVMs?\b|\bvirtual machines?\b|\bStandard_", re.I)
 _VERSIONED = re.compile(r"(?<![\w-])([A-Z]{1,3}[a-z]{0,40}(?:[A-Z]\d{1,4}[a-z]{0,40}|_[A-Z]\d{1,4}[a-z]{0,40})?_?v\d{1,4})(?![\w-])")
 
 
+# "M-series Medium Memory v2 (Msv2) VMs": the name in brackets is the series meant, not the family
+# before it (reading "M" would date every M-series size).
+_BRACKETED = re.compile(r"(?<![\w-])([A-Z][A-Za-z0-9]{0,10})-series\b([^.()\n]{0,40}?)\s?\(([A-Z][A-Za-z0-9_]{1,24})\)")
+
+
+def _bracketed_series(line: str) -> str:
+    def one(m: re.Match) -> str:
+        family, words, name = m.group(1), m.group(2), m.group(3)
+        if name != family and name.startswith(family) and _parse_series_ok(name):
+            return f"{name}-series{words}"
+        return m.group(0)
+
+    return _BRACKETED.sub(one, line) if "(" in line else line
+
+
 def _series_in(text: str, loose: bool = False) -> tuple[list[str], list[str]]:
     """Series named in `text` -> (accepted, rejected_by_sizes). Only anchored lists count:
     'X-series', 'X, Y and Z series', 'X VMs', and 'X, Y SKUs' in a line about VMs. With `loose`
@@ -127,6 +143,7 @@ def _series_in(text: str, loose: bool = False) -> tuple[list[str], list[str]]:
         if not loose and not _ANCHOR_WORD.search(line):
             continue  # cheap test first: most lines name no series at all
         vm_line = bool(_VM_CONTEXT.search(line))
+        line = _bracketed_series(line)
         candidates: list[tuple[str, bool]] = []
         for m in _LIST_RE.finditer(line):
             anchor = m.group(2).strip().lower()
@@ -166,6 +183,9 @@ def _first_name(text: str) -> int | None:
     return min(starts) if starts else None
 
 
+_HOST_AFTER = re.compile(r"[A-Za-z0-9_]{1,24}(?:-?\s?series)?\s(?:dedicated\s)?(hosts?|host groups?|host SKUs?)\b", re.I)
+
+
 def _other_subject(text: str, whole: bool = False) -> str:
     """The thing a title or sentence retires when that is not a VM size: "driver" in "GRID driver
     13.x for NVv4 series VMs", "Ubuntu" in "Ubuntu 18.04 images on Dv2 VMs". Only what comes before
@@ -180,6 +200,9 @@ def _other_subject(text: str, whole: bool = False) -> str:
             return ""
         m = _OTHER_SUBJECT.search(body)
         return m.group(0) if m else ""
+    after = _HOST_AFTER.match(body, first)
+    if after:  # "Dv4-series dedicated hosts": the hosts retire, not the size
+        return after.group(1)
     head = body[:first]
     m = _OTHER_SUBJECT.search(head)
     if not m or not _LINK_WORD.search(head, m.end()):
@@ -195,11 +218,21 @@ def _sizes_in(text: str) -> list[str]:
     return out
 
 
+_DANGLING = re.compile(r"(?<![\u2022])\b(?:on|by|before|after|until|from|effective)\s{0,8}$", re.I)
+
+
 def _sentences(text: str) -> list[tuple[str, str]]:
     """(context, sentence) pairs. Context of a list item is its lead-in block ("...:")."""
     out: list[tuple[str, str]] = []
     lead = ""
+    blocks: list[str] = []
     for block in text.split("\n"):
+        # "will be retired on<br>September 30, 2027": a line cut after a preposition goes on.
+        if blocks and block.strip() and not block.startswith("\u2022") and _DANGLING.search(blocks[-1]):
+            blocks[-1] = f"{blocks[-1].rstrip()} {block.strip()}"
+        else:
+            blocks.append(block)
+    for block in blocks:
         is_item = block.startswith("\u2022")
         body = block.lstrip("\u2022 ").strip()
         if not body:
@@ -346,6 +379,19 @@ _REGION = re.compile(
     rf"(?!\s(?:and\s)?(?:Azure\s)?Government)")
 
 
+# A sovereign cloud a notice limits itself to ("VMs in Azure Government regions", "in Azure operated
+# by 21Vianet"): the public-cloud catalogue must not date it everywhere. Not when the sentence goes
+# on to public / global / all regions as well.
+_CLOUD = re.compile(
+    r"\b(?:in|within|for)\s(?:the\s)?(?:Microsoft\s)?(Azure (?:US\s)?Government|Azure China"
+    r"|Azure (?:in China\s)?operated by\s21\s?Vianet)\b(?![^.]{0,60}\b(?:public|global|all)\b)", re.I)
+# A notice that withdraws a retirement ("has been cancelled", "will no longer be retired"): never an entry.
+_CANCELLED = re.compile(
+    r"\bretire\w{0,4}\b[^.]{0,80}\b(?:has|have|is|was|were|been)\s(?:been\s)?(?:cancell?ed|withdrawn|rescinded|revoked)\b"
+    r"|\b(?:cancell?ed|withdrawn|rescinded)\b[^.]{0,20}\bretirement\b|\bwill no longer (?:be )?retire\w{0,6}\b"
+    r"|\bno longer (?:planned|scheduled) (?:for|to) retire", re.I)
+
+
 def _about_vms(a: Announcement) -> str:
     """Why a retirement notice is about Virtual Machines ("" when nothing says so)."""
     if any(p.strip().lower() in _VM_PRODUCTS for p in (*a.products, *a.tags)):
@@ -364,6 +410,11 @@ def _regions(a: Announcement) -> list[str]:
             for name in re.split(r"\s(?:and|or|,)\s(?:the\s)?", m.group(0).split(" ", 1)[1].removeprefix("the ")):
                 if name not in found:
                     found.append(name)
+        for m in _CLOUD.finditer(text):
+            if re.search(r"\b(?:all|public|global|including)\b", text[max(0, m.start() - 60):m.start()], re.I):
+                continue  # "in all public regions and in Azure Government": everywhere
+            if m.group(1) not in found:
+                found.append(m.group(1))
     return found
 
 
@@ -384,6 +435,11 @@ def read_announcement(a: Announcement) -> Reading:
         if why:
             return Reading("review", f"{why}, but {r.reason}: check whether it retires a size")
     if r.kind == "entry":
+        withdrawn = _CANCELLED.search(f"{a.title}. {a.text}")
+        if withdrawn:
+            return Reading("review", f"the notice says the retirement is withdrawn ({withdrawn.group(0)!r}): "
+                           f"check whether {', '.join(r.sizes or r.series)} still retire", series=r.series,
+                           sizes=r.sizes, retires_on=r.retires_on)
         regions = _regions(a)
         if regions:
             names = ", ".join(r.sizes or r.series)
