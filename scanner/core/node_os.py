@@ -273,6 +273,11 @@ def move_commands(cluster: Cluster, pool: NodePool, entry: NodeOs, pool_names=()
     if entry.move_how == "update":
         update = " ".join(["az aks nodepool update", *scope, "--name", guidance._q(pool.name),
                            "--os-sku", guidance._q(entry.move_os_sku)])
+        if upgrade_first:
+            # AKS refuses the OS SKU below its first Kubernetes version (Ubuntu2404: 1.32 to 1.38,
+            # azure-aks-docs upgrade-os-version.md @ d91258ba), so the update is not printed as a command
+            # that fails when pasted: it is said, to run after the upgrade
+            return first, note + f"; then: {update} (it changes the OS SKU in place, reimaging the nodes)."
         return (*first, update), note + " (az aks nodepool update changes the OS SKU in place, reimaging the nodes)."
     # A Windows version change is always a new pool (upgrade-windows-os.md). The pool rebuild picks the
     # new pool's OS SKU for the control plane's version (guidance.new_pool_os, one rule for it): when

@@ -479,7 +479,8 @@ class FakeArm:
             sent = json.loads(body or b"{}")
             with self._lock:
                 self.puts.append((self.group, path, sent))
-            refused = _aks_refuses(cluster["properties"], sent.get("properties") or {}, new=found is None)
+            refused = _aks_refuses(cluster["properties"], sent.get("properties") or {}, new=found is None,
+                                   name=path.rsplit("/", 1)[-1])
             if refused:
                 return 400, {}, {"error": {"code": refused[0], "message": refused[1]}}
             profile = {"name": path.rsplit("/", 1)[-1], **(sent.get("properties") or {})}
@@ -751,12 +752,41 @@ def _minor(version) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _aks_refuses(cluster: dict, pool: dict, new: bool) -> tuple[str, str] | None:
+_POOL_NAME = re.compile(r"[a-z][a-z0-9]*")
+# OS SKU -> (first, last) Kubernetes minor it is supported on (None: no bound), from the "Supported
+# Kubernetes versions" table of azure-aks-docs articles/aks/upgrade-os-version.md @ d91258ba
+_OS_SKU_RANGE = {
+    "ubuntu2404": ((1, 32), (1, 38)),
+    "ubuntu2204": ((1, 25), (1, 36)),
+    "azurelinux3": ((1, 28), (1, 36)),
+    "azurelinuxosguard": ((1, 32), None),
+    "azurecontainerlinux": ((1, 34), None),
+}
+
+
+def _aks_refuses(cluster: dict, pool: dict, new: bool, name: str = "") -> tuple[str, str] | None:
     """What AKS itself would refuse in an agentPool PUT (a few documented rules), as (code, message):
     a new pool on an older version than the control plane; an OS SKU the pool's Kubernetes version
     does not support (azure-aks-docs upgrade-os-version.md @ d91258ba: Azure Linux 2.0 below 1.32, whose
     images are removed; Windows2019 on 1.33+; Windows2022 on 1.37+; Windows2025 below 1.32); a
     Windows2025 pool without the FIPS image (upgrade-windows-os.md @ cfccec22)."""
+    windows = str(pool.get("osType") or "").lower() == "windows"
+    if new and name:
+        # "may only contain lowercase alphanumeric characters and must begin with a lowercase letter";
+        # 1-12 characters for Linux pools, 1-6 for Windows (learn.microsoft.com/azure/aks/use-system-pools#limitations)
+        limit = 6 if windows else 12
+        if not _POOL_NAME.fullmatch(name) or len(name) > limit:
+            return "InvalidParameter", (f"agent pool name {name!r}: lower-case letters and digits, starting with a "
+                                        f"letter, at most {limit} characters for a {'Windows' if windows else 'Linux'} pool")
+    if new and str(pool.get("mode") or "").lower() == "system":
+        # new system pools: osType Linux, no B-series sizes, room for at least 30 pods
+        # (learn.microsoft.com/azure/aks/use-system-pools#limitations); pools made before a rule stay as they are
+        if windows:
+            return "InvalidParameter", "system node pools must run Linux"
+        if re.match(r"standard_b\d", str(pool.get("vmSize") or ""), re.I):
+            return "InvalidParameter", f"system node pools do not support B-series sizes ({pool.get('vmSize')})"
+        if isinstance(pool.get("maxPods"), int) and pool["maxPods"] < 30:
+            return "InvalidParameter", f"system node pools must support at least 30 pods, not {pool['maxPods']}"
     control = _minor(cluster.get("currentKubernetesVersion") or cluster.get("kubernetesVersion"))
     version = _minor(pool.get("orchestratorVersion")) or control
     if new and control and version and version < control:
@@ -769,6 +799,16 @@ def _aks_refuses(cluster: dict, pool: dict, new: bool) -> tuple[str, str] | None
         return None
     if sku in ("azurelinux", "cblmariner", "mariner") and mm < (1, 32) and new:
         return "OSSKUNotSupported", f"OS SKU {pool.get('osSKU')} on {'.'.join(map(str, mm))} is Azure Linux 2.0: no images"
+    if sku in _OS_SKU_RANGE:
+        first, last = _OS_SKU_RANGE[sku]
+        if mm < first or (last and mm > last):
+            return "OSSKUNotSupported", (f"OS SKU {pool.get('osSKU')} is supported on Kubernetes "
+                                         f"{'.'.join(map(str, first))}" + (f" to {'.'.join(map(str, last))}" if last
+                                                                            else " and later")
+                                         + f", not {'.'.join(map(str, mm))}")
+    if sku == "ubuntu2404" and pool.get("enableFIPS") is True:
+        # the FIPS Ubuntu image is "Not yet supported for Ubuntu 24.04+" (azure-aks-docs node-images.md @ 48d78c92)
+        return "OSSKUNotSupported", "FIPS-enabled images are not available for Ubuntu 24.04 (Ubuntu2404)"
     if sku == "windows2019" and mm >= (1, 33):
         return "OSSKUNotSupported", "Windows2019 is not supported on Kubernetes 1.33 and later"
     if sku == "windows2022" and mm >= (1, 37) and new:

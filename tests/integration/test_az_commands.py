@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.core import guidance, judge, pool_flags
+from scanner.core import guidance, judge, node_os, pool_flags
 from scanner.core.catalog import load_catalog
 from scanner.core.model import ResourceKind
 from scanner.sources.inventory_files import expand_paths, load_files, read_json_file, rows_from_document
@@ -157,7 +157,8 @@ def _run_in_parts(rows: list[dict], groups: list[list[str]], tmp_path: Path, par
 def test_every_az_command_runs_and_keeps_the_pool(tenant, tmp_path, capsys):
     inventory_dir, skus_dir, today = TENANTS[tenant]
     inv = load_files([str(inventory_dir)], strict=False)
-    findings = judge.evaluate(inv, load_catalog(), load_sku_files([str(skus_dir)]), today)
+    # as `scan` judges (scanner/service.py): with the node OS catalogue, so the retiring-node-os moves run too
+    findings = judge.evaluate(inv, load_catalog(), load_sku_files([str(skus_dir)]), today, node_os=node_os.load_builtin())
     with_commands = [f for f in findings if f.commands]
     assert with_commands, "the tenant gives findings with commands"
 
@@ -213,8 +214,9 @@ def test_every_az_command_runs_and_keeps_the_pool(tenant, tmp_path, capsys):
 
 def test_the_fake_refuses_what_aks_refuses(tmp_path):
     """Exit 0 above means something: the commands this scanner used to print fail here as on AKS
-    (a new pool pinned below the control plane's version; Azure Linux 2.0 on 1.31; Windows2025 on 1.30),
-    and a plain one on the control plane's version passes."""
+    (a new pool pinned below the control plane's version; Azure Linux 2.0 on 1.31; Windows2025 on 1.30;
+    an 8-character Windows pool name; Ubuntu2404 on 1.30; a B-series system pool), and a plain one on the
+    control plane's version passes."""
     rows = _rows(ROOT / "samples" / "inventory")
     fake = FakeArm()
     for sub in {r["subscriptionId"] for r in rows}:
@@ -229,6 +231,12 @@ def test_the_fake_refuses_what_aks_refuses(tmp_path):
         [f"az aks nodepool add {pay} --name w25 --node-vm-size Standard_D4s_v5 --os-type Windows "
          "--os-sku Windows2025 --kubernetes-version 1.30.5"],
         [f"az aks nodepool add {pay} --name ok --node-vm-size Standard_D4s_v5 --kubernetes-version 1.30.5"],
+        # red team: documented refusals the fake lacked (use-system-pools#limitations, upgrade-os-version.md)
+        [f"az aks nodepool add {pay} --name winseven --node-vm-size Standard_D4s_v5 --os-type Windows "
+         "--kubernetes-version 1.30.5"],
+        [f"az aks nodepool update {pay} --name apps --os-sku Ubuntu2404"],
+        [f"az aks nodepool add {pay} --name sysb --node-vm-size Standard_B4ms --mode System "
+         "--kubernetes-version 1.30.5"],
     ]
     with fake.running(tmp_path):
         run = run_az(fake, groups, tmp_path)
@@ -237,3 +245,6 @@ def test_the_fake_refuses_what_aks_refuses(tmp_path):
     assert "AgentPoolK8sVersionNotSupported" in run.results[0]["error"]
     assert "Azure Linux 2.0" in run.results[1]["error"]
     assert codes[3] == 0, run.results[3]
+    assert codes[4] != 0 and "at most 6 characters for a Windows pool" in run.results[4]["error"]
+    assert codes[5] != 0 and "Ubuntu2404 is supported on Kubernetes 1.32 to 1.38, not 1.30" in run.results[5]["error"]
+    assert codes[6] != 0 and "B-series" in run.results[6]["error"]

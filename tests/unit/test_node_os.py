@@ -88,12 +88,18 @@ def test_without_the_node_os_catalogue_the_rule_is_off():
 
 
 def test_linux_move_is_an_in_place_os_sku_update():
+    update = (f"az aks nodepool update --resource-group rg --cluster-name c1 --subscription {SUB} --name np1 "
+              "--os-sku Ubuntu2404")
+    p = pool(os_sku="Ubuntu", version="1.32.4")
+    cmds, note = move_commands(cluster(p), p, CATALOG.get("aks-ubuntu-2204"))
+    assert cmds == (update,)
+    # red team: below 1.32 AKS refuses Ubuntu2404 (the fake ARM too), so the update is said, to run after
+    # the upgrade, not printed as a command that fails when pasted
     p = pool(os_sku="Ubuntu", version="1.30.5")
     cmds, note = move_commands(cluster(p), p, CATALOG.get("aks-ubuntu-2204"))
-    assert cmds == (f"az aks nodepool update --resource-group rg --cluster-name c1 --subscription {SUB} --name np1 "
-                    "--os-sku Ubuntu2404",)
+    assert cmds == ()
     assert "Kubernetes 1.32 or later" in note and "upgrade the cluster and the pool to 1.32" in note
-    assert "az aks get-upgrades --resource-group rg --name c1" in note
+    assert "az aks get-upgrades --resource-group rg --name c1" in note and f"then: {update}" in note
 
 
 def test_azure_linux_2_move_without_upgrade_when_the_version_allows():
