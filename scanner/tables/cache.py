@@ -148,7 +148,9 @@ class SkuCache:
             facts = dict(self._facts.get(loc, {}))
             for skus in subs.values():
                 for s in skus:
-                    facts.setdefault(s.name.lower(), replace(s, restricted=False, restricted_zones=frozenset()))
+                    key = s.name.lower()
+                    if key not in facts:  # most pairs list the same sizes: copy each once, not once a pair
+                        facts[key] = replace(s, restricted=False, restricted_zones=frozenset())
             ops = [("upsert", {"PartitionKey": loc, "RowKey": FACTS_ROW, "fetched_at": now,
                                **pack_text("facts", json.dumps([_fact_row(s) for s in facts.values()],
                                                                separators=(",", ":")), f"skucache {loc}")},
