@@ -141,6 +141,8 @@ def _short(text: str) -> str:
 
 
 def _str(value: Any, where: str) -> str:
+    if type(value) is str and value.isascii():  # the common case, without the calls below (hot: 18 a row)
+        return sys.intern(value) if len(value) <= INTERN_MAX else value
     if value is None:
         return ""
     if isinstance(value, str):
