@@ -270,6 +270,14 @@ def move_commands(cluster: Cluster, pool: NodePool, entry: NodeOs, pool_names=()
         note += (f"; the pool runs {version}: upgrade the cluster and the pool to {entry.move_min_kubernetes} or later "
                  f"first (az aks get-upgrades --resource-group {cluster.resource_group} --name {cluster.name} lists "
                  "the versions)")
+    if (entry.move_how == "update" and entry.move_os_sku.lower() == "ubuntu2404"
+            and pool.properties.get("enableFIPS") is True):
+        # "Ubuntu with containerd and FIPS ... Not yet supported for Ubuntu 24.04+" while Azure Linux has
+        # FIPS images (azure-aks-docs node-images.md @ 48d78c92): AKS refuses the update, so it is not printed
+        return first, ("The pool uses a FIPS image and Ubuntu 24.04 has none yet (Ubuntu2404 would drop FIPS, so AKS "
+                       "refuses it): keep the pool on Ubuntu 22.04 until AKS ships a FIPS Ubuntu 24.04 image, or "
+                       "move the workloads to a new Azure Linux 3.0 pool, which has FIPS images (az aks nodepool add "
+                       "... --os-sku AzureLinux3 --enable-fips-image).")
     if entry.move_how == "update":
         update = " ".join(["az aks nodepool update", *scope, "--name", guidance._q(pool.name),
                            "--os-sku", guidance._q(entry.move_os_sku)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -207,3 +208,12 @@ def test_catalogue_json_lists_the_node_os_entries_as_the_readme_shows():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     example = next(_json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, re.S) if '"aks-ubuntu-2204"' in b)
     assert example == next(e for e in doc["node_os"] if e["id"] == "aks-ubuntu-2204")
+
+
+def test_a_fips_ubuntu_pool_is_not_told_to_move_to_ubuntu2404():
+    """Red team: Ubuntu 24.04 has no FIPS image (node-images.md), so AKS refuses the update on a FIPS pool."""
+    p = pool(os_sku="Ubuntu", version="1.33.2")
+    p = dataclasses.replace(p, properties={**p.properties, "enableFIPS": True})
+    cmds, note = move_commands(cluster(p), p, CATALOG.get("aks-ubuntu-2204"))
+    assert cmds == ()
+    assert "FIPS" in note and "AzureLinux3" in note and "--os-sku Ubuntu2404" not in note
