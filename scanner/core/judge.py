@@ -305,6 +305,7 @@ class _Judge:
                 location=cluster.location, pool=pool.name, tags=cluster.tags,
             )
             vm_pool = pool.pool_type.lower() == VIRTUAL_MACHINES_POOL
+            first = len(out)
             for size in _unique(pool.vm_sizes):
                 out.extend(self._size_findings(
                     ref, size, pool.zones, size if vm_pool else "",
@@ -314,11 +315,15 @@ class _Judge:
                     cost=Cost("", headroom.pool_nodes(pool, size), os_type=costs.os_key(pool.os_type),
                               spot=pool.priority.lower() == "spot"),
                 ))
+            # a node OS move that rebuilds the pool goes to the size the size findings recommend, not onto
+            # a retiring (often capacity-restricted) size again
+            moved = next((f.replacement.vm_size for f in out[first:] if f.replacement is not None
+                          and f.replacement.vm_size and pool.vm_sizes and f.vm_size == pool.vm_sizes[0]), "")
             out.extend(self._node_image(cluster, pool, ref, names))
-            out.extend(self._node_os(cluster, pool, ref, names))
+            out.extend(self._node_os(cluster, pool, ref, names, moved))
         return out
 
-    def _node_os(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names) -> list[Finding]:
+    def _node_os(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names, size: str = "") -> list[Finding]:
         """retiring-node-os: the pool runs a node OS version AKS stops supporting."""
         if self.node_os is None:
             return []
@@ -329,7 +334,7 @@ class _Judge:
         retirement = entry.as_retirement()
         days = retirement.days_left(self.today)
         removed = (entry.images_removed - self.today).days
-        commands, note = node_os.move_commands(cluster, pool, entry, names) if self.guide else ((), "")
+        commands, note = node_os.move_commands(cluster, pool, entry, names, size) if self.guide else ((), "")
         ends = "ended" if days < 0 else "ends"
         gone = "were removed" if removed < 0 else "are removed"
         return [Finding(

@@ -253,8 +253,10 @@ def load_builtin() -> NodeOsCatalog:
     return NodeOsCatalog(parse_node_os(text, origin="scanner/data/node_os.toml"))
 
 
-def move_commands(cluster: Cluster, pool: NodePool, entry: NodeOs, pool_names=()) -> tuple[tuple[str, ...], str]:
-    """The move off `entry` for `pool`: commands that work when pasted, and a sentence."""
+def move_commands(cluster: Cluster, pool: NodePool, entry: NodeOs, pool_names=(),
+                  size: str = "") -> tuple[tuple[str, ...], str]:
+    """The move off `entry` for `pool`: commands that work when pasted, and a sentence. `size`: the
+    replacement the pool's size findings recommend (its size retires), for a move that rebuilds the pool."""
     from scanner.core import guidance
 
     version = pool.orchestrator_version or cluster.kubernetes_version
@@ -293,8 +295,9 @@ def move_commands(cluster: Cluster, pool: NodePool, entry: NodeOs, pool_names=()
     current = guidance.windows_os_sku(pool, cluster.kubernetes_version)
     target = guidance.new_pool_os(pool, cluster.kubernetes_version).os_sku
     if pool.vm_sizes and target and target.lower() != current.lower():
-        return (*first, *guidance.rebuild_pool_commands(cluster, pool, pool.vm_sizes[0], pool_names)), \
-            (f"Move to OS SKU {target}: a new Windows pool on the same size, then cordon, drain and delete this "
+        on = f"on {size} (its size {pool.vm_sizes[0]} retires: one rebuild for both)" if size else "on the same size"
+        return (*first, *guidance.rebuild_pool_commands(cluster, pool, size or pool.vm_sizes[0], pool_names)), \
+            (f"Move to OS SKU {target}: a new Windows pool {on}, then cordon, drain and delete this "
              "one (a Windows Server version change is always a new pool).")
     return first, (note + f": add a Windows node pool with --os-sku {entry.move_os_sku}"
                    + (" --enable-fips-image" if entry.move_os_sku.lower() == "windows2025" else "")

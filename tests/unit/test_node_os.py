@@ -217,3 +217,25 @@ def test_a_fips_ubuntu_pool_is_not_told_to_move_to_ubuntu2404():
     cmds, note = move_commands(cluster(p), p, CATALOG.get("aks-ubuntu-2204"))
     assert cmds == ()
     assert "FIPS" in note and "AzureLinux3" in note and "--os-sku Ubuntu2404" not in note
+
+
+def test_a_windows_2019_pool_on_a_retiring_size_is_rebuilt_once_on_the_replacement():
+    """Red team: the node OS move rebuilt a Windows Server 2019 pool on its own retiring, capacity-restricted
+    size (Standard_DS2_v2) while the size finding rebuilt it on Standard_D2s_v5: two new pools for one move."""
+    p = pool("Windows", "Windows2019", name="w19", version="1.32.4", size="Standard_DS2_v2")
+    cmds, note = move_commands(cluster(p, version="1.32.4"), p, CATALOG.get("aks-windows-2019"), ("w19",),
+                               "Standard_D2s_v5")
+    assert "--node-vm-size Standard_D2s_v5" in cmds[0] and "Standard_D2s_v5" in note and "retires" in note
+    # judged as scan judges: the node OS finding's rebuild is the size finding's rebuild
+    from datetime import date as _date
+
+    from scanner.core.catalog import load_catalog
+    from scanner.sources.skus import load_sku_files
+    from tests.conftest import ROOT
+
+    skus = load_sku_files([str(ROOT / "samples" / "skus" / "westeurope.json")])
+    c = Cluster(id=cluster(p).id, name="c1", subscription_id=SUB, resource_group="rg", location="westeurope",
+                kubernetes_version="1.32.4", pools=(p,))
+    found = evaluate(Inventory(clusters=(c,)), load_catalog(), skus, _date(2026, 9, 10), node_os=CATALOG)
+    adds = {f.rule: next(x for x in f.commands if x.startswith("az aks nodepool add")) for f in found if f.commands}
+    assert adds[Rule.RETIRING_NODE_OS] == adds[Rule.RETIRING_SIZE]
