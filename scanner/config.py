@@ -417,7 +417,7 @@ class Settings:
             sku_files=_paths(get("SCAN_SKU_FILES")),
             quota_dir=get("SCAN_QUOTA_DIR"),
             quota_checks=_bool(env, "QUOTA_CHECKS", True),
-            quota_cache_hours=_int(env, "QUOTA_CACHE_HOURS", 24),
+            quota_cache_hours=_int(env, "QUOTA_CACHE_HOURS", 6),
             prices_url=_prices_url(env, cloud),
             prices_currency=_currency(get("PRICES_CURRENCY", "USD")),
             price_cache_dir=get("PRICE_CACHE_DIR"),
