@@ -9,7 +9,7 @@ import pytest
 from scanner.core.costs import PriceBook, needed_prices, pick_price, price_findings
 from scanner.core.model import Cost
 from tests import factories
-from tests.conftest import SHARED
+from tests.conftest import FIXTURES
 
 BASE = {"currencyCode": "USD", "armRegionName": "westeurope", "armSkuName": "Standard_D4s_v5",
         "serviceName": "Virtual Machines", "unitOfMeasure": "1 Hour", "isPrimaryMeterRegion": True,
@@ -39,7 +39,7 @@ def test_pick_price(items, os, price, why):
 
 
 def test_the_reference_doc_items_give_no_payg_price():
-    doc = json.loads((SHARED / "prices" / "retail_prices_example.json").read_text())
+    doc = json.loads((FIXTURES / "prices" / "retail_prices_example.json").read_text())
     for item in doc["doc_items"]:  # a Spot meter as Dev/Test, a reservation, a Spot meter in EUR
         assert pick_price([item], item["armSkuName"], item["armRegionName"], "Windows")[0] is None
         assert pick_price([item], item["armSkuName"], item["armRegionName"], "Linux")[0] is None
