@@ -180,17 +180,24 @@ def sku_cache(settings: Any, credential: Callable[[], Any] | None = None) -> Sku
     hours = int(getattr(settings, "sku_cache_hours", 0) or 0)
     if hours <= 0 or not storage_configured(settings):
         return None
+    cache, opened = _open(settings, credential, TABLE_SUFFIX, lambda t: SkuCache(t, max_age=timedelta(hours=hours)))
+    return cache if opened else _Disabled(cache.errors)
+
+
+def _open(settings: Any, credential: Callable[[], Any] | None, suffix: str, make: Callable[[Any], Any]):
+    """(cache, opened): the cache `make(table_client)` builds over table <TABLE_PREFIX><suffix>,
+    created when missing; opened=False when it could not be (the cache then holds the error)."""
     from azure.core.exceptions import AzureError
 
     service = table_service(settings, credential)
-    name = f"{settings.table_prefix}{TABLE_SUFFIX}"
-    cache = SkuCache(service.get_table_client(name), max_age=timedelta(hours=hours))
+    name = f"{settings.table_prefix}{suffix}"
+    cache = make(service.get_table_client(name))
     try:
         service.create_table_if_not_exists(name)
     except AzureError as exc:
         cache._fail(f"creating table {name}", exc)
-        return _Disabled(cache.errors)
-    return cache
+        return cache, False
+    return cache, True
 
 
 class _Disabled(SkuCache):
@@ -275,17 +282,8 @@ def price_cache(settings: Any, credential: Callable[[], Any] | None = None) -> P
     """The price cache of the configured store (table <TABLE_PREFIX>pricecache), or None without one."""
     if not storage_configured(settings):
         return None
-    from azure.core.exceptions import AzureError
-
-    service = table_service(settings, credential)
-    name = f"{settings.table_prefix}{PRICE_TABLE_SUFFIX}"
-    cache = PriceCache(service.get_table_client(name))
-    try:
-        service.create_table_if_not_exists(name)
-    except AzureError as exc:
-        cache._fail(f"creating table {name}", exc)
-        return None
-    return cache
+    cache, opened = _open(settings, credential, PRICE_TABLE_SUFFIX, PriceCache)
+    return cache if opened else None
 
 
 # --------------------------------------------------------------------------- quota usages (issue 14)
@@ -394,14 +392,6 @@ def quota_cache(settings: Any, credential: Callable[[], Any] | None = None) -> Q
     hours = int(getattr(settings, "quota_cache_hours", 0) or 0)
     if hours <= 0 or not storage_configured(settings):
         return None
-    from azure.core.exceptions import AzureError
-
-    service = table_service(settings, credential)
-    name = f"{settings.table_prefix}{QUOTA_TABLE_SUFFIX}"
-    cache = QuotaCache(service.get_table_client(name), max_age=timedelta(hours=hours))
-    try:
-        service.create_table_if_not_exists(name)
-    except AzureError as exc:
-        cache._fail(f"creating table {name}", exc)
-        return _QuotaDisabled(cache.errors)
-    return cache
+    cache, opened = _open(settings, credential, QUOTA_TABLE_SUFFIX,
+                          lambda t: QuotaCache(t, max_age=timedelta(hours=hours)))
+    return cache if opened else _QuotaDisabled(cache.errors)
