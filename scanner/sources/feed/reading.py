@@ -257,45 +257,39 @@ def _dates(text: str) -> tuple[list[date], list[tuple[int, int]], list[str]]:
     found: list[tuple[int, date]] = []
     bad: list[str] = []
     spans: list[tuple[int, int]] = []
-    for rx, order in ((_DATE_MDY, "mdy"), (_DATE_DMY, "dmy")):
+
+    def take(m: re.Match, year: int, month: int, day: int) -> None:
+        """A date match read as (year, month, day): an impossible one is unreadable; a date
+        that a lead-in marks as superseded ("postponed from") is read but not kept."""
+        try:
+            d = date(year, month, day)
+        except ValueError:
+            bad.append(m.group(0))
+            return
+        spans.append(m.span())
+        if not _SUPERSEDED.search(text, max(0, m.start() - 45), m.start()):
+            found.append((m.start(), d))
+
+    for rx, month_group, day_group in ((_DATE_MDY, 1, 2), (_DATE_DMY, 2, 1)):
         for m in rx.finditer(text):
             try:
-                if order == "mdy":
-                    d = date(int(m.group(3)), _month_num(m.group(1)), int(m.group(2)))
-                else:
-                    d = date(int(m.group(3)), _month_num(m.group(2)), int(m.group(1)))
+                month = _month_num(m.group(month_group))
             except ValueError:
                 bad.append(m.group(0))
                 continue
-            spans.append(m.span())
-            if not _SUPERSEDED.search(text, max(0, m.start() - 45), m.start()):
-                found.append((m.start(), d))
+            take(m, int(m.group(3)), month, int(m.group(day_group)))
     for m in _DATE_ISO.finditer(text):
         before = text[max(0, m.start() - 24):m.start()].lower()
         if "api" in before or "version" in before:
             continue  # "Batch API (2024-07-01 or later)" is a version, not a date
-        try:
-            d = date(int(m.group(1)), int(m.group(3)), int(m.group(4)))
-        except ValueError:
-            bad.append(m.group(0))
-            continue
-        spans.append(m.span())
-        if not _SUPERSEDED.search(text, max(0, m.start() - 45), m.start()):
-            found.append((m.start(), d))
+        take(m, int(m.group(1)), int(m.group(3)), int(m.group(4)))
     for m in _DATE_NUM.finditer(text) if "/" in text else ():
         first, second, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
         if first <= 12 and second <= 12 and first != second:
             bad.append(m.group(0))  # 03/04/2031: March 4 or 3 April? Not guessed.
             continue
         month, day = (first, second) if first <= 12 else (second, first)
-        try:
-            d = date(year, month, day)
-        except ValueError:
-            bad.append(m.group(0))
-            continue
-        spans.append(m.span())
-        if not _SUPERSEDED.search(text, max(0, m.start() - 45), m.start()):
-            found.append((m.start(), d))
+        take(m, year, month, day)
     months: list[tuple[int, int]] = []
     inside = {i for a, b in spans for i in range(a, b)}  # characters already read as a full date
     for m in _DATE_MY.finditer(text):
