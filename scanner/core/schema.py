@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any, TextIO
 
+from scanner.core import jsontext
 from scanner.core.catalog import retirement_to_dict
 from scanner.core.model import Finding, ResourceKind, Rule, ScopeKind, Severity, Status
 
@@ -205,7 +206,7 @@ def iter_json(report, pretty: bool = False) -> Iterator[str]:
             body = json.dumps(item, indent=2).replace("\n", "\n    ")
             yield ("[\n    " if first else ",\n    ") + body
         else:
-            yield ("[" if first else ",") + json.dumps(item, separators=(",", ":"))
+            yield ("[" if first else ",") + jsontext.dumps(item)
         first = False
     yield ("[]" if first else ("\n  ]" if pretty else "]")) + after + "\n"
 

@@ -14,7 +14,7 @@
                                       for every subscription and every kind of request
     retry_wait(headers, attempt) -> seconds           Retry-After / x-ms-retry-after-ms / backoff
 
-Every response body is read once as bytes and parsed once with json.loads (the request is sent with
+Every response body is read once as bytes and parsed once (core.jsontext.loads: orjson; the request is sent with
 stream=True, so azure-core's ContentDecodePolicy does not parse it a second time, and no SDK model
 is built). Retries (at most max_retries, waits bounded by MAX_WAIT_SECONDS):
   - 429 and 5xx, waiting what the server asks (Retry-After, x-ms-retry-after-ms, the ARG quota
@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
+from scanner.core import jsontext
 from scanner.sources.http import retry_after
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -191,7 +192,7 @@ class ArmJson:
                 throttle.after(response.headers)
             if status == 200:
                 try:
-                    doc = json.loads(raw)
+                    doc = jsontext.loads(raw)
                 except ValueError:
                     doc = None
                 if isinstance(doc, dict):

@@ -36,6 +36,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from scanner.core import jsontext
 from scanner.core.model import ScopeError, ScopeKind, Sku
 from scanner.tables.kit import describe, pack_text, storage_configured, table_service, unpack_text
 
@@ -110,7 +111,7 @@ class SkuCache:
                 continue
             try:
                 facts = {}
-                for row in json.loads(unpack_text(facts_entity, "facts", f"skucache {loc}")):
+                for row in jsontext.loads(unpack_text(facts_entity, "facts", f"skucache {loc}")):
                     sku = shared.put(_sku_from_row(row, loc))
                     facts[sku.name.lower()] = sku
                 self._facts[loc] = facts
@@ -119,9 +120,9 @@ class SkuCache:
                     raw = (unpack_text(e, "sizes", f"skucache {loc}/{sub}"), str(e.get("restricted") or "{}"))
                     skus = made.get(raw)
                     if skus is None:
-                        restricted = json.loads(raw[1])
+                        restricted = jsontext.loads(raw[1])
                         skus = []
-                        for name in json.loads(raw[0]):
+                        for name in jsontext.loads(raw[0]):
                             base = facts.get(name.lower())
                             if base is None:
                                 raise KeyError(name)
@@ -260,7 +261,7 @@ class PriceCache:
         if not isinstance(fetched, datetime) or self.now() - fetched > self.max_age:
             return None
         try:
-            items = json.loads(unpack_text(e, "items", f"pricecache {rk}"))
+            items = jsontext.loads(unpack_text(e, "items", f"pricecache {rk}"))
         except (ValueError, TypeError):
             return None
         return items if isinstance(items, list) else None
@@ -346,7 +347,7 @@ class QuotaCache:
             for e in entities:
                 try:
                     rows = [QuotaUsage(name=str(n), current=int(c), limit=int(lim), label=str(lab))
-                            for n, c, lim, lab in json.loads(unpack_text(e, "rows", f"quotacache {loc}/{e['RowKey']}"))]
+                            for n, c, lim, lab in jsontext.loads(unpack_text(e, "rows", f"quotacache {loc}/{e['RowKey']}"))]
                 except (ValueError, KeyError, TypeError) as exc:  # unreadable or another layout: read live
                     log.info("quotacache: %s/%s not used (%s)", loc, e["RowKey"], type(exc).__name__)
                     continue
