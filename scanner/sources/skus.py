@@ -59,16 +59,27 @@ class SkuIndex:
     """
 
     def __init__(self) -> None:
-        self._by_scope: dict[tuple[str, str], dict[str, Sku]] = {}
+        self._by_scope: dict[tuple[str, str], dict[str, Sku]] = {}  # never mutated once filed: shared
+        self._shared: dict[tuple[int, ...], tuple[dict[str, Sku], dict[str, Sku]]] = {}
         self._facts: dict[str, Sku] | None = None  # size -> facts (built on first use, reset by add)
-        self._sorted: dict[tuple[str, str], list[Sku]] = {}
+        self._sorted: dict[int, list[Sku]] = {}  # id(filed dict) -> its sizes by name (cleared by add)
         self.requests = 0  # ARM requests made to build it (fetch_skus); 0 for files
         self.cached_pairs = 0  # (subscription, region) pairs taken from the SKU cache (fetch_skus)
 
     def add(self, subscription_id: str, skus: Iterable[Sku]) -> SkuIndex:
+        by_loc: dict[tuple[str, str], dict[str, Sku]] = {}
         for sku in skus:
-            key = (subscription_id.lower(), sku.location.lower())
-            self._by_scope.setdefault(key, {})[sku.name.lower()] = sku
+            by_loc.setdefault((subscription_id.lower(), sku.location.lower()), {})[sku.name.lower()] = sku
+        for key, sizes in by_loc.items():
+            have = self._by_scope.get(key)
+            if have:  # more for a scope already known: a merged dict of its own
+                self._by_scope[key] = {**have, **sizes}
+            else:  # most subscriptions see the very same Sku values in a region: hold that dict once
+                sig = tuple(map(id, sizes.values()))
+                shared = self._shared.get(sig)
+                if shared is None or shared[0] != sizes:
+                    shared = self._shared[sig] = (sizes, sizes)
+                self._by_scope[key] = shared[1]
         self._facts = None
         self._sorted.clear()
         return self
@@ -76,6 +87,7 @@ class SkuIndex:
     def ensure_scope(self, subscription_id: str, location: str) -> SkuIndex:
         """Make (subscription, region) known, even with no VM sizes offered there."""
         self._by_scope.setdefault((subscription_id.lower(), location.lower().replace(" ", "")), {})
+        # (an empty dict of its own: `add` replaces rather than mutates a filed dict)
         return self
 
     @classmethod
@@ -100,10 +112,9 @@ class SkuIndex:
         region = self._region(subscription_id, location)
         if region is None:
             return []
-        key = (subscription_id.lower(), location.lower().replace(" ", ""))
-        listed = self._sorted.get(key)
+        listed = self._sorted.get(id(region))  # filed dicts are shared and never mutated (see add)
         if listed is None:
-            listed = self._sorted[key] = sorted(region.values(), key=lambda s: s.name.lower())
+            listed = self._sorted[id(region)] = sorted(region.values(), key=lambda s: s.name.lower())
         return list(listed)
 
     def facts(self, vm_size: str) -> Sku | None:
