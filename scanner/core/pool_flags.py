@@ -221,6 +221,33 @@ def canonical(name: str) -> str | None:
     return _CANON.get(str(name).lower())
 
 
+_OBJECT_SET = frozenset(OBJECTS)
+# Per key as a profile spells it (any case): the table's name and how read_properties treats it,
+# so a key seen on the previous 60,000 pools costs one lookup. Bounded: odd inputs stop adding.
+_SKIP, _OBJECT, _VALUE = 0, 1, 2
+_KEY_CACHE: dict[str, tuple[str | None, int]] = {}
+_KEY_CACHE_MAX = 4096
+
+
+def _key_info(key) -> tuple[str | None, int]:
+    name = canonical(key)
+    info = (name, _SKIP if name is None or name in READ_ONLY else _OBJECT if name in _OBJECT_SET else _VALUE)
+    if type(key) is str and len(_KEY_CACHE) < _KEY_CACHE_MAX:
+        _KEY_CACHE[key] = info
+    return info
+
+
+_SUB_CACHE: dict[tuple[str, str], tuple[str | None, int]] = {}
+
+
+def _sub_info(name: str, sub) -> tuple[str | None, int]:
+    full = canonical(f"{name}.{sub}")
+    info = (full, _SKIP if full is None or full in READ_ONLY else _VALUE)
+    if type(sub) is str and len(_SUB_CACHE) < _KEY_CACHE_MAX:
+        _SUB_CACHE[(name, sub)] = info
+    return info
+
+
 def read_properties(profile: Mapping) -> tuple[dict[str, object], tuple[str, ...]]:
     """The writable properties `profile` (one agentPoolProfiles[] entry or an agentPool's
     properties) carries, keyed by the table's names (fields of objects as "object.field"), null and
@@ -228,24 +255,25 @@ def read_properties(profile: Mapping) -> tuple[dict[str, object], tuple[str, ...
     out: dict[str, object] = {}
     unknown: list[str] = []
     for key, value in profile.items():
-        name = canonical(key)
+        name, how = _KEY_CACHE.get(key) or _key_info(key)
         if name is None:
             unknown.append(str(key))
             continue
-        if name in READ_ONLY or value is None:
+        if how == _SKIP or value is None:
             continue
-        if name in OBJECTS:
+        if how == _OBJECT:
             if not isinstance(value, Mapping):
                 unknown.append(str(key))
                 continue
             for sub, sub_value in value.items():
-                full = canonical(f"{name}.{sub}")
+                full, sub_how = _SUB_CACHE.get((name, sub)) or _sub_info(name, sub)
                 if full is None:
                     unknown.append(f"{name}.{sub}")
-                elif full not in READ_ONLY and not _empty(sub_value):
+                elif sub_how != _SKIP and not _empty(sub_value):
                     out[full] = sub_value
             continue
-        if not _empty(value):
+        kind = type(value)
+        if (kind is bool or kind is int or kind is float or value) if kind in _PLAIN else not _empty(value):
             out[name] = value
     return out, tuple(unknown)
 
@@ -261,6 +289,10 @@ def is_default(carry: Carry, value) -> bool:
 
 def _empty(value) -> bool:
     return value is None or value == "" or value == [] or value == {}
+
+
+# Types whose emptiness is their truth value (a number is never empty: 0 is a value).
+_PLAIN = frozenset({str, list, dict, bool, int, float})
 
 
 @dataclass(frozen=True)

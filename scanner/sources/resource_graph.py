@@ -74,6 +74,7 @@ TYPE_CLUSTER = "microsoft.containerservice/managedclusters"
 TYPE_AGENTPOOL = "microsoft.containerservice/managedclusters/agentpools"
 TYPE_VM = "microsoft.compute/virtualmachines"
 TYPE_VMSS = "microsoft.compute/virtualmachinescalesets"
+_READ_TYPES = frozenset((TYPE_CLUSTER, TYPE_VM, TYPE_VMSS))
 
 ARG_MAX_SUBSCRIPTIONS = 1000  # subscriptions per Resource Graph request
 ARG_PAGE_SIZE = 1000  # rows per page ($top maximum)
@@ -123,7 +124,7 @@ class _RowError(Exception):
 
 def _props(row: Mapping) -> Mapping:
     """ARG/REST rows keep fields under `properties`; `az ... list -o json` flattens them."""
-    props = _get(row, "properties")
+    props = _at(row, "properties")
     if isinstance(props, Mapping):
         return props
     if props is not None:
@@ -246,12 +247,104 @@ def _strmap(value: Any, where: str) -> dict[str, str]:
 
 def _state(value: Any) -> str:
     """powerState {"code": "Running"} | "PowerState/deallocated" | "VM running" -> last word."""
+    if type(value) is dict and type(code := value.get("code")) is str:  # the common shape, without _get
+        text = code.strip()
+        if "/" not in text and " " not in text:
+            return sys.intern(text) if len(text) <= INTERN_MAX else text
     if isinstance(value, Mapping):
         value = _get(value, "code", "")
     text = str(value or "").strip()
     if not text:
         return ""
     return re.split(r"[/ ]", text)[-1]
+
+
+# Fast readers: the common value (plain ASCII text, a whole number, a bool, null) is read inline and
+# the field's location ("where.field") is only composed when the careful reader above must name it
+# in an error. Same results and messages as _str/_int/... on the composed location.
+
+
+def _at(obj: Any, key: str) -> Any:
+    """`_get(obj, key)` for one key: the exact spelling first (how every export spells it)."""
+    if type(obj) is dict:
+        value = obj.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+    return _get(obj, key)
+
+
+def _text_at(value: Any, where: str, name: str) -> str:
+    if type(value) is str:
+        if value.isascii():
+            return sys.intern(value) if len(value) <= INTERN_MAX else value
+    elif value is None:
+        return ""
+    return _str(value, f"{where}.{name}")
+
+
+def _int_at(value: Any, where: str, name: str) -> int | None:
+    if type(value) is int and -_MAX_NUMBER <= value <= _MAX_NUMBER:
+        return value
+    if value is None:
+        return None
+    return _int(value, f"{where}.{name}")
+
+
+def _bool_at(value: Any, where: str, name: str) -> bool:
+    if value is True or value is False:
+        return value
+    if value is None:
+        return False
+    return _bool(value, f"{where}.{name}")
+
+
+def _ascii_texts(value: list) -> tuple[str, ...] | None:
+    """A list of plain ASCII text, each short one interned; None when it holds anything else."""
+    out = []
+    for v in value:
+        if type(v) is not str or not v.isascii():
+            return None
+        out.append(sys.intern(v) if len(v) <= INTERN_MAX else v)
+    return tuple(out)
+
+
+def _strs_at(value: Any, where: str, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if type(value) is list and (out := _ascii_texts(value)) is not None:
+        return out
+    return _strs(value, f"{where}.{name}")
+
+
+def _texts_at(value: Any, where: str, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if type(value) is list and (out := _ascii_texts(value)) is not None:
+        return out
+    return _texts(value, f"{where}.{name}")
+
+
+def _ascii_map(value: dict) -> dict[str, str] | None:
+    """_strmap of a dict of plain ASCII text (null values read as ""); None for anything else."""
+    out = {}
+    for k, v in value.items():
+        if type(k) is not str or not k.isascii():
+            return None
+        if type(v) is str and v.isascii():
+            out[sys.intern(k) if len(k) <= INTERN_MAX else k] = sys.intern(v) if len(v) <= INTERN_MAX else v
+        elif v is None:
+            out[sys.intern(k) if len(k) <= INTERN_MAX else k] = ""
+        else:
+            return None
+    return out
+
+
+def _strmap_at(value: Any, where: str, name: str = "") -> dict[str, str]:
+    if value is None:
+        return {}
+    if type(value) is dict and (out := _ascii_map(value)) is not None:
+        return out
+    return _strmap(value, f"{where}.{name}" if name else where)
 
 
 def _id_parts(resource_id: str) -> dict[str, str]:
@@ -262,21 +355,32 @@ def _id_parts(resource_id: str) -> dict[str, str]:
     return out
 
 
+def _sub_and_group(resource_id: str) -> tuple[str, str]:
+    """_id_parts(id)'s "subscriptions" and "resourcegroups", read straight off an id that starts
+    /subscriptions/<s>/resourceGroups/<g> (any case), else through _id_parts."""
+    segs = resource_id.split("/", 5)
+    if (len(segs) >= 5 and not segs[0] and segs[2] and segs[4] and segs[1].lower() == "subscriptions"
+            and segs[3].lower() == "resourcegroups"):
+        return segs[2], segs[4]
+    parts = _id_parts(resource_id)
+    return parts.get("subscriptions", ""), parts.get("resourcegroups", "")
+
+
 def _envelope(row: Mapping) -> tuple[str, str, str, str, str, dict[str, str]]:
-    rid = _str(_get(row, "id"), "id")
+    rid = _str(_at(row, "id"), "id")
     if not rid:
         raise _RowError("missing field 'id'")
-    parts = _id_parts(rid)
-    name = _str(_get(row, "name"), "name") or rid.rstrip("/").rsplit("/", 1)[-1]
-    sub = _short((_str(_get(row, "subscriptionId"), "subscriptionId") or parts.get("subscriptions", "")).lower())
+    id_sub, id_rg = _sub_and_group(rid)
+    name = _str(_at(row, "name"), "name") or rid.rstrip("/").rsplit("/", 1)[-1]
+    sub = _short((_str(_at(row, "subscriptionId"), "subscriptionId") or id_sub).lower())
     # The id keeps the group's own casing in every export (ARG lower-cases `resourceGroup`).
-    rg = _short(parts.get("resourcegroups", "") or _str(_get(row, "resourceGroup"), "resourceGroup"))
-    loc = _short(_str(_get(row, "location"), "location").lower().replace(" ", ""))
+    rg = _short(id_rg or _str(_at(row, "resourceGroup"), "resourceGroup"))
+    loc = _short(_str(_at(row, "location"), "location").lower().replace(" ", ""))
     if not sub:
         raise _RowError("missing field 'subscriptionId' (and the id has no /subscriptions/ segment)")
     if not loc:
         raise _RowError("missing field 'location'")
-    return rid, name, sub, rg, loc, _strmap(_get(row, "tags"), "tags")
+    return rid, name, sub, rg, loc, _strmap_at(_at(row, "tags"), "tags")
 
 
 def _tag(tags: Mapping[str, str], name: str) -> str:
@@ -290,96 +394,125 @@ def _tag(tags: Mapping[str, str], name: str) -> str:
 # --------------------------------------------------------------------------- pure: parsers
 
 
+# The agentPoolProfiles[] keys the parser reads, as ARM spells them. Keys are case-insensitive: a
+# profile spelled otherwise is first re-keyed onto these spellings (_pool_keys).
+_POOL_KEYS = ("name", "type", "vmSize", "count", "mode", "enableAutoScaling", "minCount", "maxCount",
+              "availabilityZones", "osType", "osSKU", "nodeImageVersion", "currentOrchestratorVersion",
+              "orchestratorVersion", "nodeLabels", "nodeTaints", "scaleSetPriority", "scaleSetEvictionPolicy",
+              "spotMaxPrice", "maxPods", "osDiskSizeGB", "osDiskType", "powerState", "vnetSubnetID",
+              "podSubnetID", "upgradeSettings", "virtualMachineNodesStatus")
+_POOL_SPELLING = {k.lower(): k for k in _POOL_KEYS}
+# Keys a profile may carry as they are: the ones read, and the other properties AKS writes (none of
+# them another spelling of a key read).
+_POOL_AS_IS = frozenset(_POOL_KEYS) | frozenset(
+    k for k in (*pool_flags.TABLE, *pool_flags.OBJECTS, *pool_flags.READ_ONLY)
+    if "." not in k and k.lower() not in _POOL_SPELLING)
+
+
+def _pool_keys(p: Mapping) -> Mapping:
+    """`p` when every key the parser reads is spelled as ARM spells it (what Resource Graph and the
+    az CLI return), else a copy re-keyed onto those spellings (the last of two spellings wins)."""
+    if type(p) is dict:
+        if p.keys() <= _POOL_AS_IS:
+            return p
+        if all(type(k) is str and (k in _POOL_AS_IS or k.lower() not in _POOL_SPELLING) for k in p):
+            return p
+    return {_POOL_SPELLING.get(k.lower(), k) if isinstance(k, str) else k: v for k, v in p.items()}
+
+
 def _parse_pool(p: Mapping, i: int) -> NodePool:
     where = f"properties.agentPoolProfiles[{i}]"
     if not isinstance(p, Mapping):
         raise _RowError(f"field '{where}' is {type(p).__name__}, expected an object")
-    q = _lowered(p)
-    name = _str(q.get("name"), f"{where}.name")
+    q = _pool_keys(p)
+    name = _text_at(q.get("name"), where, "name")
     if not name:
         raise _RowError(f"missing field '{where}.name'")
     where = f"{where} (pool {name!r})"
-    pool_type = _str(q.get("type"), f"{where}.type") or "VirtualMachineScaleSets"
+    pool_type = _text_at(q.get("type"), where, "type") or "VirtualMachineScaleSets"
     size_counts: tuple[tuple[str, int], ...] = ()
-    if pool_type.lower() == "virtualmachines":
-        manual = _get(p, "virtualMachinesProfile.scale.manual") or q.get("virtualmachinenodesstatus") or []
-        if not isinstance(manual, list):
-            raise _RowError(f"field '{where}.virtualMachinesProfile.scale.manual' is not a list")
-        pairs = []
-        shared: list[str] = []  # sizes of entries that list several sizes for one count
-        total = 0
-        for j, m in enumerate(manual):
-            at = f"{where}.virtualMachinesProfile.scale.manual[{j}]"
-            n = _int(_get(m, "count"), f"{at}.count") or 0
-            # GA API versions write one `size` per entry; the preview ones a `sizes` list.
-            entry = [s for s in _strs(_get(m, "sizes"), f"{at}.sizes") if s] or [_str(_get(m, "size"), f"{at}.size")]
-            if not entry[0]:
-                raise _RowError(f"missing field '{at}.size'")
-            total += n
-            if len(entry) == 1:
-                pairs.append((entry[0], n))
-            else:
-                shared.extend(entry)
-        # Autoscale profiles (GA API): one size each, with its own min and max count.
-        autoscale = _get(p, "virtualMachinesProfile.scale.autoscale") or []
-        if not isinstance(autoscale, list):
-            raise _RowError(f"field '{where}.virtualMachinesProfile.scale.autoscale' is not a list")
-        for j, a in enumerate(autoscale):
-            at = f"{where}.virtualMachinesProfile.scale.autoscale[{j}]"
-            size = _str(_get(a, "size"), f"{at}.size")
-            if not size:
-                raise _RowError(f"missing field '{at}.size'")
-            _int(_get(a, "minCount"), f"{at}.minCount")
-            _int(_get(a, "maxCount"), f"{at}.maxCount")
-            shared.append(size)
-        if not pairs and not shared and q.get("vmsize"):
-            pairs.append((_str(q.get("vmsize"), f"{where}.vmSize"), _int(q.get("count"), f"{where}.count") or 0))
-            total = pairs[0][1]
-        if not pairs and not shared:
-            raise _RowError(f"missing field '{where}.virtualMachinesProfile.scale.manual' (VirtualMachines pool, "
-                            "and no scale.autoscale either)")
-        size_counts = tuple(pairs)
-        vm_sizes = tuple(dict.fromkeys([s for s, _ in pairs] + shared))
-        count = total
+    if pool_type != "VirtualMachineScaleSets" and pool_type.lower() == "virtualmachines":
+        size_counts, vm_sizes, count = _vm_pool_sizes(p, q, where)
     else:
-        size = _str(q.get("vmsize"), f"{where}.vmSize")
+        size = _text_at(q.get("vmSize"), where, "vmSize")
         if not size:
             raise _RowError(f"missing field '{where}.vmSize'")
         vm_sizes = (size,)
-        count = _int(q.get("count"), f"{where}.count")
+        count = _int_at(q.get("count"), where, "count")
     properties, unknown = pool_flags.read_properties(p)
     return NodePool(
         name=name,
-        mode=_str(q.get("mode"), f"{where}.mode") or "User",
+        mode=_text_at(q.get("mode"), where, "mode") or "User",
         pool_type=pool_type,
         vm_sizes=vm_sizes,
         size_counts=size_counts,
         count=count,
-        enable_autoscaling=_bool(q.get("enableautoscaling"), f"{where}.enableAutoScaling"),
-        min_count=_int(q.get("mincount"), f"{where}.minCount"),
-        max_count=_int(q.get("maxcount"), f"{where}.maxCount"),
-        zones=_strs(q.get("availabilityzones"), f"{where}.availabilityZones"),
-        os_type=_str(q.get("ostype"), f"{where}.osType") or "Linux",
-        os_sku=_str(q.get("ossku"), f"{where}.osSKU"),
-        node_image_version=_str(q.get("nodeimageversion"), f"{where}.nodeImageVersion"),
-        orchestrator_version=_str(
-            q.get("currentorchestratorversion") or q.get("orchestratorversion"), f"{where}.orchestratorVersion"
-        ),
-        labels=_strmap(q.get("nodelabels"), f"{where}.nodeLabels"),
-        taints=_texts(q.get("nodetaints"), f"{where}.nodeTaints"),
-        priority=_str(q.get("scalesetpriority"), f"{where}.scaleSetPriority") or "Regular",
-        eviction_policy=_str(q.get("scalesetevictionpolicy"), f"{where}.scaleSetEvictionPolicy"),
-        spot_max_price=_float(q.get("spotmaxprice"), f"{where}.spotMaxPrice"),
-        max_pods=_int(q.get("maxpods"), f"{where}.maxPods"),
-        os_disk_size_gb=_int(q.get("osdisksizegb"), f"{where}.osDiskSizeGB"),
-        os_disk_type=_str(q.get("osdisktype"), f"{where}.osDiskType"),
-        power_state=_state(q.get("powerstate")),
-        vnet_subnet_id=_str(q.get("vnetsubnetid"), f"{where}.vnetSubnetID"),
-        pod_subnet_id=_str(q.get("podsubnetid"), f"{where}.podSubnetID"),
-        max_surge=_surge(q.get("upgradesettings"), where),
+        enable_autoscaling=_bool_at(q.get("enableAutoScaling"), where, "enableAutoScaling"),
+        min_count=_int_at(q.get("minCount"), where, "minCount"),
+        max_count=_int_at(q.get("maxCount"), where, "maxCount"),
+        zones=_strs_at(q.get("availabilityZones"), where, "availabilityZones"),
+        os_type=_text_at(q.get("osType"), where, "osType") or "Linux",
+        os_sku=_text_at(q.get("osSKU"), where, "osSKU"),
+        node_image_version=_text_at(q.get("nodeImageVersion"), where, "nodeImageVersion"),
+        orchestrator_version=_text_at(q.get("currentOrchestratorVersion") or q.get("orchestratorVersion"), where,
+                                      "orchestratorVersion"),
+        labels=_strmap_at(q.get("nodeLabels"), where, "nodeLabels"),
+        taints=_texts_at(q.get("nodeTaints"), where, "nodeTaints"),
+        priority=_text_at(q.get("scaleSetPriority"), where, "scaleSetPriority") or "Regular",
+        eviction_policy=_text_at(q.get("scaleSetEvictionPolicy"), where, "scaleSetEvictionPolicy"),
+        spot_max_price=_float(spot, f"{where}.spotMaxPrice") if (spot := q.get("spotMaxPrice")) is not None else None,
+        max_pods=_int_at(q.get("maxPods"), where, "maxPods"),
+        os_disk_size_gb=_int_at(q.get("osDiskSizeGB"), where, "osDiskSizeGB"),
+        os_disk_type=_text_at(q.get("osDiskType"), where, "osDiskType"),
+        power_state=_state(q.get("powerState")),
+        vnet_subnet_id=_text_at(q.get("vnetSubnetID"), where, "vnetSubnetID"),
+        pod_subnet_id=_text_at(q.get("podSubnetID"), where, "podSubnetID"),
+        max_surge=_surge(q.get("upgradeSettings"), where),
         properties=properties,
         unknown_properties=unknown,
     )
+
+
+def _vm_pool_sizes(p: Mapping, q: Mapping, where: str) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...], int]:
+    """A VirtualMachines pool's (size, count) pairs, its sizes and its node count; no pairs when it
+    has only vmSize/count (read then as a scale-set pool's)."""
+    manual = _at(_at(_at(p, "virtualMachinesProfile"), "scale"), "manual") or q.get("virtualMachineNodesStatus") or []
+    if not isinstance(manual, list):
+        raise _RowError(f"field '{where}.virtualMachinesProfile.scale.manual' is not a list")
+    pairs = []
+    shared: list[str] = []  # sizes of entries that list several sizes for one count
+    total = 0
+    for j, m in enumerate(manual):
+        at = f"{where}.virtualMachinesProfile.scale.manual[{j}]"
+        n = _int_at(_at(m, "count"), at, "count") or 0
+        # GA API versions write one `size` per entry; the preview ones a `sizes` list.
+        entry = [s for s in _strs_at(_at(m, "sizes"), at, "sizes") if s] or [_text_at(_at(m, "size"), at, "size")]
+        if not entry[0]:
+            raise _RowError(f"missing field '{at}.size'")
+        total += n
+        if len(entry) == 1:
+            pairs.append((entry[0], n))
+        else:
+            shared.extend(entry)
+    # Autoscale profiles (GA API): one size each, with its own min and max count.
+    autoscale = _at(_at(_at(p, "virtualMachinesProfile"), "scale"), "autoscale") or []
+    if not isinstance(autoscale, list):
+        raise _RowError(f"field '{where}.virtualMachinesProfile.scale.autoscale' is not a list")
+    for j, a in enumerate(autoscale):
+        at = f"{where}.virtualMachinesProfile.scale.autoscale[{j}]"
+        size = _text_at(_at(a, "size"), at, "size")
+        if not size:
+            raise _RowError(f"missing field '{at}.size'")
+        _int_at(_at(a, "minCount"), at, "minCount")
+        _int_at(_at(a, "maxCount"), at, "maxCount")
+        shared.append(size)
+    if not pairs and not shared and q.get("vmSize"):
+        pairs.append((_text_at(q.get("vmSize"), where, "vmSize"), _int_at(q.get("count"), where, "count") or 0))
+        total = pairs[0][1]
+    if not pairs and not shared:
+        raise _RowError(f"missing field '{where}.virtualMachinesProfile.scale.manual' (VirtualMachines pool, "
+                        "and no scale.autoscale either)")
+    return tuple(pairs), tuple(dict.fromkeys([s for s, _ in pairs] + shared)), total
 
 
 def _surge(settings, where: str) -> str:
@@ -395,61 +528,67 @@ def _surge(settings, where: str) -> str:
 def _parse_cluster(row: Mapping) -> Cluster:
     rid, name, sub, rg, loc, tags = _envelope(row)
     props = _props(row)
-    profiles = _get(props, "agentPoolProfiles") or []
+    profiles = _at(props, "agentPoolProfiles") or []
     if not isinstance(profiles, list):
         raise _RowError("field 'properties.agentPoolProfiles' is not a list")
     return Cluster(
         id=rid, name=name, subscription_id=sub, resource_group=rg, location=loc, tags=tags,
-        node_resource_group=_str(_get(props, "nodeResourceGroup"), "properties.nodeResourceGroup"),
+        node_resource_group=_str(_at(props, "nodeResourceGroup"), "properties.nodeResourceGroup"),
         kubernetes_version=_str(
-            _get(props, "currentKubernetesVersion") or _get(props, "kubernetesVersion"),
+            _at(props, "currentKubernetesVersion") or _at(props, "kubernetesVersion"),
             "properties.kubernetesVersion",
         ),
-        power_state=_state(_get(props, "powerState")),
-        pools=tuple(_parse_pool(p, i) for i, p in enumerate(profiles)),
+        power_state=_state(_at(props, "powerState")),
+        pools=tuple([_parse_pool(p, i) for i, p in enumerate(profiles)]),
     )
 
 
 def _parse_vm(row: Mapping) -> VirtualMachine:
-    rid, name, sub, rg, loc, tags = _envelope(row)
+    return _vm_body(row, *_envelope(row))
+
+
+def _vm_body(row: Mapping, rid: str, name: str, sub: str, rg: str, loc: str, tags: dict[str, str]) -> VirtualMachine:
     props = _props(row)
-    size = _str(_get(props, "hardwareProfile.vmSize"), "properties.hardwareProfile.vmSize")
+    size = _str(_at(_at(props, "hardwareProfile"), "vmSize"), "properties.hardwareProfile.vmSize")
     if not size:
         raise _RowError("missing field 'properties.hardwareProfile.vmSize'")
-    power = _get(props, "extended.instanceView.powerState") or _get(props, "instanceView.statuses") or _get(
-        row, "powerState"
-    )
+    power = (_at(_at(_at(props, "extended"), "instanceView"), "powerState")
+             or _at(_at(props, "instanceView"), "statuses") or _at(row, "powerState"))
     if isinstance(power, list):  # instanceView.statuses: [{code: "PowerState/running"}, ...]
         codes = [_get(s, "code", "") for s in power if str(_get(s, "code", "")).startswith("PowerState/")]
         power = codes[0] if codes else ""
     return VirtualMachine(
         id=rid, name=name, subscription_id=sub, resource_group=rg, location=loc, vm_size=size, tags=tags,
-        zones=_strs(_get(row, "zones"), "zones"),
-        os_type=_str(_get(props, "storageProfile.osDisk.osType"), "properties.storageProfile.osDisk.osType"),
-        security_type=_str(_get(props, "securityProfile.securityType"), "properties.securityProfile.securityType"),
+        zones=_strs(_at(row, "zones"), "zones"),
+        os_type=_str(_at(_at(_at(props, "storageProfile"), "osDisk"), "osType"), "properties.storageProfile.osDisk.osType"),
+        security_type=_str(_at(_at(props, "securityProfile"), "securityType"), "properties.securityProfile.securityType"),
         power_state=_state(power),
-        scale_set_id=_str(_get(props, "virtualMachineScaleSet.id"), "properties.virtualMachineScaleSet.id"),
+        scale_set_id=_str(_at(_at(props, "virtualMachineScaleSet"), "id"), "properties.virtualMachineScaleSet.id"),
     )
 
 
 def _parse_vmss(row: Mapping) -> ScaleSet:
-    rid, name, sub, rg, loc, tags = _envelope(row)
+    return _vmss_body(row, *_envelope(row))
+
+
+def _vmss_body(row: Mapping, rid: str, name: str, sub: str, rg: str, loc: str, tags: dict[str, str]) -> ScaleSet:
     props = _props(row)
-    mode = _str(_get(props, "orchestrationMode"), "properties.orchestrationMode")
-    size = _str(_get(row, "sku.name"), "sku.name")
+    mode = _str(_at(props, "orchestrationMode"), "properties.orchestrationMode")
+    sku = _at(row, "sku")
+    size = _str(_at(sku, "name"), "sku.name")
     if not size and mode.lower() != "flexible":  # a Flexible scale set may have no VM profile
         raise _RowError("missing field 'sku.name' (the VM size)")
-    profile = "virtualMachineProfile"
+    profile = _at(props, "virtualMachineProfile")
     return ScaleSet(
         id=rid, name=name, subscription_id=sub, resource_group=rg, location=loc, vm_size=size,
-        capacity=_int(_get(row, "sku.capacity"), "sku.capacity"), tags=tags,
-        zones=_strs(_get(row, "zones"), "zones"),
-        os_type=_str(_get(props, f"{profile}.storageProfile.osDisk.osType"),
-                     f"properties.{profile}.storageProfile.osDisk.osType"),
+        capacity=_int(_at(sku, "capacity"), "sku.capacity"), tags=tags,
+        zones=_strs(_at(row, "zones"), "zones"),
+        os_type=_str(_at(_at(_at(profile, "storageProfile"), "osDisk"), "osType"),
+                     "properties.virtualMachineProfile.storageProfile.osDisk.osType"),
         orchestration_mode=mode,
-        upgrade_policy=_str(_get(props, "upgradePolicy.mode"), "properties.upgradePolicy.mode"),
-        security_type=_str(_get(props, f"{profile}.securityProfile.securityType"),
-                           f"properties.{profile}.securityProfile.securityType"),
+        upgrade_policy=_str(_at(_at(props, "upgradePolicy"), "mode"), "properties.upgradePolicy.mode"),
+        security_type=_str(_at(_at(profile, "securityProfile"), "securityType"),
+                           "properties.virtualMachineProfile.securityProfile.securityType"),
     )
 
 
@@ -486,28 +625,42 @@ def _parsed(rows: Iterable[tuple[int, Mapping]], parse: Callable[[Mapping], Any]
             errors.append(_row_error(str(_get(row, "id", "")) or f"row {n}", str(exc)))
 
 
-def _owner_of(clusters: Iterable[Cluster]) -> Callable[[str, str, Mapping[str, str]], tuple[Cluster | None, str]]:
+class _Owners:
     """owner(subscription, resource group, tags) -> (the AKS cluster whose node pool this scale set
-    or VM is, or None; the pool name from its tag). Pure."""
-    clusters = list(clusters)
-    # AKS node resource groups -> cluster (same subscription)
-    by_node_rg = {(c.subscription_id, c.node_resource_group.lower()): c for c in clusters if c.node_resource_group}
-    by_id = {c.id.lower(): c for c in clusters}
+    or VM is, or None; the pool name from its tag). add() takes more clusters: a later cluster with
+    the same node resource group or id wins, as in an index rebuilt over all of them."""
 
-    def owner(sub: str, rg: str, tags: Mapping[str, str]) -> tuple[Cluster | None, str]:
+    def __init__(self, clusters: Iterable[Cluster] = ()) -> None:
+        self.by_node_rg: dict[tuple[str, str], Cluster] = {}  # AKS node resource groups (same subscription)
+        self.by_id: dict[str, Cluster] = {}
+        self.add(clusters)
+
+    def add(self, clusters: Iterable[Cluster]) -> None:
+        for c in clusters:
+            if c.node_resource_group:
+                self.by_node_rg[(c.subscription_id, c.node_resource_group.lower())] = c
+            self.by_id[c.id.lower()] = c
+
+    def __bool__(self) -> bool:
+        return bool(self.by_id)
+
+    def __call__(self, sub: str, rg: str, tags: Mapping[str, str]) -> tuple[Cluster | None, str]:
         pool = _tag(tags, "aks-managed-poolName")
-        cluster = by_node_rg.get((sub, rg.lower()))
+        cluster = self.by_node_rg.get((sub, rg.lower()))
         if cluster is None:
             cname, crg = _tag(tags, "aks-managed-cluster-name"), _tag(tags, "aks-managed-cluster-rg")
             if cname and crg:
-                cluster = by_id.get(_cluster_id(sub, crg, cname).lower())
+                cluster = self.by_id.get(_cluster_id(sub, crg, cname).lower())
         if cluster is not None and not pool:
             return None, ""  # something else living in the node resource group
         if cluster is not None and not any(p.name.lower() == pool.lower() for p in cluster.pools):
             return None, pool  # pool no longer in the cluster's profile: report it on its own
         return cluster, pool
 
-    return owner
+
+def _owner_of(clusters: Iterable[Cluster]) -> Callable[[str, str, Mapping[str, str]], tuple[Cluster | None, str]]:
+    """owner(subscription, resource group, tags) over `clusters` (see _Owners). Pure."""
+    return _Owners(clusters)
 
 
 def _agent_pool_clusters(rows: list[tuple[int, Mapping]], errors: list[ScopeError]) -> list[tuple[int, dict]]:
@@ -550,6 +703,12 @@ UNKNOWN_LOCATION = "unknown"
 
 def to_resources(rows: Iterable[Mapping]) -> Inventory:
     """Typed inventory from ARM-shaped rows (see the module docstring). Pure."""
+    return _read(rows)
+
+
+def _read(rows: Iterable[Mapping], more: _Owners | None = None) -> Inventory:
+    """to_resources(rows); scale sets and VMs owned by a cluster of `more` are left out too (and
+    the clusters read are added to `more`)."""
     if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
         raise InventoryError(f"inventory rows must be a list of objects, got {type(rows).__name__}")
     seen_ids: set[str] = set()
@@ -560,12 +719,13 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
     unread: dict[str, int] = {}
     errors: list[ScopeError] = []
     for n, row in enumerate(rows):
-        if not isinstance(row, Mapping):
+        if type(row) is not dict and not isinstance(row, Mapping):
             errors.append(_row_error(f"row {n}", f"is {type(row).__name__}, expected an object", index=n))
             continue
-        rid = _get(row, "id", "")
-        rid = rid if isinstance(rid, str) else ""
-        rtype = _get(row, "type", "")
+        rid = _at(row, "id")
+        if type(rid) is not str:
+            rid = rid if isinstance(rid, str) else ""
+        rtype = _at(row, "type")
         rtype = rtype.lower() if isinstance(rtype, str) else ""
         if not rtype:
             errors.append(_row_error(rid or f"row {n}", "missing field 'type'", index=None if rid else n))
@@ -573,14 +733,15 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
         if rtype == TYPE_AGENTPOOL:
             pool_rows.append((n, row))
             continue
-        if rtype not in (TYPE_CLUSTER, TYPE_VM, TYPE_VMSS):
+        if rtype not in _READ_TYPES:
             label = _printable(rtype, 120)
             unread[label] = unread.get(label, 0) + 1
             continue
         if rid:
-            if rid.lower() in seen_ids:
+            low = rid.lower()
+            if low in seen_ids:
                 continue
-            seen_ids.add(rid.lower())
+            seen_ids.add(low)
         if rtype == TYPE_CLUSTER:
             try:
                 clusters.append(_parse_cluster(row))
@@ -607,22 +768,30 @@ def to_resources(rows: Iterable[Mapping]) -> Inventory:
                                             "so its SKU facts (Gen1, restrictions, replacements) were not read; add "
                                             "`az aks list -o json` to --inventory"))
 
-    owner = _owner_of(clusters)
+    # A scale set or VM of an AKS pool is reported through the pool. Live, the clusters of earlier
+    # pages of the batch (`more`) own them too: the clusters of these rows are added to it.
+    local = _Owners(clusters)
+    if more is not None:
+        more.add(clusters)
+    owners = [o for o in (local, more) if o]
     scale_sets: list[ScaleSet] = []
     for ss in _parsed(vmss_rows, _parse_vmss, errors):
-        cluster, pool = owner(ss.subscription_id, ss.resource_group, ss.tags)
-        if cluster is not None:
-            continue  # reported through its node pool
-        if pool:
-            ss = replace(ss, aks_pool=pool)
-        scale_sets.append(ss)
+        pool = ""
+        for owner in owners:
+            cluster, pool = owner(ss.subscription_id, ss.resource_group, ss.tags)
+            if cluster is not None:
+                break  # reported through its node pool
+        else:
+            if not owners:
+                pool = _tag(ss.tags, "aks-managed-poolName")
+            if pool:
+                ss = replace(ss, aks_pool=pool)
+            scale_sets.append(ss)
 
     vms: list[VirtualMachine] = []
     for vm in _parsed(vm_rows, _parse_vm, errors):
-        cluster, _pool = owner(vm.subscription_id, vm.resource_group, vm.tags)
-        if cluster is not None:
-            continue  # a node of an AKS VirtualMachines pool
-        vms.append(vm)
+        if not any(owner(vm.subscription_id, vm.resource_group, vm.tags)[0] is not None for owner in owners):
+            vms.append(vm)  # not a node of an AKS VirtualMachines pool
 
     return Inventory(clusters=tuple(clusters), vms=tuple(vms), scale_sets=tuple(scale_sets), errors=tuple(errors),
                      unread_types=tuple(sorted(unread.items(), key=lambda kv: (-kv[1], kv[0]))))
@@ -853,22 +1022,14 @@ class _Fold:
         self.vms: list[VirtualMachine] = []
         self.scale_sets: list[ScaleSet] = []
         self.errors: list[ScopeError] = []
-        self._owner = _owner_of(())
+        self._owners = _Owners()  # every cluster read so far, kept up to date page by page
 
     def add(self, name: str, rows: list) -> None:
-        inv = to_resources(rows)
+        inv = _read(rows, self._owners)
         self.errors.extend(inv.errors)
-        if inv.clusters:
-            self.clusters.extend(inv.clusters)
-            self._owner = _owner_of(self.clusters)
-        for ss in inv.scale_sets:
-            cluster, _pool = self._owner(ss.subscription_id, ss.resource_group, ss.tags)
-            if cluster is None:
-                self.scale_sets.append(ss)
-        for vm in inv.vms:
-            cluster, _pool = self._owner(vm.subscription_id, vm.resource_group, vm.tags)
-            if cluster is None:
-                self.vms.append(vm)
+        self.clusters.extend(inv.clusters)
+        self.scale_sets.extend(inv.scale_sets)
+        self.vms.extend(inv.vms)
 
     def extend(self, other: _Fold) -> None:
         self.clusters.extend(other.clusters)

@@ -308,3 +308,123 @@ def test_parsing_modules_import_no_azure_sdk():
             "print(','.join(sorted(m for m in sys.modules if m.startswith('azure'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# --------------------------------------------------------------------------- fast path = careful path
+# Rows spelled as Resource Graph spells them are read by a fast path; any other spelling (keys are
+# case-insensitive) goes the careful way. Both must give the same values and the same errors.
+
+_USER_MAPS = {"tags", "nodelabels"}  # user data: their keys are values, not field names
+
+
+def _respelled(value, spell=str.upper):
+    if isinstance(value, dict):
+        return {(spell(k) if isinstance(k, str) else k): (v if str(k).lower() in _USER_MAPS else _respelled(v, spell))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_respelled(v, spell) for v in value]
+    return value
+
+
+def _clusters(inv):
+    """The clusters, with the JSON values a pool carries as they are (properties) spelled upper-case."""
+    from dataclasses import replace
+
+    return [replace(c, pools=tuple(replace(p, properties={k: _respelled(v) for k, v in p.properties.items()})
+                                   for p in c.pools)) for c in inv.clusters]
+
+
+@pytest.mark.parametrize("spell", [str.upper, str.lower, str.swapcase], ids=["upper", "lower", "swapcase"])
+def test_key_spelling_does_not_change_what_is_read(spell):
+    rows = _rows() + [_reference_cluster()]
+    exact, respelled = to_resources(rows), to_resources(_respelled(rows, spell))
+    assert _clusters(respelled) == _clusters(exact) and respelled.vms == exact.vms
+    assert respelled.scale_sets == exact.scale_sets and respelled.errors == exact.errors == ()
+    assert sum(len(c.pools) for c in exact.clusters) == 5  # every pool read, not skipped
+
+
+_POOL = "properties.agentPoolProfiles[0] (pool 'system')"
+
+
+@pytest.mark.parametrize(
+    "field, value, attr, expected",
+    [
+        ("count", "3", "count", 3),
+        ("count", " 7 ", "count", 7),
+        ("count", 4.0, "count", 4),
+        ("count", "", "count", None),
+        ("maxPods", None, "max_pods", None),
+        ("enableAutoScaling", "TRUE", "enable_autoscaling", True),
+        ("enableAutoScaling", None, "enable_autoscaling", False),
+        ("osType", 5, "os_type", "5"),
+        ("osType", None, "os_type", "Linux"),
+        ("osSKU", "AzureLinuxé", "os_sku", "AzureLinuxé"),
+        ("availabilityZones", "1", "zones", ("1",)),
+        ("availabilityZones", ["1", None, 2], "zones", ("1", "2")),
+        ("nodeLabels", {"a": None, "b": 1}, "labels", {"a": "", "b": "1"}),
+        ("nodeTaints", [None, "k=v:NoSchedule"], "taints", ("k=v:NoSchedule",)),
+        ("powerState", "PowerState/Stopped", "power_state", "Stopped"),
+        ("powerState", {"Code": "Stopped"}, "power_state", "Stopped"),
+        ("powerState", {"code": "VM deallocated"}, "power_state", "deallocated"),
+        ("spotMaxPrice", "-1", "spot_max_price", -1.0),
+        ("upgradeSettings", {"MaxSurge": 3}, "max_surge", "3"),
+    ],
+    ids=lambda v: str(v)[:24],
+)
+def test_odd_pool_values_read_the_same_whatever_the_spelling(field, value, attr, expected):
+    row = _reference_cluster()
+    row["properties"]["agentPoolProfiles"][0][field] = value
+    for rows in ([row], _respelled([row])):
+        inv = to_resources(rows)
+        assert inv.errors == ()
+        assert getattr(inv.clusters[0].pools[0], attr) == expected
+
+
+@pytest.mark.parametrize(
+    "field, value, error",
+    [
+        ("count", "three", f"field '{_POOL.replace('system', 'nodepool1')}.count' is 'three', expected a whole number"),
+        ("maxPods", 10 ** 12, "out of range for a resource"),
+        ("maxPods", True, ".maxPods' is a boolean, expected a whole number"),
+        ("enableAutoScaling", "yes", ".enableAutoScaling' is 'yes', expected true or false"),
+        ("osType", ["Linux"], ".osType' is list, expected text"),
+        ("osSKU", "\ud800", ".osSKU' is not valid Unicode text (a lone surrogate)"),
+        ("availabilityZones", ["1", {}], ".availabilityZones' is dict, expected text"),
+        ("nodeTaints", ["a", 3], ".nodeTaints' holds a int, expected a list of text"),
+        ("nodeLabels", ["x"], ".nodeLabels' is list, expected an object"),
+        ("spotMaxPrice", "cheap", ".spotMaxPrice' is 'cheap', expected a number"),
+        ("upgradeSettings", "10%", ".upgradeSettings' is not an object"),
+        ("vmSize", None, "missing field 'properties.agentPoolProfiles[0] (pool 'nodepool1').vmSize'"),
+        ("name", 7.5, "properties.agentPoolProfiles[0] (pool '7.5')"),
+    ],
+    ids=lambda v: str(v)[:24],
+)
+def test_bad_pool_values_give_the_same_error_whatever_the_spelling(field, value, error):
+    row = _reference_cluster()
+    row["properties"]["agentPoolProfiles"][0][field] = value
+    exact, respelled = to_resources([row]), to_resources(_respelled([row]))
+    if field == "name":  # a number is read as text: the pool is named by it, nothing is wrong
+        assert exact.errors == respelled.errors == () and exact.clusters[0].pools[0].name == "7.5"
+        return
+    assert [e.error for e in exact.errors] == [e.error for e in respelled.errors]
+    (err,) = exact.errors
+    assert error in err.error and "managedClusters/clustername1" in err.scope
+    assert not exact.clusters  # the cluster with the bad pool is named, not half-read
+
+
+def test_live_pages_give_what_the_whole_export_gives():
+    """Live, clusters arrive on earlier pages than the scale sets and VMs they own; the result is the
+    one to_resources gives for all the rows at once (owned ones left out, a stale AKS scale set kept
+    with its pool name)."""
+    from scanner.sources.resource_graph import _Fold
+
+    order = ("managedclusters", "virtualmachinescalesets", "virtualmachines")  # the queries' order
+    rows = sorted((r for r in _rows() if r["type"].rsplit("/", 1)[-1] in order),
+                  key=lambda r: order.index(r["type"].rsplit("/", 1)[-1]))
+    fold = _Fold()
+    for i in range(0, len(rows), 2):
+        fold.add("page", rows[i:i + 2])
+    whole = to_resources(rows)
+    assert fold.clusters == list(whole.clusters) and fold.errors == list(whole.errors)
+    assert fold.scale_sets == list(whole.scale_sets) and fold.vms == list(whole.vms)
+    assert [s.aks_pool for s in fold.scale_sets if s.name.startswith("aks-oldpool")] == ["oldpool"]
