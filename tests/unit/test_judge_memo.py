@@ -204,4 +204,5 @@ def test_unseen_tenant_in_one_run_and_per_resource(world):
 def test_finding_ids_are_model_finding_ids(resource_id, pool, rule, retirement_id, size):
     ref = ResourceRef(kind=ResourceKind.AKS_NODEPOOL, id=resource_id, name="n", subscription_id="s",
                       resource_group="rg", location="westeurope", pool=pool)
-    assert judge._Ids(ref, size)(rule, retirement_id) == finding_id(resource_id, pool, rule, retirement_id, size)
+    assert (judge._finding_id(judge._id_prefix(ref), rule, retirement_id, size.lower())
+            == finding_id(resource_id, pool, rule, retirement_id, size))
