@@ -33,6 +33,7 @@ import itertools
 import re
 import shlex
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from scanner.core import headroom, node_images, pool_flags, sizes
 from scanner.core.model import Cluster, Headroom, NodePool, Replacement, ScaleSet, Sku, VirtualMachine
@@ -132,8 +133,7 @@ def _is_confidential(vm_size: str) -> bool:
 # --------------------------------------------------------------------------- replacement
 
 
-@dataclass(frozen=True)
-class Advice:
+class Advice(NamedTuple):  # one per size of a resource: a tuple is made fastest
     """What to do about one size of one resource."""
 
     replacement: Replacement | None
@@ -178,6 +178,7 @@ class Guide:
         self._keep: list = []
         self._lists: dict[tuple[int, ...], int] = {}
         self._asked: dict[tuple, tuple[Replacement | None, str]] = {}  # replacement() by its arguments as given
+        self._pair_facts: dict[tuple[str, str], tuple] = {}  # _facts_key by (subscription, location) as given
         # (subscription, location, id(replacement), nodes, spot) -> headroom.fit_nodes answer
         self._fits: dict[tuple, tuple] = {}
         self._in_place: dict[tuple, bool] = {}  # in_place_preview's verdict by what it reads
@@ -266,10 +267,15 @@ class Guide:
         if pool is not None:
             trusted_launch = trusted_launch or bool(pool.properties.get("securityProfile.enableSecureBoot")
                                                     or pool.properties.get("securityProfile.enableVTPM"))
-        # Most questions come again spelled the same way: answer those from the arguments as given.
-        # Every argument and pool field the answer reads is in this key (the normalised key below
-        # is the one that decides; tests/unit/test_judge_memo.py changes each and expects a change).
-        raw = (subscription_id, location, vm_size, zones, pool is not None,
+        # Most questions come again spelled the same way: answer those from the arguments as given,
+        # the subscription and region by the SKU list that answers for them (subscriptions that see
+        # the same list get the same answers). Every argument and pool field the answer reads is in
+        # this key (the normalised key below is the one that decides; tests/unit/test_judge_memo.py
+        # changes each and expects a change).
+        facts = self._pair_facts.get((subscription_id, location))
+        if facts is None:
+            facts = self._pair_facts[(subscription_id, location)] = self._facts_key(subscription_id, location)
+        raw = (facts, vm_size, zones, pool is not None,
                pool.mode if pool is not None else "", pool.os_disk_type if pool is not None else "",
                pool.os_disk_size_gb if pool is not None else None, prefer_gen1, windows_vm, scsi, trusted_launch,
                family)
@@ -284,7 +290,7 @@ class Guide:
         ephemeral = bool(pool and pool.os_disk_type.lower() == "ephemeral")
         ephemeral_gb = (pool.os_disk_size_gb or 0) if ephemeral else 0
         extra = (windows_vm, scsi, trusted_launch, family.lower())
-        key = (self._facts_key(subscription_id, location), vm_size.lower(), zones_t, mode, ephemeral,
+        key = (facts, vm_size.lower(), zones_t, mode, ephemeral,
                ephemeral_gb, pool is not None, prefer_gen1, extra)
         if key not in self._cache:
             self._cache[key] = self._find(subscription_id, location, vm_size, zones_t, mode, ephemeral,
@@ -1152,19 +1158,17 @@ def vm_commands(vm: VirtualMachine, target_size: str, trusted_launch: bool = Fal
                 check_generation: bool = False, bridge_size: str = "") -> tuple[str, ...]:
     """Standalone VM: deallocate, (Gen1 -> Trusted Launch, through `bridge_size` when the current
     size is Gen1-only), resize, start."""
-    scope = _vm_scope(vm.resource_group, vm.name, vm.subscription_id)
+    scope = " ".join(_vm_scope(vm.resource_group, vm.name, vm.subscription_id))
     out = []
     if check_generation:
-        out.append(" ".join(["az vm get-instance-view", *scope, "--query", "instanceView.hyperVGeneration",
-                             "--output", "tsv"]))
-    out.append(" ".join(["az vm deallocate", *scope]))
+        out.append(f"az vm get-instance-view {scope} --query instanceView.hyperVGeneration --output tsv")
+    out.append(f"az vm deallocate {scope}")
     if trusted_launch and bridge_size:
-        out.append(" ".join(["az vm resize", *scope, "--size", _q(bridge_size)]))
+        out.append(f"az vm resize {scope} --size {_q(bridge_size)}")
     if trusted_launch:
-        out.append(" ".join(["az vm update", *scope, "--security-type", "TrustedLaunch",
-                             "--enable-secure-boot", "true", "--enable-vtpm", "true"]))
-    out.append(" ".join(["az vm resize", *scope, "--size", _q(target_size)]))
-    out.append(" ".join(["az vm start", *scope]))
+        out.append(f"az vm update {scope} --security-type TrustedLaunch --enable-secure-boot true --enable-vtpm true")
+    out.append(f"az vm resize {scope} --size {_q(target_size)}")
+    out.append(f"az vm start {scope}")
     return tuple(out)
 
 
