@@ -686,12 +686,22 @@ _RULE_TEXT = {r: r.value for r in Rule}
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     urgency, rule_text = _URGENCY, _RULE_TEXT
+    # Each text lower-cased once, however many findings share it (a resource's findings share its
+    # name and id): sorting 430,000 findings built a new lower-case copy of four texts per finding,
+    # about 200 MiB for the length of the sort, at the run's peak.
+    lowered: dict[str, str] = {}
+
+    def low(text: str) -> str:
+        out = lowered.get(text)
+        if out is None:
+            out = lowered[text] = text.lower()
+        return out
 
     def key(f: Finding):
         days = f.days_left
         ref = f.resource
-        return (urgency[f.severity], 10**9 if days is None else days, ref.name.lower(), ref.pool.lower(),
-                rule_text[f.rule], f.vm_size.lower(), ref.id.lower())
+        return (urgency[f.severity], 10**9 if days is None else days, low(ref.name), low(ref.pool),
+                rule_text[f.rule], low(f.vm_size), low(ref.id))
 
     return sorted(findings, key=key)
 
