@@ -190,7 +190,7 @@ def run(args) -> int:
     from scanner.config import Settings, parse_scope
     from scanner.core.judge import Thresholds
     from scanner.core.model import Severity
-    from scanner.service import ScanOptions, run_scan
+    from scanner.service import ScanOptions, paused_gc, run_scan
 
     if args.scope:
         parse_scope(args.scope)  # bad usage fails before anything is read
@@ -218,7 +218,8 @@ def run(args) -> int:
     if not args.no_notify:
         deps.notifier = scan_notifier(settings, outbox)
     report = run_scan(deps, now, options)
-    write_report(report, args)
+    with paused_gc():
+        write_report(report, args)
     if args.fail_on:
         crossed = report.at_or_above(Severity.parse(args.fail_on))
         if crossed:

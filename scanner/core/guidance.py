@@ -32,7 +32,7 @@ import functools
 import itertools
 import re
 import shlex
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from scanner.core import headroom, node_images, pool_flags, sizes
 from scanner.core.model import Cluster, Headroom, NodePool, Replacement, ScaleSet, Sku, VirtualMachine
@@ -177,6 +177,9 @@ class Guide:
         self._facts: dict[tuple[str, str], tuple] = {}
         self._keep: list = []
         self._lists: dict[tuple[int, ...], int] = {}
+        self._asked: dict[tuple, tuple[Replacement | None, str]] = {}  # replacement() by its arguments as given
+        # (subscription, location, id(replacement), nodes, spot) -> headroom.fit_nodes answer
+        self._fits: dict[tuple, tuple] = {}
 
     # ------------------------------------------------------------------ facts
     def is_retiring(self, vm_size: str) -> bool:
@@ -258,19 +261,34 @@ class Guide:
         a standalone Windows VM (temp-disk parity); `scsi`: a VM or scale set on a SCSI disk
         controller; `trusted_launch`: Trusted Launch is on; `family`: the family a VirtualMachines
         pool's other sizes share."""
+        if pool is not None:
+            trusted_launch = trusted_launch or bool(pool.properties.get("securityProfile.enableSecureBoot")
+                                                    or pool.properties.get("securityProfile.enableVTPM"))
+        # Most questions come again spelled the same way: answer those from the arguments as given.
+        # Every argument and pool field the answer reads is in this key (the normalised key below
+        # is the one that decides; tests/unit/test_judge_memo.py changes each and expects a change).
+        raw = (subscription_id, location, vm_size, zones, pool is not None,
+               pool.mode if pool is not None else "", pool.os_disk_type if pool is not None else "",
+               pool.os_disk_size_gb if pool is not None else None, prefer_gen1, windows_vm, scsi, trusted_launch,
+               family)
+        try:
+            hit = self._asked.get(raw)
+        except TypeError:  # zones in a list: not a key, answered the long way
+            raw, hit = None, None
+        if hit is not None:
+            return hit
         zones_t = tuple(sorted(str(z) for z in zones))
         mode = (pool.mode.lower() if pool else "")
         ephemeral = bool(pool and pool.os_disk_type.lower() == "ephemeral")
         ephemeral_gb = (pool.os_disk_size_gb or 0) if ephemeral else 0
-        if pool is not None:
-            trusted_launch = trusted_launch or bool(pool.properties.get("securityProfile.enableSecureBoot")
-                                                    or pool.properties.get("securityProfile.enableVTPM"))
         extra = (windows_vm, scsi, trusted_launch, family.lower())
         key = (self._facts_key(subscription_id, location), vm_size.lower(), zones_t, mode, ephemeral,
                ephemeral_gb, pool is not None, prefer_gen1, extra)
         if key not in self._cache:
             self._cache[key] = self._find(subscription_id, location, vm_size, zones_t, mode, ephemeral,
                                           pool is not None, prefer_gen1, ephemeral_gb, extra)
+        if raw is not None:
+            self._asked[raw] = self._cache[key]
         return self._cache[key]
 
     def _find(self, sub, location, vm_size, zones, mode, ephemeral, aks, prefer_gen1, ephemeral_gb=0,
@@ -424,8 +442,7 @@ class Guide:
         if repl is None:
             return Advice(None, (), f"No replacement: {why_not}.")
         # Quota is one more constraint: an alternative with room wins over a replacement without.
-        repl, quota, quota_note = headroom.fit_replacement(self.quotas, self.skus, cluster.subscription_id,
-                                                           cluster.location, pool, vm_size, repl)
+        repl, quota, quota_note = self._fit(cluster.subscription_id, cluster.location, pool, vm_size, repl)
         if pool.pool_type.lower() == "virtualmachines":
             shared = _shared_entry(pool, vm_size)
             if shared:
@@ -436,15 +453,28 @@ class Guide:
                         + " ".join(["az aks nodepool manual-scale update", *_aks_scope(cluster), "--name",
                                     _q(pool.name), "--current-vm-sizes", _q(",".join(shared)), "--vm-sizes",
                                     _q(sizes_)]) + ".")
-                return replace(_started(cluster, Advice(repl, (), f"{note} {quota_note}".strip())), quota=quota)
-            advice = _started(cluster, Advice(repl, vm_pool_commands(cluster, pool, vm_size, repl.vm_size), quota_note))
-            return replace(advice, quota=quota)
+                return _started(cluster, Advice(repl, (), f"{note} {quota_note}".strip(), quota))
+            return _started(cluster, Advice(repl, vm_pool_commands(cluster, pool, vm_size, repl.vm_size), quota_note,
+                                            quota))
         plan = rebuild_pool(cluster, pool, repl.vm_size, pool_names)
         preview = self.in_place_preview(cluster, pool, vm_size, repl.vm_size)
         note = " ".join((*plan.notes, quota_note, *(["Preview alternative (aks-preview extension; the rebuild above "
                                                     "stays the default): " + " && ".join(preview) + "."]
                                                    if preview else []))).strip()
-        return replace(_started(cluster, Advice(repl, plan.commands, note)), quota=quota)
+        return _started(cluster, Advice(repl, plan.commands, note, quota))
+
+    def _fit(self, subscription_id: str, location: str, pool: NodePool, vm_size: str, repl: Replacement):
+        """headroom.fit_replacement, one answer per (subscription, region, replacement, nodes, Spot):
+        the replacement (kept alive by the cache it came from) and the Headroom are shared."""
+        if self.quotas is None:
+            return repl, None, ""
+        nodes, spot = headroom.move_nodes(pool, vm_size), pool.priority.lower() == "spot"
+        key = (subscription_id, location, id(repl), nodes, spot)
+        hit = self._fits.get(key)
+        if hit is None:
+            hit = self._fits[key] = headroom.fit_nodes(self.quotas, self.skus, subscription_id, location, nodes,
+                                                       spot, repl)
+        return hit
 
     def in_place_preview(self, cluster: Cluster, pool: NodePool, vm_size: str, target: str) -> tuple[str, ...]:
         """`az aks nodepool update --node-vm-size` (aks-preview: resize a scale-set pool in place,
@@ -610,6 +640,8 @@ def _windows_needs_move(pool: NodePool, cluster: Cluster | None = None) -> bool:
 
 
 def _tag_value(tags, name: str) -> str:
+    if not tags:
+        return ""
     low = name.lower()
     return next((str(v) for k, v in (tags or {}).items() if str(k).lower() == low), "")
 
@@ -632,7 +664,7 @@ def _started(cluster: Cluster, advice: Advice) -> Advice:
     start = " ".join(["az aks start", "--resource-group", _q(cluster.resource_group), "--name", _q(cluster.name),
                       "--subscription", _q(cluster.subscription_id)])
     note = "The cluster is stopped: start it first (az aks stop afterwards if it should stay stopped)."
-    return Advice(advice.replacement, (start, *advice.commands), f"{advice.note} {note}".strip())
+    return Advice(advice.replacement, (start, *advice.commands), f"{advice.note} {note}".strip(), advice.quota)
 
 
 def _alternatives(best: Sku, rest: list[Sku]) -> tuple[str, ...]:
@@ -716,18 +748,27 @@ def _q(value) -> str:
     return _quoted(str(value))
 
 
-def _aks_scope(cluster: Cluster) -> list[str]:
-    return ["--resource-group", _q(cluster.resource_group), "--cluster-name", _q(cluster.name),
-            "--subscription", _q(cluster.subscription_id)]
+def _aks_scope(cluster: Cluster) -> tuple[str, ...]:
+    return _aks_scope_of(cluster.resource_group, cluster.name, cluster.subscription_id)
 
 
-def _vm_scope(resource_group: str, name: str, subscription_id: str) -> list[str]:
-    return ["--resource-group", _q(resource_group), "--name", _q(name), "--subscription", _q(subscription_id)]
+@functools.lru_cache(maxsize=1024)  # a cluster's pools are judged one after the other
+def _aks_scope_of(resource_group: str, name: str, subscription_id: str) -> tuple[str, ...]:
+    return ("--resource-group", _q(resource_group), "--cluster-name", _q(name), "--subscription", _q(subscription_id))
+
+
+def _vm_scope(resource_group: str, name: str, subscription_id: str) -> tuple[str, ...]:
+    return ("--resource-group", _q(resource_group), "--name", _q(name), "--subscription", _q(subscription_id))
 
 
 def get_credentials_command(cluster: Cluster) -> str:
-    return " ".join(["az aks get-credentials", "--resource-group", _q(cluster.resource_group), "--name",
-                     _q(cluster.name), "--subscription", _q(cluster.subscription_id)])
+    return _credentials(cluster.resource_group, cluster.name, cluster.subscription_id)
+
+
+@functools.lru_cache(maxsize=1024)  # one string shared by the findings of a cluster's pools
+def _credentials(resource_group: str, name: str, subscription_id: str) -> str:
+    return " ".join(["az aks get-credentials", "--resource-group", _q(resource_group), "--name", _q(name),
+                     "--subscription", _q(subscription_id)])
 
 
 
@@ -738,7 +779,13 @@ def new_pool_name(old: str, os_type: str, target_size: str, taken=()) -> str:
     (the cluster's pools) and from the name any other pool of `taken` would get for a size of the
     same version: names are handed out in pool-name order, so two pools rebuilt together never
     collide."""
-    windows = os_type.lower() == "windows"
+    if type(taken) is tuple:  # a cluster's pool names: the same question for each of its pools
+        return _pool_name(old, os_type.lower() == "windows", target_size, taken)
+    return _pool_name(old, os_type.lower() == "windows", target_size, tuple(taken))
+
+
+@functools.lru_cache(maxsize=1024)
+def _pool_name(old: str, windows: bool, target_size: str, taken: tuple) -> str:
     target = _size(target_size)
     version = f"v{target.version}" if target is not None and target.version is not None else ""
     pools = tuple(sorted({str(t).lower() for t in taken} | {old.lower()}))
@@ -820,6 +867,16 @@ _LINUX_MOVES = {
 
 def new_pool_os(pool: NodePool, cluster_version: str) -> NewPoolOs:
     """The OS SKU of the pool rebuilt on the cluster's (control plane's) version."""
+    # Every pool field it (and windows_os_sku) reads: one answer per combination.
+    return _new_pool_os(pool.os_type, pool.os_sku, pool.node_image_version, pool.orchestrator_version,
+                        cluster_version)
+
+
+@functools.lru_cache(maxsize=1024)
+def _new_pool_os(os_type: str, os_sku: str, node_image_version: str, orchestrator_version: str,
+                 cluster_version: str) -> NewPoolOs:
+    pool = NodePool("", os_type=os_type, os_sku=os_sku, node_image_version=node_image_version,
+                    orchestrator_version=orchestrator_version)
     version = _version(cluster_version)[:2]
     known = bool(version)
     if pool.os_type.lower() != "windows":

@@ -167,10 +167,17 @@ def fit_replacement(book: QuotaBook | None, skus, subscription_id: str, location
     surge while the old pool still runs; when it does not fit and one of the alternatives does, that
     alternative becomes the replacement. Returns (replacement, Headroom | None, note); the note says
     what does not fit, with the numbers and how to ask for more. No quota facts: (repl, None, "")."""
+    if book is None or repl is None:
+        return repl, None, ""
+    return fit_nodes(book, skus, subscription_id, location, move_nodes(pool, vm_size), pool.priority.lower() == "spot",
+                     repl)
+
+
+def fit_nodes(book: QuotaBook | None, skus, subscription_id: str, location: str, nodes: int, spot: bool, repl):
+    """fit_replacement for a new pool of `nodes` nodes (its maximum plus surge; `spot`: a Spot pool):
+    everything it reads of the pool. The same arguments give the same answer."""
     if book is None or repl is None or not book.has_region(subscription_id, location):
         return repl, None, ""
-    nodes = move_nodes(pool, vm_size)
-    spot = pool.priority.lower() == "spot"
 
     def check(name: str) -> Headroom | None:
         sku = skus.get(subscription_id, location, name)

@@ -38,6 +38,7 @@ the region (or in the pool's zones) is flagged `restricted`: the autoscaler cann
 from __future__ import annotations
 
 import gc
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -170,12 +171,22 @@ class _Judge:
         self.guide = guidance.Guide(skus, catalog, quotas) if guide else None
         # (size, region) -> (retirement as it applies there, the general date when the region's differs)
         self._retiring: dict[tuple[str, str], tuple[Retirement | None, date | None]] = {}
+        # Memos of values every resource with the same inputs shares (exact keys: everything read is in
+        # the key; the values are shared between findings, which also saves memory):
+        self._sized: dict[tuple[str, str, str], tuple] = {}  # (sub, location, size) as written -> facts
+        self._restricted: dict[tuple[int, tuple[str, ...]], bool] = {}  # (id(Sku), zones) -> restricted
+        self._dated: dict[tuple[int, int], tuple] = {}  # (id(Retirement), days) -> texts of the date
+        self._os_hits: dict[tuple[str, ...], tuple | None] = {}  # the pool's OS fields -> node OS verdict
+        self._os_retirements: dict[str, Retirement] = {}  # node OS entry id -> its Retirement, shared
 
     def retirement(self, vm_size: str, location: str) -> Retirement | None:
         """The soonest retirement of `vm_size` in `location`, with that location's date as retires_on."""
         return self._regional(vm_size, location)[0]
 
     def _regional(self, vm_size: str, location: str) -> tuple[Retirement | None, date | None]:
+        hit = self._retiring.get((vm_size, location))  # as written: most resources spell them alike
+        if hit is not None:
+            return hit
         key = (vm_size.lower(), region_key(location))
         hit = self._retiring.get(key)
         if hit is None:
@@ -187,17 +198,22 @@ class _Judge:
                 if local != best.retires_on:
                     best, general = replace(best, retires_on=local), best.retires_on
             hit = self._retiring[key] = (best, general)
+        self._retiring[(vm_size, location)] = hit
         return hit
 
     # ------------------------------------------------------------------ per size
     def _capacity(self, ref: ResourceRef, vm_size: str, sku: Sku | None, retirement: Retirement | None,
-                  growth: int | None) -> tuple[Capacity | None, str]:
-        """The size's capacity growth restriction as it stands today, and a sentence for the message."""
+                  growth: int | None, pool: NodePool | None = None) -> tuple[Capacity | None, str]:
+        """The size's capacity growth restriction as it stands today, and a sentence for the message.
+        `pool`: a node pool, whose growth (None for Spot) is worked out here, the one place it is read."""
         if retirement is None or retirement.capacity_restricted_from is None:
             return None, ""
         since = retirement.capacity_restricted_from
         if self.today < since:
             return None, f" Capacity growth restrictions start on {since.isoformat()}: no more quota for it from then."
+        if pool is not None:
+            # Spot pools draw on the low-priority quota, which the restriction does not cap.
+            growth = None if pool.priority.lower() == "spot" else headroom.growth_nodes(pool, vm_size)
         facts = sku or self.skus.facts(vm_size)
         room = None
         if growth is not None and facts is not None and self.quotas is not None:
@@ -207,90 +223,132 @@ class _Judge:
             text += f" ({headroom.describe(room)})"
         return Capacity(since, retirement.capacity_source, room), text + "."
 
-    def _size_findings(self, ref: ResourceRef, vm_size: str, zones, id_size: str, advise,
-                       growth: int | None = None, cost: Cost | None = None) -> list[Finding]:
+    def _size_facts(self, subscription_id: str, location: str, vm_size: str) -> tuple:
+        """What the judge reads of a size where a resource is: (Sku | None, retirement as it applies
+        there, the general date when the region's differs, Gen1 only, the retiring-size message's
+        head, days left, severity). One value per (subscription, region, size) as written."""
+        key = (subscription_id, location, vm_size)
+        hit = self._sized.get(key)
+        if hit is None:
+            sku = self.skus.get(subscription_id, location, vm_size)
+            retirement, general = self._regional(vm_size, location)
+            head, days, severity = "", None, Severity.INFO
+            if retirement is not None:
+                days = retirement.days_left(self.today)
+                severity = severity_for(days, self.thresholds)
+                when = "retired" if days < 0 else "retires"
+                regional = (f"; the date for {region_key(location)}, elsewhere {general.isoformat()}"
+                            if general is not None else "")
+                head = (f"{vm_size} {when} on {retirement.retires_on.isoformat()} "
+                        f"({_days_text(days)}{regional}): {retirement.title}.")
+            hit = self._sized[key] = (sku, retirement, general, bool(sku and sku.gen1_only), head, days, severity)
+        return hit
+
+    def _is_restricted(self, sku: Sku | None, zones) -> bool:
+        if sku is None:
+            return False
+        key = (id(sku), zones if type(zones) is tuple else tuple(zones))  # the index keeps every Sku alive
+        hit = self._restricted.get(key)
+        if hit is None:
+            hit = self._restricted[key] = not sku.available_in_zones(_zones_offered(sku, zones))
+        return hit
+
+    def _size_findings(self, ref: ResourceRef, vm_size: str, zones, id_size: str, advise, args=(),
+                       growth: int | None = None, cost: Cost | None = None,
+                       pool: NodePool | None = None) -> list[Finding]:
         """retiring-size, gen1-only-size and capacity-restricted findings for one size of one resource.
-        `growth`: nodes the pool or scale set may still add (None for a VM)."""
-        out: list[Finding] = []
+        `advise(*args)` gives the Advice (called only when there is a finding); `growth`: nodes the
+        scale set may still add (None for a VM); `pool`: the node pool (its growth is read from it)."""
         if not vm_size:  # a Flexible scale set without a VM profile has no size to judge
-            return out
-        sku = self.skus.get(ref.subscription_id, ref.location, vm_size)
-        restricted = bool(sku and not sku.available_in_zones(_zones_offered(sku, zones)))
-        retirement, general = self._regional(vm_size, ref.location)
-        gen1_only = bool(sku and sku.gen1_only)
+            return []
+        sku, retirement, general, gen1_only, head, days, severity = self._size_facts(
+            ref.subscription_id, ref.location, vm_size)
         if retirement is None and not gen1_only:
-            return out
-        advice = advise() if self.guide else None
-        days = retirement.days_left(self.today) if retirement else None
-        severity = severity_for(days, self.thresholds) if retirement else Severity.INFO
-        capacity, capacity_note = self._capacity(ref, vm_size, sku, retirement, growth)
-        common = dict(
-            vm_size=vm_size,
-            resource=ref,
-            replacement=advice.replacement if advice else None,
-            commands=advice.commands if advice else (),
-            restricted=restricted,
-            capacity=capacity,
-            replacement_quota=advice.quota if advice else None,
-            # nodes and meter only: the service prices it (core.costs.price_findings)
-            cost=cost if self.costed else None,
-        )
-        note = f" {advice.note}" if advice and advice.note else ""
+            return []
+        out: list[Finding] = []
+        restricted = self._is_restricted(sku, zones)
+        advice = advise(*args) if self.guide else None
+        capacity, capacity_note = self._capacity(ref, vm_size, sku, retirement, growth, pool)
+        if advice is not None:
+            replacement, commands, quota = advice.replacement, advice.commands, advice.quota
+            note = f" {advice.note}" if advice.note else ""
+        else:
+            replacement, commands, quota, note = None, (), None, ""
+        cost = cost if self.costed else None  # nodes and meter only: the service prices it (core.costs)
+        pool_kind = ref.kind is ResourceKind.AKS_NODEPOOL
         restricted_note = (
             " The size is restricted for this subscription here: the pool cannot scale out on it."
-            if restricted and ref.kind is ResourceKind.AKS_NODEPOOL
+            if restricted and pool_kind
             else (" The size is restricted for this subscription here." if restricted else "")
         )
         if sku is None and self.skus.has_region(ref.subscription_id, ref.location):
             restricted_note = (f" {vm_size} is not in the SKU list of {region_key(ref.location)}: not offered to "
                                "this subscription there (or left out of the export)"
-                               + (", so the pool cannot scale out on it." if ref.kind is ResourceKind.AKS_NODEPOOL
+                               + (", so the pool cannot scale out on it." if pool_kind
                                   else "; a deallocated VM may not start again on it."))
+        ids = _Ids(ref, id_size)
         if retirement is not None:
-            when = "retired" if days < 0 else "retires"
-            regional = (f"; the date for {region_key(ref.location)}, elsewhere {general.isoformat()}"
-                        if general is not None else "")
             out.append(Finding(
-                id=finding_id(ref.id, ref.pool, Rule.RETIRING_SIZE.value, retirement.id, id_size),
+                id=ids(_RETIRING_SIZE, retirement.id),
                 rule=Rule.RETIRING_SIZE,
                 severity=severity,
+                vm_size=vm_size,
+                resource=ref,
                 retirement=retirement,
                 days_left=days,
-                message=(f"{vm_size} {when} on {retirement.retires_on.isoformat()} "
-                         f"({_days_text(days)}{regional}): {retirement.title}.{capacity_note}{restricted_note}{note}"),
-                **common,
+                replacement=replacement,
+                commands=commands,
+                restricted=restricted,
+                message=f"{head}{capacity_note}{restricted_note}{note}",
+                capacity=capacity,
+                replacement_quota=quota,
+                cost=cost,
             ))
         room = capacity.headroom if capacity else None
         if retirement is not None and room is not None and not room.fits:
             # No more quota will be approved for this series: a pool that cannot reach its maximum
             # (or take an upgrade surge) stays that way. At the ceiling it is high whatever the date.
             floor = Severity.HIGH if room.at_ceiling else Severity.MEDIUM
-            what = "pool" if ref.kind is ResourceKind.AKS_NODEPOOL else "scale set"
+            what = "pool" if pool_kind else "scale set"
             state = ("is at its quota ceiling: not one more node fits" if room.at_ceiling
                      else f"can add {room.free // max(1, room.vcpus_per_node)} of the {room.nodes} nodes it may need")
             out.append(Finding(
-                id=finding_id(ref.id, ref.pool, Rule.CAPACITY_RESTRICTED.value, retirement.id, id_size),
+                id=ids(_CAPACITY_RESTRICTED, retirement.id),
                 rule=Rule.CAPACITY_RESTRICTED,
                 severity=floor if floor.rank >= severity.rank else severity,
+                vm_size=vm_size,
+                resource=ref,
                 retirement=retirement,
                 days_left=days,
+                replacement=replacement,
+                commands=commands,
+                restricted=restricted,
                 message=(f"{vm_size} is under capacity growth restrictions since "
                          f"{capacity.restricted_from.isoformat()} (Azure approves no more quota for it) and the "
                          f"{what} {state}: growing by {room.nodes} node(s) needs {room.needed} vCPUs, "
                          f"{room.free} are free ({headroom.describe(room)}). Move it to a current size."
                          f"{restricted_note}{note}"),
-                **common,
+                capacity=capacity,
+                replacement_quota=quota,
+                cost=cost,
             ))
         if gen1_only:
             out.append(Finding(
-                id=finding_id(ref.id, ref.pool, Rule.GEN1_ONLY_SIZE.value, "", id_size),
+                id=ids(_GEN1_ONLY_SIZE, ""),
                 rule=Rule.GEN1_ONLY_SIZE,
                 severity=severity,
+                vm_size=vm_size,
+                resource=ref,
                 retirement=retirement,
                 days_left=days,
+                replacement=replacement,
+                commands=commands,
+                restricted=restricted,
                 message=(f"{vm_size} supports Generation 1 only in {ref.location}: no move to v6 sizes, "
                          f"Trusted Launch or NVMe without changing size.{restricted_note}{note}"),
-                **common,
+                capacity=capacity,
+                replacement_quota=quota,
+                cost=cost,
             ))
         return out
 
@@ -298,6 +356,8 @@ class _Judge:
     def cluster(self, cluster: Cluster) -> list[Finding]:
         out: list[Finding] = []
         names = tuple(p.name for p in cluster.pools)
+        for_pool = self.guide.for_pool if self.guide else None
+        costed = self.costed
         for pool in cluster.pools:
             ref = ResourceRef(
                 kind=ResourceKind.AKS_NODEPOOL, id=cluster.id, name=cluster.name,
@@ -308,49 +368,64 @@ class _Judge:
             first = len(out)
             for size in _unique(pool.vm_sizes):
                 out.extend(self._size_findings(
-                    ref, size, pool.zones, size if vm_pool else "",
-                    lambda size=size, pool=pool: self.guide.for_pool(cluster, pool, size, names),
-                    # Spot pools draw on the low-priority quota, which the restriction does not cap.
-                    growth=None if pool.priority.lower() == "spot" else headroom.growth_nodes(pool, size),
+                    ref, size, pool.zones, size if vm_pool else "", for_pool, (cluster, pool, size, names),
                     cost=Cost("", headroom.pool_nodes(pool, size), os_type=costs.os_key(pool.os_type),
-                              spot=pool.priority.lower() == "spot"),
+                              spot=pool.priority.lower() == "spot") if costed else None,
+                    pool=pool,
                 ))
             # a node OS move that rebuilds the pool goes to the size the size findings recommend, not onto
             # a retiring (often capacity-restricted) size again
             moved = next((f.replacement.vm_size for f in out[first:] if f.replacement is not None
-                          and f.replacement.vm_size and pool.vm_sizes and f.vm_size == pool.vm_sizes[0]), "")
+                          and f.replacement.vm_size and pool.vm_sizes and f.vm_size == pool.vm_sizes[0]),
+                         "") if len(out) > first else ""
             out.extend(self._node_image(cluster, pool, ref, names))
             out.extend(self._node_os(cluster, pool, ref, names, moved))
         return out
+
+    def _os_verdict(self, pool: NodePool, cluster_version: str) -> tuple | None:
+        """The node OS finding's parts that follow from the pool's OS fields alone (see _node_os)."""
+        hit = self.node_os.match(pool, cluster_version)
+        if hit is None:
+            return None
+        entry, how = hit
+        retirement = self._os_retirements.get(entry.id)
+        if retirement is None:
+            retirement = self._os_retirements[entry.id] = entry.as_retirement()
+        days = retirement.days_left(self.today)
+        removed = (entry.images_removed - self.today).days
+        ends = "ended" if days < 0 else "ends"
+        gone = "were removed" if removed < 0 else "are removed"
+        # Past the image removal nothing scales or repairs any more: critical whatever the thresholds.
+        severity = Severity.CRITICAL if removed < 0 else severity_for(days, self.thresholds)
+        head = (f"the pool runs {entry.os_version} ({how}): AKS support {ends} on "
+                f"{entry.end_of_support.isoformat()} ({_days_text(days)}; no patches, no new node pools) and "
+                f"its node images {gone} on {entry.images_removed.isoformat()}, when scaling and repair fail.")
+        return entry, retirement, days, severity, head
 
     def _node_os(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names, size: str = "") -> list[Finding]:
         """retiring-node-os: the pool runs a node OS version AKS stops supporting."""
         if self.node_os is None:
             return []
-        hit = self.node_os.match(pool, cluster.kubernetes_version)
-        if hit is None:
+        # Everything NodeOsCatalog.match reads of the pool and cluster (and so the whole verdict):
+        key = (pool.os_type, pool.node_image_version, pool.os_sku, pool.orchestrator_version,
+               cluster.kubernetes_version)
+        verdict = self._os_hits.get(key, _UNSEEN)
+        if verdict is _UNSEEN:
+            verdict = self._os_hits[key] = self._os_verdict(pool, cluster.kubernetes_version)
+        if verdict is None:
             return []
-        entry, how = hit
-        retirement = entry.as_retirement()
-        days = retirement.days_left(self.today)
-        removed = (entry.images_removed - self.today).days
+        entry, retirement, days, severity, head = verdict
         commands, note = node_os.move_commands(cluster, pool, entry, names, size) if self.guide else ((), "")
-        ends = "ended" if days < 0 else "ends"
-        gone = "were removed" if removed < 0 else "are removed"
         return [Finding(
-            id=finding_id(ref.id, ref.pool, Rule.RETIRING_NODE_OS.value, entry.id, ""),
+            id=_Ids(ref, "")(_RETIRING_NODE_OS, entry.id),
             rule=Rule.RETIRING_NODE_OS,
-            # Past the image removal nothing scales or repairs any more: critical whatever the thresholds.
-            severity=Severity.CRITICAL if removed < 0 else severity_for(days, self.thresholds),
+            severity=severity,
             vm_size=pool.vm_sizes[0] if pool.vm_sizes else "",
             resource=ref,
             retirement=retirement,
             days_left=days,
             commands=commands,
-            message=(f"the pool runs {entry.os_version} ({how}): AKS support {ends} on "
-                     f"{entry.end_of_support.isoformat()} ({_days_text(days)}; no patches, no new node pools) and "
-                     f"its node images {gone} on {entry.images_removed.isoformat()}, when scaling and repair fail. "
-                     f"{note}".strip()),
+            message=f"{head} {note}".strip(),
         )]
 
     def _node_image(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names) -> list[Finding]:
@@ -396,22 +471,35 @@ class _Judge:
             )]
         return []
 
+    def _judged(self, subscription_id: str, location: str, vm_size: str) -> bool:
+        """The size gets a size finding where the resource is (retiring, or Gen1 only)."""
+        if not vm_size:
+            return False
+        facts = self._size_facts(subscription_id, location, vm_size)
+        return facts[1] is not None or facts[3]
+
     def vm(self, vm: VirtualMachine) -> list[Finding]:
+        if not self._judged(vm.subscription_id, vm.location, vm.vm_size):
+            return []
         ref = ResourceRef(
             kind=ResourceKind.VM, id=vm.id, name=vm.name, subscription_id=vm.subscription_id,
             resource_group=vm.resource_group, location=vm.location, tags=vm.tags,
         )
-        return self._size_findings(ref, vm.vm_size, vm.zones, "", lambda: self.guide.for_vm(vm),
-                                   cost=Cost("", 1, os_type=costs.os_key(vm.os_type)))
+        return self._size_findings(ref, vm.vm_size, vm.zones, "", self.guide.for_vm if self.guide else None, (vm,),
+                                   cost=Cost("", 1, os_type=costs.os_key(vm.os_type)) if self.costed else None)
 
     def scale_set(self, vmss: ScaleSet) -> list[Finding]:
+        if not self._judged(vmss.subscription_id, vmss.location, vmss.vm_size):
+            return []
         ref = ResourceRef(
             kind=ResourceKind.VMSS, id=vmss.id, name=vmss.name, subscription_id=vmss.subscription_id,
             resource_group=vmss.resource_group, location=vmss.location, tags=vmss.tags,
         )
         # A scale set outside AKS: room for one more instance (a repair, a rolling upgrade).
-        return self._size_findings(ref, vmss.vm_size, vmss.zones, "", lambda: self.guide.for_scale_set(vmss),
-                                   growth=1, cost=Cost("", max(0, vmss.capacity or 0), os_type=costs.os_key(vmss.os_type)))
+        return self._size_findings(ref, vmss.vm_size, vmss.zones, "", self.guide.for_scale_set if self.guide else None,
+                                   (vmss,), growth=1,
+                                   cost=Cost("", max(0, vmss.capacity or 0), os_type=costs.os_key(vmss.os_type))
+                                   if self.costed else None)
 
 
 def _zones_offered(sku: Sku, zones) -> tuple[str, ...]:
@@ -419,12 +507,34 @@ def _zones_offered(sku: Sku, zones) -> tuple[str, ...]:
     return tuple(zones) if sku.zones else ()
 
 
-def _unique(items: Iterable[str]) -> list[str]:
+def _unique(items: tuple[str, ...]) -> list[str]:
+    if len(items) == 1:  # a scale-set pool: one size
+        return [items[0]] if items[0] else []
     seen: dict[str, str] = {}
     for item in items:
         if item and item.lower() not in seen:
             seen[item.lower()] = item
     return list(seen.values())
+
+
+_UNSEEN = object()
+_RETIRING_SIZE, _CAPACITY_RESTRICTED, _GEN1_ONLY_SIZE, _RETIRING_NODE_OS = (
+    Rule.RETIRING_SIZE.value, Rule.CAPACITY_RESTRICTED.value, Rule.GEN1_ONLY_SIZE.value, Rule.RETIRING_NODE_OS.value)
+
+
+class _Ids:
+    """model.finding_id for one resource and size, the resource's part lower-cased once:
+    _Ids(ref, size)(rule, retirement_id) == finding_id(ref.id, ref.pool, rule, retirement_id, size)."""
+
+    __slots__ = ("_head", "_size")
+
+    def __init__(self, ref: ResourceRef, vm_size: str) -> None:
+        self._head = f"{ref.id.lower()}|{ref.pool.lower()}|"
+        self._size = vm_size.lower()
+
+    def __call__(self, rule: str, retirement_id: str) -> str:
+        raw = f"{self._head}{rule}|{retirement_id.lower()}|{self._size}"
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
 
 def _days_text(days: int) -> str:
@@ -542,11 +652,18 @@ def finding_regions(inventory: Inventory, catalog, skus, today: date,
             gc.enable()
 
 
+_URGENCY = {s: -s.rank for s in Severity}
+_RULE_TEXT = {r: r.value for r in Rule}
+
+
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    urgency, rule_text = _URGENCY, _RULE_TEXT
+
     def key(f: Finding):
-        days = f.days_left if f.days_left is not None else 10**9
-        return (-f.severity.rank, days, f.resource.name.lower(), f.resource.pool.lower(), f.rule.value,
-                f.vm_size.lower(), f.resource.id.lower())
+        days = f.days_left
+        ref = f.resource
+        return (urgency[f.severity], 10**9 if days is None else days, ref.name.lower(), ref.pool.lower(),
+                rule_text[f.rule], f.vm_size.lower(), ref.id.lower())
 
     return sorted(findings, key=key)
 

@@ -76,7 +76,7 @@ class ResourceKind(str, enum.Enum):
 # --------------------------------------------------------------------------- catalogue
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Retirement:
     """One announced retirement of one or more VM size series.
 
@@ -152,7 +152,7 @@ def cloud_of(location: str) -> str:
     return PUBLIC_CLOUD
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReviewItem:
     """An announcement we could not turn into a retirement with confidence."""
 
@@ -165,7 +165,7 @@ class ReviewItem:
 # --------------------------------------------------------------------------- inventory
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodePool:
     """One AKS agent pool, as read from the cluster's `agentPoolProfiles`."""
 
@@ -204,7 +204,7 @@ class NodePool:
     unknown_properties: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cluster:
     id: str
     name: str
@@ -218,7 +218,7 @@ class Cluster:
     pools: tuple[NodePool, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VirtualMachine:
     id: str
     name: str
@@ -235,7 +235,7 @@ class VirtualMachine:
     scale_set_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScaleSet:
     id: str
     name: str
@@ -271,7 +271,7 @@ class ScopeKind(str, enum.Enum):
     PRICES = "prices"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScopeError:
     """A scope the run could not read completely (or a channel it could not deliver to).
 
@@ -309,7 +309,7 @@ class ScopeError:
         return self.name  # ROW: the row's id or label, as it was read
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Inventory:
     clusters: tuple[Cluster, ...] = ()
     vms: tuple[VirtualMachine, ...] = ()
@@ -327,7 +327,7 @@ class Inventory:
 # --------------------------------------------------------------------------- SKU facts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sku:
     """One VM size as offered in one region to one subscription (Compute resource SKUs)."""
 
@@ -367,7 +367,7 @@ class Sku:
 # --------------------------------------------------------------------------- findings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResourceRef:
     """What a finding is about. For a node pool, `id` is the cluster's ARM id and `pool` the pool."""
 
@@ -381,7 +381,7 @@ class ResourceRef:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Replacement:
     vm_size: str
     why: str
@@ -403,7 +403,7 @@ def finding_id(resource_id: str, pool: str, rule: str, retirement_id: str = "", 
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     id: str
     rule: Rule
@@ -434,7 +434,7 @@ class Finding:
 # --------------------------------------------------------------------------- quota, capacity, cost
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuotaUsage:
     """One row of Microsoft.Compute/locations/{location}/usages: a family's vCPUs, or `cores`."""
 
@@ -448,7 +448,7 @@ class QuotaUsage:
         return max(0, self.limit - self.current)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Headroom:
     """Room for `needed` more vCPUs of one family in one subscription and region.
 
@@ -485,7 +485,7 @@ class Headroom:
         return self.free < max(1, self.vcpus_per_node)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Capacity:
     """The finding's size is under capacity growth restrictions (no more quota) since a date."""
 
@@ -498,7 +498,7 @@ class Capacity:
 HOURS_PER_MONTH = 730  # 8,760 h / 12, as Azure's pricing calculator counts a month
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cost:
     """Monthly pay-as-you-go price of the nodes now and after the move (None: price not found)."""
 
@@ -525,7 +525,7 @@ class Cost:
         return None if a is None or b is None else round(b - a, 2)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One lifecycle transition produced by diff(previous, current)."""
 

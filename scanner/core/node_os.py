@@ -56,6 +56,7 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _VERSION_RE = re.compile(r"^\d+\.\d+$")
 
 
+@functools.lru_cache(maxsize=256)
 def _minor(text: str) -> tuple[int, ...]:
     """'1.30.5' / 'v1.30' -> (1, 30); () when unreadable."""
     parts = []
@@ -261,8 +262,7 @@ def move_commands(cluster: Cluster, pool: NodePool, entry: NodeOs, pool_names=()
 
     version = pool.orchestrator_version or cluster.kubernetes_version
     minor, need = _minor(version), _minor(entry.move_min_kubernetes)
-    scope = ["--resource-group", guidance._q(cluster.resource_group), "--cluster-name", guidance._q(cluster.name),
-             "--subscription", guidance._q(cluster.subscription_id)]
+    scope = guidance._aks_scope(cluster)
     upgrade_first = bool(need and minor and minor < need)
     first: tuple[str, ...] = ()  # every command names this pool: a cluster-wide step is said in the note
     note = f"Move to OS SKU {entry.move_os_sku}"

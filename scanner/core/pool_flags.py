@@ -322,7 +322,7 @@ def add_args(properties: Mapping[str, object], pool_name: str, *, skip: frozense
     for prop in sorted((p for p in properties if p in TABLE and p not in skip), key=_ORDER.__getitem__):
         carry = TABLE[prop]
         value = properties[prop]
-        if is_default(carry, value):
+        if carry.default is not None and is_default(carry, value):
             continue  # AKS gives the new pool the same value when nothing is sent
         if carry.how == NOT:
             not_carried.append((prop, carry.why))

@@ -4,7 +4,7 @@
     finding_to_json(finding) -> dict
     iter_json(report, pretty=False) -> Iterator[str]   the same JSON in pieces, one finding at a time;
                                             compact, or indented by 2 (pretty)
-    write(report, fmt, out, pretty=False)   to a text stream: JSON and CSV as they are produced
+    write(report, fmt, out, pretty=False)   to a text stream, every format as it is produced
     render(report, fmt) -> str              fmt: table | json (indented) | csv | markdown
     group_findings(findings) -> [(label, [Finding])]   by cluster (or VM / scale set), most urgent first
 """
@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any, TextIO
 
+from scanner.core import jsontext
 from scanner.core.catalog import retirement_to_dict
 from scanner.core.model import Finding, ResourceKind, Rule, ScopeKind, Severity, Status
 
@@ -205,7 +206,7 @@ def iter_json(report, pretty: bool = False) -> Iterator[str]:
             body = json.dumps(item, indent=2).replace("\n", "\n    ")
             yield ("[\n    " if first else ",\n    ") + body
         else:
-            yield ("[" if first else ",") + json.dumps(item, separators=(",", ":"))
+            yield ("[" if first else ",") + jsontext.dumps(item)
         first = False
     yield ("[]" if first else ("\n  ]" if pretty else "]")) + after + "\n"
 
@@ -217,12 +218,15 @@ def write_json(report, out: TextIO, pretty: bool = False) -> None:
 
 
 def write(report, fmt: str, out: TextIO, pretty: bool = False) -> None:
-    """Write the report in `fmt` to `out`: JSON and CSV as they are produced, table and markdown
-    (one string per report, small beside the findings) in one piece."""
+    """Write the report in `fmt` to `out` as it is produced (one finding, or one cluster's lines, at
+    a time): the same text render(report, fmt) returns (JSON compact unless `pretty`)."""
     if fmt == "json":
         write_json(report, out, pretty)
     elif fmt == "csv":
         write_csv(report.findings, out)
+    elif fmt in ("table", "markdown"):
+        for piece in _text(_table_lines(report) if fmt == "table" else _markdown_lines(report)):
+            out.write(piece)
     else:
         out.write(render(report, fmt))
 
@@ -320,23 +324,27 @@ def _headline(report) -> str:
 
 def findings_table(findings) -> list[str]:
     """The grouped table lines (one block per cluster, VM or scale set), for scan and findings."""
-    lines: list[str] = []
-    for label, items in group_findings(findings):
-        rows = [_HEADER] + [_row(f) for f in items]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADER))]
-        lines.append(label)
-        for r in rows:
-            cells = [c.rjust(widths[i]) if i == _DAYS_COLUMN else c.ljust(widths[i]) for i, c in enumerate(r)]
-            lines.append("  " + "  ".join(cells).rstrip())
-        lines.append("")
-    return lines
+    return [line for label, items in group_findings(findings) for line in _group_lines(label, items)]
 
 
-def render_table(report) -> str:
-    lines = [_headline(report), ""]
+def _group_lines(label: str, items: list[Finding]) -> Iterator[str]:
+    rows = [_HEADER] + [_row(f) for f in items]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADER))]
+    yield label
+    for r in rows:
+        cells = [c.rjust(widths[i]) if i == _DAYS_COLUMN else c.ljust(widths[i]) for i, c in enumerate(r)]
+        yield "  " + "  ".join(cells).rstrip()
+    yield ""
+
+
+def _table_lines(report) -> Iterator[str]:
+    yield _headline(report)
+    yield ""
     if not report.findings:
-        lines.append("No retiring or Generation-1-only sizes found.")
-    lines += findings_table(report.findings)
+        yield "No retiring or Generation-1-only sizes found."
+    for label, items in group_findings(report.findings):
+        yield from _group_lines(label, items)
+    lines: list[str] = []
     if any(f.restricted for f in report.findings):
         lines.append("! the size is restricted for the subscription in that region: no scale-out on it.")
     if report.findings:
@@ -359,7 +367,26 @@ def render_table(report) -> str:
         lines.append(f"Delivery problems ({len(undelivered)}; kept and retried on every run):")
         for e in undelivered:
             lines.append(f"  - {e.scope}: {e.error}")
-    return "\n".join(lines).rstrip() + "\n"
+    yield from lines
+
+
+def render_table(report) -> str:
+    return "".join(_text(_table_lines(report)))
+
+
+def _text(lines: Iterable[str]) -> Iterator[str]:
+    """"\n".join(lines).rstrip() + "\n", in pieces as the lines come (a report of 430,000 findings is
+    written as it is produced, never held as one string). A line is let out once a later line with
+    text follows it; the last line with text is right-stripped and the blank ones after it dropped."""
+    pending: list[str] = []  # lines not let out yet: pending[0] is the last with text (or all are blank)
+    for line in lines:
+        if line.strip():
+            if pending:
+                yield "".join(p + "\n" for p in pending)
+            pending = [line]
+        else:
+            pending.append(line)
+    yield (pending[0].rstrip() if pending and pending[0].strip() else "") + "\n"
 
 
 def split_errors(errors) -> tuple[list, list]:
@@ -442,6 +469,10 @@ def _md(text: str) -> str:
 
 
 def render_markdown(report) -> str:
+    return "".join(_text(_markdown_lines(report)))
+
+
+def _markdown_lines(report) -> Iterator[str]:
     out = [f"# {_headline(report)}", ""]
     s = summary(report)
     out += ["| severity | findings |", "|---|---:|"]
@@ -449,6 +480,8 @@ def render_markdown(report) -> str:
     out.append("")
     printed: dict[tuple, str] = {}
     for label, items in group_findings(report.findings):
+        yield from out
+        out = []
         out += [f"## {_md(label)}", ""]
         out += ["| " + " | ".join(_HEADER).lower() + " |", "|" + "---|" * len(_HEADER)]
         out += ["| " + " | ".join(_md(c) for c in _row(f)) + " |" for f in items]
@@ -480,7 +513,7 @@ def render_markdown(report) -> str:
         out += ["## Delivery problems", ""]
         out += [f"- `{_md(e.scope)}`: {_md(e.error)}" for e in undelivered]
         out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    yield from out
 
 
 def render(report, fmt: str = "table") -> str:

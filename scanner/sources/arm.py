@@ -14,7 +14,7 @@
                                       for every subscription and every kind of request
     retry_wait(headers, attempt) -> seconds           Retry-After / x-ms-retry-after-ms / backoff
 
-Every response body is read once as bytes and parsed once with json.loads (the request is sent with
+Every response body is read once as bytes and parsed once (core.jsontext.loads: orjson; the request is sent with
 stream=True, so azure-core's ContentDecodePolicy does not parse it a second time, and no SDK model
 is built). Retries (at most max_retries, waits bounded by MAX_WAIT_SECONDS):
   - 429 and 5xx, waiting what the server asks (Retry-After, x-ms-retry-after-ms, the ARG quota
@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
+from scanner.core import jsontext
 from scanner.sources.http import retry_after
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -147,15 +148,17 @@ class ArmJson:
             self.waits.append(seconds)
             self.sleep(seconds)
 
-    def get(self, url: str, kind: str, *, scope: str = "", throttle: Throttle | None = None) -> dict:
-        return self.send("GET", url, kind, scope=scope, throttle=throttle)
+    def get(self, url: str, kind: str, *, scope: str = "", throttle: Throttle | None = None,
+            decode: Callable[[bytes], Any] = jsontext.loads) -> dict:
+        return self.send("GET", url, kind, scope=scope, throttle=throttle, decode=decode)
 
     def post(self, url: str, body: Mapping, kind: str, *, scope: str = "", throttle: Throttle | None = None) -> dict:
         return self.send("POST", url, kind, body=body, scope=scope, throttle=throttle)
 
     def send(self, method: str, url: str, kind: str, *, body: Mapping | None = None, scope: str = "",
-             throttle: Throttle | None = None) -> dict:
-        """One request (with retries); the parsed JSON object of its 200 answer."""
+             throttle: Throttle | None = None, decode: Callable[[bytes], Any] = jsontext.loads) -> dict:
+        """One request (with retries); the parsed JSON object of its 200 answer. `decode` parses the
+        body (a caller that sees the same bytes again may answer from a memo: BodyMemo)."""
         from azure.core.exceptions import IncompleteReadError, ServiceRequestError, ServiceResponseError
         from azure.core.rest import HttpRequest
 
@@ -191,7 +194,7 @@ class ArmJson:
                 throttle.after(response.headers)
             if status == 200:
                 try:
-                    doc = json.loads(raw)
+                    doc = decode(raw)
                 except ValueError:
                     doc = None
                 if isinstance(doc, dict):
@@ -228,7 +231,7 @@ class ArmJson:
             raise _status_error(response)
 
     def pages(self, url: str, kind: str, *, scope: str = "", max_pages: int = MAX_PAGES,
-              throttle: Throttle | None = None) -> Iterator[dict]:
+              throttle: Throttle | None = None, decode: Callable[[bytes], Any] = jsontext.loads) -> Iterator[dict]:
         """GET `url`, then each `nextLink` in turn; yields each page. Bounded: a link seen before or
         more than max_pages pages raises ArmPagingError naming the scope."""
         from urllib.parse import urlsplit
@@ -248,11 +251,34 @@ class ArmJson:
                 raise ArmPagingError(f"{scope or kind}: more than {max_pages} pages (stopped: more than "
                                      "the listing could need)")
             seen.add(next_url)
-            page = self.get(next_url, kind, scope=scope, throttle=throttle)
+            page = self.get(next_url, kind, scope=scope, throttle=throttle, decode=decode)
             pages += 1
             yield page
             link = page.get("nextLink")
             next_url = str(link) if link else None
+
+
+class BodyMemo:
+    """decode(raw) for bodies that repeat byte for byte (a region's SKU list is the same for every
+    subscription without restrictions of its own): each distinct body is parsed once and the same
+    dict is returned for it again, so its readers may memoize on the dict too. Read-only use only.
+    Bounded: past `limit` distinct bodies it parses without keeping."""
+
+    def __init__(self, limit: int = 256) -> None:
+        self.limit = limit
+        self.hits = 0
+        self._docs: dict[bytes, Any] = {}
+
+    def __call__(self, raw: bytes) -> Any:
+        key = raw if type(raw) is bytes else bytes(raw)
+        doc = self._docs.get(key)
+        if doc is not None:
+            self.hits += 1
+            return doc
+        doc = jsontext.loads(key)
+        if isinstance(doc, dict) and len(self._docs) < self.limit:
+            doc = self._docs.setdefault(key, doc)
+        return doc
 
 
 def arm_json(settings: Any, **kwargs: Any) -> ArmJson:

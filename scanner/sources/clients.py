@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from typing import Any
 
@@ -131,11 +132,37 @@ def arm_pipeline(settings: Settings) -> Any:
             policies.NetworkTraceLoggingPolicy(),
             policies.HttpLoggingPolicy(),
         ]
-        # The default transport: one requests.Session, whose pool keeps 10 connections per host
-        # (more than the 8 SKU workers), reused by every request of the process.
-        return ARMPipelineClient(base_url=settings.arm_endpoint, policies=config_policies)
+        # One requests.Session, whose pool keeps 10 connections per host (more than the 8 SKU
+        # workers), reused by every request of the process; the environment read once (below).
+        return ARMPipelineClient(base_url=settings.arm_endpoint, policies=config_policies,
+                                 transport=_transport_env_read_once(settings.arm_endpoint))
 
-    return _cached(_key(settings, "arm_pipeline"), build)
+    return _cached(_key(settings, "arm_pipeline", *_env_settings()), build)
+
+
+_ENV_SETTINGS = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+                 "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
+
+
+def _env_settings() -> tuple[str, ...]:
+    """The variables requests would read on every request, as the pipeline's cache key."""
+    return tuple(os.environ.get(name, "") for name in _ENV_SETTINGS)
+
+
+def _transport_env_read_once(endpoint: str) -> Any:
+    """azure-core's requests transport with what requests reads from the environment on every
+    request (proxy variables against NO_PROXY, the CA bundle variables, ~/.netrc) read once for the
+    ARM host instead. Per request that lookup walks the whole environment: about 0.15 ms, which is
+    18,000 requests x 0.15 ms on a cold 300k-resource scan. Same behaviour: HTTPS_PROXY and
+    REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE still apply (no .netrc: ARM takes a bearer token)."""
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+
+    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    transport = RequestsTransport(use_env_settings=False, connection_verify=verify)
+    transport.open()  # creates the session (trust_env off, azure-core's adapter mounted)
+    transport.session.proxies.update(requests.utils.get_environ_proxies(endpoint))
+    return transport
 
 
 class Clients:

@@ -22,8 +22,10 @@ Public functions (signatures are a contract):
         Live. One listing per distinct (subscription, region) with `$filter=location eq '...'`,
         following nextLink (bounded: a repeated link is an error for that pair), as raw JSON through
         sources.arm.ArmJson: one pipeline and connection pool for every subscription, each body
-        parsed once, no SDK models. Sizes are interned per (region, size) (SharedFacts): the
-        capabilities are parsed and held once, only restrictions differ between subscriptions.
+        parsed once, no SDK models; a body that repeats byte for byte (the same list for another
+        subscription) is parsed once per run and its Sku values reused. Sizes are interned per
+        (region, size) (SharedFacts): the capabilities are parsed and held once, only
+        restrictions differ between subscriptions.
         `cache` (tables.cache.SkuCache) answers fresh pairs without a request and keeps what was
         read; SKU_SCOPE=region (settings.sku_scope) lists each region once and files it for every
         subscription. A pair that fails (forbidden, not found, throttled past retries)
@@ -57,16 +59,27 @@ class SkuIndex:
     """
 
     def __init__(self) -> None:
-        self._by_scope: dict[tuple[str, str], dict[str, Sku]] = {}
+        self._by_scope: dict[tuple[str, str], dict[str, Sku]] = {}  # never mutated once filed: shared
+        self._shared: dict[tuple[int, ...], tuple[dict[str, Sku], dict[str, Sku]]] = {}
         self._facts: dict[str, Sku] | None = None  # size -> facts (built on first use, reset by add)
-        self._sorted: dict[tuple[str, str], list[Sku]] = {}
+        self._sorted: dict[int, list[Sku]] = {}  # id(filed dict) -> its sizes by name (cleared by add)
         self.requests = 0  # ARM requests made to build it (fetch_skus); 0 for files
         self.cached_pairs = 0  # (subscription, region) pairs taken from the SKU cache (fetch_skus)
 
     def add(self, subscription_id: str, skus: Iterable[Sku]) -> SkuIndex:
+        by_loc: dict[tuple[str, str], dict[str, Sku]] = {}
         for sku in skus:
-            key = (subscription_id.lower(), sku.location.lower())
-            self._by_scope.setdefault(key, {})[sku.name.lower()] = sku
+            by_loc.setdefault((subscription_id.lower(), sku.location.lower()), {})[sku.name.lower()] = sku
+        for key, sizes in by_loc.items():
+            have = self._by_scope.get(key)
+            if have:  # more for a scope already known: a merged dict of its own
+                self._by_scope[key] = {**have, **sizes}
+            else:  # most subscriptions see the very same Sku values in a region: hold that dict once
+                sig = tuple(map(id, sizes.values()))
+                shared = self._shared.get(sig)
+                if shared is None or shared[0] != sizes:
+                    shared = self._shared[sig] = (sizes, sizes)
+                self._by_scope[key] = shared[1]
         self._facts = None
         self._sorted.clear()
         return self
@@ -74,6 +87,7 @@ class SkuIndex:
     def ensure_scope(self, subscription_id: str, location: str) -> SkuIndex:
         """Make (subscription, region) known, even with no VM sizes offered there."""
         self._by_scope.setdefault((subscription_id.lower(), location.lower().replace(" ", "")), {})
+        # (an empty dict of its own: `add` replaces rather than mutates a filed dict)
         return self
 
     @classmethod
@@ -98,10 +112,9 @@ class SkuIndex:
         region = self._region(subscription_id, location)
         if region is None:
             return []
-        key = (subscription_id.lower(), location.lower().replace(" ", ""))
-        listed = self._sorted.get(key)
+        listed = self._sorted.get(id(region))  # filed dicts are shared and never mutated (see add)
         if listed is None:
-            listed = self._sorted[key] = sorted(region.values(), key=lambda s: s.name.lower())
+            listed = self._sorted[id(region)] = sorted(region.values(), key=lambda s: s.name.lower())
         return list(listed)
 
     def facts(self, vm_size: str) -> Sku | None:
@@ -381,17 +394,38 @@ def sku_url(subscription_id: str, location: str) -> str:
             f"?api-version={SKU_API_VERSION}&$filter={flt}")
 
 
-def _fetch_one(arm: Any, shared: SharedFacts, sub: str, loc: str) -> tuple[list[Sku], int]:
+class _Pages:
+    """What a run has parsed: a SKU page that repeats byte for byte (every subscription without
+    restrictions of its own gets the same list for a region) is parsed into Sku values once."""
+
+    def __init__(self) -> None:
+        from scanner.sources.arm import BodyMemo
+
+        self.decode = BodyMemo()
+        self._parsed: dict[tuple[int, str], tuple[list, list[Sku]]] = {}
+
+    def skus(self, items: list, sub: str, loc: str, shared: SharedFacts) -> list[Sku]:
+        hit = self._parsed.get((id(items), loc))
+        if hit is not None and hit[0] is items:  # the same list object: the same bytes, parsed before
+            return hit[1]
+        out = parse_skus(items, sub, shared=shared, only_location=loc)
+        self._parsed[(id(items), loc)] = (items, out)  # holds `items`, so its id is not reused
+        return out
+
+
+def _fetch_one(arm: Any, shared: SharedFacts, sub: str, loc: str,
+               memo: _Pages | None = None) -> tuple[list[Sku], int]:
     """One (subscription, region) listing as raw JSON through the shared client, nextLink followed."""
     skus: list[Sku] = []
     pages = 0
     scope = f"skus {sub}/{loc}"
-    for page in arm.pages(sku_url(sub, loc), "skus", scope=scope):
+    memo = memo or _Pages()
+    for page in arm.pages(sku_url(sub, loc), "skus", scope=scope, decode=memo.decode):
         pages += 1
         items = page.get("value")
         if not isinstance(items, list):
             raise InputError(f"{scope}: page {pages} has no 'value' list")
-        skus.extend(parse_skus(items, sub, shared=shared, only_location=loc))
+        skus.extend(memo.skus(items, sub, loc, shared))
     return skus, pages
 
 
@@ -430,11 +464,12 @@ def fetch_skus(settings: Any, pairs: Iterable[tuple[str, str]], clients: Any = N
     if cache is not None:
         cached = cache.load(to_read, shared)
     missing = [p for p in to_read if p not in cached]
+    memo = _Pages()
 
     def job(pair: tuple[str, str]) -> tuple[tuple[str, str], list[Sku] | None, int, str]:
         sub, loc = pair
         try:
-            skus, pages = _fetch_one(arm, shared, sub, loc)
+            skus, pages = _fetch_one(arm, shared, sub, loc, memo)
             return pair, skus, pages, ""
         except ArmReadError as exc:
             return pair, None, 1, exc.reason

@@ -174,3 +174,36 @@ def test_sku_scope_setting_is_validated():
     assert Settings.from_env({"SKU_SCOPE": "Region"}).sku_scope == "region"
     with pytest.raises(ConfigError, match="SKU_SCOPE: 'tenant' is not 'subscription' or 'region'"):
         Settings.from_env({"SKU_SCOPE": "tenant"})
+
+
+def test_a_list_repeated_byte_for_byte_is_parsed_once_and_restrictions_still_count(tmp_path, monkeypatch):
+    """Subscriptions without restrictions of their own get the same bytes for a region: the run
+    parses them once (issue 14: each body parsed once); a subscription whose list differs (its own
+    restriction) is parsed on its own and keeps its restriction."""
+    from scanner.sources import skus as skus_mod
+
+    fake, subs = many_subscriptions(6)
+    fake.sku_page_size = 1000  # one page a region, as Azure answers: identical bytes for identical lists
+    fake.sub_restrictions[(subs[3], "westus", "standard_a0")] = [{
+        "type": "Location", "values": ["westus"], "reasonCode": "NotAvailableForSubscription",
+        "restrictionInfo": {"locations": ["westus"]}}]
+    parsed: list[str] = []
+    real = skus_mod.parse_skus
+
+    def counting(items, subscription_id="*", shared=None, only_location=""):
+        parsed.append(f"{subscription_id}/{only_location}")
+        return real(items, subscription_id, shared=shared, only_location=only_location)
+
+    monkeypatch.setattr(skus_mod, "parse_skus", counting)
+    index, errors = fetch(fake, tmp_path, [(s, loc) for s in subs for loc in ("westus", "eastus")])
+
+    assert errors == []
+    assert len(fake.requests_to("/providers/Microsoft.Compute/skus")) == 12  # still one request a pair
+    # westus: one list shared by five subscriptions + subs[3]'s own; eastus: one list for all six
+    assert sorted(p.split("/")[1] for p in parsed) == ["eastus", "westus", "westus"]
+    assert [index.is_restricted(s, "westus", "Standard_A0") for s in subs] == [False, False, False, True, False, False]
+    assert all(index.sizes(s, "eastus") == index.sizes(subs[0], "eastus") for s in subs)
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "westus.json").write_text((ARM / "skus_response_westus.json").read_text())
+    assert index.sizes(subs[5], "westus") == load_sku_files([str(folder)]).sizes(subs[5], "westus")

@@ -3,6 +3,7 @@ restriction on retiring-size, the replacement's quota for the move, headroom ari
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -101,7 +102,7 @@ def test_capacity_restricted_severity_from_headroom(quota, cores, today, expecte
 
 
 def test_capacity_restricted_never_below_the_retirement_severity():
-    soon = Retirement(**{**DSV3.__dict__, "retires_on": date(2026, 9, 10)})  # 9 days left: critical
+    soon = replace(DSV3, retires_on=date(2026, 9, 10))  # 9 days left: critical
     (f,) = by_rule(judged(inventory(pool()), book(dsv3=(12, 24)), retirement=soon), Rule.CAPACITY_RESTRICTED)
     assert f.severity is Severity.CRITICAL
 

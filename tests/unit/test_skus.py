@@ -167,3 +167,20 @@ def test_needed_pairs():
         scale_sets=(ScaleSet("s", "s", "sub-a", "rg", "northeurope", "Standard_A1"),),
     )
     assert needed_pairs(inv) == [("sub-a", "northeurope"), ("sub-a", "westeurope"), ("sub-b", "eastus")]
+
+
+def test_subscriptions_listing_the_same_sizes_share_them_and_a_later_addition_stays_their_own():
+    d2 = Sku("Standard_D2s_v5", "westeurope", vcpus=2, hyperv_generations=frozenset({"V1", "V2"}))
+    d4 = Sku("Standard_D4s_v5", "westeurope", vcpus=4, hyperv_generations=frozenset({"V1", "V2"}))
+    e4 = Sku("Standard_E4s_v5", "westeurope", vcpus=4, hyperv_generations=frozenset({"V2"}))
+    index = SkuIndex().add("sub-a", [d2, d4]).add("sub-b", [d2, d4]).add("sub-c", [d4, d2])
+    assert [s.name for s in index.sizes("sub-a", "westeurope")] == ["Standard_D2s_v5", "Standard_D4s_v5"]
+    assert index.sizes("sub-b", "westeurope") == index.sizes("sub-a", "westeurope")
+    index.add("sub-b", [e4])  # more for sub-b only
+    assert index.get("sub-b", "westeurope", "Standard_E4s_v5") is e4
+    assert index.get("sub-a", "westeurope", "Standard_E4s_v5") is None  # sub-a did not grow with it
+    assert index.get("sub-c", "westeurope", "Standard_E4s_v5") is None
+    assert len(index.sizes("sub-a", "westeurope")) == 2 and len(index.sizes("sub-b", "westeurope")) == 3
+    index.ensure_scope("sub-d", "westeurope").add("sub-d", [d2])
+    assert [s.name for s in index.sizes("sub-d", "westeurope")] == ["Standard_D2s_v5"]
+    assert len(index.sizes("sub-a", "westeurope")) == 2

@@ -67,3 +67,42 @@ def test_pieces_parse_to_the_document_and_pretty_is_json_dumps_indent_2(tmp_path
     buf = io.StringIO()
     schema.write(report, "csv", buf)
     assert buf.getvalue() == schema.render_csv(report)
+
+
+class _Pieces(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pieces = 0
+
+    def write(self, s: str) -> int:
+        self.pieces += 1
+        return super().write(s)
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+@pytest.mark.parametrize("empty", [False, True], ids=["findings", "no-findings"])
+def test_table_and_markdown_are_written_a_group_at_a_time_and_read_as_rendered(tmp_path, fmt, empty):
+    from dataclasses import replace
+
+    report = report_of(tmp_path)
+    if empty:
+        report = replace(report, findings=())
+    buf = _Pieces()
+    schema.write(report, fmt, buf)
+    assert buf.getvalue() == schema.render(report, fmt)
+    groups = len(schema.group_findings(report.findings))
+    assert buf.pieces >= groups  # at least one write per cluster/VM group: never one big string
+    assert buf.getvalue().endswith("\n") and not buf.getvalue().endswith("\n\n")
+
+
+def test_text_pieces_join_as_join_rstrip():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    line = st.sampled_from(["", " ", "  x", "x", "a b ", "\t", "y  \n  ", "z\n"])
+
+    @given(st.lists(line, max_size=12))
+    def check(lines):
+        assert "".join(schema._text(lines)) == "\n".join(lines).rstrip() + "\n"
+
+    check()

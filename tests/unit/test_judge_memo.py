@@ -1,0 +1,207 @@
+"""The judge answers repeated questions from memos (one replacement choice, quota fit, node OS verdict,
+size facts per key, shared between resources). A memo whose key forgets something the answer reads
+would hand one resource another's answer: these tests judge a varied tenant in one run and each
+resource with a judge of its own (nothing remembered between resources) and expect the same findings,
+and check that every pair of resources below, alike but for one field, gets different answers (so a
+key without that field would fail the first test)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from scanner.core import judge, node_os
+from scanner.core.catalog import load_catalog
+from scanner.core.headroom import QuotaBook
+from scanner.core.model import (
+    Cluster,
+    Inventory,
+    NodePool,
+    QuotaUsage,
+    ResourceKind,
+    ResourceRef,
+    ScaleSet,
+    VirtualMachine,
+    finding_id,
+)
+from scanner.sources.resource_graph import load_inventory_files
+from scanner.sources.skus import ANY_SUBSCRIPTION, load_sku_files
+from tests.conftest import FIXTURES, ROOT
+
+TODAY = date(2026, 6, 1)
+SUB_A, SUB_B = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
+SUB_C = "cccccccc-0000-4000-8000-000000000003"  # no quota facts
+BASE = NodePool("apps", vm_sizes=("Standard_DS2_v2",), count=3, zones=("1", "2", "3"),
+                node_image_version="AKSUbuntu-2204gen2containerd-202409.23.0", orchestrator_version="1.30.5")
+
+
+def _skus():
+    skus = load_sku_files([str(ROOT / "samples" / "skus")])
+    west = skus.sizes(ANY_SUBSCRIPTION, "westeurope")
+    # Trusted Launch off for the size an unconstrained pool gets in westeurope: a Trusted Launch pool must not.
+    skus.add(ANY_SUBSCRIPTION, [replace(s, capabilities={**s.capabilities, "TrustedLaunchDisabled": "True"})
+                                for s in west if s.name == "Standard_D2ds_v5"])
+    # SUB_B has its own list in westeurope, where that size and Standard_DS2_v2 are restricted.
+    skus.add(SUB_B, [replace(s, restricted=True) if s.name in ("Standard_D2ds_v5", "Standard_DS2_v2") else s
+                     for s in skus.sizes(ANY_SUBSCRIPTION, "westeurope")])
+    # In northeurope the size a VM gets is Gen2 only: a VM that may run a Gen1 image prefers another.
+    skus.add(ANY_SUBSCRIPTION, [replace(s, hyperv_generations=frozenset({"V2"}))
+                                for s in skus.sizes(ANY_SUBSCRIPTION, "northeurope") if s.name == "Standard_D2s_v5"])
+    return skus
+
+
+def _quotas():
+    def rows(ddsv5_free: int, spot_free: int):
+        return [QuotaUsage("standardDDSv5Family", 100 - ddsv5_free, 100), QuotaUsage("standardDSv5Family", 0, 100),
+                QuotaUsage("standardEDSv5Family", 0, 100), QuotaUsage("lowPriorityCores", 100 - spot_free, 100),
+                QuotaUsage("cores", 0, 1000)]
+    book = QuotaBook().add(SUB_A, "eastus", rows(ddsv5_free=20, spot_free=100))
+    return book.add(SUB_A, "westeurope", rows(ddsv5_free=20, spot_free=4))
+
+
+# (name, pool, cluster fields): each variant differs from the one it is paired with in one field.
+def _cluster(name: str, pool: NodePool, sub=SUB_A, location="westeurope", version="1.30.5", **kw) -> Cluster:
+    return Cluster(id=f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/"
+                      f"{name}", name=name, subscription_id=sub, resource_group="rg", location=location,
+                   kubernetes_version=version, pools=(pool,), **kw)
+
+
+PAIRS = {
+    # field: (cluster a, cluster b) alike but for that field
+    "location": (_cluster("loc-a", BASE), _cluster("loc-b", BASE, location="northeurope")),
+    "subscription": (_cluster("sub-a", BASE), _cluster("sub-b", BASE, sub=SUB_B)),
+    "quota subscription": (_cluster("qsub-a", BASE, location="eastus"),
+                           _cluster("qsub-b", BASE, sub=SUB_C, location="eastus")),
+    "size": (_cluster("size-a", BASE), _cluster("size-b", replace(BASE, vm_sizes=("Standard_F8s_v2",)))),
+    "zones": (_cluster("zones-a", BASE), _cluster("zones-b", replace(BASE, zones=("1",)))),
+    "mode": (_cluster("mode-a", replace(BASE, vm_sizes=("Standard_B4ms",))),
+             _cluster("mode-b", replace(BASE, vm_sizes=("Standard_B4ms",), mode="System"))),
+    "ephemeral OS": (_cluster("eph-a", BASE, location="eastus"),
+                     _cluster("eph-b", replace(BASE, os_disk_type="Ephemeral"), location="eastus")),
+    "ephemeral OS size": (_cluster("ephgb-a", replace(BASE, os_disk_type="Ephemeral"), location="eastus"),
+                          _cluster("ephgb-b", replace(BASE, os_disk_type="Ephemeral", os_disk_size_gb=200),
+                                   location="eastus")),
+    "trusted launch": (_cluster("tl-a", BASE),
+                       _cluster("tl-b", replace(BASE, properties={"securityProfile.enableSecureBoot": True}))),
+    "pool family": (_cluster("fam-a", replace(BASE, pool_type="VirtualMachines")),
+                    _cluster("fam-b", replace(BASE, pool_type="VirtualMachines",
+                                              vm_sizes=("Standard_DS2_v2", "Standard_E4s_v5")))),
+    "quota nodes": (_cluster("nodes-a", replace(BASE, count=1), location="eastus"),
+                    _cluster("nodes-b", replace(BASE, count=9), location="eastus")),
+    "spot": (_cluster("spot-a", replace(BASE, count=1, zones=("1",))),
+             _cluster("spot-b", replace(BASE, count=1, zones=("1",), priority="Spot"))),
+    "node image": (_cluster("img-a", BASE),
+                   _cluster("img-b", replace(BASE, node_image_version="AKSUbuntu-2404gen2containerd-202409.23.0"))),
+    "OS SKU": (_cluster("sku-a", replace(BASE, node_image_version="")),
+               _cluster("sku-b", replace(BASE, node_image_version="", os_sku="AzureLinux"))),
+    "pool version": (_cluster("ver-a", replace(BASE, node_image_version="", orchestrator_version="1.30.5")),
+                     _cluster("ver-b", replace(BASE, node_image_version="", orchestrator_version="1.35.0"))),
+    "cluster version": (_cluster("kver-a", replace(BASE, node_image_version="", orchestrator_version="")),
+                        _cluster("kver-b", replace(BASE, node_image_version="", orchestrator_version=""),
+                                 version="1.35.0")),
+    "OS type": (_cluster("win-a", replace(BASE, node_image_version="", os_sku="")),
+                _cluster("win-b", replace(BASE, node_image_version="", os_sku="", os_type="Windows"))),
+}
+
+VM = VirtualMachine(id="", name="", subscription_id=SUB_A, resource_group="rg", location="westeurope",
+                    vm_size="Standard_DS2_v2", os_type="Linux")
+
+
+def _vm(name: str, **kw) -> VirtualMachine:
+    return replace(VM, id=f"/subscriptions/{SUB_A}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/"
+                          f"{name}", name=name, **kw)
+
+
+VM_PAIRS = {
+    "windows VM": (_vm("os-a"), _vm("os-b", os_type="Windows")),
+    "VM security type": (_vm("sec-a", zones=("1",)), _vm("sec-b", zones=("1",), security_type="TrustedLaunch")),
+    "VM zones": (_vm("vz-a"), _vm("vz-b", zones=("1",))),
+    "VM may run Gen1": (_vm("g1-a", location="northeurope"),
+                        _vm("g1-b", location="northeurope", security_type="ConfidentialVM")),
+}
+
+
+def _decision(findings):
+    """What a memo decides, without the names: differs between the two resources of a pair."""
+    return sorted((f.rule.value, f.severity.value, f.vm_size, f.retirement, f.replacement, f.replacement_quota,
+                   f.restricted, f.days_left) for f in findings)
+
+
+def _fresh(inventory, catalog, skus, quotas, nos):
+    """Each resource judged by a judge of its own, in evaluate's order, with evaluate's skips."""
+    def one():
+        return judge._Judge(catalog, skus, TODAY, judge.Thresholds(), True, quotas, nos, True)
+
+    out = []
+    cluster_ids = {c.id.lower() for c in inventory.clusters}
+    for c in inventory.clusters:
+        out.extend(one().cluster(c))
+    scale_sets = {s.id.lower(): s for s in inventory.scale_sets}
+    for s in inventory.scale_sets:
+        if not (s.aks_cluster_id and s.aks_cluster_id.lower() in cluster_ids):
+            out.extend(one().scale_set(s))
+    for v in inventory.vms:
+        owner = scale_sets.get(v.scale_set_id.lower()) if v.scale_set_id else None
+        if not (owner is not None and owner.vm_size.lower() == v.vm_size.lower()):
+            out.extend(one().vm(v))
+    return judge.sort_findings(out)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return load_catalog(), _skus(), _quotas(), node_os.load_builtin()
+
+
+@pytest.mark.parametrize("field", [*PAIRS, *VM_PAIRS])
+def test_each_pair_differs_in_what_is_decided(world, field):
+    catalog, skus, quotas, nos = world
+    a, b = (PAIRS.get(field) or VM_PAIRS[field])
+    judged = []
+    for one in (a, b):
+        inv = Inventory(clusters=(one,)) if isinstance(one, Cluster) else Inventory(vms=(one,))
+        judged.append(_decision(judge.evaluate(inv, catalog, skus, TODAY, quotas=quotas, node_os=nos)))
+    assert judged[0] and judged[1]
+    assert judged[0] != judged[1], f"{field}: both resources get the same answers; the pair tests nothing"
+
+
+def test_one_run_gives_what_a_judge_per_resource_gives(world):
+    catalog, skus, quotas, nos = world
+    clusters = [c for pair in PAIRS.values() for c in pair]
+    vms = [v for pair in VM_PAIRS.values() for v in pair]
+    sets = [ScaleSet(id=f"/subscriptions/{SUB_A}/resourceGroups/rg/providers/Microsoft.Compute/"
+                        f"virtualMachineScaleSets/ss{i}", name=f"ss{i}", subscription_id=SUB_A, resource_group="rg",
+                     location=loc, vm_size="Standard_DS2_v2", capacity=3, zones=zones, security_type=sec)
+            for i, (loc, zones, sec) in enumerate([("westeurope", (), ""), ("westeurope", ("1",), ""),
+                                                   ("westeurope", (), "TrustedLaunch"), ("eastus", (), "")])]
+    # The same resources once more under other names, judged after the first ones: every answer for
+    # them comes from a memo in the one run.
+    again = [replace(c, id=c.id + "-2", name=c.name + "-2") for c in clusters]
+    inventory = Inventory(clusters=(*clusters, *again), vms=tuple(vms), scale_sets=tuple(sets))
+
+    once = judge.evaluate(inventory, catalog, skus, TODAY, quotas=quotas, node_os=nos, costed=True)
+
+    assert once == _fresh(inventory, catalog, skus, quotas, nos)
+    assert len(once) > 2 * len(clusters)
+
+
+def test_unseen_tenant_in_one_run_and_per_resource(world):
+    catalog, _skus_, _q, nos = world
+    inventory = load_inventory_files([str(FIXTURES / "tenants" / "inventory")])
+    skus = load_sku_files([str(FIXTURES / "tenants" / "skus")])
+    once = judge.evaluate(inventory, catalog, skus, TODAY, node_os=nos, costed=True)
+    assert len(once) > 100
+    assert once == _fresh(inventory, catalog, skus, None, nos)
+
+
+@pytest.mark.parametrize("resource_id, pool, rule, retirement_id, size", [
+    ("/subscriptions/S/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/Aks", "Pool1",
+     "retiring-size", "DSv2-2028", "Standard_DS2_v2"),
+    ("/subscriptions/s/resourcegroups/rg/providers/Microsoft.Compute/virtualMachines/vm", "", "gen1-only-size", "", ""),
+    ("/x/ÄÖ/ünïcode", "Ü", "retiring-node-os", "aks-ubuntu-2204", ""),
+])
+def test_finding_ids_are_model_finding_ids(resource_id, pool, rule, retirement_id, size):
+    ref = ResourceRef(kind=ResourceKind.AKS_NODEPOOL, id=resource_id, name="n", subscription_id="s",
+                      resource_group="rg", location="westeurope", pool=pool)
+    assert judge._Ids(ref, size)(rule, retirement_id) == finding_id(resource_id, pool, rule, retirement_id, size)
