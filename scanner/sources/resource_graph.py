@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import gc
 import logging
 import re
 import sys
@@ -1232,21 +1231,6 @@ def collect_inventory(settings: Any, scope: Any, clients: Any = None, *,
                       clock: Callable[[], float] = time.monotonic,
                       batch_size: int = ARG_MAX_SUBSCRIPTIONS) -> Inventory:
     """Live inventory through Resource Graph for `scope` (see the module docstring)."""
-    # Pages decoded and folded into the model build millions of small containers and keep hundreds
-    # of thousands of frozen values (no cycles among them): the cyclic GC would walk them again and
-    # again (about half the stage's CPU at 100k resources). Paused for the stage, as judge.evaluate
-    # does for its loop; what little cyclic garbage the HTTP stack leaves is collected afterwards.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        return _collect_inventory(settings, scope, clients, sleep=sleep, clock=clock, batch_size=batch_size)
-    finally:
-        if paused:
-            gc.enable()
-
-
-def _collect_inventory(settings: Any, scope: Any, clients: Any, *, sleep: Callable[[float], None],
-                       clock: Callable[[], float], batch_size: int) -> Inventory:
     from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 
     if clients is None:
