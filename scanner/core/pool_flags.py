@@ -28,6 +28,7 @@ import base64
 import binascii
 import json
 import shlex
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -270,11 +271,29 @@ def read_properties(profile: Mapping) -> tuple[dict[str, object], tuple[str, ...
                 if full is None:
                     unknown.append(f"{name}.{sub}")
                 elif sub_how != _SKIP and not _empty(sub_value):
-                    out[full] = sub_value
+                    out[full] = _kept(sub_value)
             continue
         if not _empty(value):
-            out[name] = value
+            out[name] = _kept(value)
     return out, tuple(unknown)
+
+
+def _kept(value):
+    """A property value as the pool keeps it: short text (sizes, modes, versions, zones), which
+    thousands of pools repeat, held once (json.loads makes a new string per occurrence: at 180,000
+    pools that was about 70 MiB)."""
+    kind = type(value)
+    if kind is str:
+        return sys.intern(value) if len(value) <= _INTERN_MAX else value
+    if kind is list and all(type(v) is str for v in value):
+        return [sys.intern(v) if len(v) <= _INTERN_MAX else v for v in value]
+    if kind is dict and all(type(k) is str and type(v) is str for k, v in value.items()):  # labels, tags
+        return {(sys.intern(k) if len(k) <= _INTERN_MAX else k): (sys.intern(v) if len(v) <= _INTERN_MAX else v)
+                for k, v in value.items()}
+    return value
+
+
+_INTERN_MAX = 64
 
 
 def is_default(carry: Carry, value) -> bool:
