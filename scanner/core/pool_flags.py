@@ -263,7 +263,7 @@ def read_properties(profile: Mapping) -> tuple[dict[str, object], tuple[str, ...
         if how == _SKIP or value is None:
             continue
         if how == _OBJECT:
-            if not isinstance(value, Mapping):
+            if type(value) is not dict and not isinstance(value, Mapping):
                 unknown.append(str(key))
                 continue
             for sub, sub_value in value.items():
@@ -273,8 +273,7 @@ def read_properties(profile: Mapping) -> tuple[dict[str, object], tuple[str, ...
                 elif sub_how != _SKIP and not _empty(sub_value):
                     out[full] = _kept(sub_value)
             continue
-        kind = type(value)
-        if (kind is bool or kind is int or kind is float or value) if kind in _PLAIN else not _empty(value):
+        if not _empty(value):
             out[name] = _kept(value)
     return out, tuple(unknown)
 
@@ -307,11 +306,12 @@ def is_default(carry: Carry, value) -> bool:
 
 
 def _empty(value) -> bool:
+    kind = type(value)
+    if kind is str or kind is list or kind is dict:  # JSON's own types, without building [] and {} to compare
+        return not value
+    if kind is bool or kind is int or kind is float:  # a number is never empty: 0 is a value
+        return False
     return value is None or value == "" or value == [] or value == {}
-
-
-# Types whose emptiness is their truth value (a number is never empty: 0 is a value).
-_PLAIN = frozenset({str, list, dict, bool, int, float})
 
 
 @dataclass(frozen=True)
