@@ -201,10 +201,31 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
                  len(pairs), len(quotas) if quotas is not None else 0, len(quota_errors))
         timings["quotas"] = _lap(t)
 
+    # What the report says of the inventory, taken now: the judge then has the only reference to
+    # it and lets go of each resource once judged (judge.Handover), so the peak is not the whole
+    # inventory beside every finding.
+    scanned = {
+        "clusters": len(inventory.clusters),
+        "node_pools": pools,
+        "vms": len(inventory.vms),
+        "scale_sets": len(inventory.scale_sets),
+        "retirements": len(retirements),
+        "skus": len(skus),
+        # rows of resource types the scanner does not read (named in the log); only when there are some
+        **({"unread_rows": sum(n for _, n in inventory.unread_types)} if inventory.unread_types else {}),
+    }
+    # File inputs list no subscriptions read: the inventory's own subscriptions were.
+    seen = (frozenset(inventory.subscriptions_seen)
+            or frozenset(sub for sub, _ in _resource_regions(inventory) if sub))
+    inventory_errors = inventory.errors
+    handover = judge.Handover(inventory)
+    del inventory
+
     # 4. judge (pure)
     t = time.perf_counter()
-    findings = judge.evaluate(inventory, catalog, skus, options.today, options.thresholds, quotas=quotas,
+    findings = judge.evaluate(handover, catalog, skus, options.today, options.thresholds, quotas=quotas,
                               node_os=node_os.load_builtin(), costed=deps.load_prices is not None)
+    del handover
     log.info("judge: %d findings", len(findings))
     timings["judge"] = _lap(t)
 
@@ -219,7 +240,7 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
         timings["prices"] = _lap(t)
     findings = costs.price_findings(findings, book)
 
-    errors = (*catalog_errors, *inventory.errors, *sku_errors, *missing, *quota_errors, *price_errors)
+    errors = (*catalog_errors, *inventory_errors, *sku_errors, *missing, *quota_errors, *price_errors)
     report = ScanReport(
         generated_at=now,
         today=options.today,
@@ -227,21 +248,10 @@ def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:
         needs_review=needs_review,
         errors=tuple(errors),
         quota_checked=deps.load_quotas is not None,
-        scanned={
-            "clusters": len(inventory.clusters),
-            "node_pools": pools,
-            "vms": len(inventory.vms),
-            "scale_sets": len(inventory.scale_sets),
-            "retirements": len(retirements),
-            "skus": len(skus),
-            # rows of resource types the scanner does not read (named in the log); only when there are some
-            **({"unread_rows": sum(n for _, n in inventory.unread_types)} if inventory.unread_types else {}),
-        },
+        scanned=scanned,
         conflicts=tuple(getattr(catalog, "conflicts", ())),
         timings=timings,
-        # File inputs list no subscriptions read: the inventory's own subscriptions were.
-        subscriptions_seen=frozenset(inventory.subscriptions_seen)
-        or frozenset(sub for sub, _ in _resource_regions(inventory) if sub),
+        subscriptions_seen=seen,
     )
 
     # 5. store: the plan (status, first_seen, what to tell) written with the duty to tell

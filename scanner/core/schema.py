@@ -31,7 +31,9 @@ FORMATS = ("table", "json", "csv", "markdown")
 # --------------------------------------------------------------------------- JSON
 
 
-def finding_to_json(f: Finding) -> dict:
+def finding_to_json(f: Finding, parts: dict | None = None) -> dict:
+    """`parts`: a memo for one report (iter_json): the retirement and replacement parts, which many
+    findings share, built once and the same dicts reused (read-only use only)."""
     r = f.resource
     out = {
         "id": f.id,
@@ -55,24 +57,21 @@ def finding_to_json(f: Finding) -> dict:
         "status": f.status.value,
     }
     if f.retirement is not None:
-        ret = f.retirement
-        out["retirement"] = {
-            "id": ret.id,
-            "title": ret.title,
-            "retires_on": ret.retires_on.isoformat(),
-            "days_left": f.days_left,
-            "source": ret.source,
-            "urls": list(ret.urls),
-        }
+        key = (id(f.retirement), f.days_left)
+        part = parts.get(key) if parts is not None else None
+        if part is None:
+            part = _retirement_json(f.retirement, f.days_left)
+            if parts is not None:
+                parts[key] = part
+        out["retirement"] = part
     if f.replacement is not None:
-        out["replacement"] = {
-            "vm_size": f.replacement.vm_size,
-            "why": f.replacement.why,
-            "alternatives": list(f.replacement.alternatives),
-            # additive (issue 10): successor-line sizes turned down, each with its reason
-            "rejected": [{"vm_size": size, "reason": reason} for size, reason in f.replacement.rejected],
-            "turned_down": dict(f.replacement.turned_down),
-        }
+        key = id(f.replacement)
+        part = parts.get(key) if parts is not None else None
+        if part is None:
+            part = _replacement_json(f.replacement)
+            if parts is not None:
+                parts[key] = part
+        out["replacement"] = part
     # Issue 13, additive: present only when known.
     if f.capacity is not None:
         out["capacity"] = {
@@ -90,6 +89,28 @@ def finding_to_json(f: Finding) -> dict:
         out["suppressed_until"] = f.suppressed_until.isoformat()
         out["suppression_reason"] = f.suppression_reason
     return out
+
+
+def _retirement_json(ret, days_left) -> dict:
+    return {
+        "id": ret.id,
+        "title": ret.title,
+        "retires_on": ret.retires_on.isoformat(),
+        "days_left": days_left,
+        "source": ret.source,
+        "urls": list(ret.urls),
+    }
+
+
+def _replacement_json(rep) -> dict:
+    return {
+        "vm_size": rep.vm_size,
+        "why": rep.why,
+        "alternatives": list(rep.alternatives),
+        # additive (issue 10): successor-line sizes turned down, each with its reason
+        "rejected": [{"vm_size": size, "reason": reason} for size, reason in rep.rejected],
+        "turned_down": dict(rep.turned_down),
+    }
 
 
 def headroom_to_json(h, resource=None) -> dict | None:
@@ -199,7 +220,8 @@ def iter_json(report, pretty: bool = False) -> Iterator[str]:
     text = json.dumps(doc, indent=2) if pretty else json.dumps(doc, separators=(",", ":"))
     before, after = text.split(json.dumps(_FINDINGS_SLOT), 1)
     yield before
-    findings = (finding_to_json(f) for f in (*report.findings, *_resolved(report)))
+    parts: dict = {}  # shared retirement/replacement parts; the report holds their objects alive meanwhile
+    findings = (finding_to_json(f, parts) for f in (*report.findings, *_resolved(report)))
     first = True
     for item in findings:
         if pretty:
@@ -212,9 +234,14 @@ def iter_json(report, pretty: bool = False) -> Iterator[str]:
 
 
 def write_json(report, out: TextIO, pretty: bool = False) -> None:
-    """Write iter_json(report) to `out` as it is produced."""
+    """Write iter_json(report) to `out` as it is produced, a few hundred findings a write."""
+    batch: list[str] = []
     for piece in iter_json(report, pretty):
-        out.write(piece)
+        batch.append(piece)
+        if len(batch) >= 256:
+            out.write("".join(batch))
+            batch.clear()
+    out.write("".join(batch))
 
 
 def write(report, fmt: str, out: TextIO, pretty: bool = False) -> None:

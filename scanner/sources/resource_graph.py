@@ -44,12 +44,19 @@ Public functions (signatures are a contract):
 AKS plumbing is folded into its pool: scale sets tagged `aks-managed-poolName` in a cluster's
 node resource group (or tagged with `aks-managed-cluster-name`/`-rg`) get `aks_cluster_id` and
 `aks_pool` and are not returned in `Inventory.scale_sets`; VMs of `VirtualMachines` pools
-(same tags, node resource group) are not returned in `Inventory.vms`. AKS-tagged resources whose
-cluster is not in the inventory are kept (nothing is dropped unseen).
+(same tags, node resource group) are not returned in `Inventory.vms`. Such an owned row is read
+only as far as its envelope (id, name, subscription, group, location, tags: a broken one is still a
+ScopeError); the rest of it is not used, so it is not read and cannot fail the row. AKS-tagged
+resources whose cluster is not in the inventory are kept and read in full (nothing is dropped unseen).
+
+Speed: rows are read through fast paths (exact-case keys as Resource Graph returns them, plain values)
+that fall back to the careful readers (any key case, conversions, errors naming the field) and give
+the same values and the same messages; tests/unit/test_to_resources.py holds them to that.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
@@ -113,11 +120,6 @@ def _split(path: str) -> tuple[str, ...]:
     return tuple(path.split("."))
 
 
-def _lowered(obj: Mapping) -> dict:
-    """One level of keys lower-cased, for objects read field by field."""
-    return {k.lower() if isinstance(k, str) else k: v for k, v in obj.items()}
-
-
 class _RowError(Exception):
     """A field of one row cannot be read (becomes a ScopeError / InventoryError)."""
 
@@ -125,7 +127,7 @@ class _RowError(Exception):
 def _props(row: Mapping) -> Mapping:
     """ARG/REST rows keep fields under `properties`; `az ... list -o json` flattens them."""
     props = _at(row, "properties")
-    if isinstance(props, Mapping):
+    if type(props) is dict or isinstance(props, Mapping):
         return props
     if props is not None:
         raise _RowError(f"field 'properties' is {type(props).__name__}, expected an object")
@@ -249,14 +251,12 @@ def _state(value: Any) -> str:
     """powerState {"code": "Running"} | "PowerState/deallocated" | "VM running" -> last word."""
     if type(value) is dict and type(code := value.get("code")) is str:  # the common shape, without _get
         text = code.strip()
-        if "/" not in text and " " not in text:
-            return sys.intern(text) if len(text) <= INTERN_MAX else text
-    if isinstance(value, Mapping):
-        value = _get(value, "code", "")
-    text = str(value or "").strip()
-    if not text:
-        return ""
-    return re.split(r"[/ ]", text)[-1]
+    else:
+        if isinstance(value, Mapping):
+            value = _get(value, "code", "")
+        text = str(value or "").strip()
+    text = text[max(text.rfind("/"), text.rfind(" ")) + 1:]  # the last word; "" stays ""
+    return sys.intern(text) if len(text) <= INTERN_MAX else text
 
 
 # Fast readers: the common value (plain ASCII text, a whole number, a bool, null) is read inline and
@@ -270,6 +270,8 @@ def _at(obj: Any, key: str) -> Any:
         value = obj.get(key, _MISSING)
         if value is not _MISSING:
             return value
+    elif obj is None:
+        return None
     return _get(obj, key)
 
 
@@ -422,7 +424,7 @@ def _pool_keys(p: Mapping) -> Mapping:
 
 def _parse_pool(p: Mapping, i: int) -> NodePool:
     where = f"properties.agentPoolProfiles[{i}]"
-    if not isinstance(p, Mapping):
+    if type(p) is not dict and not isinstance(p, Mapping):
         raise _RowError(f"field '{where}' is {type(p).__name__}, expected an object")
     q = _pool_keys(p)
     name = _text_at(q.get("name"), where, "name")
@@ -440,37 +442,134 @@ def _parse_pool(p: Mapping, i: int) -> NodePool:
         vm_sizes = (size,)
         count = _int_at(q.get("count"), where, "count")
     properties, unknown = pool_flags.read_properties(p)
-    return NodePool(
-        name=name,
-        mode=_text_at(q.get("mode"), where, "mode") or "User",
-        pool_type=pool_type,
-        vm_sizes=vm_sizes,
-        size_counts=size_counts,
-        count=count,
-        enable_autoscaling=_bool_at(q.get("enableAutoScaling"), where, "enableAutoScaling"),
-        min_count=_int_at(q.get("minCount"), where, "minCount"),
-        max_count=_int_at(q.get("maxCount"), where, "maxCount"),
-        zones=_strs_at(q.get("availabilityZones"), where, "availabilityZones"),
-        os_type=_text_at(q.get("osType"), where, "osType") or "Linux",
-        os_sku=_text_at(q.get("osSKU"), where, "osSKU"),
-        node_image_version=_text_at(q.get("nodeImageVersion"), where, "nodeImageVersion"),
-        orchestrator_version=_text_at(q.get("currentOrchestratorVersion") or q.get("orchestratorVersion"), where,
-                                      "orchestratorVersion"),
-        labels=_strmap_at(q.get("nodeLabels"), where, "nodeLabels"),
-        taints=_texts_at(q.get("nodeTaints"), where, "nodeTaints"),
-        priority=_text_at(q.get("scaleSetPriority"), where, "scaleSetPriority") or "Regular",
-        eviction_policy=_text_at(q.get("scaleSetEvictionPolicy"), where, "scaleSetEvictionPolicy"),
-        spot_max_price=_float(spot, f"{where}.spotMaxPrice") if (spot := q.get("spotMaxPrice")) is not None else None,
-        max_pods=_int_at(q.get("maxPods"), where, "maxPods"),
-        os_disk_size_gb=_int_at(q.get("osDiskSizeGB"), where, "osDiskSizeGB"),
-        os_disk_type=_text_at(q.get("osDiskType"), where, "osDiskType"),
-        power_state=_state(q.get("powerState")),
-        vnet_subnet_id=_text_at(q.get("vnetSubnetID"), where, "vnetSubnetID"),
-        pod_subnet_id=_text_at(q.get("podSubnetID"), where, "podSubnetID"),
-        max_surge=_surge(q.get("upgradeSettings"), where),
-        properties=properties,
-        unknown_properties=unknown,
+    return _NEW_POOL(  # NodePool's fields in order (_POOL_FIELDS)
+        name,
+        _text_at(q.get("mode"), where, "mode") or "User",
+        pool_type,
+        vm_sizes,
+        size_counts,
+        count,
+        _bool_at(q.get("enableAutoScaling"), where, "enableAutoScaling"),
+        _int_at(q.get("minCount"), where, "minCount"),
+        _int_at(q.get("maxCount"), where, "maxCount"),
+        _strs_at(q.get("availabilityZones"), where, "availabilityZones"),
+        _text_at(q.get("osType"), where, "osType") or "Linux",
+        _text_at(q.get("osSKU"), where, "osSKU"),
+        _text_at(q.get("nodeImageVersion"), where, "nodeImageVersion"),
+        _text_at(q.get("currentOrchestratorVersion") or q.get("orchestratorVersion"), where, "orchestratorVersion"),
+        _strmap_at(q.get("nodeLabels"), where, "nodeLabels"),
+        _texts_at(q.get("nodeTaints"), where, "nodeTaints"),
+        _text_at(q.get("scaleSetPriority"), where, "scaleSetPriority") or "Regular",
+        _text_at(q.get("scaleSetEvictionPolicy"), where, "scaleSetEvictionPolicy"),
+        _float(spot, f"{where}.spotMaxPrice") if (spot := q.get("spotMaxPrice")) is not None else None,
+        _int_at(q.get("maxPods"), where, "maxPods"),
+        _int_at(q.get("osDiskSizeGB"), where, "osDiskSizeGB"),
+        _text_at(q.get("osDiskType"), where, "osDiskType"),
+        _state(q.get("powerState")),
+        _text_at(q.get("vnetSubnetID"), where, "vnetSubnetID"),
+        _text_at(q.get("podSubnetID"), where, "podSubnetID"),
+        _surge(q.get("upgradeSettings"), where),
+        properties,
+        unknown,
     )
+
+
+def _positional(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
+    """A constructor taking `names` positionally: `cls` itself when its __init__ takes exactly these
+    fields in this order (a call by position skips matching 28 keywords: 2 us a node pool), else one
+    that passes them by name (right whatever the model's order, only slower)."""
+    init = tuple(f.name for f in dataclasses.fields(cls) if f.init and not f.kw_only)
+    if init == names:
+        return cls
+    return lambda *values: cls(**dict(zip(names, values, strict=True)))
+
+
+_POOL_FIELDS = ("name", "mode", "pool_type", "vm_sizes", "size_counts", "count", "enable_autoscaling", "min_count",
+                "max_count", "zones", "os_type", "os_sku", "node_image_version", "orchestrator_version", "labels",
+                "taints", "priority", "eviction_policy", "spot_max_price", "max_pods", "os_disk_size_gb",
+                "os_disk_type", "power_state", "vnet_subnet_id", "pod_subnet_id", "max_surge", "properties",
+                "unknown_properties")
+_NEW_POOL = _positional(NodePool, _POOL_FIELDS)
+_NEW_VM = _positional(VirtualMachine, ("id", "name", "subscription_id", "resource_group", "location", "vm_size", "tags",
+                                       "zones", "os_type", "security_type", "power_state", "scale_set_id"))
+
+
+# Keys of virtualMachinesProfile.scale and of its entries: an object with no other key is read with
+# exact lookups (a key it lacks is missing in any spelling), anything else through _at.
+_SCALE_KEYS = frozenset({"manual", "autoscale"})
+_ENTRY_KEYS = frozenset({"size", "sizes", "count", "minCount", "maxCount"})
+
+
+def _fields(obj: Any, names: tuple[str, ...], known: frozenset[str]) -> list[Any]:
+    """[_get(obj, name) for name in names]; one dict lookup each when every key of obj is in `known`."""
+    if type(obj) is dict and obj.keys() <= known:
+        return [obj.get(name) for name in names]
+    return [_at(obj, name) for name in names]
+
+
+def _vm_pool_sizes(p: Mapping, q: Mapping, where: str) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...], int]:
+    """A VirtualMachines pool's (size, count) pairs, its sizes and its node count; no pairs when it
+    has only vmSize/count (read then as a scale-set pool's)."""
+    manual, autoscale = _fields(_at(_at(p, "virtualMachinesProfile"), "scale"), ("manual", "autoscale"), _SCALE_KEYS)
+    manual = manual or q.get("virtualMachineNodesStatus") or []
+    if not isinstance(manual, list):
+        raise _RowError(f"field '{where}.virtualMachinesProfile.scale.manual' is not a list")
+    pairs = []
+    shared: list[str] = []  # sizes of entries that list several sizes for one count
+    total = 0
+    for j, m in enumerate(manual):
+        at = f"{where}.virtualMachinesProfile.scale.manual[{j}]"
+        count, sizes, size = _fields(m, ("count", "sizes", "size"), _ENTRY_KEYS)
+        n = _int_at(count, at, "count") or 0
+        # GA API versions write one `size` per entry; the preview ones a `sizes` list.
+        entry = [s for s in _strs_at(sizes, at, "sizes") if s] or [_text_at(size, at, "size")]
+        if not entry[0]:
+            raise _RowError(f"missing field '{at}.size'")
+        total += n
+        if len(entry) == 1:
+            pairs.append((entry[0], n))
+        else:
+            shared.extend(entry)
+    # Autoscale profiles (GA API): one size each, with its own min and max count.
+    autoscale = autoscale or []
+    if not isinstance(autoscale, list):
+        raise _RowError(f"field '{where}.virtualMachinesProfile.scale.autoscale' is not a list")
+    for j, a in enumerate(autoscale):
+        at = f"{where}.virtualMachinesProfile.scale.autoscale[{j}]"
+        size, low, high = _fields(a, ("size", "minCount", "maxCount"), _ENTRY_KEYS)
+        size = _text_at(size, at, "size")
+        if not size:
+            raise _RowError(f"missing field '{at}.size'")
+        _int_at(low, at, "minCount")
+        _int_at(high, at, "maxCount")
+        shared.append(size)
+    if not pairs and not shared and q.get("vmSize"):
+        pairs.append((_text_at(q.get("vmSize"), where, "vmSize"), _int_at(q.get("count"), where, "count") or 0))
+        total = pairs[0][1]
+    if not pairs and not shared:
+        raise _RowError(f"missing field '{where}.virtualMachinesProfile.scale.manual' (VirtualMachines pool, "
+                        "and no scale.autoscale either)")
+    return tuple(pairs), tuple(dict.fromkeys([s for s, _ in pairs] + shared)), total
+
+
+def _positional(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
+    """A constructor taking `names` positionally: `cls` itself when its __init__ takes exactly these
+    fields in this order (a call by position skips matching 28 keywords: 2 us a node pool), else one
+    that passes them by name (right whatever the model's order, only slower)."""
+    init = tuple(f.name for f in dataclasses.fields(cls) if f.init and not f.kw_only)
+    if init == names:
+        return cls
+    return lambda *values: cls(**dict(zip(names, values, strict=True)))
+
+
+_POOL_FIELDS = ("name", "mode", "pool_type", "vm_sizes", "size_counts", "count", "enable_autoscaling", "min_count",
+                "max_count", "zones", "os_type", "os_sku", "node_image_version", "orchestrator_version", "labels",
+                "taints", "priority", "eviction_policy", "spot_max_price", "max_pods", "os_disk_size_gb",
+                "os_disk_type", "power_state", "vnet_subnet_id", "pod_subnet_id", "max_surge", "properties",
+                "unknown_properties")
+_NEW_POOL = _positional(NodePool, _POOL_FIELDS)
+_NEW_VM = _positional(VirtualMachine, ("id", "name", "subscription_id", "resource_group", "location", "vm_size", "tags",
+                                       "zones", "os_type", "security_type", "power_state", "scale_set_id"))
 
 
 def _vm_pool_sizes(p: Mapping, q: Mapping, where: str) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...], int]:
@@ -547,23 +646,29 @@ def _parse_vm(row: Mapping) -> VirtualMachine:
     return _vm_body(row, *_envelope(row))
 
 
+# The `properties` keys of a VM row as queries/vms.kql packs them (see _fields).
+_VM_PROPS = frozenset({"hardwareProfile", "storageProfile", "securityProfile", "virtualMachineScaleSet", "extended"})
+
+
 def _vm_body(row: Mapping, rid: str, name: str, sub: str, rg: str, loc: str, tags: dict[str, str]) -> VirtualMachine:
     props = _props(row)
-    size = _str(_at(_at(props, "hardwareProfile"), "vmSize"), "properties.hardwareProfile.vmSize")
+    hardware, storage, security, scale_set, extended = _fields(props, (
+        "hardwareProfile", "storageProfile", "securityProfile", "virtualMachineScaleSet", "extended"), _VM_PROPS)
+    size = _str(_at(hardware, "vmSize"), "properties.hardwareProfile.vmSize")
     if not size:
         raise _RowError("missing field 'properties.hardwareProfile.vmSize'")
-    power = (_at(_at(_at(props, "extended"), "instanceView"), "powerState")
+    power = (_at(_at(extended, "instanceView"), "powerState")
              or _at(_at(props, "instanceView"), "statuses") or _at(row, "powerState"))
     if isinstance(power, list):  # instanceView.statuses: [{code: "PowerState/running"}, ...]
         codes = [_get(s, "code", "") for s in power if str(_get(s, "code", "")).startswith("PowerState/")]
         power = codes[0] if codes else ""
-    return VirtualMachine(
-        id=rid, name=name, subscription_id=sub, resource_group=rg, location=loc, vm_size=size, tags=tags,
-        zones=_strs(_at(row, "zones"), "zones"),
-        os_type=_str(_at(_at(_at(props, "storageProfile"), "osDisk"), "osType"), "properties.storageProfile.osDisk.osType"),
-        security_type=_str(_at(_at(props, "securityProfile"), "securityType"), "properties.securityProfile.securityType"),
-        power_state=_state(power),
-        scale_set_id=_str(_at(_at(props, "virtualMachineScaleSet"), "id"), "properties.virtualMachineScaleSet.id"),
+    return _NEW_VM(  # VirtualMachine's fields in order
+        rid, name, sub, rg, loc, size, tags,
+        _strs(_at(row, "zones"), "zones"),
+        _str(_at(_at(storage, "osDisk"), "osType"), "properties.storageProfile.osDisk.osType"),
+        _str(_at(security, "securityType"), "properties.securityProfile.securityType"),
+        _state(power),
+        _str(_at(scale_set, "id"), "properties.virtualMachineScaleSet.id"),
     )
 
 
@@ -571,7 +676,8 @@ def _parse_vmss(row: Mapping) -> ScaleSet:
     return _vmss_body(row, *_envelope(row))
 
 
-def _vmss_body(row: Mapping, rid: str, name: str, sub: str, rg: str, loc: str, tags: dict[str, str]) -> ScaleSet:
+def _vmss_body(row: Mapping, rid: str, name: str, sub: str, rg: str, loc: str, tags: dict[str, str],
+               aks_pool: str = "") -> ScaleSet:
     props = _props(row)
     mode = _str(_at(props, "orchestrationMode"), "properties.orchestrationMode")
     sku = _at(row, "sku")
@@ -589,6 +695,7 @@ def _vmss_body(row: Mapping, rid: str, name: str, sub: str, rg: str, loc: str, t
         upgrade_policy=_str(_at(_at(props, "upgradePolicy"), "mode"), "properties.upgradePolicy.mode"),
         security_type=_str(_at(_at(profile, "securityProfile"), "securityType"),
                            "properties.virtualMachineProfile.securityProfile.securityType"),
+        aks_pool=aks_pool,
     )
 
 
@@ -616,13 +723,13 @@ def _cluster_id(sub: str, rg: str, name: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}"
 
 
-def _parsed(rows: Iterable[tuple[int, Mapping]], parse: Callable[[Mapping], Any], errors: list[ScopeError]) -> Iterator:
-    """parse(row) for each (row number, row); a row that does not parse becomes an error naming its id."""
-    for n, row in rows:
-        try:
-            yield parse(row)
-        except _RowError as exc:
-            errors.append(_row_error(str(_get(row, "id", "")) or f"row {n}", str(exc)))
+def _owned(owners: list[_Owners], sub: str, rg: str, tags: Mapping[str, str]) -> tuple[bool, str]:
+    """(a cluster of `owners` owns this scale set or VM, the pool name from its tag)."""
+    for owner in owners:
+        cluster, pool = owner(sub, rg, tags)
+        if cluster is not None:
+            return True, pool
+    return False, _tag(tags, "aks-managed-poolName")
 
 
 class _Owners:
@@ -774,24 +881,25 @@ def _read(rows: Iterable[Mapping], more: _Owners | None = None) -> Inventory:
     if more is not None:
         more.add(clusters)
     owners = [o for o in (local, more) if o]
+    # Ownership needs only the envelope (subscription, group, tags): an owned row is not read further.
     scale_sets: list[ScaleSet] = []
-    for ss in _parsed(vmss_rows, _parse_vmss, errors):
-        pool = ""
-        for owner in owners:
-            cluster, pool = owner(ss.subscription_id, ss.resource_group, ss.tags)
-            if cluster is not None:
-                break  # reported through its node pool
-        else:
-            if not owners:
-                pool = _tag(ss.tags, "aks-managed-poolName")
-            if pool:
-                ss = replace(ss, aks_pool=pool)
-            scale_sets.append(ss)
+    for n, row in vmss_rows:
+        try:
+            env = _envelope(row)
+            owned, pool = _owned(owners, env[2], env[3], env[5])
+            if not owned:
+                scale_sets.append(_vmss_body(row, *env, aks_pool=pool))
+        except _RowError as exc:
+            errors.append(_row_error(str(_get(row, "id", "")) or f"row {n}", str(exc)))
 
     vms: list[VirtualMachine] = []
-    for vm in _parsed(vm_rows, _parse_vm, errors):
-        if not any(owner(vm.subscription_id, vm.resource_group, vm.tags)[0] is not None for owner in owners):
-            vms.append(vm)  # not a node of an AKS VirtualMachines pool
+    for n, row in vm_rows:
+        try:
+            env = _envelope(row)
+            if not _owned(owners, env[2], env[3], env[5])[0]:  # else a node of an AKS VirtualMachines pool
+                vms.append(_vm_body(row, *env))
+        except _RowError as exc:
+            errors.append(_row_error(str(_get(row, "id", "")) or f"row {n}", str(exc)))
 
     return Inventory(clusters=tuple(clusters), vms=tuple(vms), scale_sets=tuple(scale_sets), errors=tuple(errors),
                      unread_types=tuple(sorted(unread.items(), key=lambda kv: (-kv[1], kv[0]))))

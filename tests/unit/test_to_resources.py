@@ -428,3 +428,40 @@ def test_live_pages_give_what_the_whole_export_gives():
     assert fold.clusters == list(whole.clusters) and fold.errors == list(whole.errors)
     assert fold.scale_sets == list(whole.scale_sets) and fold.vms == list(whole.vms)
     assert [s.aks_pool for s in fold.scale_sets if s.name.startswith("aks-oldpool")] == ["oldpool"]
+
+
+def test_plumbing_its_cluster_owns_is_read_no_further_than_id_group_and_tags():
+    """An AKS scale set or pool VM whose cluster is in the inventory is reported through the pool:
+    its other fields are not read, so one the scan would not use cannot fail the row (nor hold back
+    the subscription's resolved findings). Without its cluster it is read in full and named."""
+    rows = _rows()
+    next(r for r in rows if r["name"] == "aks-system-12345678-vmss")["sku"].pop("name")
+    next(r for r in rows if r["name"] == "aks-vmpool-12345678-vms0")["properties"].pop("hardwareProfile")
+    owned = to_resources(rows)
+    assert owned.errors == () and owned.scale_sets == to_resources(_rows()).scale_sets
+    assert owned.clusters == to_resources(_rows()).clusters and owned.vms == to_resources(_rows()).vms
+    alone = to_resources([r for r in rows if not r["type"].endswith("managedclusters")])
+    assert sorted((e.scope.rsplit("/", 1)[-1], e.error) for e in alone.errors) == [
+        ("aks-system-12345678-vmss", "missing field 'sku.name' (the VM size)"),
+        ("aks-vmpool-12345678-vms0", "missing field 'properties.hardwareProfile.vmSize'")]
+
+
+def test_owned_plumbing_with_a_broken_id_group_or_tags_is_still_named():
+    rows = _rows()
+    next(r for r in rows if r["name"] == "aks-system-12345678-vmss").pop("location")
+    next(r for r in rows if r["name"] == "aks-vmpool-12345678-vms0")["tags"] = ["not", "a", "map"]
+    errors = sorted((e.scope.rsplit("/", 1)[-1], e.error) for e in to_resources(rows).errors)
+    assert errors == [("aks-system-12345678-vmss", "missing field 'location'"),
+                      ("aks-vmpool-12345678-vms0", "field 'tags' is list, expected an object")]
+
+
+def test_positional_constructors_fall_back_to_keywords_when_the_model_changes():
+    """Pools and VMs are built by position when the model's fields are in the order the parser
+    lists them (faster); if the model changes, they are built by name, still right."""
+    from scanner.core.model import NodePool
+    from scanner.sources.resource_graph import _positional
+
+    make = _positional(NodePool, ("count", "name", "vm_sizes"))
+    assert make(3, "apps", ("Standard_D2s_v5",)) == NodePool(name="apps", count=3, vm_sizes=("Standard_D2s_v5",))
+    with pytest.raises(ValueError):
+        make(3, "apps")  # a value short is an error, not a default
