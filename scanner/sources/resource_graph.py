@@ -501,7 +501,8 @@ _ENTRY_KEYS = frozenset({"size", "sizes", "count", "minCount", "maxCount"})
 
 
 def _fields(obj: Any, names: tuple[str, ...], known: frozenset[str]) -> list[Any]:
-    """[_get(obj, name) for name in names]; one dict lookup each when every key of obj is in `known`."""
+    """[_get(obj, name) for name in names]; one dict lookup each when every key of obj is in `known`
+    (one spelling per key, `names` among them: a key obj lacks is then missing in any spelling)."""
     if type(obj) is dict and obj.keys() <= known:
         return [obj.get(name) for name in names]
     return [_at(obj, name) for name in names]
@@ -738,31 +739,35 @@ class _Owners:
     the same node resource group or id wins, as in an index rebuilt over all of them."""
 
     def __init__(self, clusters: Iterable[Cluster] = ()) -> None:
-        self.by_node_rg: dict[tuple[str, str], Cluster] = {}  # AKS node resource groups (same subscription)
-        self.by_id: dict[str, Cluster] = {}
+        # AKS node resource groups (same subscription) and cluster ids -> (cluster, its pool names lower-cased)
+        self.by_node_rg: dict[tuple[str, str], tuple[Cluster, frozenset[str]]] = {}
+        self.by_id: dict[str, tuple[Cluster, frozenset[str]]] = {}
         self.add(clusters)
 
     def add(self, clusters: Iterable[Cluster]) -> None:
         for c in clusters:
+            entry = (c, frozenset(p.name.lower() for p in c.pools))
             if c.node_resource_group:
-                self.by_node_rg[(c.subscription_id, c.node_resource_group.lower())] = c
-            self.by_id[c.id.lower()] = c
+                self.by_node_rg[(c.subscription_id, c.node_resource_group.lower())] = entry
+            self.by_id[c.id.lower()] = entry
 
     def __bool__(self) -> bool:
         return bool(self.by_id)
 
     def __call__(self, sub: str, rg: str, tags: Mapping[str, str]) -> tuple[Cluster | None, str]:
         pool = _tag(tags, "aks-managed-poolName")
-        cluster = self.by_node_rg.get((sub, rg.lower()))
-        if cluster is None:
+        entry = self.by_node_rg.get((sub, rg.lower()))
+        if entry is None:
             cname, crg = _tag(tags, "aks-managed-cluster-name"), _tag(tags, "aks-managed-cluster-rg")
             if cname and crg:
-                cluster = self.by_id.get(_cluster_id(sub, crg, cname).lower())
-        if cluster is not None and not pool:
+                entry = self.by_id.get(_cluster_id(sub, crg, cname).lower())
+        if entry is None:
+            return None, pool
+        if not pool:
             return None, ""  # something else living in the node resource group
-        if cluster is not None and not any(p.name.lower() == pool.lower() for p in cluster.pools):
+        if pool.lower() not in entry[1]:
             return None, pool  # pool no longer in the cluster's profile: report it on its own
-        return cluster, pool
+        return entry[0], pool
 
 
 def _owner_of(clusters: Iterable[Cluster]) -> Callable[[str, str, Mapping[str, str]], tuple[Cluster | None, str]]:
@@ -877,10 +882,9 @@ def _read(rows: Iterable[Mapping], more: _Owners | None = None) -> Inventory:
 
     # A scale set or VM of an AKS pool is reported through the pool. Live, the clusters of earlier
     # pages of the batch (`more`) own them too: the clusters of these rows are added to it.
-    local = _Owners(clusters)
     if more is not None:
         more.add(clusters)
-    owners = [o for o in (local, more) if o]
+    owners = [o for o in (_Owners(clusters) if clusters and (vmss_rows or vm_rows) else None, more) if o]
     # Ownership needs only the envelope (subscription, group, tags): an owned row is not read further.
     scale_sets: list[ScaleSet] = []
     for n, row in vmss_rows:
