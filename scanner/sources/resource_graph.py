@@ -553,68 +553,6 @@ def _vm_pool_sizes(p: Mapping, q: Mapping, where: str) -> tuple[tuple[tuple[str,
     return tuple(pairs), tuple(dict.fromkeys([s for s, _ in pairs] + shared)), total
 
 
-def _positional(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
-    """A constructor taking `names` positionally: `cls` itself when its __init__ takes exactly these
-    fields in this order (a call by position skips matching 28 keywords: 2 us a node pool), else one
-    that passes them by name (right whatever the model's order, only slower)."""
-    init = tuple(f.name for f in dataclasses.fields(cls) if f.init and not f.kw_only)
-    if init == names:
-        return cls
-    return lambda *values: cls(**dict(zip(names, values, strict=True)))
-
-
-_POOL_FIELDS = ("name", "mode", "pool_type", "vm_sizes", "size_counts", "count", "enable_autoscaling", "min_count",
-                "max_count", "zones", "os_type", "os_sku", "node_image_version", "orchestrator_version", "labels",
-                "taints", "priority", "eviction_policy", "spot_max_price", "max_pods", "os_disk_size_gb",
-                "os_disk_type", "power_state", "vnet_subnet_id", "pod_subnet_id", "max_surge", "properties",
-                "unknown_properties")
-_NEW_POOL = _positional(NodePool, _POOL_FIELDS)
-_NEW_VM = _positional(VirtualMachine, ("id", "name", "subscription_id", "resource_group", "location", "vm_size", "tags",
-                                       "zones", "os_type", "security_type", "power_state", "scale_set_id"))
-
-
-def _vm_pool_sizes(p: Mapping, q: Mapping, where: str) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...], int]:
-    """A VirtualMachines pool's (size, count) pairs, its sizes and its node count; no pairs when it
-    has only vmSize/count (read then as a scale-set pool's)."""
-    manual = _at(_at(_at(p, "virtualMachinesProfile"), "scale"), "manual") or q.get("virtualMachineNodesStatus") or []
-    if not isinstance(manual, list):
-        raise _RowError(f"field '{where}.virtualMachinesProfile.scale.manual' is not a list")
-    pairs = []
-    shared: list[str] = []  # sizes of entries that list several sizes for one count
-    total = 0
-    for j, m in enumerate(manual):
-        at = f"{where}.virtualMachinesProfile.scale.manual[{j}]"
-        n = _int_at(_at(m, "count"), at, "count") or 0
-        # GA API versions write one `size` per entry; the preview ones a `sizes` list.
-        entry = [s for s in _strs_at(_at(m, "sizes"), at, "sizes") if s] or [_text_at(_at(m, "size"), at, "size")]
-        if not entry[0]:
-            raise _RowError(f"missing field '{at}.size'")
-        total += n
-        if len(entry) == 1:
-            pairs.append((entry[0], n))
-        else:
-            shared.extend(entry)
-    # Autoscale profiles (GA API): one size each, with its own min and max count.
-    autoscale = _at(_at(_at(p, "virtualMachinesProfile"), "scale"), "autoscale") or []
-    if not isinstance(autoscale, list):
-        raise _RowError(f"field '{where}.virtualMachinesProfile.scale.autoscale' is not a list")
-    for j, a in enumerate(autoscale):
-        at = f"{where}.virtualMachinesProfile.scale.autoscale[{j}]"
-        size = _text_at(_at(a, "size"), at, "size")
-        if not size:
-            raise _RowError(f"missing field '{at}.size'")
-        _int_at(_at(a, "minCount"), at, "minCount")
-        _int_at(_at(a, "maxCount"), at, "maxCount")
-        shared.append(size)
-    if not pairs and not shared and q.get("vmSize"):
-        pairs.append((_text_at(q.get("vmSize"), where, "vmSize"), _int_at(q.get("count"), where, "count") or 0))
-        total = pairs[0][1]
-    if not pairs and not shared:
-        raise _RowError(f"missing field '{where}.virtualMachinesProfile.scale.manual' (VirtualMachines pool, "
-                        "and no scale.autoscale either)")
-    return tuple(pairs), tuple(dict.fromkeys([s for s, _ in pairs] + shared)), total
-
-
 def _surge(settings, where: str) -> str:
     """upgradeSettings.maxSurge ("5", "33%"; empty when unset)."""
     if settings is None:
