@@ -13,24 +13,31 @@
     PriceCache / price_cache(settings)        issue 13: Retail Prices answers a day in <TABLE_PREFIX>pricecache
                                               (load(key) / save(key, items), as sources.prices.FilePriceCache)
 
-Layout (table `<prefix>skucache`), one partition per region so a region's pairs are read with a
-few paged queries and written in transactions of 100:
+Layout (table `<prefix>skucache`), one partition per region, so a region is read with one query
+and written in one or two transactions however many subscriptions it has:
 
     PartitionKey = region, RowKey = "~facts"          the region's sizes as facts shared by every
         subscription (name, vCPUs, memory, generations, architecture, GPUs, zones, family,
         capabilities), packed text (zlib+base64 when large); `fetched_at`
-    PartitionKey = region, RowKey = subscription id   the sizes that subscription was offered
-        there and its own restrictions (`sizes`, `restricted`), packed text; `fetched_at`
+    PartitionKey = region, RowKey = "b-00" .. "b-63"  the region's subscriptions, spread over 64
+        rows by a CRC-32 of the id: `entries`, packed JSON {"lists": [[size, ...], ...], "subs":
+        {subscription id: [fetched (epoch s), list index, restrictions JSON]}}; a size list is
+        held once per row however many subscriptions were offered it
 
-Freshness is the entity's `fetched_at` (UTC): older than max_age is not used. A pair whose sizes
-name a size the region's facts lack is not used either (read live again). Writes are upserts
-(last writer wins: two scans on the same day write the same facts).
+Freshness is per subscription (`fetched`): older than max_age is not used. A pair whose sizes name
+a size the region's facts lack is not used either (read live again). A row is rewritten whole
+with what the run read and what was still fresh in it (a 300k-resource tenant: 9,000 pairs in
+about 320 rows, not 9,000): the last writer wins, and an entry a concurrent scan lost is read
+live again next time. The quota cache has the same rows (`<prefix>quotacache`, no facts row;
+`entries` = {"subs": {subscription id: [fetched, [[name, current, limit, label], ...]]}}).
+Rows of the earlier layout (one per subscription) are never read and never cost a request.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -45,7 +52,69 @@ log = logging.getLogger("scanner.cache")
 TABLE_SUFFIX = "skucache"
 FACTS_ROW = "~facts"  # sorts after every subscription id
 BATCH = 100  # operations per Table transaction (service limit)
-WRITERS = 4  # transactions in flight at once (a cold 300k-resource scan writes about 190, each mostly waiting)
+BATCH_CHARS = 2_000_000  # packed text per transaction: the service takes 4 MiB of payload
+WRITERS = 4  # transactions in flight at once (each mostly waits on the store)
+BUCKETS = 64  # rows per region holding its subscriptions' entries
+BUCKET_PREFIX = "b-"
+# Only the bucket rows (and the facts row): rows of the per-subscription layout are never read.
+_ROWS = "PartitionKey eq @loc and RowKey ge 'b-' and RowKey lt 'b.'"
+
+
+def bucket_of(subscription_id: str) -> str:
+    """The row holding a subscription's entry in its region's partition (stable across runs)."""
+    return f"{BUCKET_PREFIX}{zlib.crc32(subscription_id.lower().encode()) % BUCKETS:02d}"
+
+
+def _epoch(when: datetime) -> float:
+    return when.timestamp()
+
+
+def _batches(loc: str, ops: list) -> list[tuple[str, list]]:
+    """A region's operations in transactions of at most BATCH operations and BATCH_CHARS of text."""
+    out: list[tuple[str, list]] = []
+    current: list = []
+    size = 0
+    for op in ops:
+        chars = sum(len(v) for v in op[1].values() if isinstance(v, str))
+        if current and (len(current) >= BATCH or size + chars > BATCH_CHARS):
+            out.append((loc, current))
+            current, size = [], 0
+        current.append(op)
+        size += chars
+    if current:
+        out.append((loc, current))
+    return out
+
+
+def _read_buckets(cache: Any, loc: str, extra: str = "") -> list[Mapping] | None:
+    """Every bucket row of a region (and the facts row with extra=" or RowKey eq '~facts'"), or
+    None when the table cannot be read (named in cache.errors)."""
+    from azure.core.exceptions import AzureError
+
+    query = f"({_ROWS}){extra}" if extra else _ROWS
+    try:
+        rows = []
+        for page in cache.table.query_entities(query, parameters={"loc": loc}, results_per_page=1000).by_page():
+            cache._count("query")
+            rows.extend(page)
+        return rows
+    except AzureError as exc:
+        cache._fail(f"reading region {loc}", exc)
+        return None
+
+
+def _held_entries(cache: Any, loc: str, row: Mapping, oldest: float, what: str) -> dict[str, list]:
+    """The fresh entries of one bucket row ({subscription: entry}), kept by the cache so a rewrite
+    of the row keeps them; an unreadable row holds nothing (its pairs are read live)."""
+    try:
+        doc = jsontext.loads(unpack_text(row, "entries", f"{what} {loc}/{row['RowKey']}"))
+        subs = doc["subs"]
+        fresh = {str(s): e for s, e in subs.items() if float(e[0]) >= oldest}
+    except (ValueError, KeyError, TypeError, IndexError) as exc:  # another layout, cut short: read live
+        log.info("%s: row %s/%s not used (%s)", what, loc, row.get("RowKey"), type(exc).__name__)
+        return {}
+    cache._held[(loc, row["RowKey"])] = (doc, fresh)
+    return fresh
 
 
 def _submit_all(cache: Any, batches: list[tuple[str, list]]) -> None:
@@ -103,6 +172,7 @@ class SkuCache:
         self.errors: list[ScopeError] = []
         self.requests: dict[str, int] = {}
         self._facts: dict[str, dict[str, Sku]] = {}  # region -> size name (lower) -> Sku facts read
+        self._held: dict[tuple[str, str], tuple[dict, dict[str, list]]] = {}  # (region, row) -> (doc, fresh)
 
     def _count(self, kind: str, n: int = 1) -> None:
         self.requests[kind] = self.requests.get(kind, 0) + n
@@ -115,54 +185,57 @@ class SkuCache:
     # ------------------------------------------------------------------ read
     def load(self, pairs: Iterable[tuple[str, str]], shared: Any) -> dict[tuple[str, str], list[Sku]]:
         """Fresh cached SKU lists for these (subscription, region) pairs; missing ones are absent."""
-        from azure.core.exceptions import AzureError
-
         wanted: dict[str, set[str]] = {}
         for sub, loc in pairs:
             wanted.setdefault(loc, set()).add(sub)
-        oldest = self.now() - self.max_age
+        now = self.now()
+        oldest = _epoch(now - self.max_age)
         out: dict[tuple[str, str], list[Sku]] = {}
         for loc, subs in sorted(wanted.items()):
-            entities: dict[str, Mapping] = {}
-            try:
-                pages = self.table.query_entities(
-                    "PartitionKey eq @loc and fetched_at ge @oldest",
-                    parameters={"loc": loc, "oldest": oldest}, results_per_page=1000).by_page()
-                for page in pages:
-                    self._count("query")
-                    for e in page:
-                        if e["RowKey"] == FACTS_ROW or e["RowKey"] in subs:
-                            entities[e["RowKey"]] = e
-            except AzureError as exc:
-                self._fail(f"reading region {loc}", exc)
+            rows = _read_buckets(self, loc, f" or (PartitionKey eq @loc and RowKey eq '{FACTS_ROW}')")
+            if rows is None:
                 continue
-            facts_entity = entities.pop(FACTS_ROW, None)
-            if facts_entity is None:
+            facts_entity = next((r for r in rows if r["RowKey"] == FACTS_ROW), None)
+            fetched_at = facts_entity.get("fetched_at") if facts_entity is not None else None
+            if facts_entity is None or not isinstance(fetched_at, datetime) or _epoch(fetched_at) < oldest:
                 continue
             try:
                 facts = {}
                 for row in jsontext.loads(unpack_text(facts_entity, "facts", f"skucache {loc}")):
                     sku = shared.put(_sku_from_row(row, loc))
                     facts[sku.name.lower()] = sku
-                self._facts[loc] = facts
-                made: dict[tuple[str, str], list[Sku]] = {}  # most pairs of a region list the same sizes
-                for sub, e in entities.items():
-                    raw = (unpack_text(e, "sizes", f"skucache {loc}/{sub}"), str(e.get("restricted") or "{}"))
-                    skus = made.get(raw)
-                    if skus is None:
-                        restricted = jsontext.loads(raw[1])
-                        skus = []
-                        for name in jsontext.loads(raw[0]):
-                            base = facts.get(name.lower())
-                            if base is None:
-                                raise KeyError(name)
-                            r = restricted.get(name)
-                            skus.append(shared.variant(base, bool(r[0]), frozenset(str(z) for z in r[1])) if r else base)
-                        made[raw] = skus
-                    out[(sub, loc)] = skus
-            except (ValueError, KeyError, TypeError, IndexError) as exc:  # unreadable or stale layout: read live
+            except (ValueError, KeyError, TypeError, IndexError) as exc:  # unreadable or another layout
                 log.info("skucache: region %s not used (%s: %s)", loc, type(exc).__name__, exc)
                 continue
+            self._facts[loc] = facts
+            made: dict[tuple, list[Sku]] = {}  # most pairs of a region list the same sizes
+            for row in rows:
+                if row["RowKey"] == FACTS_ROW:
+                    continue
+                fresh = _held_entries(self, loc, row, oldest, "skucache")
+                if not fresh:
+                    continue
+                lists = self._held[(loc, row["RowKey"])][0].get("lists") or []
+                for sub in subs & fresh.keys():
+                    try:
+                        _t, index, restricted_text = fresh[sub]
+                        key = (tuple(lists[index]), restricted_text)
+                        skus = made.get(key)
+                        if skus is None:
+                            restricted = jsontext.loads(restricted_text)
+                            skus = []
+                            for name in key[0]:
+                                base = facts.get(str(name).lower())
+                                if base is None:
+                                    raise KeyError(name)
+                                r = restricted.get(name)
+                                skus.append(shared.variant(base, bool(r[0]), frozenset(str(z) for z in r[1]))
+                                            if r else base)
+                            made[key] = skus
+                    except (ValueError, KeyError, TypeError, IndexError) as exc:  # that pair is read live
+                        log.info("skucache: %s/%s not used (%s: %s)", loc, sub, type(exc).__name__, exc)
+                        continue
+                    out[(sub, loc)] = skus
         return out
 
     # ------------------------------------------------------------------ write
@@ -186,17 +259,42 @@ class SkuCache:
                                **pack_text("facts", json.dumps([_fact_row(s) for s in facts.values()],
                                                                separators=(",", ":")), f"skucache {loc}")},
                     {"mode": UpdateMode.REPLACE})]
-            for sub, skus in sorted(subs.items()):
-                restricted = {s.name: [s.restricted, sorted(s.restricted_zones)]
-                              for s in skus if s.restricted or s.restricted_zones}
-                ops.append(("upsert", {"PartitionKey": loc, "RowKey": sub, "fetched_at": now,
-                                       "restricted": json.dumps(restricted, separators=(",", ":")),
-                                       **pack_text("sizes", json.dumps([s.name for s in skus], separators=(",", ":")),
-                                                   f"skucache {loc}/{sub}")},
+            by_row: dict[str, dict[str, list[Sku]]] = {}
+            for sub, skus in subs.items():
+                by_row.setdefault(bucket_of(sub), {})[sub] = skus
+            for row_key, row_subs in sorted(by_row.items()):
+                text = _sku_row_text(*self._held.get((loc, row_key), ({}, {})), row_subs, _epoch(now))
+                ops.append(("upsert", {"PartitionKey": loc, "RowKey": row_key, "fetched_at": now,
+                                       **pack_text("entries", text, f"skucache {loc}/{row_key}")},
                             {"mode": UpdateMode.REPLACE}))
-            batches.extend((loc, ops[i:i + BATCH]) for i in range(0, len(ops), BATCH))
+            batches.extend(_batches(loc, ops))
             self._facts[loc] = facts
         _submit_all(self, batches)
+
+
+def _sku_row_text(doc: Mapping, fresh: Mapping[str, list], read: Mapping[str, list[Sku]], now: float) -> str:
+    """One bucket row's `entries`: what this run read (`read`) and what was still fresh in the row
+    and not read again, each size list held once."""
+    old_lists = doc.get("lists") or []
+    lists: list[list[str]] = []
+    index_of: dict[tuple, int] = {}
+    entries: dict[str, list] = {}
+
+    def put(names: tuple, sub: str, t: float, restricted_text: str) -> None:
+        i = index_of.get(names)
+        if i is None:
+            i = index_of[names] = len(lists)
+            lists.append(list(names))
+        entries[sub] = [t, i, restricted_text]
+
+    for sub, entry in fresh.items():
+        if sub not in read and isinstance(entry[1], int) and 0 <= entry[1] < len(old_lists):
+            put(tuple(old_lists[entry[1]]), sub, entry[0], entry[2])
+    for sub, skus in sorted(read.items()):
+        restricted = {s.name: [s.restricted, sorted(s.restricted_zones)]
+                      for s in skus if s.restricted or s.restricted_zones}
+        put(tuple(s.name for s in skus), sub, now, json.dumps(restricted, separators=(",", ":")))
+    return jsontext.dumps({"lists": lists, "subs": entries})
 
 
 def sku_cache(settings: Any, credential: Callable[[], Any] | None = None) -> SkuCache | None:
@@ -320,10 +418,10 @@ class QuotaCache:
     """vCPU usages per (subscription, region) kept in Table Storage for `max_age`, so a second scan
     on the same day lists no usages (QUOTA_CACHE_HOURS).
 
-    Table `<prefix>quotacache`: PartitionKey = region, RowKey = subscription id, `rows` = packed
-    JSON [[name, current, limit, label], ...], `fetched_at` (UTC). A region's pairs are read with a
-    few paged queries and written in transactions of 100. Older than max_age, or unreadable, is not
-    used (read live again). A table that cannot be read or written is named in `errors`
+    Table `<prefix>quotacache`: PartitionKey = region, RowKey = "b-00" .. "b-63" (the bucket rows of
+    the module docstring), `entries` = packed JSON {"subs": {subscription id: [fetched (epoch s),
+    [[name, current, limit, label], ...]]}}. A region is read with one query and written in one or
+    two transactions. Older than max_age, or unreadable, is not used (read live again). A table that cannot be read or written is named in `errors`
     (ScopeError STORE, "store:quotacache") and the usages are read live: it never decides a finding.
 
         load(pairs) -> {(subscription, region): [QuotaUsage]}   fresh entries only
@@ -337,6 +435,7 @@ class QuotaCache:
         self.now = now
         self.errors: list[ScopeError] = []
         self.requests: dict[str, int] = {}
+        self._held: dict[tuple[str, str], tuple[dict, dict[str, list]]] = {}  # (region, row) -> (doc, fresh)
 
     def _count(self, kind: str, n: int = 1) -> None:
         self.requests[kind] = self.requests.get(kind, 0) + n
@@ -347,48 +446,42 @@ class QuotaCache:
         log.warning("quotacache: %s failed: %s", what, type(exc).__name__)
 
     def load(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list]:
-        from azure.core.exceptions import AzureError
-
         from scanner.core.model import QuotaUsage
 
         wanted: dict[str, set[str]] = {}
         for sub, loc in pairs:
             wanted.setdefault(loc, set()).add(sub)
-        oldest = self.now() - self.max_age
+        oldest = _epoch(self.now() - self.max_age)
         out: dict[tuple[str, str], list] = {}
         for loc, subs in sorted(wanted.items()):
-            try:
-                pages = self.table.query_entities(
-                    "PartitionKey eq @loc and fetched_at ge @oldest",
-                    parameters={"loc": loc, "oldest": oldest}, results_per_page=1000).by_page()
-                entities = []
-                for page in pages:
-                    self._count("query")
-                    entities.extend(e for e in page if e["RowKey"] in subs)
-            except AzureError as exc:
-                self._fail(f"reading region {loc}", exc)
-                continue
-            for e in entities:
-                try:
-                    rows = [QuotaUsage(name=str(n), current=int(c), limit=int(lim), label=str(lab))
-                            for n, c, lim, lab in jsontext.loads(unpack_text(e, "rows", f"quotacache {loc}/{e['RowKey']}"))]
-                except (ValueError, KeyError, TypeError) as exc:  # unreadable or another layout: read live
-                    log.info("quotacache: %s/%s not used (%s)", loc, e["RowKey"], type(exc).__name__)
-                    continue
-                out[(e["RowKey"], loc)] = rows
+            rows = _read_buckets(self, loc)
+            for row in rows or ():
+                fresh = _held_entries(self, loc, row, oldest, "quotacache")
+                for sub in subs & fresh.keys():
+                    try:
+                        out[(sub, loc)] = [QuotaUsage(name=str(n), current=int(c), limit=int(lim), label=str(lab))
+                                           for n, c, lim, lab in fresh[sub][1]]
+                    except (ValueError, KeyError, TypeError, IndexError) as exc:  # another layout: read live
+                        log.info("quotacache: %s/%s not used (%s)", loc, sub, type(exc).__name__)
         return out
 
     def save(self, fetched: Mapping[tuple[str, str], list]) -> None:
         from azure.data.tables import UpdateMode
 
         now = self.now()
-        by_loc: dict[str, list] = {}
-        for (sub, loc), rows in sorted(fetched.items()):
-            text = json.dumps([[r.name, r.current, r.limit, r.label] for r in rows], separators=(",", ":"))
-            by_loc.setdefault(loc, []).append(
-                ("upsert", {"PartitionKey": loc, "RowKey": sub, "fetched_at": now,
-                            **pack_text("rows", text, f"quotacache {loc}/{sub}")}, {"mode": UpdateMode.REPLACE}))
-        _submit_all(self, [(loc, ops[i:i + BATCH]) for loc, ops in by_loc.items() for i in range(0, len(ops), BATCH)])
+        by_row: dict[tuple[str, str], dict[str, list]] = {}
+        for (sub, loc), rows in fetched.items():
+            by_row.setdefault((loc, bucket_of(sub)), {})[sub] = [
+                _epoch(now), [[r.name, r.current, r.limit, r.label] for r in rows]]
+        ops_by_loc: dict[str, list] = {}
+        for (loc, row_key), read in sorted(by_row.items()):
+            _doc, fresh = self._held.get((loc, row_key), ({}, {}))
+            entries = {**{s: e for s, e in fresh.items() if s not in read}, **read}
+            ops_by_loc.setdefault(loc, []).append(
+                ("upsert", {"PartitionKey": loc, "RowKey": row_key, "fetched_at": now,
+                            **pack_text("entries", jsontext.dumps({"subs": entries}), f"quotacache {loc}/{row_key}")},
+                 {"mode": UpdateMode.REPLACE}))
+        _submit_all(self, [b for loc, ops in ops_by_loc.items() for b in _batches(loc, ops)])
 
 
 class _QuotaDisabled(QuotaCache):
