@@ -270,12 +270,25 @@ def read_properties(profile: Mapping) -> tuple[dict[str, object], tuple[str, ...
                 full, sub_how = _SUB_CACHE.get((name, sub)) or _sub_info(name, sub)
                 if full is None:
                     unknown.append(f"{name}.{sub}")
-                elif sub_how != _SKIP and not _empty(sub_value):
-                    out[full] = _kept(sub_value)
+                elif sub_how != _SKIP:
+                    _keep(out, full, sub_value)
             continue
-        if not _empty(value):
+        # _keep inlined for the common values (hot: a dozen a pool)
+        kind = type(value)
+        if kind is str:
+            if value:
+                out[name] = sys.intern(value) if len(value) <= _INTERN_MAX else value
+        elif kind is int or kind is bool or kind is float:
+            out[name] = value
+        elif not _empty(value):
             out[name] = _kept(value)
     return out, tuple(unknown)
+
+
+def _keep(out: dict[str, object], name: str, value) -> None:
+    """out[name] = _kept(value), unless value is empty."""
+    if not _empty(value):
+        out[name] = _kept(value)
 
 
 def _kept(value):

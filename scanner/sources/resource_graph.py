@@ -501,7 +501,8 @@ _ENTRY_KEYS = frozenset({"size", "sizes", "count", "minCount", "maxCount"})
 
 
 def _fields(obj: Any, names: tuple[str, ...], known: frozenset[str]) -> list[Any]:
-    """[_get(obj, name) for name in names]; one dict lookup each when every key of obj is in `known`."""
+    """[_get(obj, name) for name in names]; one dict lookup each when every key of obj is in `known`
+    (one spelling per key, `names` among them: a key obj lacks is then missing in any spelling)."""
     if type(obj) is dict and obj.keys() <= known:
         return [obj.get(name) for name in names]
     return [_at(obj, name) for name in names]
@@ -542,68 +543,6 @@ def _vm_pool_sizes(p: Mapping, q: Mapping, where: str) -> tuple[tuple[tuple[str,
             raise _RowError(f"missing field '{at}.size'")
         _int_at(low, at, "minCount")
         _int_at(high, at, "maxCount")
-        shared.append(size)
-    if not pairs and not shared and q.get("vmSize"):
-        pairs.append((_text_at(q.get("vmSize"), where, "vmSize"), _int_at(q.get("count"), where, "count") or 0))
-        total = pairs[0][1]
-    if not pairs and not shared:
-        raise _RowError(f"missing field '{where}.virtualMachinesProfile.scale.manual' (VirtualMachines pool, "
-                        "and no scale.autoscale either)")
-    return tuple(pairs), tuple(dict.fromkeys([s for s, _ in pairs] + shared)), total
-
-
-def _positional(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
-    """A constructor taking `names` positionally: `cls` itself when its __init__ takes exactly these
-    fields in this order (a call by position skips matching 28 keywords: 2 us a node pool), else one
-    that passes them by name (right whatever the model's order, only slower)."""
-    init = tuple(f.name for f in dataclasses.fields(cls) if f.init and not f.kw_only)
-    if init == names:
-        return cls
-    return lambda *values: cls(**dict(zip(names, values, strict=True)))
-
-
-_POOL_FIELDS = ("name", "mode", "pool_type", "vm_sizes", "size_counts", "count", "enable_autoscaling", "min_count",
-                "max_count", "zones", "os_type", "os_sku", "node_image_version", "orchestrator_version", "labels",
-                "taints", "priority", "eviction_policy", "spot_max_price", "max_pods", "os_disk_size_gb",
-                "os_disk_type", "power_state", "vnet_subnet_id", "pod_subnet_id", "max_surge", "properties",
-                "unknown_properties")
-_NEW_POOL = _positional(NodePool, _POOL_FIELDS)
-_NEW_VM = _positional(VirtualMachine, ("id", "name", "subscription_id", "resource_group", "location", "vm_size", "tags",
-                                       "zones", "os_type", "security_type", "power_state", "scale_set_id"))
-
-
-def _vm_pool_sizes(p: Mapping, q: Mapping, where: str) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...], int]:
-    """A VirtualMachines pool's (size, count) pairs, its sizes and its node count; no pairs when it
-    has only vmSize/count (read then as a scale-set pool's)."""
-    manual = _at(_at(_at(p, "virtualMachinesProfile"), "scale"), "manual") or q.get("virtualMachineNodesStatus") or []
-    if not isinstance(manual, list):
-        raise _RowError(f"field '{where}.virtualMachinesProfile.scale.manual' is not a list")
-    pairs = []
-    shared: list[str] = []  # sizes of entries that list several sizes for one count
-    total = 0
-    for j, m in enumerate(manual):
-        at = f"{where}.virtualMachinesProfile.scale.manual[{j}]"
-        n = _int_at(_at(m, "count"), at, "count") or 0
-        # GA API versions write one `size` per entry; the preview ones a `sizes` list.
-        entry = [s for s in _strs_at(_at(m, "sizes"), at, "sizes") if s] or [_text_at(_at(m, "size"), at, "size")]
-        if not entry[0]:
-            raise _RowError(f"missing field '{at}.size'")
-        total += n
-        if len(entry) == 1:
-            pairs.append((entry[0], n))
-        else:
-            shared.extend(entry)
-    # Autoscale profiles (GA API): one size each, with its own min and max count.
-    autoscale = _at(_at(_at(p, "virtualMachinesProfile"), "scale"), "autoscale") or []
-    if not isinstance(autoscale, list):
-        raise _RowError(f"field '{where}.virtualMachinesProfile.scale.autoscale' is not a list")
-    for j, a in enumerate(autoscale):
-        at = f"{where}.virtualMachinesProfile.scale.autoscale[{j}]"
-        size = _text_at(_at(a, "size"), at, "size")
-        if not size:
-            raise _RowError(f"missing field '{at}.size'")
-        _int_at(_at(a, "minCount"), at, "minCount")
-        _int_at(_at(a, "maxCount"), at, "maxCount")
         shared.append(size)
     if not pairs and not shared and q.get("vmSize"):
         pairs.append((_text_at(q.get("vmSize"), where, "vmSize"), _int_at(q.get("count"), where, "count") or 0))
@@ -738,31 +677,35 @@ class _Owners:
     the same node resource group or id wins, as in an index rebuilt over all of them."""
 
     def __init__(self, clusters: Iterable[Cluster] = ()) -> None:
-        self.by_node_rg: dict[tuple[str, str], Cluster] = {}  # AKS node resource groups (same subscription)
-        self.by_id: dict[str, Cluster] = {}
+        # AKS node resource groups (same subscription) and cluster ids -> (cluster, its pool names lower-cased)
+        self.by_node_rg: dict[tuple[str, str], tuple[Cluster, frozenset[str]]] = {}
+        self.by_id: dict[str, tuple[Cluster, frozenset[str]]] = {}
         self.add(clusters)
 
     def add(self, clusters: Iterable[Cluster]) -> None:
         for c in clusters:
+            entry = (c, frozenset(p.name.lower() for p in c.pools))
             if c.node_resource_group:
-                self.by_node_rg[(c.subscription_id, c.node_resource_group.lower())] = c
-            self.by_id[c.id.lower()] = c
+                self.by_node_rg[(c.subscription_id, c.node_resource_group.lower())] = entry
+            self.by_id[c.id.lower()] = entry
 
     def __bool__(self) -> bool:
         return bool(self.by_id)
 
     def __call__(self, sub: str, rg: str, tags: Mapping[str, str]) -> tuple[Cluster | None, str]:
         pool = _tag(tags, "aks-managed-poolName")
-        cluster = self.by_node_rg.get((sub, rg.lower()))
-        if cluster is None:
+        entry = self.by_node_rg.get((sub, rg.lower()))
+        if entry is None:
             cname, crg = _tag(tags, "aks-managed-cluster-name"), _tag(tags, "aks-managed-cluster-rg")
             if cname and crg:
-                cluster = self.by_id.get(_cluster_id(sub, crg, cname).lower())
-        if cluster is not None and not pool:
+                entry = self.by_id.get(_cluster_id(sub, crg, cname).lower())
+        if entry is None:
+            return None, pool
+        if not pool:
             return None, ""  # something else living in the node resource group
-        if cluster is not None and not any(p.name.lower() == pool.lower() for p in cluster.pools):
+        if pool.lower() not in entry[1]:
             return None, pool  # pool no longer in the cluster's profile: report it on its own
-        return cluster, pool
+        return entry[0], pool
 
 
 def _owner_of(clusters: Iterable[Cluster]) -> Callable[[str, str, Mapping[str, str]], tuple[Cluster | None, str]]:
@@ -877,10 +820,9 @@ def _read(rows: Iterable[Mapping], more: _Owners | None = None) -> Inventory:
 
     # A scale set or VM of an AKS pool is reported through the pool. Live, the clusters of earlier
     # pages of the batch (`more`) own them too: the clusters of these rows are added to it.
-    local = _Owners(clusters)
     if more is not None:
         more.add(clusters)
-    owners = [o for o in (local, more) if o]
+    owners = [o for o in (_Owners(clusters) if clusters and (vmss_rows or vm_rows) else None, more) if o]
     # Ownership needs only the envelope (subscription, group, tags): an owned row is not read further.
     scale_sets: list[ScaleSet] = []
     for n, row in vmss_rows:

@@ -465,3 +465,20 @@ def test_positional_constructors_fall_back_to_keywords_when_the_model_changes():
     assert make(3, "apps", ("Standard_D2s_v5",)) == NodePool(name="apps", count=3, vm_sizes=("Standard_D2s_v5",))
     with pytest.raises(ValueError):
         make(3, "apps")  # a value short is an error, not a default
+
+
+def test_virtual_machines_pool_entries_read_the_same_whatever_the_spelling():
+    row = _reference_cluster()
+    vmpool = row["properties"]["agentPoolProfiles"][1]
+    vmpool["virtualMachinesProfile"]["scale"] = {
+        "manual": [{"sizes": ["Standard_D2s_v5", "Standard_D4s_v5"], "count": 2}, {"size": "Standard_E2s_v5", "count": 1}],
+        "autoscale": [{"size": "Standard_D8s_v5", "minCount": 1, "maxCount": 3}]}
+    for rows in ([row], _respelled([row]), _respelled([row], str.lower)):
+        (pool,) = [p for p in to_resources(rows).clusters[0].pools if p.name == "vmpool"]
+        assert pool.size_counts == (("Standard_E2s_v5", 1),) and pool.count == 3
+        assert pool.vm_sizes == ("Standard_E2s_v5", "Standard_D2s_v5", "Standard_D4s_v5", "Standard_D8s_v5")
+    vmpool["virtualMachinesProfile"]["scale"]["autoscale"][0]["maxCount"] = "lots"
+    for rows in ([row], _respelled([row])):
+        (err,) = to_resources(rows).errors
+        assert err.error == ("field 'properties.agentPoolProfiles[1] (pool 'vmpool').virtualMachinesProfile.scale."
+                             "autoscale[0].maxCount' is 'lots', expected a whole number")
