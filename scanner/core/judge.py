@@ -177,6 +177,7 @@ class _Judge:
         self._restricted: dict[tuple[int, tuple[str, ...]], bool] = {}  # (id(Sku), zones) -> restricted
         self._os_hits: dict[tuple[str, ...], tuple | None] = {}  # the pool's OS fields -> node OS verdict
         self._os_retirements: dict[str, Retirement] = {}  # node OS entry id -> its Retirement, shared
+        self._soon: dict[date, str] = {}  # restriction start -> the sentence saying it is coming
         # Message texts held once: most size findings of a region read alike (at 300k resources,
         # 250,000 retiring-size messages were about 60,000 texts). Also: message parts -> message.
         self._texts: dict = {}
@@ -226,7 +227,11 @@ class _Judge:
             return None, ""
         since = retirement.capacity_restricted_from
         if self.today < since:
-            return None, f" Capacity growth restrictions start on {since.isoformat()}: no more quota for it from then."
+            soon = self._soon.get(since)
+            if soon is None:
+                soon = self._soon[since] = (f" Capacity growth restrictions start on {since.isoformat()}: no more "
+                                            "quota for it from then.")
+            return None, soon
         if pool is not None:
             # Spot pools draw on the low-priority quota, which the restriction does not cap.
             growth = None if pool.priority.lower() == "spot" else headroom.growth_nodes(pool, vm_size)
@@ -736,18 +741,19 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     # name and id): sorting 430,000 findings built a new lower-case copy of four texts per finding,
     # about 200 MiB for the length of the sort, at the run's peak.
     lowered: dict[str, str] = {}
+    get = lowered.get
 
     def low(text: str) -> str:
-        out = lowered.get(text)
-        if out is None:
-            out = lowered[text] = text.lower()
+        out = lowered[text] = text.lower()
         return out
 
-    def key(f: Finding):
+    def key(f: Finding):  # `get(x) or low(x)`: the shared copy, made on first sight ("" is made again)
         days = f.days_left
         ref = f.resource
-        return (urgency[f.severity], 10**9 if days is None else days, low(ref.name), low(ref.pool),
-                rule_text[f.rule], low(f.vm_size), low(ref.id))
+        name, pool, size, rid = ref.name, ref.pool, f.vm_size, ref.id
+        return (urgency[f.severity], 10**9 if days is None else days, get(name) or low(name),
+                (get(pool) or low(pool)) if pool else "", rule_text[f.rule], get(size) or low(size),
+                get(rid) or low(rid))
 
     return sorted(findings, key=key)
 
