@@ -183,6 +183,8 @@ class Guide:
         self._fits: dict[tuple, tuple] = {}
         self._in_place: dict[tuple, bool] = {}  # in_place_preview's verdict by what it reads
         self._vm_plans: dict[tuple, tuple] = {}  # for_vm's choice by what it reads of the VM
+        self._advised_cluster: Cluster | None = None  # for_pool's answers for this cluster's pools
+        self._advised: dict[tuple[int, str], tuple] = {}
 
     # ------------------------------------------------------------------ facts
     def is_retiring(self, vm_size: str) -> bool:
@@ -444,6 +446,19 @@ class Guide:
     # ------------------------------------------------------------------ advice
     def for_pool(self, cluster: Cluster, pool: NodePool, vm_size: str, pool_names=()) -> Advice:
         """Advice for a retiring or Gen1-only size in an AKS pool."""
+        # Asked again for the same pool (its size finding, then its Gen1 node image): the same
+        # answer. Only the cluster being judged is remembered, by identity.
+        if self._advised_cluster is not cluster:
+            self._advised_cluster, self._advised = cluster, {}
+        key = (id(pool), vm_size)
+        hit = self._advised.get(key)
+        if hit is not None and hit[0] is pool and hit[1] == pool_names:
+            return hit[2]
+        advice = self._for_pool(cluster, pool, vm_size, pool_names)
+        self._advised[key] = (pool, pool_names, advice)
+        return advice
+
+    def _for_pool(self, cluster: Cluster, pool: NodePool, vm_size: str, pool_names=()) -> Advice:
         family = self._pool_family(cluster, pool, vm_size)
         repl, why_not = self.replacement(cluster.subscription_id, cluster.location, vm_size, pool.zones, pool=pool,
                                          family=family)

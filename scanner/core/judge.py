@@ -62,7 +62,6 @@ from scanner.core.model import (
     Sku,
     VirtualMachine,
     cloud_of,
-    finding_id,
     region_key,
 )
 
@@ -178,6 +177,7 @@ class _Judge:
         self._os_hits: dict[tuple[str, ...], tuple | None] = {}  # the pool's OS fields -> node OS verdict
         self._os_retirements: dict[str, Retirement] = {}  # node OS entry id -> its Retirement, shared
         self._soon: dict[date, str] = {}  # restriction start -> the sentence saying it is coming
+        self._gen1_why: dict[tuple[str, ...], str] = {}  # the pool's OS fields -> how it leaves its Gen1 image
         # Message texts held once: most size findings of a region read alike (at 300k resources,
         # 250,000 retiring-size messages were about 60,000 texts). Also: message parts -> message.
         self._texts: dict = {}
@@ -406,7 +406,7 @@ class _Judge:
                     pool=pool, id_prefix=prefix,
                 ))
             sized = out[first:] if len(out) > first else ()
-            out.extend(self._node_image(cluster, pool, ref, names))
+            out.extend(self._node_image(cluster, pool, ref, names, prefix))
             out.extend(self._node_os(cluster, pool, ref, names, sized, prefix))
         return out
 
@@ -452,9 +452,10 @@ class _Judge:
         entry, retirement, days, severity, head = verdict
         if self.guide:
             # a node OS move that rebuilds the pool goes to the size the size findings recommend, not onto
-            # a retiring (often capacity-restricted) size again
+            # a retiring (often capacity-restricted) size again (an in-place update keeps the pool's size)
             size = next((f.replacement.vm_size for f in sized if f.replacement is not None
-                         and f.replacement.vm_size and pool.vm_sizes and f.vm_size == pool.vm_sizes[0]), "")
+                         and f.replacement.vm_size and pool.vm_sizes and f.vm_size == pool.vm_sizes[0]),
+                        "") if sized and entry.move_how != "update" else ""
             commands, note = node_os.move_commands(cluster, pool, entry, names, size)
         else:
             commands, note = (), ""
@@ -470,35 +471,24 @@ class _Judge:
             message=self._text(f"{head} {note}".strip()),
         )]
 
-    def _node_image(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names) -> list[Finding]:
+    def _node_image(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names,
+                    id_prefix: str = "") -> list[Finding]:
         if not has_gen1_image(pool):
             return []
         for size in _unique(pool.vm_sizes):
-            sku = self.skus.get(cluster.subscription_id, cluster.location, size)
+            sku, retirement = self._size_facts(cluster.subscription_id, cluster.location, size)[:2]
             if sku is None or not sku.supports_gen2:
                 continue
             advice = self.guide.for_node_image(cluster, pool, size, names) if self.guide else None
-            retirement = self.retirement(size, cluster.location)
             days = retirement.days_left(self.today) if retirement else None
-            target = guidance.new_pool_os(pool, cluster.kubernetes_version).os_sku if (
-                pool.os_type.lower() == "windows") else ""
-            if is_windows_2019(pool, cluster.kubernetes_version):
-                how = ("as Windows2022 with the UseWindowsGen2VM header" if target == "Windows2022"
-                       else f"as {target}")
-                why = f"Windows Server 2019 pools cannot use Gen2: rebuild it {how}."
-            elif (pool.os_type.lower() == "windows"
-                  and guidance.windows_os_sku(pool, cluster.kubernetes_version).lower() == "windows2022"):
-                why = ("Windows Server 2022 pools stay on Gen1 unless created with the "
-                       "UseWindowsGen2VM=true header: rebuild the pool with it." if target == "Windows2022" else
-                       f"Windows Server 2022 pools stay on Gen1, and Windows2022 ends at Kubernetes 1.36: rebuild "
-                       f"the pool as {target}.")
-            elif pool.os_type.lower() == "windows":
-                why = (f"the {pool.os_sku or 'Windows'} pool was created on a Gen1 image: rebuild it on the same "
-                       "OS SKU to get the Gen2 image.")
-            else:
-                why = "upgrade the node image to move the pool to the Gen2 image."
+            # Everything the sentence reads of the pool and cluster (as for the node OS verdict):
+            key = (pool.os_type, pool.node_image_version, pool.os_sku, pool.orchestrator_version,
+                   cluster.kubernetes_version)
+            why = self._gen1_why.get(key)
+            if why is None:
+                why = self._gen1_why[key] = self._why_gen1(pool, cluster.kubernetes_version)
             return [Finding(
-                id=finding_id(ref.id, ref.pool, Rule.GEN1_NODE_IMAGE.value, "", ""),
+                id=_finding_id(id_prefix or _id_prefix(ref), _GEN1_NODE_IMAGE, "", ""),
                 rule=Rule.GEN1_NODE_IMAGE,
                 severity=severity_for(days, self.thresholds) if retirement else Severity.INFO,
                 vm_size=size,
@@ -507,11 +497,28 @@ class _Judge:
                 days_left=days,
                 replacement=advice.replacement if advice else None,
                 commands=advice.commands if advice else (),
-                restricted=not sku.available_in_zones(_zones_offered(sku, pool.zones)),
+                restricted=self._is_restricted(sku, pool.zones),
                 message=self._text(f"node image {pool.node_image_version} is Generation 1 on Gen2-capable {size}: "
                                    f"{why}" + (f" {advice.note}" if advice and advice.note else "")),
             )]
         return []
+
+    @staticmethod
+    def _why_gen1(pool: NodePool, cluster_version: str) -> str:
+        """What moves a pool off its Gen1 node image."""
+        target = guidance.new_pool_os(pool, cluster_version).os_sku if pool.os_type.lower() == "windows" else ""
+        if is_windows_2019(pool, cluster_version):
+            how = "as Windows2022 with the UseWindowsGen2VM header" if target == "Windows2022" else f"as {target}"
+            return f"Windows Server 2019 pools cannot use Gen2: rebuild it {how}."
+        if pool.os_type.lower() == "windows" and guidance.windows_os_sku(pool, cluster_version).lower() == "windows2022":
+            return ("Windows Server 2022 pools stay on Gen1 unless created with the "
+                    "UseWindowsGen2VM=true header: rebuild the pool with it." if target == "Windows2022" else
+                    f"Windows Server 2022 pools stay on Gen1, and Windows2022 ends at Kubernetes 1.36: rebuild "
+                    f"the pool as {target}.")
+        if pool.os_type.lower() == "windows":
+            return (f"the {pool.os_sku or 'Windows'} pool was created on a Gen1 image: rebuild it on the same "
+                    "OS SKU to get the Gen2 image.")
+        return "upgrade the node image to move the pool to the Gen2 image."
 
     def _judged(self, subscription_id: str, location: str, vm_size: str) -> bool:
         """The size gets a size finding where the resource is (retiring, or Gen1 only)."""
@@ -579,8 +586,9 @@ def _unique(items: tuple[str, ...]) -> list[str]:
 
 
 _UNSEEN = object()
-_RETIRING_SIZE, _CAPACITY_RESTRICTED, _GEN1_ONLY_SIZE, _RETIRING_NODE_OS = (
-    Rule.RETIRING_SIZE.value, Rule.CAPACITY_RESTRICTED.value, Rule.GEN1_ONLY_SIZE.value, Rule.RETIRING_NODE_OS.value)
+_RETIRING_SIZE, _CAPACITY_RESTRICTED, _GEN1_ONLY_SIZE, _RETIRING_NODE_OS, _GEN1_NODE_IMAGE = (
+    Rule.RETIRING_SIZE.value, Rule.CAPACITY_RESTRICTED.value, Rule.GEN1_ONLY_SIZE.value, Rule.RETIRING_NODE_OS.value,
+    Rule.GEN1_NODE_IMAGE.value)
 
 
 def _id_prefix(ref: ResourceRef) -> str:

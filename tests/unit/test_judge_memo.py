@@ -136,6 +136,21 @@ PAIRS = {
                                       version="1.31.0")),
 }
 
+# A Gen2-capable size that does not retire, on a Gen1 node image: what moves the pool off the image.
+GEN1 = replace(BASE, vm_sizes=("Standard_D4s_v5",), node_image_version="AKSUbuntu-2204containerd-202401.09.0")
+WIN19, WIN22 = "AKSWindows-2019-containerd-17763.6293.240905", "AKSWindows-2022-containerd-20348.2700.240911"
+PAIRS |= {
+    "Gen1 image, OS type": (_cluster("g1os-a", GEN1), _cluster("g1os-b", replace(GEN1, os_type="Windows"))),
+    "Gen1 image, image": (_cluster("g1img-a", replace(GEN1, os_type="Windows", node_image_version=WIN19)),
+                          _cluster("g1img-b", replace(GEN1, os_type="Windows", node_image_version=WIN22))),
+    "Gen1 image, OS SKU": (
+        _cluster("g1sku-a", replace(GEN1, os_type="Windows", node_image_version=WIN22, os_sku="Windows2022")),
+        _cluster("g1sku-b", replace(GEN1, os_type="Windows", node_image_version=WIN22, os_sku="Windows2019"))),
+    "Gen1 image, cluster version": (
+        _cluster("g1ver-a", replace(GEN1, os_type="Windows", node_image_version=WIN19)),
+        _cluster("g1ver-b", replace(GEN1, os_type="Windows", node_image_version=WIN19), version="1.36.0")),
+}
+
 VM = VirtualMachine(id="", name="", subscription_id=SUB_A, resource_group="rg", location="westeurope",
                     vm_size="Standard_DS2_v2", os_type="Linux")
 
