@@ -581,10 +581,6 @@ def _parse_cluster(row: Mapping) -> Cluster:
     )
 
 
-def _parse_vm(row: Mapping) -> VirtualMachine:
-    return _vm_body(row, *_envelope(row))
-
-
 # The `properties` keys of a VM row as queries/vms.kql packs them (see _fields).
 _VM_PROPS = frozenset({"hardwareProfile", "storageProfile", "securityProfile", "virtualMachineScaleSet", "extended"})
 
@@ -706,11 +702,6 @@ class _Owners:
         if pool.lower() not in entry[1]:
             return None, pool  # pool no longer in the cluster's profile: report it on its own
         return entry[0], pool
-
-
-def _owner_of(clusters: Iterable[Cluster]) -> Callable[[str, str, Mapping[str, str]], tuple[Cluster | None, str]]:
-    """owner(subscription, resource group, tags) over `clusters` (see _Owners). Pure."""
-    return _Owners(clusters)
 
 
 def _agent_pool_clusters(rows: list[tuple[int, Mapping]], errors: list[ScopeError]) -> list[tuple[int, dict]]:
