@@ -673,14 +673,15 @@ class _Owners:
     the same node resource group or id wins, as in an index rebuilt over all of them."""
 
     def __init__(self, clusters: Iterable[Cluster] = ()) -> None:
-        # AKS node resource groups (same subscription) and cluster ids -> (cluster, its pool names lower-cased)
-        self.by_node_rg: dict[tuple[str, str], tuple[Cluster, frozenset[str]]] = {}
-        self.by_id: dict[str, tuple[Cluster, frozenset[str]]] = {}
+        # AKS node resource groups (same subscription) and cluster ids -> (cluster, its pool names
+        # lower-cased: a few per cluster, each name held once for all clusters)
+        self.by_node_rg: dict[tuple[str, str], tuple[Cluster, tuple[str, ...]]] = {}
+        self.by_id: dict[str, tuple[Cluster, tuple[str, ...]]] = {}
         self.add(clusters)
 
     def add(self, clusters: Iterable[Cluster]) -> None:
         for c in clusters:
-            entry = (c, frozenset(p.name.lower() for p in c.pools))
+            entry = (c, tuple([_short(p.name.lower()) for p in c.pools]))
             if c.node_resource_group:
                 self.by_node_rg[(c.subscription_id, c.node_resource_group.lower())] = entry
             self.by_id[c.id.lower()] = entry
