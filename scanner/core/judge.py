@@ -175,15 +175,25 @@ class _Judge:
         # the key; the values are shared between findings, which also saves memory):
         self._sized: dict[tuple[str, str, str], tuple] = {}  # (sub, location, size) as written -> facts
         self._restricted: dict[tuple[int, tuple[str, ...]], bool] = {}  # (id(Sku), zones) -> restricted
-        self._dated: dict[tuple[int, int], tuple] = {}  # (id(Retirement), days) -> texts of the date
         self._os_hits: dict[tuple[str, ...], tuple | None] = {}  # the pool's OS fields -> node OS verdict
         self._os_retirements: dict[str, Retirement] = {}  # node OS entry id -> its Retirement, shared
         # Message texts held once: most size findings of a region read alike (at 300k resources,
-        # 250,000 retiring-size messages were about 60,000 texts).
-        self._texts: dict[str, str] = {}
+        # 250,000 retiring-size messages were about 60,000 texts). Also: message parts -> message.
+        self._texts: dict = {}
 
     def _text(self, text: str) -> str:
         return self._texts.setdefault(text, text)
+
+    def _message(self, pool: bool, *parts: str) -> str:
+        """"".join(parts), held once (_text). A VM's or scale set's message is looked up by its parts
+        (memo values, their hashes known) before it is joined; a pool's note names the cluster, so
+        its parts are not kept."""
+        if pool:
+            return self._text("".join(parts))
+        text = self._texts.get(parts)
+        if text is None:
+            text = self._texts[parts] = self._text("".join(parts))
+        return text
 
     def retirement(self, vm_size: str, location: str) -> Retirement | None:
         """The soonest retirement of `vm_size` in `location`, with that location's date as retires_on."""
@@ -232,7 +242,8 @@ class _Judge:
     def _size_facts(self, subscription_id: str, location: str, vm_size: str) -> tuple:
         """What the judge reads of a size where a resource is: (Sku | None, retirement as it applies
         there, the general date when the region's differs, Gen1 only, the retiring-size message's
-        head, days left, severity). One value per (subscription, region, size) as written."""
+        head, days left, severity, and when the region's list lacks the size the sentence saying so
+        for a pool and for a VM or scale set). One value per (subscription, region, size) as written."""
         key = (subscription_id, location, vm_size)
         hit = self._sized.get(key)
         if hit is None:
@@ -247,7 +258,14 @@ class _Judge:
                             if general is not None else "")
                 head = (f"{vm_size} {when} on {retirement.retires_on.isoformat()} "
                         f"({_days_text(days)}{regional}): {retirement.title}.")
-            hit = self._sized[key] = (sku, retirement, general, bool(sku and sku.gen1_only), head, days, severity)
+            missing = None
+            if sku is None and self.skus.has_region(subscription_id, location):
+                text = (f" {vm_size} is not in the SKU list of {region_key(location)}: not offered to "
+                        "this subscription there (or left out of the export)")
+                missing = (text + ", so the pool cannot scale out on it.",
+                           text + "; a deallocated VM may not start again on it.")
+            hit = self._sized[key] = (sku, retirement, general, bool(sku and sku.gen1_only), head, days, severity,
+                                      missing)
         return hit
 
     def _is_restricted(self, sku: Sku | None, zones) -> bool:
@@ -261,13 +279,14 @@ class _Judge:
 
     def _size_findings(self, ref: ResourceRef, vm_size: str, zones, id_size: str, advise, args=(),
                        growth: int | None = None, cost: Cost | None = None,
-                       pool: NodePool | None = None) -> list[Finding]:
+                       pool: NodePool | None = None, id_prefix: str = "") -> list[Finding]:
         """retiring-size, gen1-only-size and capacity-restricted findings for one size of one resource.
         `advise(*args)` gives the Advice (called only when there is a finding); `growth`: nodes the
-        scale set may still add (None for a VM); `pool`: the node pool (its growth is read from it)."""
+        scale set may still add (None for a VM); `pool`: the node pool (its growth is read from it);
+        `id_prefix`: _id_prefix(ref), when the caller has it."""
         if not vm_size:  # a Flexible scale set without a VM profile has no size to judge
             return []
-        sku, retirement, general, gen1_only, head, days, severity = self._size_facts(
+        sku, retirement, general, gen1_only, head, days, severity, missing = self._size_facts(
             ref.subscription_id, ref.location, vm_size)
         if retirement is None and not gen1_only:
             return []
@@ -287,15 +306,13 @@ class _Judge:
             if restricted and pool_kind
             else (" The size is restricted for this subscription here." if restricted else "")
         )
-        if sku is None and self.skus.has_region(ref.subscription_id, ref.location):
-            restricted_note = (f" {vm_size} is not in the SKU list of {region_key(ref.location)}: not offered to "
-                               "this subscription there (or left out of the export)"
-                               + (", so the pool cannot scale out on it." if pool_kind
-                                  else "; a deallocated VM may not start again on it."))
-        ids = _Ids(ref, id_size)
+        if missing is not None:
+            restricted_note = missing[0] if pool_kind else missing[1]
+        prefix = id_prefix or _id_prefix(ref)
+        id_size = id_size.lower()
         if retirement is not None:
             out.append(Finding(
-                id=ids(_RETIRING_SIZE, retirement.id),
+                id=_finding_id(prefix, _RETIRING_SIZE, retirement.id, id_size),
                 rule=Rule.RETIRING_SIZE,
                 severity=severity,
                 vm_size=vm_size,
@@ -305,7 +322,7 @@ class _Judge:
                 replacement=replacement,
                 commands=commands,
                 restricted=restricted,
-                message=self._text(f"{head}{capacity_note}{restricted_note}{note}"),
+                message=self._message(pool_kind, head, capacity_note, restricted_note, note),
                 capacity=capacity,
                 replacement_quota=quota,
                 cost=cost,
@@ -319,7 +336,7 @@ class _Judge:
             state = ("is at its quota ceiling: not one more node fits" if room.at_ceiling
                      else f"can add {room.free // max(1, room.vcpus_per_node)} of the {room.nodes} nodes it may need")
             out.append(Finding(
-                id=ids(_CAPACITY_RESTRICTED, retirement.id),
+                id=_finding_id(prefix, _CAPACITY_RESTRICTED, retirement.id, id_size),
                 rule=Rule.CAPACITY_RESTRICTED,
                 severity=floor if floor.rank >= severity.rank else severity,
                 vm_size=vm_size,
@@ -329,18 +346,19 @@ class _Judge:
                 replacement=replacement,
                 commands=commands,
                 restricted=restricted,
-                message=self._text(f"{vm_size} is under capacity growth restrictions since "
-                                   f"{capacity.restricted_from.isoformat()} (Azure approves no more quota for it) "
-                                   f"and the {what} {state}: growing by {room.nodes} node(s) needs {room.needed} "
-                                   f"vCPUs, {room.free} are free ({headroom.describe(room)}). Move it to a current "
-                                   f"size.{restricted_note}{note}"),
+                message=self._text(
+                    f"{vm_size} is under capacity growth restrictions since "
+                    f"{capacity.restricted_from.isoformat()} (Azure approves no more quota for it) and the "
+                    f"{what} {state}: growing by {room.nodes} node(s) needs {room.needed} vCPUs, "
+                    f"{room.free} are free ({headroom.describe(room)}). Move it to a current size."
+                    f"{restricted_note}{note}"),
                 capacity=capacity,
                 replacement_quota=quota,
                 cost=cost,
             ))
         if gen1_only:
             out.append(Finding(
-                id=ids(_GEN1_ONLY_SIZE, ""),
+                id=_finding_id(prefix, _GEN1_ONLY_SIZE, "", id_size),
                 rule=Rule.GEN1_ONLY_SIZE,
                 severity=severity,
                 vm_size=vm_size,
@@ -350,8 +368,9 @@ class _Judge:
                 replacement=replacement,
                 commands=commands,
                 restricted=restricted,
-                message=self._text(f"{vm_size} supports Generation 1 only in {ref.location}: no move to v6 "
-                                   f"sizes, Trusted Launch or NVMe without changing size.{restricted_note}{note}"),
+                message=self._message(pool_kind, f"{vm_size} supports Generation 1 only in {ref.location}: no move "
+                                      "to v6 sizes, Trusted Launch or NVMe without changing size.", restricted_note,
+                                      note),
                 capacity=capacity,
                 replacement_quota=quota,
                 cost=cost,
@@ -364,6 +383,7 @@ class _Judge:
         names = tuple(p.name for p in cluster.pools)
         for_pool = self.guide.for_pool if self.guide else None
         costed = self.costed
+        cluster_id = cluster.id.lower()
         for pool in cluster.pools:
             ref = ResourceRef(
                 kind=ResourceKind.AKS_NODEPOOL, id=cluster.id, name=cluster.name,
@@ -371,21 +391,18 @@ class _Judge:
                 location=cluster.location, pool=pool.name, tags=cluster.tags,
             )
             vm_pool = pool.pool_type.lower() == VIRTUAL_MACHINES_POOL
+            prefix = f"{cluster_id}|{pool.name.lower()}|"  # _id_prefix(ref)
             first = len(out)
             for size in _unique(pool.vm_sizes):
                 out.extend(self._size_findings(
                     ref, size, pool.zones, size if vm_pool else "", for_pool, (cluster, pool, size, names),
                     cost=Cost("", headroom.pool_nodes(pool, size), os_type=costs.os_key(pool.os_type),
                               spot=pool.priority.lower() == "spot") if costed else None,
-                    pool=pool,
+                    pool=pool, id_prefix=prefix,
                 ))
-            # a node OS move that rebuilds the pool goes to the size the size findings recommend, not onto
-            # a retiring (often capacity-restricted) size again
-            moved = next((f.replacement.vm_size for f in out[first:] if f.replacement is not None
-                          and f.replacement.vm_size and pool.vm_sizes and f.vm_size == pool.vm_sizes[0]),
-                         "") if len(out) > first else ""
+            sized = out[first:] if len(out) > first else ()
             out.extend(self._node_image(cluster, pool, ref, names))
-            out.extend(self._node_os(cluster, pool, ref, names, moved))
+            out.extend(self._node_os(cluster, pool, ref, names, sized, prefix))
         return out
 
     def _os_verdict(self, pool: NodePool, cluster_version: str) -> tuple | None:
@@ -408,22 +425,36 @@ class _Judge:
                 f"its node images {gone} on {entry.images_removed.isoformat()}, when scaling and repair fail.")
         return entry, retirement, days, severity, head
 
-    def _node_os(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names, size: str = "") -> list[Finding]:
-        """retiring-node-os: the pool runs a node OS version AKS stops supporting."""
-        if self.node_os is None:
-            return []
-        # Everything NodeOsCatalog.match reads of the pool and cluster (and so the whole verdict):
+    def _os_of(self, cluster: Cluster, pool: NodePool) -> tuple | None:
+        """_os_verdict, one per combination of everything NodeOsCatalog.match reads of the pool and
+        cluster (and so of the whole verdict)."""
         key = (pool.os_type, pool.node_image_version, pool.os_sku, pool.orchestrator_version,
                cluster.kubernetes_version)
         verdict = self._os_hits.get(key, _UNSEEN)
         if verdict is _UNSEEN:
             verdict = self._os_hits[key] = self._os_verdict(pool, cluster.kubernetes_version)
+        return verdict
+
+    def _node_os(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names, sized=(),
+                 id_prefix: str = "") -> list[Finding]:
+        """retiring-node-os: the pool runs a node OS version AKS stops supporting. `sized`: the pool's
+        size findings."""
+        if self.node_os is None:
+            return []
+        verdict = self._os_of(cluster, pool)
         if verdict is None:
             return []
         entry, retirement, days, severity, head = verdict
-        commands, note = node_os.move_commands(cluster, pool, entry, names, size) if self.guide else ((), "")
+        if self.guide:
+            # a node OS move that rebuilds the pool goes to the size the size findings recommend, not onto
+            # a retiring (often capacity-restricted) size again
+            size = next((f.replacement.vm_size for f in sized if f.replacement is not None
+                         and f.replacement.vm_size and pool.vm_sizes and f.vm_size == pool.vm_sizes[0]), "")
+            commands, note = node_os.move_commands(cluster, pool, entry, names, size)
+        else:
+            commands, note = (), ""
         return [Finding(
-            id=_Ids(ref, "")(_RETIRING_NODE_OS, entry.id),
+            id=_finding_id(id_prefix or _id_prefix(ref), _RETIRING_NODE_OS, entry.id, ""),
             rule=Rule.RETIRING_NODE_OS,
             severity=severity,
             vm_size=pool.vm_sizes[0] if pool.vm_sizes else "",
@@ -431,7 +462,7 @@ class _Judge:
             retirement=retirement,
             days_left=days,
             commands=commands,
-            message=f"{head} {note}".strip(),
+            message=self._text(f"{head} {note}".strip()),
         )]
 
     def _node_image(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names) -> list[Finding]:
@@ -484,6 +515,25 @@ class _Judge:
         facts = self._size_facts(subscription_id, location, vm_size)
         return facts[1] is not None or facts[3]
 
+    # Whether a resource gets any finding, without making one (judge.finding_regions): the same rules.
+    def sized_finds(self, obj: VirtualMachine | ScaleSet) -> bool:
+        """A VM or scale set gets a finding: its size retires where it is, or is Gen1 only."""
+        return self._judged(obj.subscription_id, obj.location, obj.vm_size)
+
+    def cluster_finds(self, cluster: Cluster) -> bool:
+        """One of the cluster's pools gets a finding (the rules of cluster())."""
+        sub, loc = cluster.subscription_id, cluster.location
+        for pool in cluster.pools:
+            sizes = _unique(pool.vm_sizes)
+            if any(self._judged(sub, loc, size) for size in sizes):
+                return True  # retiring-size or gen1-only-size (capacity-restricted comes with retiring-size)
+            if has_gen1_image(pool) and any((sku := self.skus.get(sub, loc, size)) is not None and sku.supports_gen2
+                                            for size in sizes):
+                return True  # gen1-node-image
+            if self.node_os is not None and self._os_of(cluster, pool) is not None:
+                return True  # retiring-node-os
+        return False
+
     def vm(self, vm: VirtualMachine) -> list[Finding]:
         if not self._judged(vm.subscription_id, vm.location, vm.vm_size):
             return []
@@ -528,19 +578,16 @@ _RETIRING_SIZE, _CAPACITY_RESTRICTED, _GEN1_ONLY_SIZE, _RETIRING_NODE_OS = (
     Rule.RETIRING_SIZE.value, Rule.CAPACITY_RESTRICTED.value, Rule.GEN1_ONLY_SIZE.value, Rule.RETIRING_NODE_OS.value)
 
 
-class _Ids:
-    """model.finding_id for one resource and size, the resource's part lower-cased once:
-    _Ids(ref, size)(rule, retirement_id) == finding_id(ref.id, ref.pool, rule, retirement_id, size)."""
+def _id_prefix(ref: ResourceRef) -> str:
+    return f"{ref.id.lower()}|{ref.pool.lower()}|"
 
-    __slots__ = ("_head", "_size")
 
-    def __init__(self, ref: ResourceRef, vm_size: str) -> None:
-        self._head = f"{ref.id.lower()}|{ref.pool.lower()}|"
-        self._size = vm_size.lower()
-
-    def __call__(self, rule: str, retirement_id: str) -> str:
-        raw = f"{self._head}{rule}|{retirement_id.lower()}|{self._size}"
-        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+def _finding_id(prefix: str, rule: str, retirement_id: str, size_lower: str) -> str:
+    """model.finding_id with the resource's part lower-cased once:
+    _finding_id(_id_prefix(ref), rule, retirement_id, size.lower())
+    == finding_id(ref.id, ref.pool, rule, retirement_id, size)."""
+    raw = f"{prefix}{rule}|{retirement_id.lower()}|{size_lower}"
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
 
 def _days_text(days: int) -> str:
@@ -657,23 +704,22 @@ def finding_regions(inventory: Inventory, catalog, skus, today: date,
         judge = _Judge(catalog, skus, today, thresholds, False, None, None, False)
         pairs: set[tuple[str, str]] = set()
 
-        def look(obj, judge_one) -> None:
-            if (obj.subscription_id.lower(), obj.location.lower()) in pairs:
-                return
-            for f in judge_one(obj):
-                pairs.add((f.resource.subscription_id.lower(), f.resource.location.lower()))
+        def look(obj, finds) -> None:
+            pair = (obj.subscription_id.lower(), obj.location.lower())
+            if pair not in pairs and finds(obj):
+                pairs.add(pair)
 
         cluster_ids = {c.id.lower() for c in inventory.clusters}
         for cluster in inventory.clusters:
-            look(cluster, judge.cluster)
+            look(cluster, judge.cluster_finds)
         scale_sets = {s.id.lower(): s for s in inventory.scale_sets}
         for vmss in inventory.scale_sets:
             if not (vmss.aks_cluster_id and vmss.aks_cluster_id.lower() in cluster_ids):
-                look(vmss, judge.scale_set)
+                look(vmss, judge.sized_finds)
         for vm in inventory.vms:
             owner = scale_sets.get(vm.scale_set_id.lower()) if vm.scale_set_id else None
             if not (owner is not None and owner.vm_size.lower() == vm.vm_size.lower()):
-                look(vm, judge.vm)
+                look(vm, judge.sized_finds)
         return pairs
     finally:
         if paused:
