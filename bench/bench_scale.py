@@ -4,6 +4,7 @@
                                                      # growth table at 10%, 30%, 100% of 300k
     python bench/bench_scale.py --sizes 100:10:20 --peer 100:10:20   # quick look
     python bench/bench_scale.py --code /tmp/old-tree # the same runs with another checkout's scanner
+    python bench/bench_scale.py --sizes 1000:20:40 --peer "" --profile /tmp/prof   # py-spy stacks of each run
 
 A size is SUBSCRIPTIONS:CLUSTERS_PER_SUB:VMS_PER_SUB (three pools a cluster). The defaults are
 issue 14's two tenants: 1000:10:20 (10k clusters, 30k pools, 20k VMs) and 3000:20:40 (60k
