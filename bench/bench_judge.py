@@ -9,6 +9,11 @@ Issue 10 (every pool property carried, OS moves, constraints with reasons) again
 it (main at cd76c4d), this same bench, one after the other on the shared 2-core machine (load ~10):
 worst case, 70,000 findings with guidance: 7.52 s before, 9.11 s after (1.21x); typical, 35,000:
 4.07 s before, 5.56 s after (1.37x). The target is within 2x.
+
+Issue 14 (memos with exact keys shared between resources: tests/unit/test_judge_memo.py), main at
+69f45dc against perf-judge, one after the other on the quiet 2-core machine: worst case 3.06 s ->
+1.84 s with guidance (1.30 -> 0.68 s without), traced peak 133 -> 84 MiB; typical 2.06 -> 0.97 s,
+71 -> 45 MiB. Findings unchanged.
 """
 
 from __future__ import annotations
