@@ -33,6 +33,12 @@ the region (or in the pool's zones) is flagged `restricted`: the autoscaler cann
 
 `catalog` is anything with `retirements_for(vm_size) -> list[Retirement]` (soonest first) and
 `skus` a `scanner.sources.skus.SkuIndex`.
+
+Answers that follow from a few inputs (a size's facts and retirement where a resource is, a node OS
+verdict, a replacement choice, a quota fit, a VM's plan) are worked out once per run and shared by
+every resource that asks the same question, and so are the values and message texts they make. A
+memo's key holds everything its answer reads: tests/unit/test_judge_memo.py judges a varied tenant
+in one run and with a judge per resource and expects the same findings.
 """
 
 from __future__ import annotations
