@@ -4,6 +4,7 @@
                                                      # growth table at 10%, 30%, 100% of 300k
     python bench/bench_scale.py --sizes 100:10:20 --peer 100:10:20   # quick look
     python bench/bench_scale.py --code /tmp/old-tree # the same runs with another checkout's scanner
+    python bench/bench_scale.py --sizes 1000:20:40 --peer "" --profile /tmp/prof   # py-spy stacks of each run
 
 A size is SUBSCRIPTIONS:CLUSTERS_PER_SUB:VMS_PER_SUB (three pools a cluster). The defaults are
 issue 14's two tenants: 1000:10:20 (10k clusters, 30k pools, 20k VMs) and 3000:20:40 (60k
@@ -40,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = "2026-06-01"
 KEEP = ""  # --keep DIR: copy each run's output there
+PROFILE = ""  # --profile DIR: py-spy collapsed stacks of each run there
 
 
 # --------------------------------------------------------------------------- child processes
@@ -140,8 +142,13 @@ class Tenant:
 
 def run_child(kind: str, env: dict, code: Path, out: str) -> dict:
     full = {**os.environ, **env, "PYTHONPATH": str(code), "PYTHONHASHSEED": "0"}
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_scale.py"), "--child", kind, "--out", out],
-                          env=full, cwd=code, capture_output=True, text=True)
+    argv = [sys.executable, str(ROOT / "bench" / "bench_scale.py"), "--child", kind, "--out", out]
+    if PROFILE:  # --profile DIR: sample the run with py-spy (collapsed stacks, one file a run)
+        Path(PROFILE).mkdir(parents=True, exist_ok=True)
+        label = f"{kind}-{Path(out).stem or 'peer'}-{env.get('TABLE_PREFIX', '')}"
+        argv = ["py-spy", "record", "--format", "raw", "--rate", "100", "--nonblocking",
+                "-o", str(Path(PROFILE) / f"{label}.txt"), "--", *argv]
+    proc = subprocess.run(argv, env=full, cwd=code, capture_output=True, text=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise SystemExit(f"{kind} run failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -276,9 +283,11 @@ def main() -> int:
                     help="instead of --peer: run the peer at every size up to this many subscriptions")
     ap.add_argument("--code", default=str(ROOT), help="checkout whose scanner runs (default: this one)")
     ap.add_argument("--keep", default="", help="copy each run's JSON output into this folder")
+    ap.add_argument("--profile", default="",
+                    help="sample each run with py-spy (pip install py-spy) into this folder, as collapsed stacks")
     args = ap.parse_args()
-    global KEEP
-    KEEP = args.keep
+    global KEEP, PROFILE
+    KEEP, PROFILE = args.keep, args.profile
     if args.child:
         return child_main(args.child, args.out)
 

@@ -33,6 +33,7 @@ import itertools
 import re
 import shlex
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from scanner.core import headroom, node_images, pool_flags, sizes
 from scanner.core.model import Cluster, Headroom, NodePool, Replacement, ScaleSet, Sku, VirtualMachine
@@ -132,8 +133,7 @@ def _is_confidential(vm_size: str) -> bool:
 # --------------------------------------------------------------------------- replacement
 
 
-@dataclass(frozen=True)
-class Advice:
+class Advice(NamedTuple):  # one per size of a resource: a tuple is made fastest
     """What to do about one size of one resource."""
 
     replacement: Replacement | None
@@ -178,8 +178,13 @@ class Guide:
         self._keep: list = []
         self._lists: dict[tuple[int, ...], int] = {}
         self._asked: dict[tuple, tuple[Replacement | None, str]] = {}  # replacement() by its arguments as given
+        self._pair_facts: dict[tuple[str, str], tuple] = {}  # _facts_key by (subscription, location) as given
         # (subscription, location, id(replacement), nodes, spot) -> headroom.fit_nodes answer
         self._fits: dict[tuple, tuple] = {}
+        self._in_place: dict[tuple, bool] = {}  # in_place_preview's verdict by what it reads
+        self._vm_plans: dict[tuple, tuple] = {}  # for_vm's choice by what it reads of the VM
+        self._advised_cluster: Cluster | None = None  # for_pool's answers for this cluster's pools
+        self._advised: dict[tuple[int, str], tuple] = {}
 
     # ------------------------------------------------------------------ facts
     def is_retiring(self, vm_size: str) -> bool:
@@ -264,10 +269,15 @@ class Guide:
         if pool is not None:
             trusted_launch = trusted_launch or bool(pool.properties.get("securityProfile.enableSecureBoot")
                                                     or pool.properties.get("securityProfile.enableVTPM"))
-        # Most questions come again spelled the same way: answer those from the arguments as given.
-        # Every argument and pool field the answer reads is in this key (the normalised key below
-        # is the one that decides; tests/unit/test_judge_memo.py changes each and expects a change).
-        raw = (subscription_id, location, vm_size, zones, pool is not None,
+        # Most questions come again spelled the same way: answer those from the arguments as given,
+        # the subscription and region by the SKU list that answers for them (subscriptions that see
+        # the same list get the same answers). Every argument and pool field the answer reads is in
+        # this key (the normalised key below is the one that decides; tests/unit/test_judge_memo.py
+        # changes each and expects a change).
+        facts = self._pair_facts.get((subscription_id, location))
+        if facts is None:
+            facts = self._pair_facts[(subscription_id, location)] = self._facts_key(subscription_id, location)
+        raw = (facts, vm_size, zones, pool is not None,
                pool.mode if pool is not None else "", pool.os_disk_type if pool is not None else "",
                pool.os_disk_size_gb if pool is not None else None, prefer_gen1, windows_vm, scsi, trusted_launch,
                family)
@@ -282,7 +292,7 @@ class Guide:
         ephemeral = bool(pool and pool.os_disk_type.lower() == "ephemeral")
         ephemeral_gb = (pool.os_disk_size_gb or 0) if ephemeral else 0
         extra = (windows_vm, scsi, trusted_launch, family.lower())
-        key = (self._facts_key(subscription_id, location), vm_size.lower(), zones_t, mode, ephemeral,
+        key = (facts, vm_size.lower(), zones_t, mode, ephemeral,
                ephemeral_gb, pool is not None, prefer_gen1, extra)
         if key not in self._cache:
             self._cache[key] = self._find(subscription_id, location, vm_size, zones_t, mode, ephemeral,
@@ -436,6 +446,19 @@ class Guide:
     # ------------------------------------------------------------------ advice
     def for_pool(self, cluster: Cluster, pool: NodePool, vm_size: str, pool_names=()) -> Advice:
         """Advice for a retiring or Gen1-only size in an AKS pool."""
+        # Asked again for the same pool (its size finding, then its Gen1 node image): the same
+        # answer. Only the cluster being judged is remembered, by identity.
+        if self._advised_cluster is not cluster:
+            self._advised_cluster, self._advised = cluster, {}
+        key = (id(pool), vm_size)
+        hit = self._advised.get(key)
+        if hit is not None and hit[0] is pool and hit[1] == pool_names:
+            return hit[2]
+        advice = self._for_pool(cluster, pool, vm_size, pool_names)
+        self._advised[key] = (pool, pool_names, advice)
+        return advice
+
+    def _for_pool(self, cluster: Cluster, pool: NodePool, vm_size: str, pool_names=()) -> Advice:
         family = self._pool_family(cluster, pool, vm_size)
         repl, why_not = self.replacement(cluster.subscription_id, cluster.location, vm_size, pool.zones, pool=pool,
                                          family=family)
@@ -484,25 +507,41 @@ class Guide:
         nodes are replaced by surge). () when it does not apply; the core Azure CLI has no such flag."""
         if pool.pool_type.lower() == "virtualmachines":
             return ()
-        os_ = new_pool_os(pool, cluster.kubernetes_version)
-        current_os = (windows_os_sku(pool, cluster.kubernetes_version) if pool.os_type.lower() == "windows"
-                      else pool.os_sku)
-        if os_.os_sku.lower() != current_os.lower():
-            return ()  # the OS must change too: only a new pool does that
-        surge = str(pool.properties.get("upgradeSettings.maxSurge", pool.max_surge) or "").strip().rstrip("%")
-        if surge in ("0",):
-            return ()
-        old = self.skus.get(cluster.subscription_id, cluster.location, vm_size)
-        new = self.skus.get(cluster.subscription_id, cluster.location, target)
-        if old is None or new is None:
-            return ()
-        if (old.hyperv_generations != new.hyperv_generations or _controllers(old) != _controllers(new)
-                or old.cpu_architecture.lower() != new.cpu_architecture.lower()
-                or _is_confidential(vm_size) != _is_confidential(target)):
+        surge = pool.properties.get("upgradeSettings.maxSurge", pool.max_surge)
+        # Everything the verdict reads (the pool's OS fields, the cluster's version, the surge, the two
+        # sizes where the cluster is): one verdict per combination.
+        key = (pool.os_type, pool.os_sku, pool.node_image_version, pool.orchestrator_version,
+               cluster.kubernetes_version, surge, cluster.subscription_id, cluster.location, vm_size, target)
+        try:
+            same = self._in_place.get(key)
+        except TypeError:  # a surge value that is not text or a number: no memo
+            key, same = None, None
+        if same is None:
+            same = self._resizes_in_place(cluster, pool, vm_size, target, surge)
+            if key is not None:
+                self._in_place[key] = same
+        if not same:
             return ()
         return ("az extension add --name aks-preview",
                 " ".join(["az aks nodepool update", *_aks_scope(cluster), "--name", _q(pool.name),
                           "--node-vm-size", _q(target)]))
+
+    def _resizes_in_place(self, cluster: Cluster, pool: NodePool, vm_size: str, target: str, surge) -> bool:
+        os_ = new_pool_os(pool, cluster.kubernetes_version)
+        current_os = (windows_os_sku(pool, cluster.kubernetes_version) if pool.os_type.lower() == "windows"
+                      else pool.os_sku)
+        if os_.os_sku.lower() != current_os.lower():
+            return False  # the OS must change too: only a new pool does that
+        surge = str(surge or "").strip().rstrip("%")
+        if surge in ("0",):
+            return False
+        old = self.skus.get(cluster.subscription_id, cluster.location, vm_size)
+        new = self.skus.get(cluster.subscription_id, cluster.location, target)
+        if old is None or new is None:
+            return False
+        return not (old.hyperv_generations != new.hyperv_generations or _controllers(old) != _controllers(new)
+                    or old.cpu_architecture.lower() != new.cpu_architecture.lower()
+                    or _is_confidential(vm_size) != _is_confidential(target))
 
     def _pool_family(self, cluster: Cluster, pool: NodePool, vm_size: str) -> str:
         """The family the other sizes of a VirtualMachines pool share ("" for scale-set pools, or
@@ -536,17 +575,38 @@ class Guide:
         return self.for_pool(cluster, pool, vm_size, pool_names)
 
     def for_vm(self, vm: VirtualMachine) -> Advice:
+        # Everything _vm_plan reads of the VM: one plan per combination.
+        key = (vm.subscription_id, vm.location, vm.vm_size, vm.zones, vm.security_type, vm.os_type)
+        try:
+            plan = self._vm_plans.get(key)
+        except TypeError:  # zones in a list: no memo
+            key, plan = None, None
+        if plan is None:
+            plan = self._vm_plan(vm)
+            if key is not None:
+                self._vm_plans[key] = plan
+        repl, why_not, convert, check, bridge, note = plan
+        aks = _aks_managed_note(vm.tags, "")
+        if repl is None:
+            return Advice(None, (), f"No replacement: {why_not}." + (f" {aks}" if aks else ""))
+        if aks:  # a node of an AKS VirtualMachines pool whose cluster is not in the inventory
+            return Advice(repl, (), aks)
+        if convert and not bridge:
+            return Advice(repl, (), note)
+        return Advice(repl, vm_commands(vm, repl.vm_size, trusted_launch=convert, check_generation=check,
+                                        bridge_size=bridge), note)
+
+    def _vm_plan(self, vm: VirtualMachine) -> tuple:
+        """(replacement, why none, convert to Trusted Launch, check the generation first, bridge size,
+        note) for a standalone VM; no names in any of it."""
         current = self.skus.get(vm.subscription_id, vm.location, vm.vm_size)
         known_gen2 = vm.security_type.lower() in ("trustedlaunch", "confidentialvm")
         gen1 = bool(current and current.gen1_only)
         repl, why_not = self.replacement(vm.subscription_id, vm.location, vm.vm_size, vm.zones,
                                          prefer_gen1=not known_gen2, windows_vm=vm.os_type.lower() == "windows",
                                          scsi=True, trusted_launch=vm.security_type.lower() == "trustedlaunch")
-        aks = _aks_managed_note(vm.tags, "")
         if repl is None:
-            return Advice(None, (), f"No replacement: {why_not}." + (f" {aks}" if aks else ""))
-        if aks:  # a node of an AKS VirtualMachines pool whose cluster is not in the inventory
-            return Advice(repl, (), aks)
+            return None, why_not, False, False, "", ""
         target = self.skus.get(vm.subscription_id, vm.location, repl.vm_size)
         gen2_only = bool(target and "V1" not in target.hyperv_generations)
         convert = gen2_only and gen1 and not known_gen2
@@ -558,17 +618,16 @@ class Guide:
             # Launch on a Gen1-only one: it goes through a size that offers both generations.
             bridge = self._bridge(vm)
             if not bridge:
-                return Advice(repl, (), (
+                return repl, "", convert, check, "", (
                     f"The VM runs a Generation 1 image and {repl.vm_size} is Gen2-only, but no size in "
                     f"{vm.location} offers both generations to carry it through the Trusted Launch upgrade: "
-                    "recreate it from a Gen2 image, or move it through a region that has one."))
+                    "recreate it from a Gen2 image, or move it through a region that has one.")
             note = ("The VM runs a Generation 1 image and the target is Gen2-only: back it up and make the OS "
                     "disk GPT/UEFI-bootable first (Windows: mbr2gpt /convert /allowFullOS in the guest); "
                     f"it passes through {bridge} (Gen1 and Gen2) for the Trusted Launch upgrade.")
         elif check:
             note = "The target is Gen2-only: if the first command prints V1, upgrade the VM to Trusted Launch first."
-        return Advice(repl, vm_commands(vm, repl.vm_size, trusted_launch=convert, check_generation=check,
-                                        bridge_size=bridge), note)
+        return repl, "", convert, check, bridge, note
 
     def _bridge(self, vm: VirtualMachine) -> str:
         """A size offering Gen1 and Gen2 with Trusted Launch, deployable where the VM is: the VM is
@@ -749,7 +808,16 @@ def _q(value) -> str:
 
 
 def _aks_scope(cluster: Cluster) -> tuple[str, ...]:
-    return _aks_scope_of(cluster.resource_group, cluster.name, cluster.subscription_id)
+    global _last_scope
+    last = _last_scope  # one read: (cluster, its scope), replaced whole (threads may share it)
+    if last[0] is cluster:  # the pools of one cluster ask one after the other
+        return last[1]
+    scope = _aks_scope_of(cluster.resource_group, cluster.name, cluster.subscription_id)
+    _last_scope = (cluster, scope)
+    return scope
+
+
+_last_scope: tuple = (None, ())
 
 
 @functools.lru_cache(maxsize=1024)  # a cluster's pools are judged one after the other
@@ -923,13 +991,23 @@ def _new_pool_os(os_type: str, os_sku: str, node_image_version: str, orchestrato
     return NewPoolOs(effective, ("--os-sku", effective))
 
 
-# The NodePool fields a pool built in code (not read from an inventory row) carries, as properties.
-def _typed_properties(pool: NodePool) -> dict[str, object]:
+# The NodePool fields a pool built in code (not read from an inventory row) carries, as properties:
+# (property, NodePool field, copy made of the value).
+_TYPED = (("availabilityZones", "zones", list), ("nodeLabels", "labels", dict), ("nodeTaints", "taints", list),
+          ("maxPods", "max_pods", None), ("osDiskSizeGB", "os_disk_size_gb", None),
+          ("osDiskType", "os_disk_type", None), ("vnetSubnetID", "vnet_subnet_id", None),
+          ("podSubnetID", "pod_subnet_id", None))
+
+
+def _typed_properties(pool: NodePool, have=()) -> dict[str, object]:
+    """Those fields as properties, but for the ones in `have` (the row's own properties win anyway)."""
     out: dict[str, object] = {}
-    for prop, value in (("availabilityZones", list(pool.zones)), ("nodeLabels", dict(pool.labels)),
-                        ("nodeTaints", list(pool.taints)), ("maxPods", pool.max_pods),
-                        ("osDiskSizeGB", pool.os_disk_size_gb), ("osDiskType", pool.os_disk_type),
-                        ("vnetSubnetID", pool.vnet_subnet_id), ("podSubnetID", pool.pod_subnet_id)):
+    for prop, name, copy in _TYPED:
+        if prop in have:
+            continue
+        value = getattr(pool, name)
+        if copy is not None:
+            value = copy(value)
         if value not in (None, "", [], {}):
             out[prop] = value
     return out
@@ -952,7 +1030,7 @@ def rebuild_pool(cluster: Cluster, pool: NodePool, target_size: str, pool_names=
     `target_size` (every writable property carried by pool_flags, on the control plane's version and
     the OS SKU AKS supports there), cordon and drain the old pool's nodes, delete the old pool."""
     new = new_pool_name(pool.name, pool.os_type, target_size, pool_names)
-    props = _typed_properties(pool) | dict(pool.properties)
+    props = {**_typed_properties(pool, pool.properties), **pool.properties}  # the pool's own values win
     os_ = new_pool_os(pool, cluster.kubernetes_version)
     skip = _RULED
     if os_.fips and "enableFIPS" in props:
@@ -990,21 +1068,25 @@ def rebuild_pool(cluster: Cluster, pool: NodePool, target_size: str, pool_names=
         notes.append("Properties this scanner does not know, not carried: " + ", ".join(carried.unknown)
                      + ": compare `az aks nodepool show` of both pools and set them by hand.")
     labels = props.get("nodeLabels") or {}
-    reserved = sorted(k for k in labels if str(k).startswith(pool_flags.RESERVED_LABEL_PREFIXES))
+    reserved = sorted(k for k in labels if str(k).startswith(pool_flags.RESERVED_LABEL_PREFIXES)) if labels else ()
     if reserved:
         notes.append("Labels under reserved prefixes are set by AKS and not passed on: " + ", ".join(reserved) + ".")
     if str(props.get("powerState.code", "")).lower() == "stopped" or pool.power_state.lower() == "stopped":
         notes.append("The old pool is stopped; the new one starts running (az aks nodepool stop it if wanted).")
-    selector = _q(f"agentpool={pool.name}")
     commands = (
         *carried.file_commands(),
         " ".join(add),
         get_credentials_command(cluster),
-        f"kubectl cordon -l {selector}",
-        f"kubectl drain -l {selector} --ignore-daemonsets --delete-emptydir-data",
+        *_drain(pool.name),
         " ".join(["az aks nodepool delete", *_aks_scope(cluster), "--name", _q(pool.name)]),
     )
     return Rebuild(commands, tuple(notes), new, os_)
+
+
+@functools.lru_cache(maxsize=1024)  # pools of many clusters share names ("system", "user"): and these strings
+def _drain(pool_name: str) -> tuple[str, str]:
+    selector = _q(f"agentpool={pool_name}")
+    return (f"kubectl cordon -l {selector}", f"kubectl drain -l {selector} --ignore-daemonsets --delete-emptydir-data")
 
 
 def rebuild_pool_commands(cluster: Cluster, pool: NodePool, target_size: str, pool_names=()) -> tuple[str, ...]:
@@ -1091,19 +1173,17 @@ def vm_commands(vm: VirtualMachine, target_size: str, trusted_launch: bool = Fal
                 check_generation: bool = False, bridge_size: str = "") -> tuple[str, ...]:
     """Standalone VM: deallocate, (Gen1 -> Trusted Launch, through `bridge_size` when the current
     size is Gen1-only), resize, start."""
-    scope = _vm_scope(vm.resource_group, vm.name, vm.subscription_id)
+    scope = " ".join(_vm_scope(vm.resource_group, vm.name, vm.subscription_id))
     out = []
     if check_generation:
-        out.append(" ".join(["az vm get-instance-view", *scope, "--query", "instanceView.hyperVGeneration",
-                             "--output", "tsv"]))
-    out.append(" ".join(["az vm deallocate", *scope]))
+        out.append(f"az vm get-instance-view {scope} --query instanceView.hyperVGeneration --output tsv")
+    out.append(f"az vm deallocate {scope}")
     if trusted_launch and bridge_size:
-        out.append(" ".join(["az vm resize", *scope, "--size", _q(bridge_size)]))
+        out.append(f"az vm resize {scope} --size {_q(bridge_size)}")
     if trusted_launch:
-        out.append(" ".join(["az vm update", *scope, "--security-type", "TrustedLaunch",
-                             "--enable-secure-boot", "true", "--enable-vtpm", "true"]))
-    out.append(" ".join(["az vm resize", *scope, "--size", _q(target_size)]))
-    out.append(" ".join(["az vm start", *scope]))
+        out.append(f"az vm update {scope} --security-type TrustedLaunch --enable-secure-boot true --enable-vtpm true")
+    out.append(f"az vm resize {scope} --size {_q(target_size)}")
+    out.append(f"az vm start {scope}")
     return tuple(out)
 
 

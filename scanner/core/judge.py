@@ -62,7 +62,6 @@ from scanner.core.model import (
     Sku,
     VirtualMachine,
     cloud_of,
-    finding_id,
     region_key,
 )
 
@@ -175,15 +174,27 @@ class _Judge:
         # the key; the values are shared between findings, which also saves memory):
         self._sized: dict[tuple[str, str, str], tuple] = {}  # (sub, location, size) as written -> facts
         self._restricted: dict[tuple[int, tuple[str, ...]], bool] = {}  # (id(Sku), zones) -> restricted
-        self._dated: dict[tuple[int, int], tuple] = {}  # (id(Retirement), days) -> texts of the date
         self._os_hits: dict[tuple[str, ...], tuple | None] = {}  # the pool's OS fields -> node OS verdict
         self._os_retirements: dict[str, Retirement] = {}  # node OS entry id -> its Retirement, shared
+        self._soon: dict[date, str] = {}  # restriction start -> the sentence saying it is coming
+        self._gen1_why: dict[tuple[str, ...], str] = {}  # the pool's OS fields -> how it leaves its Gen1 image
         # Message texts held once: most size findings of a region read alike (at 300k resources,
-        # 250,000 retiring-size messages were about 60,000 texts).
-        self._texts: dict[str, str] = {}
+        # 250,000 retiring-size messages were about 60,000 texts). Also: message parts -> message.
+        self._texts: dict = {}
 
     def _text(self, text: str) -> str:
         return self._texts.setdefault(text, text)
+
+    def _message(self, pool: bool, *parts: str) -> str:
+        """"".join(parts), held once (_text). A VM's or scale set's message is looked up by its parts
+        (memo values, their hashes known) before it is joined; a pool's note names the cluster, so
+        its parts are not kept."""
+        if pool:
+            return self._text("".join(parts))
+        text = self._texts.get(parts)
+        if text is None:
+            text = self._texts[parts] = self._text("".join(parts))
+        return text
 
     def retirement(self, vm_size: str, location: str) -> Retirement | None:
         """The soonest retirement of `vm_size` in `location`, with that location's date as retires_on."""
@@ -216,7 +227,11 @@ class _Judge:
             return None, ""
         since = retirement.capacity_restricted_from
         if self.today < since:
-            return None, f" Capacity growth restrictions start on {since.isoformat()}: no more quota for it from then."
+            soon = self._soon.get(since)
+            if soon is None:
+                soon = self._soon[since] = (f" Capacity growth restrictions start on {since.isoformat()}: no more "
+                                            "quota for it from then.")
+            return None, soon
         if pool is not None:
             # Spot pools draw on the low-priority quota, which the restriction does not cap.
             growth = None if pool.priority.lower() == "spot" else headroom.growth_nodes(pool, vm_size)
@@ -232,7 +247,8 @@ class _Judge:
     def _size_facts(self, subscription_id: str, location: str, vm_size: str) -> tuple:
         """What the judge reads of a size where a resource is: (Sku | None, retirement as it applies
         there, the general date when the region's differs, Gen1 only, the retiring-size message's
-        head, days left, severity). One value per (subscription, region, size) as written."""
+        head, days left, severity, and when the region's list lacks the size the sentence saying so
+        for a pool and for a VM or scale set). One value per (subscription, region, size) as written."""
         key = (subscription_id, location, vm_size)
         hit = self._sized.get(key)
         if hit is None:
@@ -247,7 +263,14 @@ class _Judge:
                             if general is not None else "")
                 head = (f"{vm_size} {when} on {retirement.retires_on.isoformat()} "
                         f"({_days_text(days)}{regional}): {retirement.title}.")
-            hit = self._sized[key] = (sku, retirement, general, bool(sku and sku.gen1_only), head, days, severity)
+            missing = None
+            if sku is None and self.skus.has_region(subscription_id, location):
+                text = (f" {vm_size} is not in the SKU list of {region_key(location)}: not offered to "
+                        "this subscription there (or left out of the export)")
+                missing = (text + ", so the pool cannot scale out on it.",
+                           text + "; a deallocated VM may not start again on it.")
+            hit = self._sized[key] = (sku, retirement, general, bool(sku and sku.gen1_only), head, days, severity,
+                                      missing)
         return hit
 
     def _is_restricted(self, sku: Sku | None, zones) -> bool:
@@ -261,13 +284,14 @@ class _Judge:
 
     def _size_findings(self, ref: ResourceRef, vm_size: str, zones, id_size: str, advise, args=(),
                        growth: int | None = None, cost: Cost | None = None,
-                       pool: NodePool | None = None) -> list[Finding]:
+                       pool: NodePool | None = None, id_prefix: str = "") -> list[Finding]:
         """retiring-size, gen1-only-size and capacity-restricted findings for one size of one resource.
         `advise(*args)` gives the Advice (called only when there is a finding); `growth`: nodes the
-        scale set may still add (None for a VM); `pool`: the node pool (its growth is read from it)."""
+        scale set may still add (None for a VM); `pool`: the node pool (its growth is read from it);
+        `id_prefix`: _id_prefix(ref), when the caller has it."""
         if not vm_size:  # a Flexible scale set without a VM profile has no size to judge
             return []
-        sku, retirement, general, gen1_only, head, days, severity = self._size_facts(
+        sku, retirement, general, gen1_only, head, days, severity, missing = self._size_facts(
             ref.subscription_id, ref.location, vm_size)
         if retirement is None and not gen1_only:
             return []
@@ -287,15 +311,13 @@ class _Judge:
             if restricted and pool_kind
             else (" The size is restricted for this subscription here." if restricted else "")
         )
-        if sku is None and self.skus.has_region(ref.subscription_id, ref.location):
-            restricted_note = (f" {vm_size} is not in the SKU list of {region_key(ref.location)}: not offered to "
-                               "this subscription there (or left out of the export)"
-                               + (", so the pool cannot scale out on it." if pool_kind
-                                  else "; a deallocated VM may not start again on it."))
-        ids = _Ids(ref, id_size)
+        if missing is not None:
+            restricted_note = missing[0] if pool_kind else missing[1]
+        prefix = id_prefix or _id_prefix(ref)
+        id_size = id_size.lower()
         if retirement is not None:
             out.append(Finding(
-                id=ids(_RETIRING_SIZE, retirement.id),
+                id=_finding_id(prefix, _RETIRING_SIZE, retirement.id, id_size),
                 rule=Rule.RETIRING_SIZE,
                 severity=severity,
                 vm_size=vm_size,
@@ -305,7 +327,7 @@ class _Judge:
                 replacement=replacement,
                 commands=commands,
                 restricted=restricted,
-                message=self._text(f"{head}{capacity_note}{restricted_note}{note}"),
+                message=self._message(pool_kind, head, capacity_note, restricted_note, note),
                 capacity=capacity,
                 replacement_quota=quota,
                 cost=cost,
@@ -319,7 +341,7 @@ class _Judge:
             state = ("is at its quota ceiling: not one more node fits" if room.at_ceiling
                      else f"can add {room.free // max(1, room.vcpus_per_node)} of the {room.nodes} nodes it may need")
             out.append(Finding(
-                id=ids(_CAPACITY_RESTRICTED, retirement.id),
+                id=_finding_id(prefix, _CAPACITY_RESTRICTED, retirement.id, id_size),
                 rule=Rule.CAPACITY_RESTRICTED,
                 severity=floor if floor.rank >= severity.rank else severity,
                 vm_size=vm_size,
@@ -329,18 +351,19 @@ class _Judge:
                 replacement=replacement,
                 commands=commands,
                 restricted=restricted,
-                message=self._text(f"{vm_size} is under capacity growth restrictions since "
-                                   f"{capacity.restricted_from.isoformat()} (Azure approves no more quota for it) "
-                                   f"and the {what} {state}: growing by {room.nodes} node(s) needs {room.needed} "
-                                   f"vCPUs, {room.free} are free ({headroom.describe(room)}). Move it to a current "
-                                   f"size.{restricted_note}{note}"),
+                message=self._text(
+                    f"{vm_size} is under capacity growth restrictions since "
+                    f"{capacity.restricted_from.isoformat()} (Azure approves no more quota for it) and the "
+                    f"{what} {state}: growing by {room.nodes} node(s) needs {room.needed} vCPUs, "
+                    f"{room.free} are free ({headroom.describe(room)}). Move it to a current size."
+                    f"{restricted_note}{note}"),
                 capacity=capacity,
                 replacement_quota=quota,
                 cost=cost,
             ))
         if gen1_only:
             out.append(Finding(
-                id=ids(_GEN1_ONLY_SIZE, ""),
+                id=_finding_id(prefix, _GEN1_ONLY_SIZE, "", id_size),
                 rule=Rule.GEN1_ONLY_SIZE,
                 severity=severity,
                 vm_size=vm_size,
@@ -350,8 +373,9 @@ class _Judge:
                 replacement=replacement,
                 commands=commands,
                 restricted=restricted,
-                message=self._text(f"{vm_size} supports Generation 1 only in {ref.location}: no move to v6 "
-                                   f"sizes, Trusted Launch or NVMe without changing size.{restricted_note}{note}"),
+                message=self._message(pool_kind, f"{vm_size} supports Generation 1 only in {ref.location}: no move "
+                                      "to v6 sizes, Trusted Launch or NVMe without changing size.", restricted_note,
+                                      note),
                 capacity=capacity,
                 replacement_quota=quota,
                 cost=cost,
@@ -364,6 +388,7 @@ class _Judge:
         names = tuple(p.name for p in cluster.pools)
         for_pool = self.guide.for_pool if self.guide else None
         costed = self.costed
+        cluster_id = cluster.id.lower()
         for pool in cluster.pools:
             ref = ResourceRef(
                 kind=ResourceKind.AKS_NODEPOOL, id=cluster.id, name=cluster.name,
@@ -371,21 +396,18 @@ class _Judge:
                 location=cluster.location, pool=pool.name, tags=cluster.tags,
             )
             vm_pool = pool.pool_type.lower() == VIRTUAL_MACHINES_POOL
+            prefix = f"{cluster_id}|{pool.name.lower()}|"  # _id_prefix(ref)
             first = len(out)
             for size in _unique(pool.vm_sizes):
                 out.extend(self._size_findings(
                     ref, size, pool.zones, size if vm_pool else "", for_pool, (cluster, pool, size, names),
                     cost=Cost("", headroom.pool_nodes(pool, size), os_type=costs.os_key(pool.os_type),
                               spot=pool.priority.lower() == "spot") if costed else None,
-                    pool=pool,
+                    pool=pool, id_prefix=prefix,
                 ))
-            # a node OS move that rebuilds the pool goes to the size the size findings recommend, not onto
-            # a retiring (often capacity-restricted) size again
-            moved = next((f.replacement.vm_size for f in out[first:] if f.replacement is not None
-                          and f.replacement.vm_size and pool.vm_sizes and f.vm_size == pool.vm_sizes[0]),
-                         "") if len(out) > first else ""
-            out.extend(self._node_image(cluster, pool, ref, names))
-            out.extend(self._node_os(cluster, pool, ref, names, moved))
+            sized = out[first:] if len(out) > first else ()
+            out.extend(self._node_image(cluster, pool, ref, names, prefix))
+            out.extend(self._node_os(cluster, pool, ref, names, sized, prefix))
         return out
 
     def _os_verdict(self, pool: NodePool, cluster_version: str) -> tuple | None:
@@ -408,22 +430,37 @@ class _Judge:
                 f"its node images {gone} on {entry.images_removed.isoformat()}, when scaling and repair fail.")
         return entry, retirement, days, severity, head
 
-    def _node_os(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names, size: str = "") -> list[Finding]:
-        """retiring-node-os: the pool runs a node OS version AKS stops supporting."""
-        if self.node_os is None:
-            return []
-        # Everything NodeOsCatalog.match reads of the pool and cluster (and so the whole verdict):
+    def _os_of(self, cluster: Cluster, pool: NodePool) -> tuple | None:
+        """_os_verdict, one per combination of everything NodeOsCatalog.match reads of the pool and
+        cluster (and so of the whole verdict)."""
         key = (pool.os_type, pool.node_image_version, pool.os_sku, pool.orchestrator_version,
                cluster.kubernetes_version)
         verdict = self._os_hits.get(key, _UNSEEN)
         if verdict is _UNSEEN:
             verdict = self._os_hits[key] = self._os_verdict(pool, cluster.kubernetes_version)
+        return verdict
+
+    def _node_os(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names, sized=(),
+                 id_prefix: str = "") -> list[Finding]:
+        """retiring-node-os: the pool runs a node OS version AKS stops supporting. `sized`: the pool's
+        size findings."""
+        if self.node_os is None:
+            return []
+        verdict = self._os_of(cluster, pool)
         if verdict is None:
             return []
         entry, retirement, days, severity, head = verdict
-        commands, note = node_os.move_commands(cluster, pool, entry, names, size) if self.guide else ((), "")
+        if self.guide:
+            # a node OS move that rebuilds the pool goes to the size the size findings recommend, not onto
+            # a retiring (often capacity-restricted) size again (an in-place update keeps the pool's size)
+            size = next((f.replacement.vm_size for f in sized if f.replacement is not None
+                         and f.replacement.vm_size and pool.vm_sizes and f.vm_size == pool.vm_sizes[0]),
+                        "") if sized and entry.move_how != "update" else ""
+            commands, note = node_os.move_commands(cluster, pool, entry, names, size)
+        else:
+            commands, note = (), ""
         return [Finding(
-            id=_Ids(ref, "")(_RETIRING_NODE_OS, entry.id),
+            id=_finding_id(id_prefix or _id_prefix(ref), _RETIRING_NODE_OS, entry.id, ""),
             rule=Rule.RETIRING_NODE_OS,
             severity=severity,
             vm_size=pool.vm_sizes[0] if pool.vm_sizes else "",
@@ -431,38 +468,27 @@ class _Judge:
             retirement=retirement,
             days_left=days,
             commands=commands,
-            message=f"{head} {note}".strip(),
+            message=self._text(f"{head} {note}".strip()),
         )]
 
-    def _node_image(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names) -> list[Finding]:
+    def _node_image(self, cluster: Cluster, pool: NodePool, ref: ResourceRef, names,
+                    id_prefix: str = "") -> list[Finding]:
         if not has_gen1_image(pool):
             return []
         for size in _unique(pool.vm_sizes):
-            sku = self.skus.get(cluster.subscription_id, cluster.location, size)
+            sku, retirement = self._size_facts(cluster.subscription_id, cluster.location, size)[:2]
             if sku is None or not sku.supports_gen2:
                 continue
             advice = self.guide.for_node_image(cluster, pool, size, names) if self.guide else None
-            retirement = self.retirement(size, cluster.location)
             days = retirement.days_left(self.today) if retirement else None
-            target = guidance.new_pool_os(pool, cluster.kubernetes_version).os_sku if (
-                pool.os_type.lower() == "windows") else ""
-            if is_windows_2019(pool, cluster.kubernetes_version):
-                how = ("as Windows2022 with the UseWindowsGen2VM header" if target == "Windows2022"
-                       else f"as {target}")
-                why = f"Windows Server 2019 pools cannot use Gen2: rebuild it {how}."
-            elif (pool.os_type.lower() == "windows"
-                  and guidance.windows_os_sku(pool, cluster.kubernetes_version).lower() == "windows2022"):
-                why = ("Windows Server 2022 pools stay on Gen1 unless created with the "
-                       "UseWindowsGen2VM=true header: rebuild the pool with it." if target == "Windows2022" else
-                       f"Windows Server 2022 pools stay on Gen1, and Windows2022 ends at Kubernetes 1.36: rebuild "
-                       f"the pool as {target}.")
-            elif pool.os_type.lower() == "windows":
-                why = (f"the {pool.os_sku or 'Windows'} pool was created on a Gen1 image: rebuild it on the same "
-                       "OS SKU to get the Gen2 image.")
-            else:
-                why = "upgrade the node image to move the pool to the Gen2 image."
+            # Everything the sentence reads of the pool and cluster (as for the node OS verdict):
+            key = (pool.os_type, pool.node_image_version, pool.os_sku, pool.orchestrator_version,
+                   cluster.kubernetes_version)
+            why = self._gen1_why.get(key)
+            if why is None:
+                why = self._gen1_why[key] = self._why_gen1(pool, cluster.kubernetes_version)
             return [Finding(
-                id=finding_id(ref.id, ref.pool, Rule.GEN1_NODE_IMAGE.value, "", ""),
+                id=_finding_id(id_prefix or _id_prefix(ref), _GEN1_NODE_IMAGE, "", ""),
                 rule=Rule.GEN1_NODE_IMAGE,
                 severity=severity_for(days, self.thresholds) if retirement else Severity.INFO,
                 vm_size=size,
@@ -471,11 +497,28 @@ class _Judge:
                 days_left=days,
                 replacement=advice.replacement if advice else None,
                 commands=advice.commands if advice else (),
-                restricted=not sku.available_in_zones(_zones_offered(sku, pool.zones)),
+                restricted=self._is_restricted(sku, pool.zones),
                 message=self._text(f"node image {pool.node_image_version} is Generation 1 on Gen2-capable {size}: "
                                    f"{why}" + (f" {advice.note}" if advice and advice.note else "")),
             )]
         return []
+
+    @staticmethod
+    def _why_gen1(pool: NodePool, cluster_version: str) -> str:
+        """What moves a pool off its Gen1 node image."""
+        target = guidance.new_pool_os(pool, cluster_version).os_sku if pool.os_type.lower() == "windows" else ""
+        if is_windows_2019(pool, cluster_version):
+            how = "as Windows2022 with the UseWindowsGen2VM header" if target == "Windows2022" else f"as {target}"
+            return f"Windows Server 2019 pools cannot use Gen2: rebuild it {how}."
+        if pool.os_type.lower() == "windows" and guidance.windows_os_sku(pool, cluster_version).lower() == "windows2022":
+            return ("Windows Server 2022 pools stay on Gen1 unless created with the "
+                    "UseWindowsGen2VM=true header: rebuild the pool with it." if target == "Windows2022" else
+                    f"Windows Server 2022 pools stay on Gen1, and Windows2022 ends at Kubernetes 1.36: rebuild "
+                    f"the pool as {target}.")
+        if pool.os_type.lower() == "windows":
+            return (f"the {pool.os_sku or 'Windows'} pool was created on a Gen1 image: rebuild it on the same "
+                    "OS SKU to get the Gen2 image.")
+        return "upgrade the node image to move the pool to the Gen2 image."
 
     def _judged(self, subscription_id: str, location: str, vm_size: str) -> bool:
         """The size gets a size finding where the resource is (retiring, or Gen1 only)."""
@@ -483,6 +526,25 @@ class _Judge:
             return False
         facts = self._size_facts(subscription_id, location, vm_size)
         return facts[1] is not None or facts[3]
+
+    # Whether a resource gets any finding, without making one (judge.finding_regions): the same rules.
+    def sized_finds(self, obj: VirtualMachine | ScaleSet) -> bool:
+        """A VM or scale set gets a finding: its size retires where it is, or is Gen1 only."""
+        return self._judged(obj.subscription_id, obj.location, obj.vm_size)
+
+    def cluster_finds(self, cluster: Cluster) -> bool:
+        """One of the cluster's pools gets a finding (the rules of cluster())."""
+        sub, loc = cluster.subscription_id, cluster.location
+        for pool in cluster.pools:
+            sizes = _unique(pool.vm_sizes)
+            if any(self._judged(sub, loc, size) for size in sizes):
+                return True  # retiring-size or gen1-only-size (capacity-restricted comes with retiring-size)
+            if has_gen1_image(pool) and any((sku := self.skus.get(sub, loc, size)) is not None and sku.supports_gen2
+                                            for size in sizes):
+                return True  # gen1-node-image
+            if self.node_os is not None and self._os_of(cluster, pool) is not None:
+                return True  # retiring-node-os
+        return False
 
     def vm(self, vm: VirtualMachine) -> list[Finding]:
         if not self._judged(vm.subscription_id, vm.location, vm.vm_size):
@@ -524,23 +586,21 @@ def _unique(items: tuple[str, ...]) -> list[str]:
 
 
 _UNSEEN = object()
-_RETIRING_SIZE, _CAPACITY_RESTRICTED, _GEN1_ONLY_SIZE, _RETIRING_NODE_OS = (
-    Rule.RETIRING_SIZE.value, Rule.CAPACITY_RESTRICTED.value, Rule.GEN1_ONLY_SIZE.value, Rule.RETIRING_NODE_OS.value)
+_RETIRING_SIZE, _CAPACITY_RESTRICTED, _GEN1_ONLY_SIZE, _RETIRING_NODE_OS, _GEN1_NODE_IMAGE = (
+    Rule.RETIRING_SIZE.value, Rule.CAPACITY_RESTRICTED.value, Rule.GEN1_ONLY_SIZE.value, Rule.RETIRING_NODE_OS.value,
+    Rule.GEN1_NODE_IMAGE.value)
 
 
-class _Ids:
-    """model.finding_id for one resource and size, the resource's part lower-cased once:
-    _Ids(ref, size)(rule, retirement_id) == finding_id(ref.id, ref.pool, rule, retirement_id, size)."""
+def _id_prefix(ref: ResourceRef) -> str:
+    return f"{ref.id.lower()}|{ref.pool.lower()}|"
 
-    __slots__ = ("_head", "_size")
 
-    def __init__(self, ref: ResourceRef, vm_size: str) -> None:
-        self._head = f"{ref.id.lower()}|{ref.pool.lower()}|"
-        self._size = vm_size.lower()
-
-    def __call__(self, rule: str, retirement_id: str) -> str:
-        raw = f"{self._head}{rule}|{retirement_id.lower()}|{self._size}"
-        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+def _finding_id(prefix: str, rule: str, retirement_id: str, size_lower: str) -> str:
+    """model.finding_id with the resource's part lower-cased once:
+    _finding_id(_id_prefix(ref), rule, retirement_id, size.lower())
+    == finding_id(ref.id, ref.pool, rule, retirement_id, size)."""
+    raw = f"{prefix}{rule}|{retirement_id.lower()}|{size_lower}"
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
 
 def _days_text(days: int) -> str:
@@ -657,23 +717,22 @@ def finding_regions(inventory: Inventory, catalog, skus, today: date,
         judge = _Judge(catalog, skus, today, thresholds, False, None, None, False)
         pairs: set[tuple[str, str]] = set()
 
-        def look(obj, judge_one) -> None:
-            if (obj.subscription_id.lower(), obj.location.lower()) in pairs:
-                return
-            for f in judge_one(obj):
-                pairs.add((f.resource.subscription_id.lower(), f.resource.location.lower()))
+        def look(obj, finds) -> None:
+            pair = (obj.subscription_id.lower(), obj.location.lower())
+            if pair not in pairs and finds(obj):
+                pairs.add(pair)
 
         cluster_ids = {c.id.lower() for c in inventory.clusters}
         for cluster in inventory.clusters:
-            look(cluster, judge.cluster)
+            look(cluster, judge.cluster_finds)
         scale_sets = {s.id.lower(): s for s in inventory.scale_sets}
         for vmss in inventory.scale_sets:
             if not (vmss.aks_cluster_id and vmss.aks_cluster_id.lower() in cluster_ids):
-                look(vmss, judge.scale_set)
+                look(vmss, judge.sized_finds)
         for vm in inventory.vms:
             owner = scale_sets.get(vm.scale_set_id.lower()) if vm.scale_set_id else None
             if not (owner is not None and owner.vm_size.lower() == vm.vm_size.lower()):
-                look(vm, judge.vm)
+                look(vm, judge.sized_finds)
         return pairs
     finally:
         if paused:
@@ -690,18 +749,19 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     # name and id): sorting 430,000 findings built a new lower-case copy of four texts per finding,
     # about 200 MiB for the length of the sort, at the run's peak.
     lowered: dict[str, str] = {}
+    get = lowered.get
 
     def low(text: str) -> str:
-        out = lowered.get(text)
-        if out is None:
-            out = lowered[text] = text.lower()
+        out = lowered[text] = text.lower()
         return out
 
-    def key(f: Finding):
+    def key(f: Finding):  # `get(x) or low(x)`: the shared copy, made on first sight ("" is made again)
         days = f.days_left
         ref = f.resource
-        return (urgency[f.severity], 10**9 if days is None else days, low(ref.name), low(ref.pool),
-                rule_text[f.rule], low(f.vm_size), low(ref.id))
+        name, pool, size, rid = ref.name, ref.pool, f.vm_size, ref.id
+        return (urgency[f.severity], 10**9 if days is None else days, get(name) or low(name),
+                (get(pool) or low(pool)) if pool else "", rule_text[f.rule], get(size) or low(size),
+                get(rid) or low(rid))
 
     return sorted(findings, key=key)
 

@@ -254,12 +254,18 @@ def load_builtin() -> NodeOsCatalog:
     return NodeOsCatalog(parse_node_os(text, origin="scanner/data/node_os.toml"))
 
 
+@functools.cache
+def _guidance():
+    from scanner.core import guidance  # not at import: the feed reads this module without the commands
+
+    return guidance
+
+
 def move_commands(cluster: Cluster, pool: NodePool, entry: NodeOs, pool_names=(),
                   size: str = "") -> tuple[tuple[str, ...], str]:
     """The move off `entry` for `pool`: commands that work when pasted, and a sentence. `size`: the
     replacement the pool's size findings recommend (its size retires), for a move that rebuilds the pool."""
-    from scanner.core import guidance
-
+    guidance = _guidance()
     version = pool.orchestrator_version or cluster.kubernetes_version
     minor, need = _minor(version), _minor(entry.move_min_kubernetes)
     scope = guidance._aks_scope(cluster)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import shlex
 import sys
@@ -343,6 +344,18 @@ class Carried:
                      for name, content in self.files)
 
 
+@functools.lru_cache(maxsize=64)
+def _candidates(skip: frozenset[str]) -> dict[str, int]:
+    """Properties add_args renders or names (FLAG, NOT), but for `skip`, with their place in the table."""
+    return {prop: i for prop, i in _ORDER.items() if prop not in skip and TABLE[prop].how in (FLAG, NOT)}
+
+
+# (property, type, value) -> the flags a scalar value renders to (() for AKS's default): the same for
+# every pool; bounded (emptied when full: values unique to a pool, like subnet ids, pass through).
+_RENDERED: dict[tuple, tuple[str, ...]] = {}
+_RENDERED_MAX = 4096
+
+
 def add_args(properties: Mapping[str, object], pool_name: str, *, skip: frozenset[str] = frozenset(),
              unknown: tuple[str, ...] = ()) -> Carried:
     """The FLAG properties as `az aks nodepool add` flags, in the table's order. `skip`: properties
@@ -351,9 +364,23 @@ def add_args(properties: Mapping[str, object], pool_name: str, *, skip: frozense
     args: list[str] = []
     files: list[tuple[str, str]] = []
     not_carried: list[tuple[str, str]] = []
-    for prop in sorted((p for p in properties if p in TABLE and p not in skip), key=_ORDER.__getitem__):
+    order = _candidates(skip)
+    rendered = _RENDERED
+    for prop in sorted((p for p in properties if p in order), key=order.__getitem__):
         carry = TABLE[prop]
         value = properties[prop]
+        kind = type(value)
+        if (kind is str or kind is int or kind is bool or kind is float) and carry.how == FLAG and not carry.file:
+            # A scalar flag renders the same for every pool that has the value (sizes, modes, counts).
+            key = (prop, kind, value)
+            flags = rendered.get(key)
+            if flags is None:
+                if len(rendered) >= _RENDERED_MAX:
+                    rendered.clear()
+                flags = rendered[key] = () if carry.default is not None and is_default(carry, value) else tuple(
+                    carry.render(value, pool_name))
+            args.extend(flags)
+            continue
         if carry.default is not None and is_default(carry, value):
             continue  # AKS gives the new pool the same value when nothing is sent
         if carry.how == NOT:

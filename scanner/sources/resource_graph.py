@@ -581,10 +581,6 @@ def _parse_cluster(row: Mapping) -> Cluster:
     )
 
 
-def _parse_vm(row: Mapping) -> VirtualMachine:
-    return _vm_body(row, *_envelope(row))
-
-
 # The `properties` keys of a VM row as queries/vms.kql packs them (see _fields).
 _VM_PROPS = frozenset({"hardwareProfile", "storageProfile", "securityProfile", "virtualMachineScaleSet", "extended"})
 
@@ -677,14 +673,15 @@ class _Owners:
     the same node resource group or id wins, as in an index rebuilt over all of them."""
 
     def __init__(self, clusters: Iterable[Cluster] = ()) -> None:
-        # AKS node resource groups (same subscription) and cluster ids -> (cluster, its pool names lower-cased)
-        self.by_node_rg: dict[tuple[str, str], tuple[Cluster, frozenset[str]]] = {}
-        self.by_id: dict[str, tuple[Cluster, frozenset[str]]] = {}
+        # AKS node resource groups (same subscription) and cluster ids -> (cluster, its pool names
+        # lower-cased: a few per cluster, each name held once for all clusters)
+        self.by_node_rg: dict[tuple[str, str], tuple[Cluster, tuple[str, ...]]] = {}
+        self.by_id: dict[str, tuple[Cluster, tuple[str, ...]]] = {}
         self.add(clusters)
 
     def add(self, clusters: Iterable[Cluster]) -> None:
         for c in clusters:
-            entry = (c, frozenset(p.name.lower() for p in c.pools))
+            entry = (c, tuple([_short(p.name.lower()) for p in c.pools]))
             if c.node_resource_group:
                 self.by_node_rg[(c.subscription_id, c.node_resource_group.lower())] = entry
             self.by_id[c.id.lower()] = entry
@@ -706,11 +703,6 @@ class _Owners:
         if pool.lower() not in entry[1]:
             return None, pool  # pool no longer in the cluster's profile: report it on its own
         return entry[0], pool
-
-
-def _owner_of(clusters: Iterable[Cluster]) -> Callable[[str, str, Mapping[str, str]], tuple[Cluster | None, str]]:
-    """owner(subscription, resource group, tags) over `clusters` (see _Owners). Pure."""
-    return _Owners(clusters)
 
 
 def _agent_pool_clusters(rows: list[tuple[int, Mapping]], errors: list[ScopeError]) -> list[tuple[int, dict]]:

@@ -33,6 +33,7 @@ from tests.conftest import FIXTURES, ROOT
 TODAY = date(2026, 6, 1)
 SUB_A, SUB_B = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
 SUB_C = "cccccccc-0000-4000-8000-000000000003"  # no quota facts
+SUB_D = "dddddddd-0000-4000-8000-000000000004"  # its own eastus list: Standard_DS2_v2 offers NVMe there
 BASE = NodePool("apps", vm_sizes=("Standard_DS2_v2",), count=3, zones=("1", "2", "3"),
                 node_image_version="AKSUbuntu-2204gen2containerd-202409.23.0", orchestrator_version="1.30.5")
 
@@ -46,6 +47,12 @@ def _skus():
     # SUB_B has its own list in westeurope, where that size and Standard_DS2_v2 are restricted.
     skus.add(SUB_B, [replace(s, restricted=True) if s.name in ("Standard_D2ds_v5", "Standard_DS2_v2") else s
                      for s in skus.sizes(ANY_SUBSCRIPTION, "westeurope")])
+    # In eastus the size an ephemeral OS pool gets offers NVMe too: no in-place resize onto it.
+    east = skus.sizes(ANY_SUBSCRIPTION, "eastus")
+    skus.add(ANY_SUBSCRIPTION, [replace(s, capabilities={**s.capabilities, "DiskControllerTypes": "SCSI, NVMe"})
+                                for s in east if s.name == "Standard_D2ds_v5"])
+    skus.add(SUB_D, [replace(s, capabilities={**s.capabilities, "DiskControllerTypes": "SCSI, NVMe"})
+                     if s.name == "Standard_DS2_v2" else s for s in skus.sizes(ANY_SUBSCRIPTION, "eastus")])
     # In northeurope the size a VM gets is Gen2 only: a VM that may run a Gen1 image prefers another.
     skus.add(ANY_SUBSCRIPTION, [replace(s, hyperv_generations=frozenset({"V2"}))
                                 for s in skus.sizes(ANY_SUBSCRIPTION, "northeurope") if s.name == "Standard_D2s_v5"])
@@ -103,6 +110,45 @@ PAIRS = {
                                  version="1.35.0")),
     "OS type": (_cluster("win-a", replace(BASE, node_image_version="", os_sku="")),
                 _cluster("win-b", replace(BASE, node_image_version="", os_sku="", os_type="Windows"))),
+    "OS type, Kubernetes 1.24": (
+        _cluster("win24-a", replace(BASE, node_image_version="", os_sku="", orchestrator_version=""), version="1.24.9"),
+        _cluster("win24-b", replace(BASE, node_image_version="", os_sku="", orchestrator_version="", os_type="Windows"),
+                 version="1.24.9")),
+    "Windows pool version": (
+        _cluster("wver-a", replace(BASE, os_type="Windows", os_sku="", node_image_version="")),
+        _cluster("wver-b", replace(BASE, os_type="Windows", os_sku="", node_image_version="",
+                                   orchestrator_version="1.24.9"))),
+    "size, one replacement": (_cluster("one-a", BASE, location="eastus"),
+                              _cluster("one-b", replace(BASE, vm_sizes=("Standard_D2_v2",)), location="eastus")),
+    "subscription's own facts": (_cluster("own-a", BASE, location="eastus"),
+                                 _cluster("own-b", BASE, sub=SUB_D, location="eastus")),
+    "Windows node image": (
+        _cluster("wimg-a", replace(BASE, os_type="Windows", os_sku="", node_image_version="")),
+        _cluster("wimg-b", replace(BASE, os_type="Windows", os_sku="",
+                                   node_image_version="AKSWindows-2019-containerd-17763.6293.240905"))),
+    # the in-place resize (aks-preview) needs a surge above 0, the same OS SKU after the rebuild
+    "max surge": (_cluster("surge-a", BASE), _cluster("surge-b", replace(BASE, max_surge="0"))),
+    "max surge property": (_cluster("psurge-a", replace(BASE, properties={"upgradeSettings.maxSurge": "1"})),
+                           _cluster("psurge-b", replace(BASE, properties={"upgradeSettings.maxSurge": "0"}))),
+    "OS after the rebuild": (_cluster("azl-a", replace(BASE, node_image_version="", os_sku="AzureLinux"),
+                                      version="1.32.0"),
+                             _cluster("azl-b", replace(BASE, node_image_version="", os_sku="AzureLinux"),
+                                      version="1.31.0")),
+}
+
+# A Gen2-capable size that does not retire, on a Gen1 node image: what moves the pool off the image.
+GEN1 = replace(BASE, vm_sizes=("Standard_D4s_v5",), node_image_version="AKSUbuntu-2204containerd-202401.09.0")
+WIN19, WIN22 = "AKSWindows-2019-containerd-17763.6293.240905", "AKSWindows-2022-containerd-20348.2700.240911"
+PAIRS |= {
+    "Gen1 image, OS type": (_cluster("g1os-a", GEN1), _cluster("g1os-b", replace(GEN1, os_type="Windows"))),
+    "Gen1 image, image": (_cluster("g1img-a", replace(GEN1, os_type="Windows", node_image_version=WIN19)),
+                          _cluster("g1img-b", replace(GEN1, os_type="Windows", node_image_version=WIN22))),
+    "Gen1 image, OS SKU": (
+        _cluster("g1sku-a", replace(GEN1, os_type="Windows", node_image_version=WIN22, os_sku="Windows2022")),
+        _cluster("g1sku-b", replace(GEN1, os_type="Windows", node_image_version=WIN22, os_sku="Windows2019"))),
+    "Gen1 image, cluster version": (
+        _cluster("g1ver-a", replace(GEN1, os_type="Windows", node_image_version=WIN19)),
+        _cluster("g1ver-b", replace(GEN1, os_type="Windows", node_image_version=WIN19), version="1.36.0")),
 }
 
 VM = VirtualMachine(id="", name="", subscription_id=SUB_A, resource_group="rg", location="westeurope",
@@ -115,6 +161,9 @@ def _vm(name: str, **kw) -> VirtualMachine:
 
 
 VM_PAIRS = {
+    "VM location": (_vm("vl-a"), _vm("vl-b", location="eastus")),
+    "VM size": (_vm("vs-a"), _vm("vs-b", vm_size="Standard_F8s_v2")),
+    "VM subscription": (_vm("vsub-a"), _vm("vsub-b", subscription_id=SUB_B)),
     "windows VM": (_vm("os-a"), _vm("os-b", os_type="Windows")),
     "VM security type": (_vm("sec-a", zones=("1",)), _vm("sec-b", zones=("1",), security_type="TrustedLaunch")),
     "VM zones": (_vm("vz-a"), _vm("vz-b", zones=("1",))),
@@ -124,9 +173,14 @@ VM_PAIRS = {
 
 
 def _decision(findings):
-    """What a memo decides, without the names: differs between the two resources of a pair."""
+    """What the judge says, the resource's own name and id left out: differs between the two
+    resources of a pair."""
+    def anonymous(f, text):
+        return text.replace(f.resource.id, "<id>").replace(f.resource.name, "<name>")
+
     return sorted((f.rule.value, f.severity.value, f.vm_size, f.retirement, f.replacement, f.replacement_quota,
-                   f.restricted, f.days_left) for f in findings)
+                   f.restricted, f.days_left, anonymous(f, f.message), tuple(anonymous(f, c) for c in f.commands))
+                  for f in findings)
 
 
 def _fresh(inventory, catalog, skus, quotas, nos):
@@ -204,4 +258,5 @@ def test_unseen_tenant_in_one_run_and_per_resource(world):
 def test_finding_ids_are_model_finding_ids(resource_id, pool, rule, retirement_id, size):
     ref = ResourceRef(kind=ResourceKind.AKS_NODEPOOL, id=resource_id, name="n", subscription_id="s",
                       resource_group="rg", location="westeurope", pool=pool)
-    assert judge._Ids(ref, size)(rule, retirement_id) == finding_id(resource_id, pool, rule, retirement_id, size)
+    assert (judge._finding_id(judge._id_prefix(ref), rule, retirement_id, size.lower())
+            == finding_id(resource_id, pool, rule, retirement_id, size))
