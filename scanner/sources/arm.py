@@ -158,7 +158,7 @@ class ArmJson:
     def send(self, method: str, url: str, kind: str, *, body: Mapping | None = None, scope: str = "",
              throttle: Throttle | None = None, decode: Callable[[bytes], Any] = jsontext.loads) -> dict:
         """One request (with retries); the parsed JSON object of its 200 answer. `decode` parses the
-        body (a caller that sees the same bytes again may answer from a memo: BodyMemo)."""
+        body (a caller that sees the same bytes again may answer from a memo: skus._Pages)."""
         from azure.core.exceptions import IncompleteReadError, ServiceRequestError, ServiceResponseError
         from azure.core.rest import HttpRequest
 
@@ -256,29 +256,6 @@ class ArmJson:
             yield page
             link = page.get("nextLink")
             next_url = str(link) if link else None
-
-
-class BodyMemo:
-    """decode(raw) for bodies that repeat byte for byte (a region's SKU list is the same for every
-    subscription without restrictions of its own): each distinct body is parsed once and the same
-    dict is returned for it again, so its readers may memoize on the dict too. Read-only use only.
-    Bounded: past `limit` distinct bodies it parses without keeping."""
-
-    def __init__(self, limit: int = 256) -> None:
-        self.limit = limit
-        self.hits = 0
-        self._docs: dict[bytes, Any] = {}
-
-    def __call__(self, raw: bytes) -> Any:
-        key = raw if type(raw) is bytes else bytes(raw)
-        doc = self._docs.get(key)
-        if doc is not None:
-            self.hits += 1
-            return doc
-        doc = jsontext.loads(key)
-        if isinstance(doc, dict) and len(self._docs) < self.limit:
-            doc = self._docs.setdefault(key, doc)
-        return doc
 
 
 def arm_json(settings: Any, **kwargs: Any) -> ArmJson:

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -394,22 +394,59 @@ def sku_url(subscription_id: str, location: str) -> str:
             f"?api-version={SKU_API_VERSION}&$filter={flt}")
 
 
+class _Page(dict):
+    """A decoded SKU page; `key` is (region, digest of its body), `skus` its Sku values once read."""
+
+    __slots__ = ("key", "skus")
+
+
 class _Pages:
     """What a run has parsed: a SKU page that repeats byte for byte (every subscription without
-    restrictions of its own gets the same list for a region) is parsed into Sku values once."""
+    restrictions of its own gets the same list for a region) is parsed into Sku values once.
+
+    Only a 20-byte digest of each body and a small page (its nextLink and its Sku values, which
+    share SharedFacts) are kept, never a body or its parsed JSON: when subscriptions have
+    restrictions of their own every body differs, and a region's list is megabytes parsed."""
 
     def __init__(self) -> None:
-        from scanner.sources.arm import BodyMemo
+        self.hits = 0
+        self._done: dict[tuple[str, bytes], _Page] = {}  # (region, body digest) -> page read before
 
-        self.decode = BodyMemo()
-        self._parsed: dict[tuple[int, str], tuple[list, list[Sku]]] = {}
+    def decoder(self, loc: str) -> Callable[[bytes], Any]:
+        """ArmJson's `decode` for one region's listing: a body read before answers its small page."""
+        import hashlib
 
-    def skus(self, items: list, sub: str, loc: str, shared: SharedFacts) -> list[Sku]:
-        hit = self._parsed.get((id(items), loc))
-        if hit is not None and hit[0] is items:  # the same list object: the same bytes, parsed before
-            return hit[1]
+        from scanner.core import jsontext
+
+        def decode(raw: bytes) -> Any:
+            key = (loc, hashlib.blake2b(raw, digest_size=20).digest())
+            done = self._done.get(key)
+            if done is not None:
+                self.hits += 1
+                return done
+            doc = jsontext.loads(raw)
+            if not isinstance(doc, dict):
+                return doc
+            page = _Page(doc)
+            page.key, page.skus = key, None
+            return page
+
+        return decode
+
+    def skus(self, page: Mapping, n: int, scope: str, sub: str, loc: str, shared: SharedFacts) -> list[Sku]:
+        """The Sku values of page `n` of a listing (parsed once per distinct body and region)."""
+        done = getattr(page, "skus", None)
+        if done is not None:
+            return done
+        items = page.get("value")
+        if not isinstance(items, list):
+            raise InputError(f"{scope}: page {n} has no 'value' list")
         out = parse_skus(items, sub, shared=shared, only_location=loc)
-        self._parsed[(id(items), loc)] = (items, out)  # holds `items`, so its id is not reused
+        key = getattr(page, "key", None)
+        if key is not None:
+            small = _Page({"nextLink": page["nextLink"]} if "nextLink" in page else {})
+            small.key, small.skus = key, out
+            self._done.setdefault(key, small)
         return out
 
 
@@ -420,12 +457,9 @@ def _fetch_one(arm: Any, shared: SharedFacts, sub: str, loc: str,
     pages = 0
     scope = f"skus {sub}/{loc}"
     memo = memo or _Pages()
-    for page in arm.pages(sku_url(sub, loc), "skus", scope=scope, decode=memo.decode):
+    for page in arm.pages(sku_url(sub, loc), "skus", scope=scope, decode=memo.decoder(loc)):
         pages += 1
-        items = page.get("value")
-        if not isinstance(items, list):
-            raise InputError(f"{scope}: page {pages} has no 'value' list")
-        skus.extend(memo.skus(items, sub, loc, shared))
+        skus.extend(memo.skus(page, pages, scope, sub, loc, shared))
     return skus, pages
 
 

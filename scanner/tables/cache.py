@@ -28,7 +28,11 @@ Freshness is per subscription (`fetched`): older than max_age is not used. A pai
 a size the region's facts lack is not used either (read live again). A row is rewritten whole
 with what the run read and what was still fresh in it (a 300k-resource tenant: 9,000 pairs in
 about 320 rows, not 9,000): the last writer wins, and an entry a concurrent scan lost is read
-live again next time. The quota cache has the same rows (`<prefix>quotacache`, no facts row;
+live again next time. A region whose rows could not be read this run is not rewritten (that
+would drop what other scans cached in them); a row whose text is more than a table entity holds is
+named in `errors` and not written (its pairs are read live). Sizes read live replace the facts
+cached for them (the facts row never keeps a size's facts older than the entries that list it).
+The quota cache has the same rows (`<prefix>quotacache`, no facts row;
 `entries` = {"subs": {subscription id: [fetched, [[name, current, limit, label], ...]]}}).
 Rows of the earlier layout (one per subscription) are never read and never cost a request.
 """
@@ -45,6 +49,7 @@ from typing import Any
 
 from scanner.core import jsontext
 from scanner.core.model import ScopeError, ScopeKind, Sku
+from scanner.errors import StoreError
 from scanner.tables.kit import describe, pack_text, storage_configured, table_service, unpack_text
 
 log = logging.getLogger("scanner.cache")
@@ -88,7 +93,8 @@ def _batches(loc: str, ops: list) -> list[tuple[str, list]]:
 
 def _read_buckets(cache: Any, loc: str, extra: str = "") -> list[Mapping] | None:
     """Every bucket row of a region (and the facts row with extra=" or RowKey eq '~facts'"), or
-    None when the table cannot be read (named in cache.errors)."""
+    None when the table cannot be read (named in cache.errors; the region is then not written by
+    this run, since a rewrite of its rows would drop what other scans cached in them)."""
     from azure.core.exceptions import AzureError
 
     query = f"({_ROWS}){extra}" if extra else _ROWS
@@ -100,6 +106,7 @@ def _read_buckets(cache: Any, loc: str, extra: str = "") -> list[Mapping] | None
         return rows
     except AzureError as exc:
         cache._fail(f"reading region {loc}", exc)
+        cache._unread.add(loc)  # its rows are not rewritten by this run: what they hold is unknown
         return None
 
 
@@ -115,6 +122,24 @@ def _held_entries(cache: Any, loc: str, row: Mapping, oldest: float, what: str) 
         return {}
     cache._held[(loc, row["RowKey"])] = (doc, fresh)
     return fresh
+
+
+def _packed(cache: Any, loc: str, row_key: str, name: str, text: str, what: str) -> dict[str, Any] | None:
+    """pack_text for one row, or None (named in cache.errors) when the text is more than a table
+    entity holds: that row is not rewritten (its pairs are read live), the others are written."""
+    try:
+        return pack_text(name, text, f"{what} {loc}/{row_key}")
+    except StoreError as exc:
+        cache._fail(f"writing {loc}/{row_key}", exc)
+        return None
+
+
+def _skipped(cache: Any, loc: str, what: str) -> bool:
+    """True for a region this run could not read: not rewritten (its rows may hold others' entries)."""
+    if loc in cache._unread:
+        log.info("%s: region %s not written (it could not be read this run)", what, loc)
+        return True
+    return False
 
 
 def _submit_all(cache: Any, batches: list[tuple[str, list]]) -> None:
@@ -173,6 +198,7 @@ class SkuCache:
         self.requests: dict[str, int] = {}
         self._facts: dict[str, dict[str, Sku]] = {}  # region -> size name (lower) -> Sku facts read
         self._held: dict[tuple[str, str], tuple[dict, dict[str, list]]] = {}  # (region, row) -> (doc, fresh)
+        self._unread: set[str] = set()  # regions whose rows could not be read: never rewritten
 
     def _count(self, kind: str, n: int = 1) -> None:
         self.requests[kind] = self.requests.get(kind, 0) + n
@@ -249,24 +275,32 @@ class SkuCache:
             by_loc.setdefault(loc, {})[sub] = skus
         batches: list[tuple[str, list]] = []
         for loc, subs in sorted(by_loc.items()):
+            if _skipped(self, loc, "skucache"):
+                continue
             facts = dict(self._facts.get(loc, {}))
+            read: set[str] = set()
             for skus in subs.values():
                 for s in skus:
                     key = s.name.lower()
-                    if key not in facts:  # most pairs list the same sizes: copy each once, not once a pair
-                        facts[key] = replace(s, restricted=False, restricted_zones=frozenset())
-            ops = [("upsert", {"PartitionKey": loc, "RowKey": FACTS_ROW, "fetched_at": now,
-                               **pack_text("facts", json.dumps([_fact_row(s) for s in facts.values()],
-                                                               separators=(",", ":")), f"skucache {loc}")},
+                    if key not in read:  # what was read live replaces the cached facts of the size
+                        read.add(key)  # (most pairs list the same sizes: copy each once, not once a pair)
+                        facts[key] = (replace(s, restricted=False, restricted_zones=frozenset())
+                                      if s.restricted or s.restricted_zones else s)
+            packed = _packed(self, loc, FACTS_ROW, "facts", json.dumps([_fact_row(s) for s in facts.values()],
+                                                                      separators=(",", ":")), "skucache")
+            if packed is None:  # without its facts no entry of the region can be used: write none
+                continue
+            ops = [("upsert", {"PartitionKey": loc, "RowKey": FACTS_ROW, "fetched_at": now, **packed},
                     {"mode": UpdateMode.REPLACE})]
             by_row: dict[str, dict[str, list[Sku]]] = {}
             for sub, skus in subs.items():
                 by_row.setdefault(bucket_of(sub), {})[sub] = skus
             for row_key, row_subs in sorted(by_row.items()):
                 text = _sku_row_text(*self._held.get((loc, row_key), ({}, {})), row_subs, _epoch(now))
-                ops.append(("upsert", {"PartitionKey": loc, "RowKey": row_key, "fetched_at": now,
-                                       **pack_text("entries", text, f"skucache {loc}/{row_key}")},
-                            {"mode": UpdateMode.REPLACE}))
+                packed = _packed(self, loc, row_key, "entries", text, "skucache")
+                if packed is not None:
+                    ops.append(("upsert", {"PartitionKey": loc, "RowKey": row_key, "fetched_at": now, **packed},
+                                {"mode": UpdateMode.REPLACE}))
             batches.extend(_batches(loc, ops))
             self._facts[loc] = facts
         _submit_all(self, batches)
@@ -436,6 +470,7 @@ class QuotaCache:
         self.errors: list[ScopeError] = []
         self.requests: dict[str, int] = {}
         self._held: dict[tuple[str, str], tuple[dict, dict[str, list]]] = {}  # (region, row) -> (doc, fresh)
+        self._unread: set[str] = set()  # regions whose rows could not be read: never rewritten
 
     def _count(self, kind: str, n: int = 1) -> None:
         self.requests[kind] = self.requests.get(kind, 0) + n
@@ -475,12 +510,15 @@ class QuotaCache:
                 _epoch(now), [[r.name, r.current, r.limit, r.label] for r in rows]]
         ops_by_loc: dict[str, list] = {}
         for (loc, row_key), read in sorted(by_row.items()):
+            if _skipped(self, loc, "quotacache"):
+                continue
             _doc, fresh = self._held.get((loc, row_key), ({}, {}))
             entries = {**{s: e for s, e in fresh.items() if s not in read}, **read}
-            ops_by_loc.setdefault(loc, []).append(
-                ("upsert", {"PartitionKey": loc, "RowKey": row_key, "fetched_at": now,
-                            **pack_text("entries", jsontext.dumps({"subs": entries}), f"quotacache {loc}/{row_key}")},
-                 {"mode": UpdateMode.REPLACE}))
+            packed = _packed(self, loc, row_key, "entries", jsontext.dumps({"subs": entries}), "quotacache")
+            if packed is not None:
+                ops_by_loc.setdefault(loc, []).append(
+                    ("upsert", {"PartitionKey": loc, "RowKey": row_key, "fetched_at": now, **packed},
+                     {"mode": UpdateMode.REPLACE}))
         _submit_all(self, [b for loc, ops in ops_by_loc.items() for b in _batches(loc, ops)])
 
 

@@ -99,3 +99,100 @@ def test_sku_lists_are_held_once_per_row_and_restrictions_stay_per_subscription(
     assert [s.restricted_zones for s in got[(SUBS[3], "westeurope")]] == [frozenset(), frozenset({"2"})]
     assert [s.restricted_zones for s in got[(SUBS[4], "westeurope")]] == [frozenset(), frozenset()]
     assert got[(SUBS[4], "westeurope")] is got[(SUBS[5], "westeurope")]  # one list for the alike
+
+
+class _ReadFails:
+    """A table client whose reads fail (a store blip while loading); writes go through."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def query_entities(self, *args, **kwargs):
+        from azure.core.exceptions import ServiceRequestError
+
+        raise ServiceRequestError("connection reset while reading")
+
+    def __getattr__(self, name):
+        return getattr(self.table, name)
+
+
+def test_a_region_whose_read_failed_is_not_rewritten_over_what_others_cached(azurite_env):
+    cache, table = quotas(azurite_env, T0)
+    cache.save({(s, "westeurope"): usage(i) for i, s in enumerate(SUBS)})
+
+    blip, _ = quotas(azurite_env, T0 + timedelta(hours=1))
+    blip.table = _ReadFails(table)
+    assert blip.load([(SUBS[7], "westeurope")]) == {}
+    assert [e.detail for e in blip.errors] == [
+        "quota cache: reading region westeurope failed (ServiceRequestError: connection reset while "
+        "reading); usages read live"]
+    blip.save({(SUBS[7], "westeurope"): ROWS})  # SUBS[7] read live: its row must not lose the others
+
+    later, _ = quotas(azurite_env, T0 + timedelta(hours=2))
+    got = later.load([(s, "westeurope") for s in SUBS])
+    # the region was not rewritten: every entry cached at T0 is still there (and still fresh)
+    assert got == {(s, "westeurope"): usage(i) for i, s in enumerate(SUBS)}
+
+
+def test_a_sku_region_whose_read_failed_is_not_rewritten_over_what_others_cached(azurite_env):
+    settings = Settings.from_env({**azurite_env, "SKU_CACHE_HOURS": "24"})
+    assert sku_cache(settings) is not None
+    table = table_service(settings).get_table_client(settings.table_prefix + "skucache")
+    d2 = Sku("Standard_D2s_v5", "westeurope", vcpus=2, zones=frozenset({"1"}), family="f")
+    SkuCache(table, now=lambda: T0).save({(s, "westeurope"): [d2] for s in SUBS})
+
+    blip = SkuCache(_ReadFails(table), now=lambda: T0 + timedelta(hours=1))
+    assert blip.load([(SUBS[7], "westeurope")], SharedFacts()) == {} and len(blip.errors) == 1
+    blip.save({(SUBS[7], "westeurope"): [d2]})
+
+    got = SkuCache(table, now=lambda: T0 + timedelta(hours=2)).load(
+        [(s, "westeurope") for s in SUBS], SharedFacts())
+    assert {k for k in got if k[0] != SUBS[7]} == {(s, "westeurope") for s in SUBS if s != SUBS[7]}
+
+
+def test_a_bucket_row_too_big_for_an_entity_is_named_and_the_scan_goes_on(azurite_env):
+    """Many subscriptions in a region, each with many usage rows, can make one of the 64 rows larger
+    than a table entity holds: that row is named (not stored), the others are written, nothing raises."""
+    import random
+    import string
+
+    from scanner.tables.cache import bucket_of
+
+    rng = random.Random(14)
+    crowded = [s for s in (f"{i:08x}-aaaa-4bbb-8ccc-{i:012x}" for i in range(20000)) if bucket_of(s) == "b-00"][:60]
+    other = next(s for s in SUBS if bucket_of(s) != "b-00")
+
+    def label() -> str:
+        return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(64))
+
+    fetched = {(s, "eastus"): [QuotaUsage(f"family{j}", j, 100, label()) for j in range(150)] for s in crowded}
+    fetched[(other, "eastus")] = ROWS
+    cache, _ = quotas(azurite_env, T0)
+    cache.save(fetched)  # must not raise
+    assert len(cache.errors) == 1
+    detail = cache.errors[0].detail
+    assert "eastus/b-00" in detail and "over the" in detail and "usages read live" in detail, detail
+
+    back, _ = quotas(azurite_env, T0 + timedelta(hours=1))
+    assert back.load([(other, "eastus"), (crowded[0], "eastus")]) == {(other, "eastus"): ROWS}
+
+
+def test_live_sku_facts_replace_the_cached_facts_of_a_size(azurite_env):
+    """A size whose facts changed (a zone added) is read live for a new subscription: the facts row
+    takes what was read, so the next scan's cached pairs do not keep yesterday's facts for ever."""
+    settings = Settings.from_env({**azurite_env, "SKU_CACHE_HOURS": "24"})
+    assert sku_cache(settings) is not None
+    table = table_service(settings).get_table_client(settings.table_prefix + "skucache")
+    old = Sku("Standard_D2s_v5", "westeurope", vcpus=2, zones=frozenset({"1", "2"}), family="f")
+    new = Sku("Standard_D2s_v5", "westeurope", vcpus=2, zones=frozenset({"1", "2", "3"}), family="f")
+    SkuCache(table, now=lambda: T0).save({(SUBS[0], "westeurope"): [old]})
+
+    second = SkuCache(table, now=lambda: T0 + timedelta(hours=20))
+    assert set(second.load([(SUBS[0], "westeurope"), (SUBS[1], "westeurope")], SharedFacts())) == {
+        (SUBS[0], "westeurope")}
+    second.save({(SUBS[1], "westeurope"): [new]})  # SUBS[1] read live today
+
+    got = SkuCache(table, now=lambda: T0 + timedelta(hours=21)).load(
+        [(SUBS[0], "westeurope"), (SUBS[1], "westeurope")], SharedFacts())
+    assert got[(SUBS[1], "westeurope")][0].zones == frozenset({"1", "2", "3"})
+    assert got[(SUBS[0], "westeurope")][0].zones == frozenset({"1", "2", "3"})
