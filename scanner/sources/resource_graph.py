@@ -310,20 +310,19 @@ def _ascii_texts(value: list) -> tuple[str, ...] | None:
     return tuple(out)
 
 
-def _strs_at(value: Any, where: str, name: str) -> tuple[str, ...]:
+def _strs_at(value: Any, where: str, name: str, careful: Callable[[Any, str], tuple[str, ...]] = _strs
+             ) -> tuple[str, ...]:
+    """A list of text: plain ASCII lists read at once, anything else by `careful` (which names
+    what is wrong)."""
     if value is None:
         return ()
     if type(value) is list and (out := _ascii_texts(value)) is not None:
         return out
-    return _strs(value, f"{where}.{name}")
+    return careful(value, f"{where}.{name}")
 
 
 def _texts_at(value: Any, where: str, name: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if type(value) is list and (out := _ascii_texts(value)) is not None:
-        return out
-    return _texts(value, f"{where}.{name}")
+    return _strs_at(value, where, name, _texts)
 
 
 def _ascii_map(value: dict) -> dict[str, str] | None:
