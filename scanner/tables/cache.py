@@ -188,7 +188,14 @@ def _sku_from_row(row: list, loc: str) -> Sku:
                capabilities={str(k): str(v) for k, v in dict(caps).items()})
 
 
-class SkuCache:
+class _RegionRows:
+    """What the SKU and quota caches share: the table, freshness, the bucket rows held from the
+    last read (so a rewrite keeps what is still fresh), request counts and STORE errors."""
+
+    NAME = ""  # the STORE scope ("store:<NAME>") and log prefix
+    LABEL = ""  # the error reads "<LABEL>: <what> failed (<cause>); <INSTEAD>"
+    INSTEAD = ""
+
     def __init__(self, table: Any, *, max_age: timedelta = timedelta(hours=24),
                  now: Callable[[], datetime] = _utcnow) -> None:
         self.table = table
@@ -196,7 +203,6 @@ class SkuCache:
         self.now = now
         self.errors: list[ScopeError] = []
         self.requests: dict[str, int] = {}
-        self._facts: dict[str, dict[str, Sku]] = {}  # region -> size name (lower) -> Sku facts read
         self._held: dict[tuple[str, str], tuple[dict, dict[str, list]]] = {}  # (region, row) -> (doc, fresh)
         self._unread: set[str] = set()  # regions whose rows could not be read: never rewritten
 
@@ -204,9 +210,19 @@ class SkuCache:
         self.requests[kind] = self.requests.get(kind, 0) + n
 
     def _fail(self, what: str, exc: BaseException) -> None:
-        self.errors.append(ScopeError(ScopeKind.STORE, name="skucache",
-                                      detail=f"SKU cache: {what} failed ({describe(exc)}); SKU facts read live"))
-        log.warning("skucache: %s failed: %s", what, type(exc).__name__)
+        self.errors.append(ScopeError(ScopeKind.STORE, name=self.NAME,
+                                      detail=f"{self.LABEL}: {what} failed ({describe(exc)}); {self.INSTEAD}"))
+        log.warning("%s: %s failed: %s", self.NAME, what, type(exc).__name__)
+
+
+class SkuCache(_RegionRows):
+    NAME = TABLE_SUFFIX
+    LABEL, INSTEAD = "SKU cache", "SKU facts read live"
+
+    def __init__(self, table: Any, *, max_age: timedelta = timedelta(hours=24),
+                 now: Callable[[], datetime] = _utcnow) -> None:
+        super().__init__(table, max_age=max_age, now=now)
+        self._facts: dict[str, dict[str, Sku]] = {}  # region -> size name (lower) -> Sku facts read
 
     # ------------------------------------------------------------------ read
     def load(self, pairs: Iterable[tuple[str, str]], shared: Any) -> dict[tuple[str, str], list[Sku]]:
@@ -448,37 +464,23 @@ def price_cache(settings: Any, credential: Callable[[], Any] | None = None) -> P
 QUOTA_TABLE_SUFFIX = "quotacache"
 
 
-class QuotaCache:
+class QuotaCache(_RegionRows):
     """vCPU usages per (subscription, region) kept in Table Storage for `max_age`, so a second scan
     on the same day lists no usages (QUOTA_CACHE_HOURS).
 
     Table `<prefix>quotacache`: PartitionKey = region, RowKey = "b-00" .. "b-63" (the bucket rows of
     the module docstring), `entries` = packed JSON {"subs": {subscription id: [fetched (epoch s),
     [[name, current, limit, label], ...]]}}. A region is read with one query and written in one or
-    two transactions. Older than max_age, or unreadable, is not used (read live again). A table that cannot be read or written is named in `errors`
-    (ScopeError STORE, "store:quotacache") and the usages are read live: it never decides a finding.
+    two transactions. Older than max_age, or unreadable, is not used (read live again). A table
+    that cannot be read or written is named in `errors` (ScopeError STORE, "store:quotacache") and
+    the usages are read live: it never decides a finding.
 
         load(pairs) -> {(subscription, region): [QuotaUsage]}   fresh entries only
         save({(subscription, region): [QuotaUsage]})             what was just read live
     """
 
-    def __init__(self, table: Any, *, max_age: timedelta = timedelta(hours=24),
-                 now: Callable[[], datetime] = _utcnow) -> None:
-        self.table = table
-        self.max_age = max_age
-        self.now = now
-        self.errors: list[ScopeError] = []
-        self.requests: dict[str, int] = {}
-        self._held: dict[tuple[str, str], tuple[dict, dict[str, list]]] = {}  # (region, row) -> (doc, fresh)
-        self._unread: set[str] = set()  # regions whose rows could not be read: never rewritten
-
-    def _count(self, kind: str, n: int = 1) -> None:
-        self.requests[kind] = self.requests.get(kind, 0) + n
-
-    def _fail(self, what: str, exc: BaseException) -> None:
-        self.errors.append(ScopeError(kind=ScopeKind.STORE, name=QUOTA_TABLE_SUFFIX,
-                                      detail=f"quota cache: {what} failed ({describe(exc)}); usages read live"))
-        log.warning("quotacache: %s failed: %s", what, type(exc).__name__)
+    NAME = QUOTA_TABLE_SUFFIX
+    LABEL, INSTEAD = "quota cache", "usages read live"
 
     def load(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list]:
         from scanner.core.model import QuotaUsage
