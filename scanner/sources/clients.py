@@ -93,24 +93,32 @@ def compute_client(settings: Settings, subscription_id: str) -> Any:
     return _cached(_key(settings, "compute", subscription_id.lower()), build)
 
 
+def _arm_policies(settings: Settings, retry: Any, *decode: Any) -> list:
+    """The ARM pipeline's policies: request id, headers, user agent, `decode` (optional), redirects,
+    `retry`, the ARM token, logging."""
+    from azure.core.pipeline import policies
+    from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
+
+    return [
+        policies.RequestIdPolicy(),
+        policies.HeadersPolicy(),
+        policies.UserAgentPolicy(sdk_moniker="aks-retirement-scanner"),
+        *decode,
+        policies.RedirectPolicy(),
+        retry,
+        ARMChallengeAuthenticationPolicy(credential(settings), settings.arm_scope),
+        policies.NetworkTraceLoggingPolicy(),
+        policies.HttpLoggingPolicy(),
+    ]
+
+
 def arm_client(settings: Settings) -> Any:
     def build():
         from azure.core.pipeline import policies
         from azure.mgmt.core import ARMPipelineClient
-        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
-        config_policies = [
-            policies.RequestIdPolicy(),
-            policies.HeadersPolicy(),
-            policies.UserAgentPolicy(sdk_moniker="aks-retirement-scanner"),
-            policies.ContentDecodePolicy(),
-            policies.RedirectPolicy(),
-            policies.RetryPolicy(),
-            ARMChallengeAuthenticationPolicy(credential(settings), settings.arm_scope),
-            policies.NetworkTraceLoggingPolicy(),
-            policies.HttpLoggingPolicy(),
-        ]
-        return ARMPipelineClient(base_url=settings.arm_endpoint, policies=config_policies)
+        return ARMPipelineClient(base_url=settings.arm_endpoint, policies=_arm_policies(
+            settings, policies.RetryPolicy(), policies.ContentDecodePolicy()))
 
     return _cached(_key(settings, "arm"), build)
 
@@ -119,22 +127,13 @@ def arm_pipeline(settings: Settings) -> Any:
     def build():
         from azure.core.pipeline import policies
         from azure.mgmt.core import ARMPipelineClient
-        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
-        config_policies = [
-            policies.RequestIdPolicy(),
-            policies.HeadersPolicy(),
-            policies.UserAgentPolicy(sdk_moniker="aks-retirement-scanner"),
-            policies.RedirectPolicy(),
-            # 429/5xx come back to ArmJson (it reads ARM's and Resource Graph's retry headers).
-            policies.RetryPolicy(retry_status=0),
-            ARMChallengeAuthenticationPolicy(credential(settings), settings.arm_scope),
-            policies.NetworkTraceLoggingPolicy(),
-            policies.HttpLoggingPolicy(),
-        ]
-        # One requests.Session, whose pool keeps 10 connections per host (more than the 8 SKU
-        # workers), reused by every request of the process; the environment read once (below).
-        return ARMPipelineClient(base_url=settings.arm_endpoint, policies=config_policies,
+        # 429/5xx come back to ArmJson (it reads ARM's and Resource Graph's retry headers); bodies
+        # are parsed by ArmJson, once. One requests.Session, whose pool keeps 10 connections per
+        # host (more than the 8 SKU workers), reused by every request of the process; the
+        # environment read once (below).
+        return ARMPipelineClient(base_url=settings.arm_endpoint,
+                                 policies=_arm_policies(settings, policies.RetryPolicy(retry_status=0)),
                                  transport=_transport_env_read_once(settings.arm_endpoint))
 
     return _cached(_key(settings, "arm_pipeline", *_env_settings()), build)
