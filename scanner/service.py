@@ -23,9 +23,7 @@ them from files, live Azure clients or values, and this module never knows which
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import logging
 import time
 import uuid
@@ -35,6 +33,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from scanner.core import costs, judge, lifecycle, node_os
+from scanner.core.bulk import paused_gc
 from scanner.core.lifecycle import Record
 from scanner.core.model import Change, Finding, Inventory, ReviewItem, ScopeError, ScopeKind, Severity, Status
 from scanner.errors import StoreError
@@ -143,21 +142,6 @@ def _resource_regions(inventory: Inventory):
         yield v.subscription_id.lower(), v.location.lower()
     for s in inventory.scale_sets:
         yield s.subscription_id.lower(), s.location.lower()
-
-
-@contextlib.contextmanager
-def paused_gc():
-    """The cyclic garbage collector off for a bulk step (reading 300,000 resources, writing 430,000
-    findings) and back on after. Those steps build hundreds of thousands of small values and no
-    cycles, and each full collection walks every live object again: at 300k resources that was
-    about a tenth of the run (bench/bench_scale.py). Steps that send many requests keep it on."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def run_scan(deps: ScanDeps, now: datetime, options: ScanOptions) -> ScanReport:

@@ -188,9 +188,10 @@ def check_credential(settings) -> None:
 
 def run(args) -> int:
     from scanner.config import Settings, parse_scope
+    from scanner.core.bulk import paused_gc
     from scanner.core.judge import Thresholds
     from scanner.core.model import Severity
-    from scanner.service import ScanOptions, paused_gc, run_scan
+    from scanner.service import ScanOptions, run_scan
 
     if args.scope:
         parse_scope(args.scope)  # bad usage fails before anything is read

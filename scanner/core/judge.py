@@ -43,7 +43,6 @@ in one run and with a judge per resource and expects the same findings.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import re
 from collections.abc import Iterable
@@ -51,6 +50,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from scanner.core import costs, guidance, headroom, node_images, node_os
+from scanner.core.bulk import paused_gc
 from scanner.core.model import (
     CLOUD_PREFIXES,
     Capacity,
@@ -661,13 +661,8 @@ def evaluate(
     """
     # Building tens of thousands of small frozen values trips the cyclic GC again and again
     # (none of them form cycles): pause it for the loop, as bulk loaders do.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return _evaluate(inventory, catalog, skus, today, thresholds, guide, quotas, node_os, costed)
-    finally:
-        if paused:
-            gc.enable()
 
 
 class Handover:
@@ -717,9 +712,7 @@ def finding_regions(inventory: Inventory, catalog, skus, today: date,
     """The (subscription, location) pairs, lower-case, of the resources `evaluate` would find
     something on: what the service reads vCPU quota for. The same rules as `evaluate(guide=False)`,
     but a resource whose pair already has a finding is not judged again, and nothing is kept."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         judge = _Judge(catalog, skus, today, thresholds, False, None, None, False)
         pairs: set[tuple[str, str]] = set()
 
@@ -740,9 +733,6 @@ def finding_regions(inventory: Inventory, catalog, skus, today: date,
             if not (owner is not None and owner.vm_size.lower() == vm.vm_size.lower()):
                 look(vm, judge.sized_finds)
         return pairs
-    finally:
-        if paused:
-            gc.enable()
 
 
 _URGENCY = {s: -s.rank for s in Severity}
